@@ -1,0 +1,128 @@
+/*
+ * The transfer state machine, for reads (we send DATA) and writes (we send
+ * ACKs).  Pure: it is fed packets, timeouts and the time, and answers with
+ * an action that the worker carries out.  It never touches a file or a
+ * socket, so every rule of design.md section 7 is tested without either.
+ *
+ * Blocks are numbered internally by a 64-bit index starting at 1, so a
+ * transfer of any length is one sequence; xfer_wire_block() maps an index
+ * to the 16-bit number on the wire (wrapping to 0, or to 1 with the
+ * rollover option).
+ */
+#ifndef XFER_H
+#define XFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Largest window we grant.  Kept below half the 16-bit block space so an
+ * ACK's wire number always maps to exactly one block index.
+ */
+#define XFER_WINDOW_LIMIT	32768
+
+enum xfer_dir {
+	XFER_READ,		/* RRQ: the server sends the file */
+	XFER_WRITE,		/* WRQ: the server receives it */
+};
+
+enum xfer_state {
+	XS_OACK,		/* OACK sent, waiting for ACK 0 (read) or DATA 1 */
+	XS_RUN,			/* data moving */
+	XS_DALLY,		/* write: last ACK sent, answering repeats of it */
+	XS_DONE,
+};
+
+struct xfer_params {
+	enum xfer_dir	dir;
+	uint32_t	blksize;	/* 8..65464 */
+	uint32_t	windowsize;	/* 1..XFER_WINDOW_LIMIT */
+	uint16_t	rollover;	/* block number after 65535: 0 or 1 */
+	bool		oack;		/* options acknowledged: start with OACK */
+	uint64_t	size;		/* read: bytes to send, in wire encoding */
+	uint32_t	timeout_ms;	/* first retransmission interval */
+	uint32_t	max_timeout_ms;	/* backoff ceiling; == timeout_ms: fixed */
+	uint32_t	retries;	/* retransmissions before giving up */
+	uint32_t	dally_ms;	/* write: time to answer a repeated last block */
+};
+
+struct xfer {
+	struct xfer_params p;
+	enum xfer_state	state;
+	uint64_t	nblocks;	/* read: DATA blocks, size / blksize + 1 */
+	uint64_t	acked;		/* read: highest block acknowledged */
+	uint64_t	sent;		/* read: highest block sent */
+	uint64_t	received;	/* write: highest in-order block received */
+	uint64_t	ack_sent;	/* write: block of the last ACK we sent */
+	uint64_t	gap_acked;	/* write: received when a gap was last ACKed */
+	uint64_t	bytes;		/* payload bytes delivered or received */
+	uint64_t	deadline;	/* ms, same clock as now; 0 = none */
+	uint32_t	cur_timeout_ms;
+	uint32_t	tries;		/* consecutive timeouts without progress */
+	uint32_t	retransmits;	/* packets sent again, for statistics */
+	uint32_t	timeouts;	/* timer expiries, for statistics */
+};
+
+/* Action flags; the worker performs them in this order. */
+enum {
+	XA_WRITE	= 1 << 0,	/* append data/len to the upload */
+	XA_COMMIT	= 1 << 1,	/* upload complete: make it visible */
+	XA_SEND_OACK	= 1 << 2,
+	XA_SEND_DATA	= 1 << 3,	/* blocks first .. first + count - 1 */
+	XA_SEND_ACK	= 1 << 4,	/* wire block ack_block */
+	XA_SEND_ERROR	= 1 << 5,	/* error_code, error_msg */
+	XA_DONE		= 1 << 6,	/* transfer over; result says how */
+	XA_RETRANSMIT	= 1 << 7,	/* the sends above repeat earlier ones */
+};
+
+struct xfer_action {
+	unsigned	 flags;
+	uint64_t	 first;
+	uint32_t	 count;
+	uint16_t	 ack_block;
+	const uint8_t	*data;		/* points into the packet given */
+	size_t		 len;
+	uint16_t	 error_code;
+	const char	*error_msg;
+	/*
+	 * With XA_DONE: 0 = complete, -ETIMEDOUT = gave up after retries,
+	 * -ECONNABORTED = the client sent ERROR, -EPROTO = the client broke
+	 * the protocol (we sent ERROR 4), or what xfer_fail() was given.
+	 */
+	int		 result;
+};
+
+/*
+ * Start a transfer at time now (ms).  The first action is the OACK, the
+ * first window (read without options) or ACK 0 (write without options).
+ * The parameters must be valid (the negotiation checked them).
+ */
+void		 xfer_start(struct xfer *x, const struct xfer_params *p,
+		    uint64_t now, struct xfer_action *a);
+
+/*
+ * A packet arrived on the transfer's socket.  Malformed packets and stale
+ * or duplicate ACKs produce an empty action (no Sorcerer's Apprentice).
+ */
+void		 xfer_on_packet(struct xfer *x, const uint8_t *buf, size_t len,
+		    uint64_t now, struct xfer_action *a);
+
+/* The deadline passed: retransmit, finish a dally, or give up. */
+void		 xfer_on_timeout(struct xfer *x, uint64_t now,
+		    struct xfer_action *a);
+
+/* The worker could not do its part (read error, disk full...): abort with
+ * an ERROR to the client and XA_DONE with result err (a negative errno). */
+void		 xfer_fail(struct xfer *x, uint16_t code, const char *msg,
+		    int err, struct xfer_action *a);
+
+/* 0 when no timer is due (the transfer is done). */
+uint64_t	 xfer_deadline(const struct xfer *x);
+uint16_t	 xfer_wire_block(const struct xfer *x, uint64_t idx);
+/* Read: payload length of block idx (blksize, or less for the last). */
+size_t		 xfer_block_len(const struct xfer *x, uint64_t idx);
+/* Read: offset of block idx in the wire-encoded stream. */
+uint64_t	 xfer_block_offset(const struct xfer *x, uint64_t idx);
+
+#endif /* XFER_H */

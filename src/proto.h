@@ -69,6 +69,8 @@ struct tftp_params {
 	uint32_t	blksize;	/* 512 unless negotiated */
 	uint32_t	windowsize;	/* 1 unless negotiated */
 	uint32_t	timeout_ms;	/* client-chosen retransmit interval; 0 = ours */
+	uint32_t	timeout;	/* seconds acknowledged (TFTP_OPT_TIMEOUT) */
+	uint32_t	utimeout;	/* microseconds acknowledged (UTIMEOUT) */
 	uint64_t	tsize;		/* value acknowledged in the OACK */
 	uint16_t	rollover;	/* block number that follows 65535: 0 or 1 */
 	uint32_t	acked;		/* TFTP_OPT_BIT()s to put in the OACK; 0 = none */

@@ -38,7 +38,7 @@ const char	*sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
 uint16_t	 sockaddr_port(const struct sockaddr *sa);
 
 /*
- * Copy src into dst making it safe to log: printable ASCII except '\\' is
+ * Copy src into dst making it safe to log: printable ASCII except '\\' and '"' is
  * kept, everything else becomes \ooo.  Always NUL-terminates; truncates.
  */
 size_t		 str_vis(char *dst, size_t dstlen, const char *src);

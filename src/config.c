@@ -1,0 +1,1176 @@
+/*
+ * The configuration model: built-in defaults, one table of every key
+ * (section, name, type, range, where it lives in struct tftpd_config),
+ * the INI reader on top of libinih, the whole-struct validation and the
+ * INI dump.  The key table is the single source of truth: config_set(),
+ * the file loader, config_validate() and config_dump() all walk it, so a
+ * key cannot be settable without also being checked and printed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "proto.h"
+#include "util.h"
+
+/* Bytes of an offending value quoted back in a message. */
+#define VALUE_SHOW_MAX	80
+
+enum key_type {
+	KT_BOOL,
+	KT_U32,		/* min..max */
+	KT_STR,		/* size bytes; min = 1: must not be empty */
+	KT_FUNC,	/* own setter and printer */
+};
+
+struct key_def;
+
+typedef int	(*key_setter)(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
+typedef void	(*key_printer)(const struct tftpd_config *,
+		    const struct key_def *, FILE *);
+
+struct key_def {
+	const char	*section;
+	const char	*name;
+	enum key_type	 type;
+	size_t		 off;
+	size_t		 size;
+	uint32_t	 min;
+	uint32_t	 max;
+	/* Repeating the key in one file adds to the list. */
+	bool		 list;
+	key_setter	 set;
+	key_printer	 print;
+};
+
+struct load_ctx {
+	struct tftpd_config	*c;
+	const char		*path;
+	FILE			*fp;
+	char			*buf;
+	size_t			 cap;
+	int			 lineno;
+	int			 rc;	/* first error, 0 if none */
+	int			 errline;
+	char			*err;
+	size_t			 errlen;
+	uint64_t		 seen;	/* list keys met, by index */
+	uint32_t		 refused; /* this file's refusals */
+};
+
+static const char *show(const char *value, char *buf, size_t len);
+static int	 bad_number(int r, const char *value, uint32_t min,
+		    uint32_t max, char *why, size_t whylen);
+static int	 next_token(const char **p, char *tok, size_t toklen);
+static int	 parse_opts(const char *value, uint32_t *mask, char *why,
+		    size_t whylen);
+static int	 set_listen(struct tftpd_config *, const char *, bool, char *,
+		    size_t);
+static int	 set_family(struct tftpd_config *, const char *, bool, char *,
+		    size_t);
+static int	 set_log(struct tftpd_config *, const char *, bool, char *,
+		    size_t);
+static int	 set_log_level(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
+static int	 set_timeout(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
+static int	 set_allow_options(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
+static int	 set_refuse_options(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
+static int	 set_port_range(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
+static int	 set_umask(struct tftpd_config *, const char *, bool, char *,
+		    size_t);
+static int	 set_max_file_size(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
+static int	 set_write_allow(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
+static void	 print_listen(const struct tftpd_config *,
+		    const struct key_def *, FILE *);
+static void	 print_family(const struct tftpd_config *,
+		    const struct key_def *, FILE *);
+static void	 print_log(const struct tftpd_config *,
+		    const struct key_def *, FILE *);
+static void	 print_log_level(const struct tftpd_config *,
+		    const struct key_def *, FILE *);
+static void	 print_timeout(const struct tftpd_config *,
+		    const struct key_def *, FILE *);
+static void	 print_allow_options(const struct tftpd_config *,
+		    const struct key_def *, FILE *);
+static void	 print_refuse_options(const struct tftpd_config *,
+		    const struct key_def *, FILE *);
+static void	 print_port_range(const struct tftpd_config *,
+		    const struct key_def *, FILE *);
+static void	 print_umask(const struct tftpd_config *,
+		    const struct key_def *, FILE *);
+static void	 print_max_file_size(const struct tftpd_config *,
+		    const struct key_def *, FILE *);
+static void	 print_write_allow(const struct tftpd_config *,
+		    const struct key_def *, FILE *);
+static const struct key_def *key_find(const char *section, const char *name,
+		    bool *section_known);
+static bool	 section_known(const char *section);
+static int	 set_key(struct tftpd_config *c, const struct key_def *k,
+		    const char *value, bool append, char *why, size_t whylen);
+static int	 lookup_and_set(struct tftpd_config *c, const char *section,
+		    const char *name, const char *value, bool append,
+		    const struct key_def **kp, char *why, size_t whylen);
+static int	 load_fail(struct load_ctx *ctx, int rc, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+static char	*load_reader(char *str, int num, void *stream);
+static int	 load_handler(void *user, const char *section,
+		    const char *name, const char *value);
+
+#define SERVER		"server"
+#define TRANSFER	"transfer"
+#define WRITE		"write"
+#define PERF		"performance"
+#define BATCH		"performance.platform.batch"
+#define SOCKET		"performance.platform.socket"
+
+#define OFF(f)		offsetof(struct tftpd_config, f)
+#define SZ(f)		sizeof(((struct tftpd_config *)0)->f)
+#define BOOLKEY(s, n, f) \
+	{ s, n, KT_BOOL, OFF(f), 0, 0, 0, false, NULL, NULL }
+#define U32KEY(s, n, f, lo, hi) \
+	{ s, n, KT_U32, OFF(f), 0, lo, hi, false, NULL, NULL }
+#define STRKEY(s, n, f, required) \
+	{ s, n, KT_STR, OFF(f), SZ(f), required, 0, false, NULL, NULL }
+#define FUNCKEY(s, n, list, fn) \
+	{ s, n, KT_FUNC, 0, 0, 0, 0, list, set_##fn, print_##fn }
+
+static const struct key_def keys[] = {
+	FUNCKEY(SERVER, "listen", true, listen),
+	FUNCKEY(SERVER, "family", false, family),
+	STRKEY(SERVER, "root", root, 1),
+	STRKEY(SERVER, "user", user, 1),
+	U32KEY(SERVER, "workers", workers, 0, 256),
+	STRKEY(SERVER, "pid_file", pid_file, 0),
+	STRKEY(SERVER, "runtime_dir", runtime_dir, 1),
+	BOOLKEY(SERVER, "foreground", foreground),
+	FUNCKEY(SERVER, "log", false, log),
+	FUNCKEY(SERVER, "log_level", false, log_level),
+
+	FUNCKEY(TRANSFER, "timeout", false, timeout),
+	U32KEY(TRANSFER, "retries", retries, 1, 100),
+	U32KEY(TRANSFER, "max_blksize", max_blksize, TFTP_BLKSIZE_MIN,
+	    TFTP_BLKSIZE_MAX),
+	U32KEY(TRANSFER, "max_windowsize", max_windowsize, 1, 32768),
+	FUNCKEY(TRANSFER, "allow_options", true, allow_options),
+	FUNCKEY(TRANSFER, "refuse_options", true, refuse_options),
+	BOOLKEY(TRANSFER, "netascii", netascii),
+	BOOLKEY(TRANSFER, "follow_symlinks", follow_symlinks),
+	BOOLKEY(TRANSFER, "permissive", permissive),
+	FUNCKEY(TRANSFER, "port_range", false, port_range),
+	U32KEY(TRANSFER, "max_transfers", max_transfers, 1, 65536),
+
+	BOOLKEY(WRITE, "enable", write_enable),
+	BOOLKEY(WRITE, "create", write_create),
+	BOOLKEY(WRITE, "overwrite", write_overwrite),
+	FUNCKEY(WRITE, "umask", false, umask),
+	FUNCKEY(WRITE, "max_file_size", false, max_file_size),
+	FUNCKEY(WRITE, "allow", true, write_allow),
+	BOOLKEY(WRITE, "fsync", fsync),
+
+	U32KEY(PERF, "buffer_pool_size", buffer_pool_size, 1, 65536),
+
+	BOOLKEY(BATCH, "enable_recvmmsg", enable_recvmmsg),
+	BOOLKEY(BATCH, "enable_sendmmsg", enable_sendmmsg),
+	U32KEY(BATCH, "max_batch_size", max_batch_size, 1, 1024),
+	U32KEY(BATCH, "batch_timeout_us", batch_timeout_us, 0, 1000000),
+
+	U32KEY(SOCKET, "recv_buffer_kb", recv_buffer_kb, 0, 1048576),
+	U32KEY(SOCKET, "send_buffer_kb", send_buffer_kb, 0, 1048576),
+	BOOLKEY(SOCKET, "reuse_address", reuse_address),
+	BOOLKEY(SOCKET, "reuse_port", reuse_port),
+};
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+static const char *const sections[] = {
+	SERVER, TRANSFER, WRITE, PERF, BATCH, SOCKET,
+};
+
+static const char *const family_names[] = {
+	[FAMILY_ANY]	= "any",
+	[FAMILY_IPV4]	= "ipv4",
+	[FAMILY_IPV6]	= "ipv6",
+};
+
+void
+config_defaults(struct tftpd_config *c)
+{
+	/* Padding too, so configurations compare with memcmp(). */
+	memset(c, 0, sizeof(*c));
+	c->nlisten = 0;
+	c->family = FAMILY_ANY;
+	snprintf(c->root, sizeof(c->root), "%s", CONFIG_DEFAULT_ROOT);
+	snprintf(c->user, sizeof(c->user), "%s", "tftp");
+	c->workers = 0;
+	c->pid_file[0] = '\0';
+	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s",
+	    CONFIG_DEFAULT_RUNDIR);
+	c->foreground = false;
+	c->log = LOG_TO_SYSLOG;
+	c->log_set = false;
+	c->log_level = LOG_INFO;
+
+	c->timeout_ms = 1000;
+	c->retries = 5;
+	c->max_blksize = TFTP_BLKSIZE_MAX;
+	c->max_windowsize = 64;
+	c->allowed_opts = TFTP_OPT_ALL;
+	c->netascii = true;
+	c->follow_symlinks = true;
+	c->permissive = false;
+	c->port_min = 0;
+	c->port_max = 0;
+	c->max_transfers = 1024;
+
+	c->write_enable = false;
+	c->write_create = false;
+	c->write_overwrite = true;
+	c->umask = 022;
+	c->max_file_size = 0;
+	c->nwrite_allow = 0;
+	c->fsync = true;
+
+	c->buffer_pool_size = 256;
+
+	c->enable_recvmmsg = true;
+	c->enable_sendmmsg = true;
+	c->max_batch_size = 32;
+	c->batch_timeout_us = 0;
+
+	c->recv_buffer_kb = 4096;
+	c->send_buffer_kb = 4096;
+	c->reuse_address = true;
+	c->reuse_port = true;
+}
+
+/*
+ * Operator text quoted back in a message: escaped and bounded.  buf has
+ * VALUE_SHOW_MAX bytes.  str_vis() stops short of a full buffer only when
+ * it truncated, hence the larger scratch copy.
+ */
+static const char *
+show(const char *value, char *buf, size_t len)
+{
+	char	 tmp[VALUE_SHOW_MAX + 4];
+	size_t	 n;
+
+	if (len > VALUE_SHOW_MAX)
+		len = VALUE_SHOW_MAX;
+	if ((n = str_vis(tmp, sizeof(tmp), value)) < len) {
+		memcpy(buf, tmp, n + 1);
+		return buf;
+	}
+	n = str_vis(buf, len - 3, value);
+	memcpy(buf + n, "...", 4);
+	return buf;
+}
+
+static int
+bad_number(int r, const char *value, uint32_t min, uint32_t max, char *why,
+    size_t whylen)
+{
+	char	 v[VALUE_SHOW_MAX];
+
+	if (r == -ERANGE)
+		snprintf(why, whylen, "\"%s\" is out of range %u..%u",
+		    show(value, v, sizeof(v)), min, max);
+	else
+		snprintf(why, whylen, "\"%s\" is not a number",
+		    show(value, v, sizeof(v)));
+	return r;
+}
+
+/*
+ * Next item of a list separated by spaces, tabs and/or commas.  Returns 1
+ * with the item in tok, 0 at the end, -ENAMETOOLONG if it does not fit.
+ */
+static int
+next_token(const char **p, char *tok, size_t toklen)
+{
+	const char	*s = *p;
+	size_t		 n;
+
+	s += strspn(s, " \t,");
+	if (*s == '\0') {
+		*p = s;
+		return 0;
+	}
+	n = strcspn(s, " \t,");
+	*p = s + n;
+	if (n >= toklen) {
+		/* Hand back a truncated copy for the message. */
+		memcpy(tok, s, toklen - 1);
+		tok[toklen - 1] = '\0';
+		return -ENAMETOOLONG;
+	}
+	memcpy(tok, s, n);
+	tok[n] = '\0';
+	return 1;
+}
+
+static int
+parse_opts(const char *value, uint32_t *mask, char *why, size_t whylen)
+{
+	char	 tok[32], v[VALUE_SHOW_MAX];
+	int	 r, o;
+
+	*mask = 0;
+	while ((r = next_token(&value, tok, sizeof(tok))) != 0) {
+		if (r < 0 || (o = proto_opt_lookup(tok)) < 0) {
+			snprintf(why, whylen, "unknown option \"%s\"",
+			    show(tok, v, sizeof(v)));
+			return -EINVAL;
+		}
+		*mask |= TFTP_OPT_BIT(o);
+	}
+	return 0;
+}
+
+/*
+ * An entry without an address means "every address": with family = any
+ * that is both wildcards, as for the default; the binder skips entries of
+ * the other family when family is ipv4 or ipv6.
+ */
+static int
+set_listen(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	struct listen_addr	 la[CONFIG_MAX_LISTEN];
+	uint32_t		 n = 0;
+	char			 tok[128], v[VALUE_SHOW_MAX];
+	int			 fams[2], nfam, f, r;
+
+	/* Padding included: configs compare with memcmp. */
+	memset(la, 0, sizeof(la));
+	if (append) {
+		n = c->nlisten;
+		memcpy(la, c->listen, sizeof(la));
+	}
+	while ((r = next_token(&value, tok, sizeof(tok))) != 0) {
+		if (tok[0] == ':' && strchr(tok + 1, ':') == NULL) {
+			fams[0] = AF_INET;
+			fams[1] = AF_INET6;
+			nfam = 2;
+		} else {
+			fams[0] = AF_UNSPEC;
+			nfam = 1;
+		}
+		for (f = 0; f < nfam; f++) {
+			if (n == CONFIG_MAX_LISTEN) {
+				snprintf(why, whylen, "more than %d addresses",
+				    CONFIG_MAX_LISTEN);
+				return -E2BIG;
+			}
+			if (r < 0 || parse_sockaddr(tok, fams[f], 69,
+			    &la[n].ss, &la[n].len) < 0) {
+				snprintf(why, whylen, "\"%s\" is not an "
+				    "address: [ADDR][:PORT], IPv6 in brackets "
+				    "when a port follows",
+				    show(tok, v, sizeof(v)));
+				return -EINVAL;
+			}
+			n++;
+		}
+	}
+	memcpy(c->listen, la, sizeof(la));
+	c->nlisten = n;
+	return 0;
+}
+
+static int
+set_family(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	char	 v[VALUE_SHOW_MAX];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(family_names) / sizeof(family_names[0]); i++) {
+		if (strcasecmp(value, family_names[i]) == 0) {
+			c->family = (enum config_family)i;
+			return 0;
+		}
+	}
+	snprintf(why, whylen, "\"%s\" is not one of any, ipv4, ipv6",
+	    show(value, v, sizeof(v)));
+	return -EINVAL;
+}
+
+static int
+set_log(struct tftpd_config *c, const char *value, bool append, char *why,
+    size_t whylen)
+{
+	char	 v[VALUE_SHOW_MAX];
+
+	if (strcasecmp(value, "syslog") == 0)
+		c->log = LOG_TO_SYSLOG;
+	else if (strcasecmp(value, "stderr") == 0)
+		c->log = LOG_TO_STDERR;
+	else {
+		snprintf(why, whylen, "\"%s\" is not one of syslog, stderr",
+		    show(value, v, sizeof(v)));
+		return -EINVAL;
+	}
+	c->log_set = true;
+	return 0;
+}
+
+static int
+set_log_level(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	char	 v[VALUE_SHOW_MAX];
+	int	 level;
+
+	if ((level = log_level_parse(value)) < 0) {
+		snprintf(why, whylen, "\"%s\" is not one of err, warning, "
+		    "notice, info, debug", show(value, v, sizeof(v)));
+		return -EINVAL;
+	}
+	c->log_level = level;
+	return 0;
+}
+
+static int
+set_timeout(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	uint32_t	 s;
+	int		 r;
+
+	if ((r = parse_u32(value, TFTP_TIMEOUT_MIN, TFTP_TIMEOUT_MAX, &s)) < 0)
+		return bad_number(r, value, TFTP_TIMEOUT_MIN,
+		    TFTP_TIMEOUT_MAX, why, whylen);
+	c->timeout_ms = s * 1000;
+	return 0;
+}
+
+static int
+set_allow_options(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	uint32_t	 mask;
+	int		 r;
+
+	if ((r = parse_opts(value, &mask, why, whylen)) < 0)
+		return r;
+	c->allowed_opts = append ? c->allowed_opts | mask : mask;
+	return 0;
+}
+
+/*
+ * Only the difference is stored (allowed_opts), so a refusal takes the
+ * names out of what is allowed now; the loader applies a file's refusals
+ * again at its end, so their place in the file does not matter.
+ */
+static int
+set_refuse_options(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	uint32_t	 mask;
+	int		 r;
+
+	if ((r = parse_opts(value, &mask, why, whylen)) < 0)
+		return r;
+	c->allowed_opts &= ~mask;
+	return 0;
+}
+
+static int
+set_port_range(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	char		 lo[16], v[VALUE_SHOW_MAX];
+	const char	*colon;
+	uint32_t	 pmin, pmax;
+	size_t		 n;
+
+	if (*value == '\0') {
+		c->port_min = c->port_max = 0;
+		return 0;
+	}
+	if ((colon = strchr(value, ':')) == NULL ||
+	    (n = (size_t)(colon - value)) >= sizeof(lo)) {
+		snprintf(why, whylen, "\"%s\" is not LO:HI",
+		    show(value, v, sizeof(v)));
+		return -EINVAL;
+	}
+	memcpy(lo, value, n);
+	lo[n] = '\0';
+	if (parse_u32(lo, 0, UINT32_MAX, &pmin) < 0 ||
+	    parse_u32(colon + 1, 0, UINT32_MAX, &pmax) < 0) {
+		snprintf(why, whylen, "\"%s\" is not LO:HI",
+		    show(value, v, sizeof(v)));
+		return -EINVAL;
+	}
+	if (pmin < 1 || pmax > 65535 || pmin > pmax) {
+		snprintf(why, whylen, "\"%s\": ports must be 1..65535 with "
+		    "LO <= HI", show(value, v, sizeof(v)));
+		return -ERANGE;
+	}
+	c->port_min = (uint16_t)pmin;
+	c->port_max = (uint16_t)pmax;
+	return 0;
+}
+
+static int
+set_umask(struct tftpd_config *c, const char *value, bool append, char *why,
+    size_t whylen)
+{
+	char	 v[VALUE_SHOW_MAX];
+	int	 r;
+
+	if ((r = parse_umask(value, &c->umask)) < 0) {
+		if (r == -ERANGE)
+			snprintf(why, whylen, "\"%s\" is out of range "
+			    "000..0777", show(value, v, sizeof(v)));
+		else
+			snprintf(why, whylen, "\"%s\" is not an octal mask",
+			    show(value, v, sizeof(v)));
+		return r;
+	}
+	return 0;
+}
+
+static int
+set_max_file_size(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	char	 v[VALUE_SHOW_MAX];
+	int	 r;
+
+	if ((r = parse_size(value, UINT64_MAX, &c->max_file_size)) < 0) {
+		if (r == -ERANGE)
+			snprintf(why, whylen, "\"%s\" is too large",
+			    show(value, v, sizeof(v)));
+		else
+			snprintf(why, whylen, "\"%s\" is not a size (a number "
+			    "with an optional K, M, G or T)",
+			    show(value, v, sizeof(v)));
+		return r;
+	}
+	return 0;
+}
+
+/*
+ * Requests are matched after their leading '/' is stripped, so a pattern
+ * loses its own too: "/upload/\*" means what the operator meant.
+ */
+static int
+set_write_allow(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	char		 pat[CONFIG_MAX_PATTERNS][CONFIG_PATTERN_MAX];
+	char		 tok[CONFIG_PATTERN_MAX + 1], v[VALUE_SHOW_MAX];
+	const char	*p;
+	uint32_t	 n = 0;
+	int		 r;
+
+	if (append) {
+		n = c->nwrite_allow;
+		memcpy(pat, c->write_allow, sizeof(pat));
+	}
+	while ((r = next_token(&value, tok, sizeof(tok))) != 0) {
+		p = tok + strspn(tok, "/");
+		if (r < 0 || strlen(p) >= CONFIG_PATTERN_MAX) {
+			snprintf(why, whylen, "pattern \"%s\" is longer than "
+			    "%d bytes", show(tok, v, sizeof(v)),
+			    CONFIG_PATTERN_MAX - 1);
+			return -ENAMETOOLONG;
+		}
+		if (*p == '\0') {
+			snprintf(why, whylen, "pattern \"%s\" matches no "
+			    "file name", show(tok, v, sizeof(v)));
+			return -EINVAL;
+		}
+		if (n == CONFIG_MAX_PATTERNS) {
+			snprintf(why, whylen, "more than %d patterns",
+			    CONFIG_MAX_PATTERNS);
+			return -E2BIG;
+		}
+		memset(pat[n], 0, sizeof(pat[n]));
+		memcpy(pat[n], p, strlen(p) + 1);
+		n++;
+	}
+	memset(c->write_allow, 0, sizeof(c->write_allow));
+	memcpy(c->write_allow, pat, n * sizeof(pat[0]));
+	c->nwrite_allow = n;
+	return 0;
+}
+
+static void
+print_listen(const struct tftpd_config *c, const struct key_def *k,
+    FILE *fp)
+{
+	char		 buf[SOCKADDR_STRLEN];
+	uint32_t	 i;
+
+	if (c->nlisten == 0)
+		fprintf(fp, "%s =\n", k->name);
+	/* One entry per line: libinih's lines are short. */
+	for (i = 0; i < c->nlisten && i < CONFIG_MAX_LISTEN; i++)
+		fprintf(fp, "%s = %s\n", k->name, sockaddr_str(
+		    (const struct sockaddr *)&c->listen[i].ss, buf,
+		    sizeof(buf)));
+}
+
+static void
+print_family(const struct tftpd_config *c, const struct key_def *k,
+    FILE *fp)
+{
+	fprintf(fp, "%s = %s\n", k->name, (unsigned)c->family <= FAMILY_IPV6 ?
+	    family_names[c->family] : "?");
+}
+
+static void
+print_log(const struct tftpd_config *c, const struct key_def *k, FILE *fp)
+{
+	fprintf(fp, "%s = %s\n", k->name,
+	    c->log == LOG_TO_STDERR ? "stderr" : "syslog");
+}
+
+static void
+print_log_level(const struct tftpd_config *c, const struct key_def *k,
+    FILE *fp)
+{
+	fprintf(fp, "%s = %s\n", k->name, log_level_name(c->log_level));
+}
+
+static void
+print_timeout(const struct tftpd_config *c, const struct key_def *k,
+    FILE *fp)
+{
+	fprintf(fp, "%s = %u\n", k->name, c->timeout_ms / 1000);
+}
+
+static void
+print_allow_options(const struct tftpd_config *c, const struct key_def *k,
+    FILE *fp)
+{
+	const char	*sep = " ";
+	int		 o;
+
+	fprintf(fp, "%s =", k->name);
+	for (o = 0; o < TFTP_OPT_MAX; o++) {
+		if (c->allowed_opts & TFTP_OPT_BIT(o)) {
+			fprintf(fp, "%s%s", sep, proto_opt_name(o));
+			sep = " ";
+		}
+	}
+	fputc('\n', fp);
+}
+
+static void
+print_refuse_options(const struct tftpd_config *c, const struct key_def *k,
+    FILE *fp)
+{
+	/* Already taken out of allow_options. */
+	fprintf(fp, "%s =\n", k->name);
+}
+
+static void
+print_port_range(const struct tftpd_config *c, const struct key_def *k,
+    FILE *fp)
+{
+	if (c->port_min == 0 && c->port_max == 0)
+		fprintf(fp, "%s =\n", k->name);
+	else
+		fprintf(fp, "%s = %u:%u\n", k->name, c->port_min, c->port_max);
+}
+
+static void
+print_umask(const struct tftpd_config *c, const struct key_def *k, FILE *fp)
+{
+	fprintf(fp, "%s = %03o\n", k->name, c->umask);
+}
+
+static void
+print_max_file_size(const struct tftpd_config *c, const struct key_def *k,
+    FILE *fp)
+{
+	fprintf(fp, "%s = %llu\n", k->name,
+	    (unsigned long long)c->max_file_size);
+}
+
+static void
+print_write_allow(const struct tftpd_config *c, const struct key_def *k,
+    FILE *fp)
+{
+	uint32_t	 i;
+
+	if (c->nwrite_allow == 0)
+		fprintf(fp, "%s =\n", k->name);
+	for (i = 0; i < c->nwrite_allow && i < CONFIG_MAX_PATTERNS; i++)
+		fprintf(fp, "%s = %.*s\n", k->name, CONFIG_PATTERN_MAX - 1,
+		    c->write_allow[i]);
+}
+
+static bool
+section_known(const char *section)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (strcmp(section, sections[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Section and key names are case-sensitive, as they are printed. */
+static const struct key_def *
+key_find(const char *section, const char *name, bool *known)
+{
+	size_t	 i;
+
+	*known = section_known(section);
+	if (!*known)
+		return NULL;
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 &&
+		    strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int
+set_key(struct tftpd_config *c, const struct key_def *k, const char *value,
+    bool append, char *why, size_t whylen)
+{
+	char	*base = (char *)c;
+	char	 v[VALUE_SHOW_MAX];
+	size_t	 n;
+	int	 r;
+
+	switch (k->type) {
+	case KT_BOOL:
+		if ((r = parse_bool(value, (bool *)(base + k->off))) < 0)
+			snprintf(why, whylen, "\"%s\" is not a boolean "
+			    "(yes/no, true/false, on/off, 1/0)",
+			    show(value, v, sizeof(v)));
+		return r;
+	case KT_U32:
+		if ((r = parse_u32(value, k->min, k->max,
+		    (uint32_t *)(base + k->off))) < 0)
+			return bad_number(r, value, k->min, k->max, why,
+			    whylen);
+		return 0;
+	case KT_STR:
+		n = strlen(value);
+		if (n == 0 && k->min > 0) {
+			snprintf(why, whylen, "must not be empty");
+			return -EINVAL;
+		}
+		if (n >= k->size) {
+			snprintf(why, whylen, "longer than %zu bytes",
+			    k->size - 1);
+			return -ENAMETOOLONG;
+		}
+		memset(base + k->off, 0, k->size);
+		memcpy(base + k->off, value, n);
+		return 0;
+	case KT_FUNC:
+		return k->set(c, value, append, why, whylen);
+	}
+	return -EINVAL;
+}
+
+static int
+lookup_and_set(struct tftpd_config *c, const char *section, const char *name,
+    const char *value, bool append, const struct key_def **kp, char *why,
+    size_t whylen)
+{
+	const struct key_def	*k;
+	bool			 known;
+
+	*kp = NULL;
+	if ((k = key_find(section, name, &known)) == NULL) {
+		snprintf(why, whylen, known ? "unknown key" :
+		    "unknown section");
+		return -EINVAL;
+	}
+	*kp = k;
+	return set_key(c, k, value, append, why, whylen);
+}
+
+int
+config_set(struct tftpd_config *c, const char *section, const char *key,
+    const char *value, char *err, size_t errlen)
+{
+	const struct key_def	*k;
+	char			 why[CONFIG_ERR_MAX];
+	int			 r;
+
+	if (section == NULL || key == NULL || value == NULL) {
+		snprintf(err, errlen, "missing section, key or value");
+		return -EINVAL;
+	}
+	if ((r = lookup_and_set(c, section, key, value, false, &k, why,
+	    sizeof(why))) < 0)
+		snprintf(err, errlen, "%s.%s: %s", section, key, why);
+	return r;
+}
+
+static int
+load_fail(struct load_ctx *ctx, int rc, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	if (ctx->rc != 0)
+		return 0;
+	ctx->rc = rc;
+	ctx->errline = ctx->lineno;
+	n = snprintf(ctx->err, ctx->errlen, "%s:%d: ", ctx->path,
+	    ctx->lineno);
+	if (n >= 0 && (size_t)n < ctx->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(ctx->err + n, ctx->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return 0;
+}
+
+/*
+ * libinih's handler is not told the line number (Debian builds it with
+ * INI_HANDLER_LINENO=0), so the lines come through this reader, which
+ * counts them.  It also
+ *  - strips leading blanks, so an indented "key = value" is a key and
+ *    never a continuation of the previous value;
+ *  - refuses lines longer than libinih's buffer instead of letting the
+ *    rest be read as another line (comments are cut short instead);
+ *  - checks section headers, so an unknown empty section is an error;
+ *  - stops the parse at the first error of any kind.
+ */
+static char *
+load_reader(char *str, int num, void *stream)
+{
+	struct load_ctx	*ctx = stream;
+	char		 v[VALUE_SHOW_MAX];
+	char		*p, *end;
+	ssize_t		 n;
+	size_t		 len;
+
+	if (ctx->rc != 0)
+		return NULL;
+	errno = 0;
+	if ((n = getline(&ctx->buf, &ctx->cap, ctx->fp)) < 0) {
+		if (ferror(ctx->fp)) {
+			ctx->lineno++;
+			load_fail(ctx, errno ? -errno : -EIO, "read: %s",
+			    strerror(errno ? errno : EIO));
+		}
+		return NULL;
+	}
+	ctx->lineno++;
+	len = (size_t)n;
+	if (memchr(ctx->buf, '\0', len) != NULL) {
+		load_fail(ctx, -EINVAL, "NUL byte in line");
+		return NULL;
+	}
+	while (len > 0 && (ctx->buf[len - 1] == '\n' ||
+	    ctx->buf[len - 1] == '\r'))
+		ctx->buf[--len] = '\0';
+	p = ctx->buf;
+	/* A UTF-8 byte order mark, as libinih would skip it. */
+	if (ctx->lineno == 1 && len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	p += strspn(p, " \t");
+	len -= (size_t)(p - ctx->buf);
+	/* A comment may be as long as it likes: libinih gets its start. */
+	if ((*p == '#' || *p == ';') && num > 1 && len > (size_t)num - 1) {
+		p[1] = '\0';
+		len = 1;
+	}
+	if (num <= 1 || len > (size_t)num - 1) {
+		load_fail(ctx, -E2BIG, "line longer than %d characters "
+		    "(repeat a list key to continue a list)", num - 1);
+		return NULL;
+	}
+
+	if (*p == '[') {
+		if ((end = strchr(p, ']')) == NULL) {
+			load_fail(ctx, -EINVAL, "syntax error: missing ']'");
+			return NULL;
+		}
+		*end = '\0';
+		if (!section_known(p + 1)) {
+			load_fail(ctx, -EINVAL, "[%s]: unknown section",
+			    show(p + 1, v, sizeof(v)));
+			return NULL;
+		}
+		*end = ']';
+	} else if (*p != '\0' && *p != ';' && *p != '#' &&
+	    strpbrk(p, "=:") == NULL) {
+		load_fail(ctx, -EINVAL, "syntax error: expected "
+		    "\"[section]\" or \"key = value\"");
+		return NULL;
+	}
+	memcpy(str, p, len + 1);
+	return str;
+}
+
+static int
+load_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct load_ctx		*ctx = user;
+	const struct key_def	*k;
+	char			 why[CONFIG_ERR_MAX], v[VALUE_SHOW_MAX];
+	uint32_t		 mask;
+	size_t			 idx;
+	bool			 append = false;
+	int			 r;
+
+	if (ctx->rc != 0)
+		return 0;
+	if (*section == '\0') {
+		load_fail(ctx, -EINVAL, "%s: outside of any [section]",
+		    show(name, v, sizeof(v)));
+		return 0;
+	}
+	/* The first mention of a list key replaces, later ones add. */
+	if ((k = key_find(section, name, &(bool){ false })) != NULL) {
+		idx = (size_t)(k - keys);
+		append = k->list && (ctx->seen & (UINT64_C(1) << idx));
+	}
+	if ((r = lookup_and_set(ctx->c, section, name, value, append, &k,
+	    why, sizeof(why))) < 0) {
+		load_fail(ctx, r, "[%s] %s: %s", section,
+		    show(name, v, sizeof(v)), why);
+		return 0;
+	}
+	if (k->list)
+		ctx->seen |= UINT64_C(1) << (size_t)(k - keys);
+	if (k->set == set_refuse_options &&
+	    parse_opts(value, &mask, why, sizeof(why)) == 0)
+		ctx->refused |= mask;
+	return 1;
+}
+
+int
+config_load(struct tftpd_config *c, const char *path, bool must_exist,
+    char *err, size_t errlen)
+{
+	struct load_ctx	 ctx;
+	struct stat	 st;
+	int		 fd, r;
+
+	_Static_assert(NKEYS <= 64, "load_ctx.seen is a 64-bit mask");
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK))
+	    < 0) {
+		r = -errno;
+		if (r == -ENOENT && !must_exist)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		goto out_close;
+	}
+	/* Not a FIFO (would block) nor a directory; /dev/null is fine. */
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		snprintf(err, errlen, "%s: %s", path, S_ISDIR(st.st_mode) ?
+		    strerror(EISDIR) : "not a regular file");
+		goto out_close;
+	}
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.c = c;
+	ctx.path = path;
+	ctx.err = err;
+	ctx.errlen = errlen;
+	if ((ctx.fp = fdopen(fd, "r")) == NULL) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		goto out_close;
+	}
+
+	r = ini_parse_stream(load_reader, &ctx, load_handler, &ctx);
+	if (ctx.rc != 0 && (r <= 0 || r >= ctx.errline)) {
+		r = ctx.rc;
+	} else if (r > 0) {
+		/* A syntax error only libinih saw (the reader's checks
+		 * mirror its rules, so this is a backstop). */
+		snprintf(err, errlen, "%s:%d: syntax error", path, r);
+		r = -EINVAL;
+	} else if (r < 0) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		r = -ENOMEM;
+	} else {
+		c->allowed_opts &= ~ctx.refused;
+	}
+	free(ctx.buf);
+	fclose(ctx.fp);
+	return r;
+
+out_close:
+	close(fd);
+	return r;
+}
+
+int
+config_validate(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	const char		*base = (const char *)c;
+	const struct key_def	*k;
+	const struct sockaddr	*sa;
+	char			 a[SOCKADDR_STRLEN];
+	uint32_t		 v, i, j, nfam;
+	size_t			 n;
+	int			 want;
+
+	/*
+	 * Ranges again: the struct may have been filled by hand, and a
+	 * worker reading it from shared memory must treat it as input.
+	 */
+	for (k = keys; k < keys + NKEYS; k++) {
+		switch (k->type) {
+		case KT_U32:
+			memcpy(&v, base + k->off, sizeof(v));
+			if (v < k->min || v > k->max) {
+				snprintf(err, errlen, "%s.%s: %u is out of "
+				    "range %u..%u", k->section, k->name, v,
+				    k->min, k->max);
+				return -ERANGE;
+			}
+			break;
+		case KT_STR:
+			n = strnlen(base + k->off, k->size);
+			if (n == k->size || (n == 0 && k->min > 0)) {
+				snprintf(err, errlen, "%s.%s: %s", k->section,
+				    k->name, n == 0 ? "must not be empty" :
+				    "not terminated");
+				return -EINVAL;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	if (c->timeout_ms < TFTP_TIMEOUT_MIN * 1000 ||
+	    c->timeout_ms > TFTP_TIMEOUT_MAX * 1000) {
+		snprintf(err, errlen, "transfer.timeout: %u ms is out of "
+		    "range 1..255 s", c->timeout_ms);
+		return -ERANGE;
+	}
+	if ((unsigned)c->family > FAMILY_IPV6 ||
+	    (c->log != LOG_TO_STDERR && c->log != LOG_TO_SYSLOG) ||
+	    c->log_level < LOG_ERR || c->log_level > LOG_DEBUG ||
+	    (c->allowed_opts & ~TFTP_OPT_ALL) != 0 || c->umask > 0777) {
+		snprintf(err, errlen, "invalid family, log, log_level, "
+		    "allow_options or umask");
+		return -EINVAL;
+	}
+	if ((c->port_min == 0) != (c->port_max == 0) ||
+	    c->port_min > c->port_max) {
+		snprintf(err, errlen, "transfer.port_range: %u:%u: ports must "
+		    "be 1..65535 with LO <= HI", c->port_min, c->port_max);
+		return -ERANGE;
+	}
+	if (c->nwrite_allow > CONFIG_MAX_PATTERNS) {
+		snprintf(err, errlen, "write.allow: more than %d patterns",
+		    CONFIG_MAX_PATTERNS);
+		return -E2BIG;
+	}
+	for (i = 0; i < c->nwrite_allow; i++) {
+		n = strnlen(c->write_allow[i], CONFIG_PATTERN_MAX);
+		if (n == 0 || n == CONFIG_PATTERN_MAX) {
+			snprintf(err, errlen, "write.allow: pattern %u is "
+			    "empty or not terminated", i + 1);
+			return -EINVAL;
+		}
+	}
+
+	if (c->nlisten > CONFIG_MAX_LISTEN) {
+		snprintf(err, errlen, "server.listen: more than %d addresses",
+		    CONFIG_MAX_LISTEN);
+		return -E2BIG;
+	}
+	want = c->family == FAMILY_IPV4 ? AF_INET :
+	    c->family == FAMILY_IPV6 ? AF_INET6 : AF_UNSPEC;
+	nfam = 0;
+	for (i = 0; i < c->nlisten; i++) {
+		sa = (const struct sockaddr *)&c->listen[i].ss;
+		if (!(sa->sa_family == AF_INET && c->listen[i].len ==
+		    sizeof(struct sockaddr_in)) &&
+		    !(sa->sa_family == AF_INET6 && c->listen[i].len ==
+		    sizeof(struct sockaddr_in6))) {
+			snprintf(err, errlen, "server.listen: entry %u is "
+			    "not an IPv4 or IPv6 address", i + 1);
+			return -EINVAL;
+		}
+		if (want == AF_UNSPEC || sa->sa_family == want)
+			nfam++;
+		for (j = 0; j < i; j++) {
+			if (c->listen[j].len == c->listen[i].len &&
+			    memcmp(&c->listen[j].ss, &c->listen[i].ss,
+			    c->listen[i].len) == 0) {
+				snprintf(err, errlen, "server.listen: %s is "
+				    "given twice", sockaddr_str(sa, a,
+				    sizeof(a)));
+				return -EINVAL;
+			}
+		}
+	}
+	if (c->nlisten > 0 && nfam == 0) {
+		snprintf(err, errlen, "server.listen: no address of family "
+		    "%s (server.family)", family_names[c->family]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void
+config_dump(const struct tftpd_config *c, FILE *fp)
+{
+	const char		*base = (const char *)c;
+	const char		*section = NULL;
+	const struct key_def	*k;
+	uint32_t		 v;
+	bool			 b;
+
+	for (k = keys; k < keys + NKEYS; k++) {
+		if (section == NULL || strcmp(section, k->section) != 0) {
+			fprintf(fp, "%s[%s]\n", section == NULL ? "" : "\n",
+			    k->section);
+			section = k->section;
+		}
+		switch (k->type) {
+		case KT_BOOL:
+			memcpy(&b, base + k->off, sizeof(b));
+			fprintf(fp, "%s = %s\n", k->name, b ? "yes" : "no");
+			break;
+		case KT_U32:
+			memcpy(&v, base + k->off, sizeof(v));
+			fprintf(fp, "%s = %u\n", k->name, v);
+			break;
+		case KT_STR:
+			if (base[k->off] == '\0')
+				fprintf(fp, "%s =\n", k->name);
+			else
+				fprintf(fp, "%s = %.*s\n", k->name,
+				    (int)k->size, base + k->off);
+			break;
+		case KT_FUNC:
+			k->print(c, k, fp);
+			break;
+		}
+	}
+}

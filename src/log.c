@@ -1,0 +1,222 @@
+/*
+ * The process's one log sink: stderr (foreground, tests) or syslog with
+ * the daemon facility.  Owns the level filter and the ident.  A stderr
+ * line is formatted whole and written with one write(2), so lines from
+ * several processes sharing the descriptor do not interleave.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define LOG_LINE_MAX	1024
+#define LOG_IDENT_MAX	64
+
+static void	 log_emit(int prio, const char *msg);
+static void	 log_vappend(int prio, int errnum, const char *fmt,
+		    va_list ap) __attribute__((format(printf, 3, 0)));
+
+static const char *const level_names[] = {
+	[LOG_EMERG]	= "emerg",
+	[LOG_ALERT]	= "alert",
+	[LOG_CRIT]	= "crit",
+	[LOG_ERR]	= "err",
+	[LOG_WARNING]	= "warning",
+	[LOG_NOTICE]	= "notice",
+	[LOG_INFO]	= "info",
+	[LOG_DEBUG]	= "debug",
+};
+
+/* openlog() keeps the pointer, so the ident lives here. */
+static char		 log_ident[LOG_IDENT_MAX] = "snowowl-tftpd";
+static enum log_target	 log_target = LOG_TO_STDERR;
+static int		 log_level = LOG_INFO;
+
+void
+log_init(const char *ident, enum log_target target, int level)
+{
+	if (log_target == LOG_TO_SYSLOG)
+		closelog();
+	if (ident != NULL)
+		snprintf(log_ident, sizeof(log_ident), "%s", ident);
+	log_target = target;
+	log_setlevel(level);
+	/* LOG_NDELAY: connect to /dev/log now, before any sandbox. */
+	if (log_target == LOG_TO_SYSLOG)
+		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_setlevel(int level)
+{
+	if (level < LOG_EMERG)
+		level = LOG_EMERG;
+	if (level > LOG_DEBUG)
+		level = LOG_DEBUG;
+	log_level = level;
+}
+
+int
+log_getlevel(void)
+{
+	return log_level;
+}
+
+/* Only the levels an operator can usefully pick are accepted. */
+int
+log_level_parse(const char *name)
+{
+	int	 i;
+
+	if (name == NULL)
+		return -1;
+	for (i = LOG_ERR; i <= LOG_DEBUG; i++)
+		if (strcasecmp(name, level_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+log_level_name(int level)
+{
+	if (level < LOG_EMERG || level > LOG_DEBUG)
+		return "unknown";
+	return level_names[level];
+}
+
+static void
+log_emit(int prio, const char *msg)
+{
+	char	 line[LOG_LINE_MAX + LOG_IDENT_MAX + 32];
+	int	 n;
+	ssize_t	 w;
+	size_t	 off;
+
+	if (log_target == LOG_TO_SYSLOG) {
+		syslog(prio, "%s", msg);
+		return;
+	}
+	n = snprintf(line, sizeof(line), "%s[%ld]: %s\n", log_ident,
+	    (long)getpid(), msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	for (off = 0; off < (size_t)n; off += (size_t)w) {
+		w = write(STDERR_FILENO, line + off, (size_t)n - off);
+		if (w < 0 && errno == EINTR) {
+			w = 0;
+			continue;
+		}
+		if (w <= 0)
+			return;
+	}
+}
+
+/* errnum >= 0 appends ": strerror(errnum)". */
+static void
+log_vappend(int prio, int errnum, const char *fmt, va_list ap)
+{
+	char	 msg[LOG_LINE_MAX];
+	int	 n;
+
+	if (prio > log_level)
+		return;
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		return;
+	if (errnum >= 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
+		    strerror(errnum));
+	log_emit(prio, msg);
+}
+
+void
+log_vmsg(int prio, const char *fmt, va_list ap)
+{
+	int	 saved = errno;
+
+	log_vappend(prio, -1, fmt, ap);
+	errno = saved;
+}
+
+void
+log_msg(int prio, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(prio, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	int	 saved = errno;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vappend(LOG_WARNING, saved, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	int	 saved = errno;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vappend(LOG_CRIT, saved, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vappend(LOG_CRIT, -1, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

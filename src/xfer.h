@@ -41,10 +41,10 @@ struct xfer_params {
 	uint16_t	rollover;	/* block number after 65535: 0 or 1 */
 	bool		oack;		/* options acknowledged: start with OACK */
 	uint64_t	size;		/* read: bytes to send, in wire encoding */
-	uint32_t	timeout_ms;	/* first retransmission interval */
+	uint32_t	timeout_ms;	/* first retransmission interval, >= 1 */
 	uint32_t	max_timeout_ms;	/* backoff ceiling; == timeout_ms: fixed */
 	uint32_t	retries;	/* retransmissions before giving up */
-	uint32_t	dally_ms;	/* write: time to answer a repeated last block */
+	uint32_t	dally_ms;	/* write: answer a repeated last block, >= 1 */
 };
 
 struct xfer {

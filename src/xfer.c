@@ -1,0 +1,368 @@
+/*
+ * The transfer state machine of design.md section 7: windows, ACK rules,
+ * retransmission with backoff, the upload dally.  It owns no file, socket,
+ * clock or log; the worker feeds it packets and timer expiries with the
+ * current time and carries out the action it answers with.  Blocks carry a
+ * 64-bit index internally, so the 16-bit wire numbers only matter at the
+ * edge: on the way out (xfer_wire_block) and when a packet's number is
+ * placed relative to the window (wire_index).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "xfer.h"
+
+/* Block numbers 1..65535 repeat with this period under rollover 1. */
+#define ROLLOVER1_CYCLE		65535u
+
+static const char illegal_op[] = "Illegal TFTP operation";
+
+static bool	 wire_index(const struct xfer *, uint64_t, uint16_t,
+		    uint64_t *);
+static void	 arm(struct xfer *, uint64_t);
+static void	 finish(struct xfer *, int, struct xfer_action *);
+static void	 protocol_error(struct xfer *, struct xfer_action *);
+static void	 send_window(struct xfer *, struct xfer_action *);
+static void	 send_ack(struct xfer *, struct xfer_action *);
+static void	 read_ack(struct xfer *, uint16_t, uint64_t,
+		    struct xfer_action *);
+static void	 write_data(struct xfer *, const struct tftp_packet *,
+		    uint64_t, struct xfer_action *);
+static void	 dally_packet(struct xfer *, const struct tftp_packet *,
+		    struct xfer_action *);
+
+uint16_t
+xfer_wire_block(const struct xfer *x, uint64_t idx)
+{
+	if (x->p.rollover == 0 || idx <= 65535)
+		return (uint16_t)idx;
+	return (uint16_t)((idx - 1) % ROLLOVER1_CYCLE + 1);
+}
+
+/*
+ * The first index at or after base whose wire number is w.  The window is
+ * at most XFER_WINDOW_LIMIT blocks, less than half a wire cycle, so this
+ * is the only candidate the peer can mean; the callers range-check it.
+ * False when no later block carries w (wire 0 after block 0 with rollover
+ * 1).
+ */
+static bool
+wire_index(const struct xfer *x, uint64_t base, uint16_t w, uint64_t *idx)
+{
+	uint16_t bw = xfer_wire_block(x, base);
+
+	if (x->p.rollover == 0) {
+		*idx = base + (uint16_t)(w - bw);
+		return true;
+	}
+	if (w == 0) {
+		*idx = 0;
+		return base == 0;
+	}
+	if (base == 0) {
+		*idx = w;
+		return true;
+	}
+	*idx = base + (w + ROLLOVER1_CYCLE - bw) % ROLLOVER1_CYCLE;
+	return true;
+}
+
+uint64_t
+xfer_block_offset(const struct xfer *x, uint64_t idx)
+{
+	if (idx == 0)
+		return 0;
+	return (idx - 1) * x->p.blksize;
+}
+
+size_t
+xfer_block_len(const struct xfer *x, uint64_t idx)
+{
+	uint64_t off;
+
+	if (idx == 0 || idx > x->nblocks)
+		return 0;
+	off = xfer_block_offset(x, idx);
+	if (off >= x->p.size)
+		return 0;
+	if (x->p.size - off < x->p.blksize)
+		return (size_t)(x->p.size - off);
+	return x->p.blksize;
+}
+
+uint64_t
+xfer_deadline(const struct xfer *x)
+{
+	return x->state == XS_DONE ? 0 : x->deadline;
+}
+
+/* Progress: the next silence is measured from now, at the base interval. */
+static void
+arm(struct xfer *x, uint64_t now)
+{
+	x->tries = 0;
+	x->cur_timeout_ms = x->p.timeout_ms;
+	x->deadline = now + x->cur_timeout_ms;
+}
+
+static void
+finish(struct xfer *x, int result, struct xfer_action *a)
+{
+	x->state = XS_DONE;
+	x->deadline = 0;
+	a->flags |= XA_DONE;
+	a->result = result;
+}
+
+static void
+protocol_error(struct xfer *x, struct xfer_action *a)
+{
+	a->flags |= XA_SEND_ERROR;
+	a->error_code = TFTP_EBADOP;
+	a->error_msg = illegal_op;
+	finish(x, -EPROTO, a);
+}
+
+/* Read: blocks acked + 1 onwards, as many as the window allows. */
+static void
+send_window(struct xfer *x, struct xfer_action *a)
+{
+	uint64_t left = x->nblocks - x->acked;
+
+	a->flags |= XA_SEND_DATA;
+	a->first = x->acked + 1;
+	a->count = left < x->p.windowsize ? (uint32_t)left : x->p.windowsize;
+	x->sent = x->acked + a->count;
+}
+
+/* Write: acknowledge the last in-order block. */
+static void
+send_ack(struct xfer *x, struct xfer_action *a)
+{
+	/* In XS_OACK the OACK stood for ACK 0; ACK 0 itself was never sent. */
+	if (x->ack_sent == x->received && x->state != XS_OACK) {
+		a->flags |= XA_RETRANSMIT;
+		x->retransmits++;
+	}
+	a->flags |= XA_SEND_ACK;
+	a->ack_block = xfer_wire_block(x, x->received);
+	x->ack_sent = x->received;
+	if (x->state == XS_OACK)
+		x->state = XS_RUN;
+}
+
+void
+xfer_start(struct xfer *x, const struct xfer_params *p, uint64_t now,
+    struct xfer_action *a)
+{
+	/* gap_acked: no gap reported yet, not even at block 0. */
+	*x = (struct xfer){ .p = *p, .gap_acked = UINT64_MAX };
+	*a = (struct xfer_action){ 0 };
+	if (p->dir == XFER_READ)
+		x->nblocks = p->size / p->blksize + 1;
+	arm(x, now);
+	if (p->oack) {
+		x->state = XS_OACK;
+		a->flags = XA_SEND_OACK;
+		return;
+	}
+	x->state = XS_RUN;
+	if (p->dir == XFER_READ) {
+		send_window(x, a);
+	} else {
+		a->flags = XA_SEND_ACK;
+		a->ack_block = 0;
+	}
+}
+
+static void
+read_ack(struct xfer *x, uint16_t w, uint64_t now, struct xfer_action *a)
+{
+	uint64_t n;
+
+	if (x->state == XS_OACK) {
+		if (w != 0)
+			return;
+		x->state = XS_RUN;
+		arm(x, now);
+		send_window(x, a);
+		return;
+	}
+	/* Duplicate (n == acked) or outside the window: nothing, ever. */
+	if (!wire_index(x, x->acked, w, &n) || n == x->acked || n > x->sent)
+		return;
+	/* An ACK inside the window: the client lost what followed n. */
+	x->retransmits += (uint32_t)(x->sent - n);
+	x->acked = n;
+	x->bytes = n == x->nblocks ? x->p.size : n * x->p.blksize;
+	arm(x, now);
+	if (n == x->nblocks) {
+		finish(x, 0, a);
+		return;
+	}
+	send_window(x, a);
+}
+
+static void
+write_data(struct xfer *x, const struct tftp_packet *pk, uint64_t now,
+    struct xfer_action *a)
+{
+	uint64_t n, d;
+
+	if (pk->len > x->p.blksize) {
+		protocol_error(x, a);
+		return;
+	}
+	if (!wire_index(x, x->received, pk->block, &n))
+		return;
+	d = n - x->received;
+	if (d == 0) {
+		/* The client lost our ACK and repeats; there is no DATA 0. */
+		if (x->received != 0)
+			send_ack(x, a);
+		return;
+	}
+	if (d > 1) {
+		/* A gap: say once where we stand, and let the client resume. */
+		if (d <= x->p.windowsize && x->gap_acked != x->received) {
+			x->gap_acked = x->received;
+			send_ack(x, a);
+		}
+		return;
+	}
+	x->received = n;
+	x->bytes += pk->len;
+	a->flags |= XA_WRITE;
+	a->data = pk->data;
+	a->len = pk->len;
+	arm(x, now);
+	if (pk->len < x->p.blksize) {
+		a->flags |= XA_COMMIT;
+		send_ack(x, a);
+		x->state = XS_DALLY;
+		x->deadline = now + x->p.dally_ms;
+		return;
+	}
+	if (x->received - x->ack_sent >= x->p.windowsize)
+		send_ack(x, a);
+	else if (x->state == XS_OACK)
+		x->state = XS_RUN;
+}
+
+/*
+ * After the final ACK the upload is committed: only a repeat of the final
+ * block (our ACK was lost) gets an answer, and a client ERROR merely ends
+ * the dally early.
+ */
+static void
+dally_packet(struct xfer *x, const struct tftp_packet *pk,
+    struct xfer_action *a)
+{
+	uint64_t n;
+
+	if (pk->opcode == TFTP_ERROR) {
+		finish(x, 0, a);
+		return;
+	}
+	if (pk->opcode == TFTP_DATA &&
+	    wire_index(x, x->received, pk->block, &n) && n == x->received)
+		send_ack(x, a);
+}
+
+void
+xfer_on_packet(struct xfer *x, const uint8_t *buf, size_t len, uint64_t now,
+    struct xfer_action *a)
+{
+	struct tftp_packet pk;
+	uint16_t op;
+
+	*a = (struct xfer_action){ 0 };
+	if (x->state == XS_DONE || len < 2)
+		return;
+	if (proto_parse_packet(buf, len, &pk) != 0) {
+		/* Known but truncated: noise.  Anything else: a broken peer. */
+		op = (uint16_t)(buf[0] << 8 | buf[1]);
+		if (op != TFTP_DATA && op != TFTP_ACK && op != TFTP_ERROR &&
+		    op != TFTP_OACK && x->state != XS_DALLY)
+			protocol_error(x, a);
+		return;
+	}
+	if (x->state == XS_DALLY) {
+		dally_packet(x, &pk, a);
+		return;
+	}
+	if (pk.opcode == TFTP_ERROR) {
+		/* Not sent back; passed on for the log line. */
+		a->error_code = pk.error;
+		a->error_msg = pk.msg;
+		finish(x, -ECONNABORTED, a);
+		return;
+	}
+	if (x->p.dir == XFER_READ && pk.opcode == TFTP_ACK)
+		read_ack(x, pk.block, now, a);
+	else if (x->p.dir == XFER_WRITE && pk.opcode == TFTP_DATA)
+		write_data(x, &pk, now, a);
+	else
+		protocol_error(x, a);
+}
+
+void
+xfer_on_timeout(struct xfer *x, uint64_t now, struct xfer_action *a)
+{
+	uint64_t next;
+
+	*a = (struct xfer_action){ 0 };
+	if (x->state == XS_DONE)
+		return;
+	if (x->state == XS_DALLY) {
+		finish(x, 0, a);
+		return;
+	}
+	x->timeouts++;
+	if (x->tries >= x->p.retries) {
+		a->flags = XA_SEND_ERROR;
+		a->error_code = TFTP_EUNDEF;
+		a->error_msg = "Timeout";
+		finish(x, -ETIMEDOUT, a);
+		return;
+	}
+	x->tries++;
+	next = (uint64_t)x->cur_timeout_ms * 2;
+	x->cur_timeout_ms = next < x->p.max_timeout_ms ? (uint32_t)next :
+	    x->p.max_timeout_ms;
+	x->deadline = now + x->cur_timeout_ms;
+	if (x->state == XS_OACK) {
+		a->flags = XA_SEND_OACK | XA_RETRANSMIT;
+		x->retransmits++;
+	} else if (x->p.dir == XFER_READ) {
+		a->flags = XA_SEND_DATA | XA_RETRANSMIT;
+		a->first = x->acked + 1;
+		a->count = (uint32_t)(x->sent - x->acked);
+		x->retransmits += a->count;
+	} else {
+		/*
+		 * The last in-order block, which may be past our last ACK
+		 * when the tail of a window was lost (RFC 7440).
+		 */
+		if (x->ack_sent != x->received) {
+			a->flags = XA_RETRANSMIT;
+			x->retransmits++;
+		}
+		send_ack(x, a);
+	}
+}
+
+void
+xfer_fail(struct xfer *x, uint16_t code, const char *msg, int err,
+    struct xfer_action *a)
+{
+	*a = (struct xfer_action){ 0 };
+	if (x->state == XS_DONE)
+		return;
+	a->flags = XA_SEND_ERROR;
+	a->error_code = code;
+	a->error_msg = msg;
+	finish(x, err, a);
+}

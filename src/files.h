@@ -1,0 +1,135 @@
+/*
+ * Files beneath the served root: opening for reading, atomic uploads, the
+ * write policy, the netascii read source, and the mapping from the errors
+ * they return to TFTP ERROR packets.  Nothing here logs; every function
+ * returns 0 (or a descriptor/length) or a negative errno.
+ */
+#ifndef FILES_H
+#define FILES_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "netascii.h"
+
+/*
+ * errno values with a meaning of their own here (see files_errmap()).
+ * EMEDIUMTYPE is never produced by open(2) on a path, so it cannot be
+ * confused with a real failure.
+ */
+#define FILES_ENOTREG	EMEDIUMTYPE	/* directory, FIFO, device... */
+#define FILES_EDISABLED	EROFS		/* uploads are off */
+#define FILES_EPERM	EPERM		/* mode bits refuse (not -p) */
+
+/*
+ * Test switches: take the paths used on kernels without openat2(2) and
+ * filesystems without O_TMPFILE.  Never set by the daemon.
+ */
+extern bool	files_no_openat2;
+extern bool	files_no_tmpfile;
+
+/*
+ * Open rel (from path_normalize()) beneath rootfd for reading.  Returns
+ * the descriptor (O_CLOEXEC, O_NONBLOCK) and its size, or:
+ *   -ENOENT, -ENOTDIR	   missing
+ *   -EXDEV, -ELOOP	   escapes the root, or a symlink where none may be
+ *   -FILES_ENOTREG	   not a regular file
+ *   -EPERM		   not world-readable (and not permissive), or the
+ *			   kernel refused access
+ */
+int		 files_open_read(int rootfd, const char *rel,
+		    const struct tftpd_config *cfg, uint64_t *size);
+
+/* An upload in progress: a temporary file that becomes rel on commit. */
+struct upload {
+	int		 dirfd;		/* parent dir (O_PATH); -1 = idle */
+	int		 fd;		/* the temporary, written in order */
+	bool		 tmpfile;	/* O_TMPFILE: nameless until commit */
+	bool		 overwrite;	/* commit may replace the name */
+	bool		 fsync;
+	bool		 netascii;
+	bool		 committed;
+	uint64_t	 size;		/* bytes written to the file */
+	uint64_t	 max_size;	/* 0 = no limit */
+	struct netascii_dec dec;
+	char		 base[NAME_MAX + 1];	/* final name */
+	char		 tmpname[NAME_MAX + 1];	/* hidden, if !tmpfile */
+};
+
+/*
+ * Apply the write policy to rel and create its temporary.  Errors:
+ *   -FILES_EDISABLED	uploads are off
+ *   -EACCES		rel matches no [write] allow pattern
+ *   -ENOENT		new file while create=no, or missing directory
+ *   -EEXIST		existing file while overwrite=no
+ *   -EPERM		existing file not world-writable (not permissive)
+ *   -FILES_ENOTREG	the name is a directory or other non-file
+ *   -ELOOP, -EXDEV	the name is a symlink, or the path escapes
+ * and whatever creating the temporary fails with (-ENOSPC...).
+ */
+int		 files_upload_open(struct upload *u, int rootfd,
+		    const char *rel, const struct tftpd_config *cfg,
+		    bool netascii);
+
+/* Append received data (decoded first in netascii mode).  -EFBIG past
+ * max_file_size; -ENOSPC, -EDQUOT, -EIO from the disk. */
+int		 files_upload_write(struct upload *u, const uint8_t *data,
+		    size_t len);
+
+/*
+ * Make the upload visible under its name, atomically, after an fsync if
+ * configured.  -EEXIST when overwrite=no and the name appeared meanwhile.
+ * On failure the temporary is gone and the old file untouched.
+ */
+int		 files_upload_commit(struct upload *u);
+
+/* Release the upload; if not committed, the temporary disappears. */
+void		 files_upload_close(struct upload *u);
+
+/*
+ * netascii read source.  The transfer asks for blocks of the encoded
+ * stream by index; they are encoded from the file on demand.  A checkpoint
+ * (file offset + encoder state) is kept at the start of the first block
+ * not yet acknowledged, so a retransmission re-encodes from there instead
+ * of from the beginning.
+ */
+struct nasrc {
+	int		 fd;
+	uint64_t	 size;		/* length of the encoded stream */
+	uint32_t	 blksize;	/* fixed by the first read */
+	uint64_t	 cur_idx;	/* the cursor stands at this block */
+	off_t		 cur_off;
+	struct netascii_enc cur_enc;
+	uint64_t	 ck_idx;	/* checkpoint: <= first unacked */
+	off_t		 ck_off;
+	struct netascii_enc ck_enc;
+	uint8_t		*buf;		/* file bytes to encode */
+};
+
+/* Scan fd (positioned reads only) to learn the encoded size. */
+int		 files_nasrc_init(struct nasrc *s, int fd, uint64_t *size);
+
+/*
+ * Encode block idx (1-based, blksize bytes of the encoded stream, fewer
+ * for the last) into out.  first_unacked is the lowest block the peer may
+ * still ask for again; the source never needs to go back further.
+ * Returns the bytes produced (fewer than expected when the file shrank)
+ * or -errno; -EINVAL if idx is below first_unacked's checkpoint.
+ */
+ssize_t		 files_nasrc_read(struct nasrc *s, uint64_t idx,
+		    uint32_t blksize, uint64_t first_unacked, uint8_t *out);
+
+void		 files_nasrc_free(struct nasrc *s);
+
+/*
+ * The ERROR packet for a negative errno from this module or from
+ * path_normalize() (the spec's table; anything unexpected is code 0 with
+ * strerror's text).
+ */
+void		 files_errmap(int err, uint16_t *code, const char **msg);
+
+#endif /* FILES_H */

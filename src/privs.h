@@ -1,0 +1,16 @@
+/*
+ * Dropping root: switch to the service user with no supplementary groups
+ * and no capabilities, bounding set cleared (libcap-ng).
+ */
+#ifndef PRIVS_H
+#define PRIVS_H
+
+/*
+ * As root: become user (the default "tftp" falls back to "nobody" when
+ * missing; any other missing user is an error) and verify it stuck.  Not
+ * root: log one warning and keep the current identity.  Logs its own
+ * errors (startup only); returns 0 or -1.
+ */
+int		 privs_drop(const char *user);
+
+#endif /* PRIVS_H */

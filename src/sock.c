@@ -1,0 +1,332 @@
+/*
+ * Socket setup for the daemon: binding the configured listen addresses
+ * with their options, reading the destination address of a request from
+ * its pktinfo control message, and creating the connected per-transfer
+ * sockets that give every transfer its own TID.  Callers log; this file
+ * returns -errno.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sock.h"
+#include "util.h"
+
+static int	 set_int(int fd, int level, int name, int value);
+static int	 set_buffers(int fd, const struct tftpd_config *cfg);
+static int	 family_wanted(const struct tftpd_config *cfg, int af);
+static int	 bind_port(int fd, const struct sockaddr *local,
+		    socklen_t llen, const struct tftpd_config *cfg);
+
+static int
+set_int(int fd, int level, int name, int value)
+{
+	if (setsockopt(fd, level, name, &value, sizeof(value)) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * The kernel caps the sizes at net.core.[rw]mem_max; asking for more is
+ * not an error, so neither is a refusal here.
+ */
+static int
+set_buffers(int fd, const struct tftpd_config *cfg)
+{
+	if (cfg->recv_buffer_kb != 0)
+		(void)set_int(fd, SOL_SOCKET, SO_RCVBUF,
+		    (int)(cfg->recv_buffer_kb > INT32_MAX / 1024 ?
+		    INT32_MAX : cfg->recv_buffer_kb * 1024));
+	if (cfg->send_buffer_kb != 0)
+		(void)set_int(fd, SOL_SOCKET, SO_SNDBUF,
+		    (int)(cfg->send_buffer_kb > INT32_MAX / 1024 ?
+		    INT32_MAX : cfg->send_buffer_kb * 1024));
+	return 0;
+}
+
+int
+sock_listen(const struct sockaddr *sa, socklen_t len,
+    const struct tftpd_config *cfg)
+{
+	int fd, r;
+
+	fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0);
+	if (fd < 0)
+		return -errno;
+	if (cfg->reuse_address &&
+	    (r = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) < 0)
+		goto out_close;
+	if (cfg->reuse_port &&
+	    (r = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1)) < 0)
+		goto out_close;
+	set_buffers(fd, cfg);
+	if (sa->sa_family == AF_INET6) {
+		if ((r = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) < 0 ||
+		    (r = set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)) < 0)
+			goto out_close;
+	} else if ((r = set_int(fd, IPPROTO_IP, IP_PKTINFO, 1)) < 0) {
+		goto out_close;
+	}
+	if (bind(fd, sa, len) < 0) {
+		r = -errno;
+		goto out_close;
+	}
+	return fd;
+
+out_close:
+	close(fd);
+	return r;
+}
+
+static int
+family_wanted(const struct tftpd_config *cfg, int af)
+{
+	if (cfg->family == FAMILY_IPV4)
+		return af == AF_INET;
+	if (cfg->family == FAMILY_IPV6)
+		return af == AF_INET6;
+	return 1;
+}
+
+int
+sock_listen_all(const struct tftpd_config *cfg, int *fds, size_t *nfds,
+    char *err, size_t errlen)
+{
+	struct listen_addr defaults[2];
+	const struct listen_addr *list = cfg->listen;
+	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
+	char addr[SOCKADDR_STRLEN];
+	size_t i, n = cfg->nlisten, nd = 0;
+	int fd, r;
+
+	*nfds = 0;
+	if (n == 0) {
+		memset(defaults, 0, sizeof(defaults));
+		if (family_wanted(cfg, AF_INET)) {
+			sin = (struct sockaddr_in *)&defaults[nd].ss;
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(69);
+			sin->sin_addr.s_addr = htonl(INADDR_ANY);
+			defaults[nd++].len = sizeof(*sin);
+		}
+		if (family_wanted(cfg, AF_INET6)) {
+			sin6 = (struct sockaddr_in6 *)&defaults[nd].ss;
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(69);
+			sin6->sin6_addr = in6addr_any;
+			defaults[nd++].len = sizeof(*sin6);
+		}
+		list = defaults;
+		n = nd;
+	}
+	if (n > SOCK_MAX_LISTEN)
+		n = SOCK_MAX_LISTEN;
+
+	for (i = 0; i < n; i++) {
+		if (!family_wanted(cfg, list[i].ss.ss_family))
+			continue;
+		fd = sock_listen((const struct sockaddr *)&list[i].ss,
+		    list[i].len, cfg);
+		/* The default pair on a host without IPv6: serve IPv4. */
+		if (fd == -EAFNOSUPPORT && cfg->nlisten == 0 &&
+		    cfg->family == FAMILY_ANY && *nfds > 0)
+			continue;
+		if (fd < 0) {
+			r = fd;
+			snprintf(err, errlen, "cannot bind %s: %s",
+			    sockaddr_str((const struct sockaddr *)&list[i].ss,
+			    addr, sizeof(addr)), strerror(-r));
+			goto out_close;
+		}
+		fds[(*nfds)++] = fd;
+	}
+	if (*nfds == 0) {
+		snprintf(err, errlen, "no listen address for the configured "
+		    "address family");
+		return -EADDRNOTAVAIL;
+	}
+	return 0;
+
+out_close:
+	while (*nfds > 0)
+		close(fds[--*nfds]);
+	return r;
+}
+
+int
+sock_local_addr(const struct msghdr *msg, const struct sockaddr *bound,
+    struct sockaddr_storage *local, socklen_t *len)
+{
+	const struct sockaddr_in *bsin = (const struct sockaddr_in *)bound;
+	const struct sockaddr_in6 *bsin6 = (const struct sockaddr_in6 *)bound;
+	struct sockaddr_in *sin = (struct sockaddr_in *)local;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)local;
+	struct in_pktinfo pi;
+	struct in6_pktinfo pi6;
+	struct cmsghdr *c;
+
+	memset(local, 0, sizeof(*local));
+	if (bound->sa_family == AF_INET) {
+		*sin = *bsin;
+		sin->sin_port = 0;
+		*len = sizeof(*sin);
+		if (bsin->sin_addr.s_addr != htonl(INADDR_ANY))
+			return 0;
+	} else {
+		*sin6 = *bsin6;
+		sin6->sin6_port = 0;
+		*len = sizeof(*sin6);
+		if (!IN6_IS_ADDR_UNSPECIFIED(&bsin6->sin6_addr))
+			return 0;
+	}
+
+	for (c = CMSG_FIRSTHDR((struct msghdr *)msg); c != NULL;
+	    c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (bound->sa_family == AF_INET &&
+		    c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(pi))) {
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			/*
+			 * ipi_spec_dst is the destination for unicast and a
+			 * local address of the interface for a broadcast,
+			 * which must not be the reply's source.
+			 */
+			sin->sin_addr = pi.ipi_spec_dst;
+			return 0;
+		}
+		if (bound->sa_family == AF_INET6 &&
+		    c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(pi6))) {
+			memcpy(&pi6, CMSG_DATA(c), sizeof(pi6));
+			if (IN6_IS_ADDR_MULTICAST(&pi6.ipi6_addr))
+				return 0;	/* the kernel picks a source */
+			sin6->sin6_addr = pi6.ipi6_addr;
+			if (IN6_IS_ADDR_LINKLOCAL(&pi6.ipi6_addr))
+				sin6->sin6_scope_id = pi6.ipi6_ifindex;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* A random start in the range, then every port once. */
+static int
+bind_port(int fd, const struct sockaddr *local, socklen_t llen,
+    const struct tftpd_config *cfg)
+{
+	struct sockaddr_storage ss;
+	uint32_t span, start, i, rnd = 0;
+	uint16_t port;
+
+	memcpy(&ss, local, llen);
+	if (cfg->port_min == 0 || cfg->port_max < cfg->port_min) {
+		if (bind(fd, (struct sockaddr *)&ss, llen) < 0)
+			return -errno;
+		return 0;
+	}
+	span = (uint32_t)cfg->port_max - cfg->port_min + 1;
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		rnd = (uint32_t)getpid() ^ (uint32_t)time_now_ms();
+	start = rnd % span;
+	for (i = 0; i < span; i++) {
+		port = (uint16_t)(cfg->port_min + (start + i) % span);
+		if (ss.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+		else
+			((struct sockaddr_in *)&ss)->sin_port = htons(port);
+		if (bind(fd, (struct sockaddr *)&ss, llen) == 0)
+			return 0;
+		if (errno != EADDRINUSE && errno != EACCES)
+			return -errno;
+	}
+	return -EADDRINUSE;
+}
+
+int
+sock_transfer(const struct sockaddr *local, socklen_t llen,
+    const struct sockaddr *peer, socklen_t plen,
+    const struct tftpd_config *cfg)
+{
+	int fd, r;
+
+	fd = socket(local->sa_family, SOCK_DGRAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	set_buffers(fd, cfg);
+	if (local->sa_family == AF_INET6 &&
+	    (r = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) < 0)
+		goto out_close;
+	if ((r = bind_port(fd, local, llen, cfg)) < 0)
+		goto out_close;
+	if (connect(fd, peer, plen) < 0) {
+		r = -errno;
+		goto out_close;
+	}
+	return fd;
+
+out_close:
+	close(fd);
+	return r;
+}
+
+int
+sock_send_from(int fd, const void *buf, size_t len,
+    const struct sockaddr *peer, socklen_t plen,
+    const struct sockaddr *local)
+{
+	union {
+		char buf[SOCK_CMSG_SPACE];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_name = (void *)peer,
+		.msg_namelen = plen,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	struct in_pktinfo pi;
+	struct in6_pktinfo pi6;
+	struct cmsghdr *c;
+
+	memset(&cm, 0, sizeof(cm));
+	if (local != NULL) {
+		msg.msg_control = cm.buf;
+		if (local->sa_family == AF_INET) {
+			memset(&pi, 0, sizeof(pi));
+			pi.ipi_spec_dst =
+			    ((const struct sockaddr_in *)local)->sin_addr;
+			msg.msg_controllen = CMSG_SPACE(sizeof(pi));
+			c = CMSG_FIRSTHDR(&msg);
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		} else {
+			memset(&pi6, 0, sizeof(pi6));
+			pi6.ipi6_addr =
+			    ((const struct sockaddr_in6 *)local)->sin6_addr;
+			pi6.ipi6_ifindex =
+			    ((const struct sockaddr_in6 *)local)->sin6_scope_id;
+			msg.msg_controllen = CMSG_SPACE(sizeof(pi6));
+			c = CMSG_FIRSTHDR(&msg);
+			c->cmsg_level = IPPROTO_IPV6;
+			c->cmsg_type = IPV6_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi6));
+			memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
+		}
+	}
+	if (sendmsg(fd, &msg, 0) < 0)
+		return -errno;
+	return 0;
+}

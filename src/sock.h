@@ -1,0 +1,64 @@
+/*
+ * UDP sockets: the listen sockets bound from the configuration, the
+ * destination address of a request (IP_PKTINFO / IPV6_RECVPKTINFO), and
+ * the per-transfer sockets bound to that address and connected to the
+ * client (RFC 1350 transfer identifiers).  Nothing here logs.
+ */
+#ifndef SOCK_H
+#define SOCK_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "config.h"
+
+/* The cmsg buffer a recvmsg() on a listen socket needs. */
+#define SOCK_CMSG_SPACE \
+	(CMSG_SPACE(sizeof(struct in6_pktinfo)) + \
+	 CMSG_SPACE(sizeof(struct in_pktinfo)))
+
+/* Enough for the default wildcards and every configured address. */
+#define SOCK_MAX_LISTEN	(CONFIG_MAX_LISTEN + 1)
+
+/*
+ * One listen socket on sa: non-blocking, close-on-exec, SO_REUSEADDR and
+ * SO_REUSEPORT as configured, buffer sizes from the *_kb keys, IPv6 only
+ * on v6, destination-address reporting on.  The descriptor or -errno.
+ */
+int		 sock_listen(const struct sockaddr *sa, socklen_t len,
+		    const struct tftpd_config *cfg);
+
+/*
+ * Bind every listen address of cfg (none configured: 0.0.0.0:69 and
+ * [::]:69, as the family allows; a host without IPv6 just gets the first).
+ * fds must hold SOCK_MAX_LISTEN.  On error nothing stays open, err says
+ * "cannot bind ADDR: reason" and the result is -errno.
+ */
+int		 sock_listen_all(const struct tftpd_config *cfg, int *fds,
+		    size_t *nfds, char *err, size_t errlen);
+
+/*
+ * The local address (port 0) a datagram reached, for binding the reply:
+ * the listen socket's own address when it is not a wildcard, else what
+ * the pktinfo cmsg of msg says.  -ENOENT when there is no usable cmsg.
+ */
+int		 sock_local_addr(const struct msghdr *msg,
+		    const struct sockaddr *bound,
+		    struct sockaddr_storage *local, socklen_t *len);
+
+/*
+ * A transfer socket: bound to local with port 0, or with a free port of
+ * cfg's port_range, and connected to peer, so the kernel drops datagrams
+ * from anyone else.  The descriptor or -errno (-EADDRINUSE: range full).
+ */
+int		 sock_transfer(const struct sockaddr *local, socklen_t llen,
+		    const struct sockaddr *peer, socklen_t plen,
+		    const struct tftpd_config *cfg);
+
+/* Send buf to peer from the listen socket fd with local as the source. */
+int		 sock_send_from(int fd, const void *buf, size_t len,
+		    const struct sockaddr *peer, socklen_t plen,
+		    const struct sockaddr *local);
+
+#endif /* SOCK_H */

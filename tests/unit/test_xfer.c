@@ -73,14 +73,20 @@ send_data(struct xfer *x, uint16_t block, size_t len, uint64_t now,
 	xfer_on_packet(x, pkt, TFTP_HDR_LEN + len, now, a);
 }
 
+/*
+ * The action's error_msg points into the packet, so the packet must
+ * outlive the assertions on it: one static buffer, reused per call.
+ */
+static uint8_t error_pkt[128];
+
 static void
 send_error(struct xfer *x, uint16_t code, const char *msg, uint64_t now,
     struct xfer_action *a)
 {
-	uint8_t b[128];
+	uint8_t *b = error_pkt;
 	size_t n;
 
-	n = proto_build_error(b, sizeof(b), code, msg);
+	n = proto_build_error(b, sizeof(error_pkt), code, msg);
 	assert_true(n > TFTP_HDR_LEN);
 	xfer_on_packet(x, b, n, now, a);
 }

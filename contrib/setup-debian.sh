@@ -1,0 +1,59 @@
+#!/bin/bash
+# Install what building and testing snowowl-tftpd need on Debian 12
+# (bookworm) or Ubuntu.  Idempotent: packages already present are left
+# alone and apt is not even called.  Quiet unless something fails.
+#
+#	contrib/setup-debian.sh			build + tests + CI tools
+#	contrib/setup-debian.sh --build-only	build only
+set -euo pipefail
+
+BUILD_PKGS="build-essential autoconf automake libtool pkg-config
+	libinih-dev libcap-ng-dev libseccomp-dev"
+TEST_PKGS="libcmocka-dev tftp-hpa atftp curl busybox python3
+	clang libclang-rt-14-dev gcovr iproute2 nftables"
+
+usage() {
+	echo "usage: $0 [--build-only]" >&2
+	exit 2
+}
+
+pkgs=$BUILD_PKGS
+case ${1:-} in
+"") pkgs="$BUILD_PKGS $TEST_PKGS" ;;
+--build-only) ;;
+-h | --help) usage ;;
+*) usage ;;
+esac
+[ $# -le 1 ] || usage
+
+missing=()
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=()
+elif command -v sudo >/dev/null; then
+	SUDO=(sudo)
+else
+	echo "$0: not root and no sudo: install ${missing[*]}" >&2
+	exit 1
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+run() {
+	if ! "$@" >>"$log" 2>&1; then
+		echo "$0: failed: $*" >&2
+		cat "$log" >&2
+		exit 1
+	fi
+}
+export DEBIAN_FRONTEND=noninteractive
+run "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+run "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+    --no-install-recommends "${missing[@]}"

@@ -1,0 +1,378 @@
+#!/bin/bash
+# The command line and the operator-facing behaviour: --check-config on
+# good and bad files (exit codes, FILE:LINE: [section] key: reason), -V,
+# bad addresses and roots fail with exit 1 before binding, running as
+# non-root (one warning, still serves), and the key=value log line of
+# every transfer on stderr in the foreground.
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
+
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+lib_init
+
+R="$T/files"
+make_root "$R"
+write_conf "$T/conf"
+
+# run_exit CODE OUT CMD...: run (bounded), the exit status must be CODE;
+# stdout and stderr go to OUT.
+run_exit() {
+	local want=$1 out=$2 st
+	shift 2
+	timeout 10 "$@" >"$out" 2>&1
+	st=$?
+	if [ "$st" = 124 ]; then
+		echo "#   did not exit within 10 s: $*"
+		return 1
+	fi
+	if [ "$st" != "$want" ]; then
+		echo "#   exit status $st, expected $want: $*"
+		sed 's/^/#   | /' "$out" | tail -n 10
+		return 1
+	fi
+}
+
+# --- -V, --help, --check-config -------------------------------------------
+
+version=""
+if [ -n "${TOP_BUILDDIR:-}" ] && [ -f "$TOP_BUILDDIR/ac_config.h" ]; then
+	version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"/\1/p' \
+	    "$TOP_BUILDDIR/ac_config.h")
+fi
+if [ -z "$version" ] && [ -n "${TOP_SRCDIR:-}" ]; then
+	version=$(sed -n 's/^AC_INIT(\[[^]]*\], *\[\([^]]*\)\].*/\1/p' \
+	    "$TOP_SRCDIR/configure.ac")
+fi
+t_version() {
+	run_exit 0 "$T/out" "$TFTPD" -V || return 1
+	if [ -n "$version" ]; then
+		assert_grep "(^|[^0-9.])$(echo "$version" | sed 's/\./\\./g')([^0-9.]|$)" \
+		    "$T/out" "-V output"
+	else
+		assert_grep '[0-9]+\.[0-9]+' "$T/out" "-V output"
+	fi
+}
+check "-V prints the version ${version:-(unknown)} and exits 0" t_version
+
+t_help() {
+	run_exit 0 "$T/out" "$TFTPD" --help &&
+	    assert_grep 'check-config' "$T/out" "--help output"
+}
+check "--help exits 0 and lists the options" t_help
+
+cat >"$T/good.conf" <<'EOF'
+# every section of the spec, with values in range
+[server]
+listen = 127.0.0.1:6969, [::1]:6969
+family = any
+root = /srv/tftp
+workers = 2
+foreground = yes
+log = stderr
+log_level = debug
+
+[transfer]
+timeout = 2
+retries = 4
+max_blksize = 1428
+max_windowsize = 16
+allow_options = blksize timeout tsize windowsize
+refuse_options = rollover
+netascii = on
+follow_symlinks = no
+permissive = false
+port_range = 40000:40100
+max_transfers = 100
+
+[write]
+enable = yes
+create = 1
+overwrite = off
+umask = 027
+max_file_size = 16M
+allow = *.bin, uploads/*
+fsync = no
+
+[performance]
+buffer_pool_size = 128
+
+[performance.platform.batch]
+enable_recvmmsg = yes
+enable_sendmmsg = no
+max_batch_size = 16
+batch_timeout_us = 100
+
+[performance.platform.socket]
+recv_buffer_kb = 1024
+send_buffer_kb = 0
+reuse_address = yes
+reuse_port = no
+EOF
+
+t_good() {
+	run_exit 0 "$T/out" "$TFTPD" --config "$T/good.conf" --check-config \
+	    "$R" && assert_grep 'configuration OK' "$T/out" "--check-config"
+}
+check "--check-config on a good file: 'configuration OK', exit 0" t_good
+
+# bad_conf NAME LINE SECTION KEY CONTENT: --check-config must exit 1
+# with "NAME:LINE: [SECTION] KEY: reason" (a non-empty reason).
+bad_conf() {
+	local f="$T/$1" line=$2 sect=$3 key=$4
+	printf '%s\n' "$5" >"$f"
+	local where
+	where="$(printf '%s' "$f" | sed 's/[].[\*^$]/\\&/g'):$line: \[$(printf '%s' "$sect" | sed 's/\./\\./g')\]"
+	if [ -n "$key" ]; then
+		where="$where $key"
+	fi
+	run_exit 1 "$T/out" "$TFTPD" --config "$f" --check-config "$R" &&
+	    assert_grep "^snowowl-tftpd: $where: [^ ].*" "$T/out" \
+	    "error message" &&
+	    assert_no_grep 'configuration OK' "$T/out" "error output"
+}
+
+check "--check-config: value out of range names file:line, section, key, reason" \
+    bad_conf bad1.conf 4 transfer timeout \
+    "# comment
+[transfer]
+retries = 3
+timeout = 300"
+check "--check-config: unknown key is an error" \
+    bad_conf bad2.conf 3 server no_such_key \
+    "[server]
+workers = 1
+no_such_key = 1"
+# An unknown section is reported at its header line (libinih has no key
+# there) or at its first key.
+t_bad_section() {
+	bad_conf bad3.conf 2 nosuch "" "
+[nosuch]
+key = 1" >"$T/sect.out" ||
+	    bad_conf bad3.conf 3 nosuch key "
+[nosuch]
+key = 1"
+}
+check "--check-config: unknown section is an error" t_bad_section
+check "--check-config: bad boolean" \
+    bad_conf bad4.conf 3 write enable \
+    "
+[write]
+enable = maybe"
+check "--check-config: bad size suffix" \
+    bad_conf bad5.conf 2 write max_file_size \
+    "[write]
+max_file_size = 12Q"
+check "--check-config: retries 0 out of range" \
+    bad_conf bad6.conf 2 transfer retries \
+    "[transfer]
+retries = 0"
+check "--check-config: nested section, bad number" \
+    bad_conf bad7.conf 2 performance.platform.batch max_batch_size \
+    "[performance.platform.batch]
+max_batch_size = 12x"
+check "--check-config: bad port_range (LO > HI)" \
+    bad_conf bad8.conf 2 transfer port_range \
+    "[transfer]
+port_range = 5000:4000"
+
+t_missing_conf() {
+	run_exit 1 "$T/out" "$TFTPD" --config "$T/nonexistent.conf" \
+	    --check-config "$R" &&
+	    assert_grep 'nonexistent\.conf' "$T/out" "error message"
+}
+check "--config with a missing file: exit 1 naming it" t_missing_conf
+
+# A port we hold: a daemon that tried to bind it would fail with "in use".
+HOLD_PORT=$(free_port)
+"$PYTHON" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+time.sleep(120)' "$HOLD_PORT" &
+HOLDER=$!
+DAEMON_PIDS+=("$HOLDER")	# killed by the cleanup too
+sleep 0.3
+
+t_check_no_bind() {
+	run_exit 0 "$T/out" "$TFTPD" --config "$T/conf" --check-config \
+	    -a "127.0.0.1:$HOLD_PORT" "$R" &&
+	    assert_grep 'configuration OK' "$T/out" "--check-config"
+}
+check "--check-config does not bind (the port is taken, still OK)" \
+    t_check_no_bind
+
+# bad_cli WHAT-REGEX ARGS...: exit 1, "snowowl-tftpd: " on stderr naming
+# WHAT, and no attempt to bind the held port first.
+bad_cli() {
+	local re=$1
+	shift
+	run_exit 1 "$T/out" "$TFTPD" -L --config "$T/conf" "$@" || return 1
+	assert_grep "snowowl-tftpd: .*$re" "$T/out" "error message" &&
+	    assert_no_grep 'in use' "$T/out" "error message"
+}
+
+check "bad -a address (300.1.2.3) fails with exit 1 before binding" \
+    bad_cli '300\.1\.2\.3' -a "127.0.0.1:$HOLD_PORT" -a 300.1.2.3:69 "$R"
+check "bad -a port (70000) fails with exit 1" \
+    bad_cli '70000' -a 127.0.0.1:70000 "$R"
+check "bad -a host name fails with exit 1" \
+    bad_cli 'no\.such\.host\.invalid' -a no.such.host.invalid:69 "$R"
+check "missing root fails with exit 1 naming it" \
+    bad_cli 'no-such-root' -a "127.0.0.1:$(free_port)" "$T/no-such-root"
+check "a root that is a file fails with exit 1" \
+    bad_cli 's511' -a "127.0.0.1:$(free_port)" "$R/s511"
+check "two root arguments fail with exit 1" \
+    bad_cli '' -a "127.0.0.1:$(free_port)" "$R" "$R"
+check "unknown option fails with exit 1" \
+    bad_cli '' --no-such-option "$R"
+check "-B 4 (below 8) fails with exit 1" \
+    bad_cli '' -B 4 -a "127.0.0.1:$(free_port)" "$R"
+check "-R 5000:4000 fails with exit 1" \
+    bad_cli '' -R 5000:4000 -a "127.0.0.1:$(free_port)" "$R"
+
+kill "$HOLDER" 2>/dev/null
+wait "$HOLDER" 2>/dev/null
+
+# --- running as non-root ------------------------------------------------------
+
+# Lines about privileges in a log, with the temp path removed (it could
+# contain any letters).
+priv_lines() {
+	sed "s|$T||g" "$1" | grep -v ': transfer ' |
+	    grep -Eic 'root|privileg|uid|user|setuid'
+}
+
+t_nonroot() {
+	local out="$T/nonroot.out" n tftpd=$TFTPD
+	# The build tree may not be reachable for nobody (under /root):
+	# run a copy from the temp dir then.
+	if [ -n "${DAEMON_WRAP:-}" ] && ! $DAEMON_WRAP test -x "$TFTPD"; then
+		cp "$TFTPD" "$T/snowowl-tftpd" && chmod 0755 "$T/snowowl-tftpd"
+		tftpd="$T/snowowl-tftpd"
+	fi
+	TFTPD=$tftpd daemon_start "$R"
+	if ! "$PYTHON" "$TFTPRAW" get 127.0.0.1 "$PORT" s511 "$out" \
+	    >/dev/null; then
+		echo "#   get s511 failed"
+		show_log
+		return 1
+	fi
+	assert_same_file "$R/s511" "$out" || return 1
+	daemon_alive || return 1
+	n=$(priv_lines "$DLOG")
+	if [ "$n" != 1 ]; then
+		echo "#   expected exactly one warning about privileges, got $n:"
+		show_log
+		return 1
+	fi
+	daemon_stop
+}
+
+if [ "$(id -u)" = 0 ]; then
+	if command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+		if getent group nogroup >/dev/null; then
+			grp=nogroup
+		else
+			grp=$(id -gn nobody)
+		fi
+		DAEMON_WRAP="setpriv --reuid=nobody --regid=$grp --clear-groups" \
+		    check "started as non-root (nobody): one warning, serves files" \
+		    t_nonroot
+		unset DAEMON_WRAP
+	else
+		skip "non-root start: needs setpriv and a nobody user"
+	fi
+else
+	check "started as non-root ($(id -un)): one warning, serves files" \
+	    t_nonroot
+fi
+
+# --- the per-transfer log line ------------------------------------------------------
+
+daemon_start "$R"
+LOGF=$DLOG
+
+# wait_log ERE: the log line appears within 3 s.
+wait_log() {
+	local i
+	for ((i = 0; i < 30; i++)); do
+		grep -Eq -- "$1" "$LOGF" && return 0
+		sleep 0.1
+	done
+	assert_grep "$1" "$LOGF" "daemon log"
+}
+
+t_log_ok() {
+	local cport
+	cport=$("$PYTHON" "$TFTPRAW" get 127.0.0.1 "$PORT" s511 "$T/o" \
+	    blksize=1428 tsize=0 | sed -n 's/^client_port=\([0-9]*\).*/\1/p')
+	[ -n "$cport" ] || return 1
+	assert_same_file "$R/s511" "$T/o" &&
+	    wait_log ": transfer client=127\.0\.0\.1:$cport op=rrq file=\"s511\" mode=octet bytes=511 seconds=[0-9]+(\.[0-9]+)? options=\"[^\"]*\" result=ok\$" &&
+	    wait_log "client=127\.0\.0\.1:$cport .*options=\"([^\"]* )?blksize=1428( [^\"]*)?\"" &&
+	    wait_log "client=127\.0\.0\.1:$cport .*options=\"([^\"]* )?tsize=511( [^\"]*)?\""
+}
+check "log line for a good RRQ: client, op, file, mode, bytes, seconds, options, result=ok" \
+    t_log_ok
+
+t_log_netascii() {
+	"$PYTHON" "$TFTPRAW" get 127.0.0.1 "$PORT" text.txt "$T/o" netascii \
+	    >/dev/null &&
+	    wait_log ": transfer client=127\.0\.0\.1:[0-9]+ op=rrq file=\"text\.txt\" mode=netascii bytes=[0-9]+ .*result=ok\$"
+}
+check "log line names mode=netascii" t_log_netascii
+
+t_log_missing() {
+	"$PYTHON" "$TFTPRAW" get 127.0.0.1 "$PORT" nope.bin "$T/o" >/dev/null
+	wait_log ": transfer client=127\.0\.0\.1:[0-9]+ op=rrq file=\"nope\.bin\" .*bytes=0 .*result=error code=1 msg=\"File not found\"\$"
+}
+check "log line for a missing file: result=error code=1 msg=\"File not found\"" \
+    t_log_missing
+
+# Raw requests: a refused WRQ, a client abort, a timeout and a file name
+# with a newline (it must not start a forged line).
+"$PYTHON" - "$LIB_DIR" "$PORT" >"$T/raw.out" 2>&1 <<'EOF' &
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import tftpraw as t
+port = int(sys.argv[2])
+with t.Client("127.0.0.1", port) as c:
+    c.send_request(t.wrq("w.bin"))
+    print("wrq", c.recv())
+with t.Client("127.0.0.1", port) as c:
+    c.send_request(t.rrq("evil\nresult=ok forged=1"))
+    print("evil", c.recv())
+with t.Client("127.0.0.1", port) as c:
+    c.send_request(t.rrq("m1"))
+    print("abort", c.recv())
+    c.send(t.error(0, "client stops"))
+with t.Client("127.0.0.1", port) as c:
+    c.send_request(t.rrq("s513", options=[("timeout", "1")]))
+    print("timeout", c.recv())
+    # never ACK: the server gives up after its retries
+    print("timeout", c.recv_all(8))
+EOF
+RAWPID=$!
+
+check "log line for a refused WRQ: op=wrq result=error code=2" \
+    wait_log ": transfer client=127\.0\.0\.1:[0-9]+ op=wrq file=\"w\.bin\" .*result=error code=2 msg=\"Uploads are disabled\"\$"
+check "log line for a client ERROR: result=aborted code=0 msg=\"client stops\"" \
+    wait_log ": transfer client=127\.0\.0\.1:[0-9]+ op=rrq file=\"m1\" .*result=aborted code=0 msg=\"client stops\"\$"
+t_no_forged() {
+	wait_log 'file="evil[^"]*result=ok forged=1"' &&
+	    assert_no_grep '^result=ok forged' "$LOGF" "daemon log"
+}
+check "a file name with a newline is escaped on one log line" t_no_forged
+wait "$RAWPID"
+check "log line for a timeout: result=timeout" \
+    wait_log ": transfer client=127\.0\.0\.1:[0-9]+ op=rrq file=\"s513\" .*result=timeout"
+
+t_stop() {
+	daemon_alive && daemon_stop
+}
+check "the daemon stops cleanly on SIGTERM (exit status 0)" t_stop
+
+lib_finish

@@ -9,8 +9,13 @@ set -euo pipefail
 
 BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 	libinih-dev libcap-ng-dev libseccomp-dev"
+# openbsd-inetd, systemd (systemd-socket-activate), procps (ps) and
+# python3-prometheus-client: tests/integration/{inetd,activation,master,
+# tftpctl}.sh.  The system's inetd service is not used: the test runs its
+# own "inetd -d" on a free loopback port.
 TEST_PKGS="libcmocka-dev tftp-hpa atftp curl busybox python3
-	clang libclang-rt-14-dev gcovr iproute2 nftables"
+	clang libclang-rt-14-dev gcovr iproute2 nftables
+	openbsd-inetd systemd procps python3-prometheus-client"
 
 usage() {
 	echo "usage: $0 [--build-only]" >&2

@@ -28,6 +28,7 @@ enum {
 	OPT_CHECK_CONFIG,
 	OPT_WORKERS,
 	OPT_RUNTIME_DIR,
+	OPT_INSTANCE,
 };
 
 struct override {
@@ -44,8 +45,11 @@ static int	 usage_error(const char *fmt, ...)
 static const char *flag_name(int ch, const struct option *lo, int idx,
 		    char *buf, size_t len);
 static const char *spelled(const char *arg, int opt, char *buf, size_t len);
+static int	 from_args(int argc, char *argv[], struct tftpd_config *c,
+		    struct run_opts *run, const char *config_path, char *err,
+		    size_t errlen);
 
-static const char short_opts[] = ":lLa:46scu:U:pB:r:R:P:vVh";
+static const char short_opts[] = ":lLia:46scu:U:pB:r:R:P:t:vVh";
 
 static const struct option long_opts[] = {
 	/* ours */
@@ -53,6 +57,8 @@ static const struct option long_opts[] = {
 	{ "check-config", no_argument,       NULL, OPT_CHECK_CONFIG },
 	{ "workers",      required_argument, NULL, OPT_WORKERS },
 	{ "runtime-dir",  required_argument, NULL, OPT_RUNTIME_DIR },
+	{ "instance",     required_argument, NULL, OPT_INSTANCE },
+	{ "inetd",        no_argument,       NULL, 'i' },
 	{ "foreground",   no_argument,       NULL, 'L' },
 	{ "help",         no_argument,       NULL, 'h' },
 	/* tftp-hpa's long names for its flags */
@@ -69,6 +75,7 @@ static const struct option long_opts[] = {
 	{ "refuse",       required_argument, NULL, 'r' },
 	{ "port-range",   required_argument, NULL, 'R' },
 	{ "pidfile",      required_argument, NULL, 'P' },
+	{ "timeout",      required_argument, NULL, 't' },
 	{ "verbose",      no_argument,       NULL, 'v' },
 	{ "version",      no_argument,       NULL, 'V' },
 	{ NULL,           0,                 NULL, 0 },
@@ -78,12 +85,13 @@ static void
 usage_short(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: " PROGNAME " [-46cLlpsvV] [-a address[:port]] "
+	    "usage: " PROGNAME " [-46ciLlpsvV] [-a address[:port]] "
 	    "[-B blksize] [-P pidfile]\n"
-	    "       [-R lo:hi] [-r option] [-U umask] [-u user] "
-	    "[--config file]\n"
-	    "       [--check-config] [--workers n] [--runtime-dir dir] "
-	    "[root]\n");
+	    "       [-R lo:hi] [-r option] [-t seconds] [-U umask] "
+	    "[-u user]\n"
+	    "       [--config file] [--check-config] [--workers n] "
+	    "[--runtime-dir dir]\n"
+	    "       [--instance name] [root]\n");
 }
 
 static void
@@ -91,9 +99,14 @@ usage_long(FILE *fp)
 {
 	usage_short(fp);
 	fprintf(fp, "\n"
-	    "  -l, --listen            standalone daemon (always the case)\n"
+	    "  -l, --listen            standalone daemon, even if stdin is "
+	    "a socket\n"
 	    "  -L, --foreground        standalone, stay in the foreground, "
 	    "log to stderr\n"
+	    "  -i, --inetd             serve the UDP socket on stdin "
+	    "(inetd)\n"
+	    "  -t, --timeout SECONDS   inetd mode: exit when idle this long "
+	    "(0: never)\n"
 	    "  -a, --address A[:P]     listen on address A, port P "
 	    "(repeatable)\n"
 	    "  -4, --ipv4              IPv4 only\n"
@@ -119,6 +132,8 @@ usage_long(FILE *fp)
 	    "      --workers N         worker processes (0: one per CPU)\n"
 	    "      --runtime-dir DIR   runtime directory (default "
 	    CONFIG_DEFAULT_RUNDIR ")\n"
+	    "      --instance NAME     name of the runtime files (default: "
+	    "from the address)\n"
 	    "  -h, --help              print this help and exit\n");
 }
 
@@ -164,15 +179,20 @@ spelled(const char *arg, int opt, char *buf, size_t len)
 	return buf;
 }
 
-int
-config_from_args(int argc, char *argv[], struct tftpd_config *c,
-    struct run_opts *run)
+/*
+ * The whole chain.  Usage errors, -V and --help print here (they happen
+ * at startup only); configuration problems go to err for the caller.
+ * config_path, when given, replaces the --config argument's path.
+ */
+static int
+from_args(int argc, char *argv[], struct tftpd_config *c,
+    struct run_opts *run, const char *config_path, char *err, size_t errlen)
 {
 	struct override	*ov = NULL;
 	size_t		 nov = 0, nmax = 2, i;
 	char		*addrs = NULL;
 	size_t		 addrlen = 0, alen;
-	char		 err[CONFIG_ERR_MAX], buf[64];
+	char		 buf[64], why[CONFIG_ERR_MAX];
 	char		 (*labels)[32] = NULL;
 	const char	*path;
 	int		 ch, idx, r, ret = -1;
@@ -187,10 +207,11 @@ config_from_args(int argc, char *argv[], struct tftpd_config *c,
 	 */
 	for (i = 1; i < (size_t)argc; i++)
 		nmax += 2 * (strlen(argv[i]) + 1);
+	err[0] = '\0';
 	ov = calloc(nmax, sizeof(*ov));
 	labels = calloc(nmax, sizeof(*labels));
 	if (ov == NULL || labels == NULL) {
-		fprintf(stderr, PROGNAME ": %s\n", strerror(ENOMEM));
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		goto out;
 	}
 
@@ -219,13 +240,18 @@ config_from_args(int argc, char *argv[], struct tftpd_config *c,
 			run->listen_only = true;
 			OVERRIDE("server", "foreground", "yes");
 			break;
+		case 'i':
+			run->inetd = true;
+			break;
+		case 't':
+			OVERRIDE("server", "idle_timeout", optarg);
+			break;
 		case 'a':
 			/* The first -a replaces the list; later ones add. */
 			alen = strlen(optarg);
 			if ((addrs = realloc(addrs, addrlen + alen + 2)) ==
 			    NULL) {
-				fprintf(stderr, PROGNAME ": %s\n",
-				    strerror(ENOMEM));
+				snprintf(err, errlen, "%s", strerror(ENOMEM));
 				goto out;
 			}
 			if (addrlen > 0)
@@ -297,6 +323,9 @@ config_from_args(int argc, char *argv[], struct tftpd_config *c,
 		case OPT_RUNTIME_DIR:
 			OVERRIDE("server", "runtime_dir", optarg);
 			break;
+		case OPT_INSTANCE:
+			OVERRIDE("server", "instance", optarg);
+			break;
 		case ':':
 			ret = usage_error("option %s needs an argument",
 			    spelled(argv[optind - 1], optopt, buf,
@@ -332,27 +361,28 @@ config_from_args(int argc, char *argv[], struct tftpd_config *c,
 		nov++;
 	}
 
-	config_defaults(c);
-	path = run->config_path;
-	if ((r = config_load(c, path, run->config_given, err,
-	    sizeof(err))) < 0) {
-		fprintf(stderr, PROGNAME ": %s\n", err);
+	if (run->inetd && run->listen_only) {
+		ret = usage_error("-i (inetd) and -l/-L (standalone) exclude "
+		    "each other");
 		goto out;
 	}
+
+	config_defaults(c);
+	path = config_path != NULL ? config_path : run->config_path;
+	if ((r = config_load(c, path, run->config_given, err, errlen)) < 0)
+		goto out;
 	for (i = 0; i < nov; i++) {
-		if (config_set(c, ov[i].section, ov[i].key, ov[i].value, err,
-		    sizeof(err)) < 0) {
-			fprintf(stderr, PROGNAME ": %s: %s\n", ov[i].flag, err);
+		if (config_set(c, ov[i].section, ov[i].key, ov[i].value, why,
+		    sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: %s", ov[i].flag, why);
 			goto out;
 		}
 	}
 	/* A daemon in the foreground talks to its terminal unless told. */
 	if (c->foreground && !c->log_set)
 		c->log = LOG_TO_STDERR;
-	if (config_validate(c, err, sizeof(err)) < 0) {
-		fprintf(stderr, PROGNAME ": %s\n", err);
+	if (config_validate(c, err, errlen) < 0)
 		goto out;
-	}
 	ret = 0;
 out:
 	free(addrs);
@@ -360,4 +390,32 @@ out:
 	free(ov);
 	optind = 0;
 	return ret;
+}
+
+int
+config_from_args(int argc, char *argv[], struct tftpd_config *c,
+    struct run_opts *run)
+{
+	char	 err[CONFIG_ERR_MAX + 64];
+	int	 r;
+
+	if ((r = from_args(argc, argv, c, run, NULL, err, sizeof(err))) < 0 &&
+	    err[0] != '\0')
+		fprintf(stderr, PROGNAME ": %s\n", err);
+	return r;
+}
+
+int
+config_reload(int argc, char *argv[], const char *config_path,
+    struct tftpd_config *c, char *err, size_t errlen)
+{
+	struct run_opts	 run;
+	int		 r;
+
+	r = from_args(argc, argv, c, &run, config_path, err, errlen);
+	if (r == 0)
+		return 0;
+	if (err[0] == '\0')
+		snprintf(err, errlen, "the command line no longer parses");
+	return -EINVAL;
 }

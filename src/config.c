@@ -6,6 +6,7 @@
  * the file loader, config_validate() and config_dump() all walk it, so a
  * key cannot be settable without also being checked and printed.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -38,16 +39,25 @@ typedef int	(*key_setter)(struct tftpd_config *, const char *, bool,
 typedef void	(*key_printer)(const struct tftpd_config *,
 		    const struct key_def *, FILE *);
 
+/*
+ * off/size is the field a key sets; a KT_FUNC key may own a second span
+ * (listen and nlisten).  The spans are what config_diff() compares and
+ * config_copy_key() copies.
+ */
 struct key_def {
 	const char	*section;
 	const char	*name;
 	enum key_type	 type;
 	size_t		 off;
 	size_t		 size;
+	size_t		 off2;
+	size_t		 size2;
 	uint32_t	 min;
 	uint32_t	 max;
 	/* Repeating the key in one file adds to the list. */
 	bool		 list;
+	/* A running server applies a new value without a restart. */
+	bool		 live;
 	key_setter	 set;
 	key_printer	 print;
 };
@@ -81,6 +91,8 @@ static int	 set_log(struct tftpd_config *, const char *, bool, char *,
 		    size_t);
 static int	 set_log_level(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
+static int	 set_instance(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
 static int	 set_timeout(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
 static int	 set_allow_options(struct tftpd_config *, const char *, bool,
@@ -103,6 +115,8 @@ static void	 print_log(const struct tftpd_config *,
 		    const struct key_def *, FILE *);
 static void	 print_log_level(const struct tftpd_config *,
 		    const struct key_def *, FILE *);
+static void	 print_instance(const struct tftpd_config *,
+		    const struct key_def *, FILE *);
 static void	 print_timeout(const struct tftpd_config *,
 		    const struct key_def *, FILE *);
 static void	 print_allow_options(const struct tftpd_config *,
@@ -120,6 +134,10 @@ static void	 print_write_allow(const struct tftpd_config *,
 static const struct key_def *key_find(const char *section, const char *name,
 		    bool *section_known);
 static bool	 section_known(const char *section);
+static void	 print_one(const struct tftpd_config *c,
+		    const struct key_def *k, FILE *fp);
+static bool	 key_differs(const struct key_def *k,
+		    const struct tftpd_config *a, const struct tftpd_config *b);
 static int	 set_key(struct tftpd_config *c, const struct key_def *k,
 		    const char *value, bool append, char *why, size_t whylen);
 static int	 lookup_and_set(struct tftpd_config *c, const char *section,
@@ -140,59 +158,93 @@ static int	 load_handler(void *user, const char *section,
 
 #define OFF(f)		offsetof(struct tftpd_config, f)
 #define SZ(f)		sizeof(((struct tftpd_config *)0)->f)
-#define BOOLKEY(s, n, f) \
-	{ s, n, KT_BOOL, OFF(f), 0, 0, 0, false, NULL, NULL }
-#define U32KEY(s, n, f, lo, hi) \
-	{ s, n, KT_U32, OFF(f), 0, lo, hi, false, NULL, NULL }
-#define STRKEY(s, n, f, required) \
-	{ s, n, KT_STR, OFF(f), SZ(f), required, 0, false, NULL, NULL }
-#define FUNCKEY(s, n, list, fn) \
-	{ s, n, KT_FUNC, 0, 0, 0, 0, list, set_##fn, print_##fn }
+#define SPAN(f)		OFF(f), SZ(f)
+#define NOSPAN		0, 0
+#define LIVE		true
+#define RESTART		false
+#define BOOLKEY(s, n, f, live) \
+	{ s, n, KT_BOOL, SPAN(f), NOSPAN, 0, 0, false, live, NULL, NULL }
+#define U32KEY(s, n, f, lo, hi, live) \
+	{ s, n, KT_U32, SPAN(f), NOSPAN, lo, hi, false, live, NULL, NULL }
+#define STRKEY(s, n, f, required, live) \
+	{ s, n, KT_STR, SPAN(f), NOSPAN, required, 0, false, live, NULL, NULL }
+#define FUNCKEY(s, n, list, fn, live, span, span2) \
+	{ s, n, KT_FUNC, span, span2, 0, 0, list, live, set_##fn, print_##fn }
 
+/*
+ * Live keys are those a worker reads per transfer from the published
+ * configuration.  The rest are fixed at start: sockets (listen, family,
+ * port ranges and socket options), identity and files (root, user,
+ * runtime_dir, pid_file, instance), the process layout (workers, pools,
+ * batching) and the master's own logging set-up.
+ */
 static const struct key_def keys[] = {
-	FUNCKEY(SERVER, "listen", true, listen),
-	FUNCKEY(SERVER, "family", false, family),
-	STRKEY(SERVER, "root", root, 1),
-	STRKEY(SERVER, "user", user, 1),
-	U32KEY(SERVER, "workers", workers, 0, 256),
-	STRKEY(SERVER, "pid_file", pid_file, 0),
-	STRKEY(SERVER, "runtime_dir", runtime_dir, 1),
-	BOOLKEY(SERVER, "foreground", foreground),
-	FUNCKEY(SERVER, "log", false, log),
-	FUNCKEY(SERVER, "log_level", false, log_level),
+	FUNCKEY(SERVER, "listen", true, listen, RESTART, SPAN(listen),
+	    SPAN(nlisten)),
+	FUNCKEY(SERVER, "family", false, family, RESTART, SPAN(family),
+	    NOSPAN),
+	STRKEY(SERVER, "root", root, 1, RESTART),
+	STRKEY(SERVER, "user", user, 1, RESTART),
+	U32KEY(SERVER, "workers", workers, 0, 256, RESTART),
+	STRKEY(SERVER, "pid_file", pid_file, 0, RESTART),
+	STRKEY(SERVER, "runtime_dir", runtime_dir, 1, RESTART),
+	FUNCKEY(SERVER, "instance", false, instance, RESTART,
+	    SPAN(instance), NOSPAN),
+	BOOLKEY(SERVER, "foreground", foreground, RESTART),
+	FUNCKEY(SERVER, "log", false, log, RESTART, SPAN(log),
+	    SPAN(log_set)),
+	FUNCKEY(SERVER, "log_level", false, log_level, LIVE,
+	    SPAN(log_level), NOSPAN),
+	U32KEY(SERVER, "drain_timeout", drain_timeout, 0, CONFIG_DRAIN_MAX,
+	    RESTART),
+	U32KEY(SERVER, "idle_timeout", idle_timeout, 0, CONFIG_IDLE_MAX,
+	    RESTART),
 
-	FUNCKEY(TRANSFER, "timeout", false, timeout),
-	U32KEY(TRANSFER, "retries", retries, 1, 100),
+	FUNCKEY(TRANSFER, "timeout", false, timeout, LIVE, SPAN(timeout_ms),
+	    NOSPAN),
+	U32KEY(TRANSFER, "retries", retries, 1, 100, LIVE),
 	U32KEY(TRANSFER, "max_blksize", max_blksize, TFTP_BLKSIZE_MIN,
-	    TFTP_BLKSIZE_MAX),
-	U32KEY(TRANSFER, "max_windowsize", max_windowsize, 1, 32768),
-	FUNCKEY(TRANSFER, "allow_options", true, allow_options),
-	FUNCKEY(TRANSFER, "refuse_options", true, refuse_options),
-	BOOLKEY(TRANSFER, "netascii", netascii),
-	BOOLKEY(TRANSFER, "follow_symlinks", follow_symlinks),
-	BOOLKEY(TRANSFER, "permissive", permissive),
-	FUNCKEY(TRANSFER, "port_range", false, port_range),
-	U32KEY(TRANSFER, "max_transfers", max_transfers, 1, 65536),
+	    TFTP_BLKSIZE_MAX, LIVE),
+	U32KEY(TRANSFER, "max_windowsize", max_windowsize, 1, 32768, LIVE),
+	FUNCKEY(TRANSFER, "allow_options", true, allow_options, LIVE,
+	    SPAN(allowed_opts), NOSPAN),
+	/* Folded into allowed_opts: it has no value of its own. */
+	FUNCKEY(TRANSFER, "refuse_options", true, refuse_options, LIVE,
+	    NOSPAN, NOSPAN),
+	BOOLKEY(TRANSFER, "netascii", netascii, LIVE),
+	BOOLKEY(TRANSFER, "follow_symlinks", follow_symlinks, RESTART),
+	BOOLKEY(TRANSFER, "permissive", permissive, LIVE),
+	FUNCKEY(TRANSFER, "port_range", false, port_range, RESTART,
+	    SPAN(port_min), SPAN(port_max)),
+	U32KEY(TRANSFER, "max_transfers", max_transfers, 1, 65536, LIVE),
 
-	BOOLKEY(WRITE, "enable", write_enable),
-	BOOLKEY(WRITE, "create", write_create),
-	BOOLKEY(WRITE, "overwrite", write_overwrite),
-	FUNCKEY(WRITE, "umask", false, umask),
-	FUNCKEY(WRITE, "max_file_size", false, max_file_size),
-	FUNCKEY(WRITE, "allow", true, write_allow),
-	BOOLKEY(WRITE, "fsync", fsync),
+	/* enable: the master restarts the workers (Landlock's write
+	 * right is fixed when a worker starts). */
+	BOOLKEY(WRITE, "enable", write_enable, LIVE),
+	BOOLKEY(WRITE, "create", write_create, LIVE),
+	BOOLKEY(WRITE, "overwrite", write_overwrite, LIVE),
+	FUNCKEY(WRITE, "umask", false, umask, LIVE, SPAN(umask), NOSPAN),
+	FUNCKEY(WRITE, "max_file_size", false, max_file_size, LIVE,
+	    SPAN(max_file_size), NOSPAN),
+	FUNCKEY(WRITE, "allow", true, write_allow, LIVE, SPAN(write_allow),
+	    SPAN(nwrite_allow)),
+	BOOLKEY(WRITE, "fsync", fsync, LIVE),
 
-	U32KEY(PERF, "buffer_pool_size", buffer_pool_size, 1, 65536),
+	U32KEY(PERF, "buffer_pool_size", buffer_pool_size, 1, 65536,
+	    RESTART),
 
-	BOOLKEY(BATCH, "enable_recvmmsg", enable_recvmmsg),
-	BOOLKEY(BATCH, "enable_sendmmsg", enable_sendmmsg),
-	U32KEY(BATCH, "max_batch_size", max_batch_size, 1, 1024),
-	U32KEY(BATCH, "batch_timeout_us", batch_timeout_us, 0, 1000000),
+	BOOLKEY(BATCH, "enable_recvmmsg", enable_recvmmsg, RESTART),
+	BOOLKEY(BATCH, "enable_sendmmsg", enable_sendmmsg, RESTART),
+	U32KEY(BATCH, "max_batch_size", max_batch_size, 1, 1024, RESTART),
+	U32KEY(BATCH, "batch_timeout_us", batch_timeout_us, 0, 1000000,
+	    RESTART),
 
-	U32KEY(SOCKET, "recv_buffer_kb", recv_buffer_kb, 0, 1048576),
-	U32KEY(SOCKET, "send_buffer_kb", send_buffer_kb, 0, 1048576),
-	BOOLKEY(SOCKET, "reuse_address", reuse_address),
-	BOOLKEY(SOCKET, "reuse_port", reuse_port),
+	U32KEY(SOCKET, "recv_buffer_kb", recv_buffer_kb, 0, 1048576,
+	    RESTART),
+	U32KEY(SOCKET, "send_buffer_kb", send_buffer_kb, 0, 1048576,
+	    RESTART),
+	BOOLKEY(SOCKET, "reuse_address", reuse_address, RESTART),
+	BOOLKEY(SOCKET, "reuse_port", reuse_port, RESTART),
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
@@ -206,6 +258,26 @@ static const char *const family_names[] = {
 	[FAMILY_IPV6]	= "ipv6",
 };
 
+/*
+ * root shares /run/snowowl-tftpd; anyone else gets a directory of their
+ * own, so a developer's server (and tftpctl) works without privileges and
+ * never collides with the system's.  The master refuses a directory that
+ * another user owns, so a name planted in /tmp does not capture us.
+ */
+void
+config_default_rundir(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (geteuid() == 0)
+		snprintf(buf, len, "%s", CONFIG_DEFAULT_RUNDIR);
+	else if (xdg != NULL && xdg[0] == '/')
+		snprintf(buf, len, "%s/snowowl-tftpd", xdg);
+	else
+		snprintf(buf, len, "/tmp/snowowl-tftpd-%lu",
+		    (unsigned long)geteuid());
+}
+
 void
 config_defaults(struct tftpd_config *c)
 {
@@ -217,12 +289,14 @@ config_defaults(struct tftpd_config *c)
 	snprintf(c->user, sizeof(c->user), "%s", "tftp");
 	c->workers = 0;
 	c->pid_file[0] = '\0';
-	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s",
-	    CONFIG_DEFAULT_RUNDIR);
+	config_default_rundir(c->runtime_dir, sizeof(c->runtime_dir));
 	c->foreground = false;
 	c->log = LOG_TO_SYSLOG;
 	c->log_set = false;
 	c->log_level = LOG_INFO;
+	c->instance[0] = '\0';
+	c->drain_timeout = 30;
+	c->idle_timeout = 900;
 
 	c->timeout_ms = 1000;
 	c->retries = 5;
@@ -444,6 +518,37 @@ set_log_level(struct tftpd_config *c, const char *value, bool append,
 	return 0;
 }
 
+bool
+config_instance_valid(const char *name)
+{
+	size_t	 n = strlen(name);
+
+	/* Not hidden, not an option to tftpctl. */
+	if (n == 0 || n >= CONFIG_INSTANCE_MAX || name[0] == '.' ||
+	    name[0] == '-')
+		return false;
+	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* Empty means "derive it from the first listen address". */
+static int
+set_instance(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	char	 v[VALUE_SHOW_MAX];
+
+	if (*value != '\0' && !config_instance_valid(value)) {
+		snprintf(why, whylen, "\"%s\" is not an instance name (1 to "
+		    "%d of A-Z a-z 0-9 . _ -, not starting with . or -)",
+		    show(value, v, sizeof(v)), CONFIG_INSTANCE_MAX - 1);
+		return -EINVAL;
+	}
+	memset(c->instance, 0, sizeof(c->instance));
+	memcpy(c->instance, value, strlen(value));
+	return 0;
+}
+
 static int
 set_timeout(struct tftpd_config *c, const char *value, bool append,
     char *why, size_t whylen)
@@ -647,6 +752,17 @@ print_log_level(const struct tftpd_config *c, const struct key_def *k,
     FILE *fp)
 {
 	fprintf(fp, "%s = %s\n", k->name, log_level_name(c->log_level));
+}
+
+static void
+print_instance(const struct tftpd_config *c, const struct key_def *k,
+    FILE *fp)
+{
+	if (c->instance[0] == '\0')
+		fprintf(fp, "%s =\n", k->name);
+	else
+		fprintf(fp, "%s = %.*s\n", k->name, CONFIG_INSTANCE_MAX - 1,
+		    c->instance);
 }
 
 static void
@@ -1084,6 +1200,11 @@ config_validate(const struct tftpd_config *c, char *err, size_t errlen)
 		    "be 1..65535 with LO <= HI", c->port_min, c->port_max);
 		return -ERANGE;
 	}
+	if (strnlen(c->instance, sizeof(c->instance)) == sizeof(c->instance) ||
+	    (c->instance[0] != '\0' && !config_instance_valid(c->instance))) {
+		snprintf(err, errlen, "server.instance: not a valid name");
+		return -EINVAL;
+	}
 	if (c->nwrite_allow > CONFIG_MAX_PATTERNS) {
 		snprintf(err, errlen, "write.allow: more than %d patterns",
 		    CONFIG_MAX_PATTERNS);
@@ -1137,14 +1258,40 @@ config_validate(const struct tftpd_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+static void
+print_one(const struct tftpd_config *c, const struct key_def *k, FILE *fp)
+{
+	const char	*base = (const char *)c;
+	uint32_t	 v;
+	bool		 b;
+
+	switch (k->type) {
+	case KT_BOOL:
+		memcpy(&b, base + k->off, sizeof(b));
+		fprintf(fp, "%s = %s\n", k->name, b ? "yes" : "no");
+		break;
+	case KT_U32:
+		memcpy(&v, base + k->off, sizeof(v));
+		fprintf(fp, "%s = %u\n", k->name, v);
+		break;
+	case KT_STR:
+		if (base[k->off] == '\0')
+			fprintf(fp, "%s =\n", k->name);
+		else
+			fprintf(fp, "%s = %.*s\n", k->name, (int)k->size,
+			    base + k->off);
+		break;
+	case KT_FUNC:
+		k->print(c, k, fp);
+		break;
+	}
+}
+
 void
 config_dump(const struct tftpd_config *c, FILE *fp)
 {
-	const char		*base = (const char *)c;
 	const char		*section = NULL;
 	const struct key_def	*k;
-	uint32_t		 v;
-	bool			 b;
 
 	for (k = keys; k < keys + NKEYS; k++) {
 		if (section == NULL || strcmp(section, k->section) != 0) {
@@ -1152,25 +1299,147 @@ config_dump(const struct tftpd_config *c, FILE *fp)
 			    k->section);
 			section = k->section;
 		}
-		switch (k->type) {
-		case KT_BOOL:
-			memcpy(&b, base + k->off, sizeof(b));
-			fprintf(fp, "%s = %s\n", k->name, b ? "yes" : "no");
-			break;
-		case KT_U32:
-			memcpy(&v, base + k->off, sizeof(v));
-			fprintf(fp, "%s = %u\n", k->name, v);
-			break;
-		case KT_STR:
-			if (base[k->off] == '\0')
-				fprintf(fp, "%s =\n", k->name);
-			else
-				fprintf(fp, "%s = %.*s\n", k->name,
-				    (int)k->size, base + k->off);
-			break;
-		case KT_FUNC:
-			k->print(c, k, fp);
-			break;
+		print_one(c, k, fp);
+	}
+}
+
+int
+config_find_key(const char *name, const char **section, const char **key)
+{
+	const struct key_def	*k, *found = NULL;
+	const char		*dot;
+	size_t			 slen;
+
+	/* Section names have dots of their own: the key is after the
+	 * last one. */
+	if ((dot = strrchr(name, '.')) != NULL) {
+		slen = (size_t)(dot - name);
+		for (k = keys; k < keys + NKEYS; k++)
+			if (strlen(k->section) == slen &&
+			    strncmp(k->section, name, slen) == 0 &&
+			    strcmp(k->name, dot + 1) == 0)
+				found = k;
+	} else {
+		for (k = keys; k < keys + NKEYS; k++) {
+			if (strcmp(k->name, name) != 0)
+				continue;
+			if (found != NULL)
+				return -ENOTUNIQ;
+			found = k;
 		}
 	}
+	if (found == NULL)
+		return -ENOENT;
+	*section = found->section;
+	*key = found->name;
+	return 0;
+}
+
+bool
+config_key_live(const char *section, const char *key)
+{
+	const struct key_def	*k;
+	bool			 known;
+
+	if (section == NULL || key == NULL)
+		return false;
+	k = key_find(section, key, &known);
+	return k != NULL && k->live;
+}
+
+int
+config_print_key(const struct tftpd_config *c, const char *section,
+    const char *key, FILE *fp)
+{
+	const struct key_def	*k;
+	bool			 known;
+
+	if ((k = key_find(section, key, &known)) == NULL)
+		return -ENOENT;
+	print_one(c, k, fp);
+	return 0;
+}
+
+static bool
+key_differs(const struct key_def *k, const struct tftpd_config *a,
+    const struct tftpd_config *b)
+{
+	const char	*pa = (const char *)a, *pb = (const char *)b;
+
+	return (k->size > 0 &&
+	    memcmp(pa + k->off, pb + k->off, k->size) != 0) ||
+	    (k->size2 > 0 &&
+	    memcmp(pa + k->off2, pb + k->off2, k->size2) != 0);
+}
+
+size_t
+config_diff(const struct tftpd_config *a, const struct tftpd_config *b,
+    const char **sections_out, const char **keys_out, size_t max)
+{
+	const struct key_def	*k;
+	size_t			 n = 0;
+
+	for (k = keys; k < keys + NKEYS; k++) {
+		if (!key_differs(k, a, b))
+			continue;
+		if (n < max) {
+			sections_out[n] = k->section;
+			keys_out[n] = k->name;
+		}
+		n++;
+	}
+	return n;
+}
+
+int
+config_copy_key(struct tftpd_config *dst, const struct tftpd_config *src,
+    const char *section, const char *key)
+{
+	const struct key_def	*k;
+	bool			 known;
+
+	if ((k = key_find(section, key, &known)) == NULL)
+		return -ENOENT;
+	if (k->size > 0)
+		memcpy((char *)dst + k->off, (const char *)src + k->off,
+		    k->size);
+	if (k->size2 > 0)
+		memcpy((char *)dst + k->off2, (const char *)src + k->off2,
+		    k->size2);
+	return 0;
+}
+
+int
+config_instance_name(const struct tftpd_config *c, const char *mode,
+    const struct sockaddr *sa, char *buf, size_t len)
+{
+	char	 addr[INET6_ADDRSTRLEN];
+	char	*p;
+	int	 n;
+
+	if (c->instance[0] != '\0') {
+		n = snprintf(buf, len, "%s", c->instance);
+		return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	}
+	if (sa == NULL || (sa->sa_family != AF_INET &&
+	    sa->sa_family != AF_INET6))
+		return -EINVAL;
+	if (mode != NULL) {
+		n = snprintf(buf, len, "%s-%u", mode, sockaddr_port(sa));
+	} else {
+		if (inet_ntop(sa->sa_family, sa->sa_family == AF_INET ?
+		    (const void *)&((const struct sockaddr_in *)sa)->sin_addr :
+		    (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr,
+		    addr, sizeof(addr)) == NULL)
+			return -EINVAL;
+		n = snprintf(buf, len, "%s-%u", addr, sockaddr_port(sa));
+	}
+	if (n < 0 || (size_t)n >= len || (size_t)n >= CONFIG_INSTANCE_MAX)
+		return -ENAMETOOLONG;
+	/* Anything else (':' of IPv6, a mode's odd letter) becomes '_'. */
+	for (p = buf; *p != '\0'; p++)
+		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789.-", *p) == NULL)
+			*p = '_';
+	return 0;
 }

@@ -20,6 +20,9 @@
 #define CONFIG_PATTERN_MAX	256
 #define CONFIG_NAME_MAX		64
 #define CONFIG_ERR_MAX		512
+#define CONFIG_INSTANCE_MAX	64	/* == TFTP_SHM_NAME_MAX */
+#define CONFIG_DRAIN_MAX	3600
+#define CONFIG_IDLE_MAX		86400
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR		"/etc"
@@ -53,6 +56,10 @@ struct tftpd_config {
 	enum log_target		log;
 	bool			log_set;	/* log= given; else by foreground */
 	int			log_level;	/* syslog priority */
+	/* "": derived from the first listen address */
+	char			instance[CONFIG_INSTANCE_MAX];
+	uint32_t		drain_timeout;	/* s: SIGTERM to forced stop */
+	uint32_t		idle_timeout;	/* s: inetd idle exit; 0: no */
 
 	/* [transfer] */
 	uint32_t		timeout_ms;	/* retransmit interval */
@@ -96,12 +103,15 @@ struct tftpd_config {
 /* What main() does besides serving. */
 struct run_opts {
 	bool	check_config;		/* --check-config: validate, exit */
-	bool	listen_only;		/* -l/-L: standalone (always, for now) */
+	bool	listen_only;		/* -l/-L: standalone, never inetd */
+	bool	inetd;			/* -i: fd 0 is the socket */
 	char	config_path[PATH_MAX];
 	bool	config_given;		/* --config: the file must exist */
 };
 
 void	 config_defaults(struct tftpd_config *c);
+/* CONFIG_DEFAULT_RUNDIR for root, a per-user directory for anyone else. */
+void	 config_default_rundir(char *buf, size_t len);
 
 /*
  * Set one key as the file would ("transfer", "timeout", "5").  On error
@@ -133,7 +143,66 @@ int	 config_validate(const struct tftpd_config *c, char *err,
 int	 config_from_args(int argc, char *argv[], struct tftpd_config *c,
 	    struct run_opts *run);
 
+/*
+ * The master's reload: the same chain again from the saved arguments
+ * (argv is parsed as at startup, which succeeded), reading config_path
+ * (absolute, so a daemon's chdir("/") does not matter) instead of the
+ * --config argument.  Nothing is printed: a problem is written to err,
+ * "FILE:LINE: [section] key: reason" or "-B: transfer.max_blksize: ...",
+ * and the result is -errno.
+ */
+int	 config_reload(int argc, char *argv[], const char *config_path,
+	    struct tftpd_config *c, char *err, size_t errlen);
+
 /* Print the effective configuration as INI (for --check-config -v). */
 void	 config_dump(const struct tftpd_config *c, FILE *fp);
+
+/*
+ * Keys by name, for tftpctl and the master's control socket.  name is
+ * "section.key" or a bare "key" when exactly one section has it; the
+ * section's and key's names (static strings) are returned.  0, -ENOENT
+ * (no such key) or -ENOTUNIQ (a bare name in several sections).
+ */
+int	 config_find_key(const char *name, const char **section,
+	    const char **key);
+
+/*
+ * Whether a running server applies a new value of the key without a
+ * restart ("live": tftpctl set, reload).  false for unknown keys.
+ */
+bool	 config_key_live(const char *section, const char *key);
+
+/* Print one key as config_dump() would ("key = value" lines). */
+int	 config_print_key(const struct tftpd_config *c, const char *section,
+	    const char *key, FILE *fp);
+
+/*
+ * The keys whose values differ between a and b, in table order: up to
+ * max of them are stored in sections[]/keys[]; the count is returned.
+ * refuse_options is folded into allow_options and never listed itself.
+ */
+size_t	 config_diff(const struct tftpd_config *a,
+	    const struct tftpd_config *b, const char **sections,
+	    const char **keys, size_t max);
+
+/* Copy one key's value from src to dst.  0 or -ENOENT. */
+int	 config_copy_key(struct tftpd_config *dst,
+	    const struct tftpd_config *src, const char *section,
+	    const char *key);
+
+/*
+ * The instance name, which names the runtime files: server.instance when
+ * set; else derived from the first listen socket's address sa, with
+ * mode "inetd" or "systemd" as "MODE-PORT", or standalone as
+ * "ADDRESS-PORT" with every ':' and '%' of the address turned into '_'
+ * ("127.0.0.1-6969", "__1-6969", "0.0.0.0-69").  Only [A-Za-z0-9._-].
+ * 0 or -EINVAL (no usable address) / -ENAMETOOLONG.
+ */
+int	 config_instance_name(const struct tftpd_config *c, const char *mode,
+	    const struct sockaddr *sa, char *buf, size_t len);
+
+/* Whether name is a valid instance name (1..63 of [A-Za-z0-9._-], not
+ * starting with '.' or '-'). */
+bool	 config_instance_valid(const char *name);
 
 #endif /* CONFIG_H */

@@ -36,9 +36,13 @@
 #define TMPNAME_TRIES	64
 #define SUFFIX_LEN	6
 #define OPENAT2_TRIES	8
+#define COPY_CHUNK	16384
 
-bool	files_no_openat2;
-bool	files_no_tmpfile;
+bool		files_no_openat2;
+bool		files_no_tmpfile;
+bool		files_no_empty_path;
+bool		files_no_proc;
+enum files_link	files_link;
 
 static int	 resolve(int rootfd, const char *rel, int flags, bool follow);
 static int	 walk(int rootfd, const char *rel, int flags);
@@ -46,8 +50,11 @@ static void	 random_suffix(char *buf, size_t n);
 static int	 hidden_name(char *dst, size_t len, const char *base);
 static int	 create_hidden(struct upload *u, mode_t mode);
 static int	 put(struct upload *u, const uint8_t *buf, size_t n);
+static int	 link_empty_path(struct upload *u, const char *name);
+static int	 link_proc(struct upload *u, const char *name);
 static int	 link_tmpfile(struct upload *u, const char *name);
 static int	 commit_tmpfile(struct upload *u);
+static int	 tmpfile_to_hidden(struct upload *u);
 static int	 commit_hidden(struct upload *u);
 static ssize_t	 encode_block(struct nasrc *s, uint8_t *out);
 
@@ -320,10 +327,14 @@ files_upload_open(struct upload *u, int rootfd, const char *rel,
 	u->netascii = netascii;
 	u->max_size = cfg->max_file_size;
 	mode = 0666 & ~(mode_t)cfg->umask;
+	u->mode = mode;
 
-	/* Linking an O_TMPFILE into place goes through /proc/self/fd. */
-	if (!files_no_tmpfile && access("/proc/self/fd", X_OK) == 0) {
-		fd = openat(u->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
+	/*
+	 * O_TMPFILE leaves nothing behind even if the process is killed.
+	 * Read-write: if it turns out it cannot be linked, it is copied.
+	 */
+	if (!files_no_tmpfile && files_link != FILES_LINK_NONE) {
+		fd = openat(u->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
 		    mode);
 		if (fd >= 0)
 			u->tmpfile = true;
@@ -396,15 +407,66 @@ files_upload_write(struct upload *u, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/* -ENOENT also when the kernel refuses the empty path to us. */
 static int
-link_tmpfile(struct upload *u, const char *name)
+link_empty_path(struct upload *u, const char *name)
+{
+	if (files_no_empty_path)
+		return -ENOENT;
+	if (linkat(u->fd, "", u->dirfd, name, AT_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
+static int
+link_proc(struct upload *u, const char *name)
 {
 	char proc[64];
 
+	if (files_no_proc)
+		return -ENOENT;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", u->fd);
 	if (linkat(AT_FDCWD, proc, u->dirfd, name, AT_SYMLINK_FOLLOW) < 0)
 		return -errno;
 	return 0;
+}
+
+/*
+ * Give the O_TMPFILE a name by the method known to work, or find one:
+ * any answer but "no such file" / "not permitted" shows that a method
+ * works (EEXIST, ENOSPC... are the real result).  -ENOLINK when none can;
+ * a directory removed meanwhile is not taken for that.
+ */
+static int
+link_tmpfile(struct upload *u, const char *name)
+{
+	struct stat st;
+	int r;
+
+	switch (files_link) {
+	case FILES_LINK_EMPTY_PATH:
+		return link_empty_path(u, name);
+	case FILES_LINK_PROC:
+		return link_proc(u, name);
+	case FILES_LINK_NONE:
+		return -ENOLINK;
+	default:
+		break;
+	}
+	if (fstat(u->dirfd, &st) == 0 && st.st_nlink == 0)
+		return -ENOENT;
+	r = link_empty_path(u, name);
+	if (r != -ENOENT && r != -EPERM) {
+		files_link = FILES_LINK_EMPTY_PATH;
+		return r;
+	}
+	r = link_proc(u, name);
+	if (r != -ENOENT && r != -EPERM && r != -EACCES && r != -ENOTDIR) {
+		files_link = FILES_LINK_PROC;
+		return r;
+	}
+	files_link = FILES_LINK_NONE;
+	return -ENOLINK;
 }
 
 /*
@@ -440,6 +502,66 @@ commit_tmpfile(struct upload *u)
 	return 0;
 }
 
+/*
+ * The temporary cannot be linked here (an old kernel in a sandbox without
+ * /proc): copy it to a hidden name, which then commits like the fallback.
+ * Only the first upload of such a process takes this way; the next ones
+ * start with a hidden name.
+ */
+static int
+tmpfile_to_hidden(struct upload *u)
+{
+	uint8_t buf[COPY_CHUNK];
+	off_t off = 0;
+	ssize_t n, w;
+	size_t done;
+	int fd, r;
+
+	if ((fd = create_hidden(u, u->mode)) < 0)
+		return fd == -EACCES ? -EPERM : fd;
+	if (fchmod(fd, u->mode) < 0) {
+		r = -errno;
+		goto out_unlink;
+	}
+	for (;;) {
+		n = pread(u->fd, buf, sizeof(buf), off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out_unlink;
+		}
+		if (n == 0)
+			break;
+		for (done = 0; done < (size_t)n; done += (size_t)w) {
+			w = write(fd, buf + done, (size_t)n - done);
+			if (w < 0 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			if (w <= 0) {
+				r = w < 0 ? -errno : -EIO;
+				goto out_unlink;
+			}
+		}
+		off += n;
+	}
+	if (u->fsync && fsync(fd) < 0) {
+		r = -errno;
+		goto out_unlink;
+	}
+	close(u->fd);
+	u->fd = fd;
+	u->tmpfile = false;
+	return 0;
+
+out_unlink:
+	close(fd);
+	(void)unlinkat(u->dirfd, u->tmpname, 0);
+	u->tmpname[0] = '\0';
+	return r;
+}
+
 static int
 commit_hidden(struct upload *u)
 {
@@ -472,7 +594,13 @@ files_upload_commit(struct upload *u)
 		return r;
 	if (u->fsync && fsync(u->fd) < 0)
 		return -errno;
-	r = u->tmpfile ? commit_tmpfile(u) : commit_hidden(u);
+	if (u->tmpfile) {
+		r = commit_tmpfile(u);
+		if (r == -ENOLINK && (r = tmpfile_to_hidden(u)) == 0)
+			r = commit_hidden(u);
+	} else {
+		r = commit_hidden(u);
+	}
 	if (r < 0)
 		return r;
 	u->committed = true;

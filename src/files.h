@@ -26,11 +26,31 @@
 #define FILES_EPERM	EPERM		/* mode bits refuse (not -p) */
 
 /*
- * Test switches: take the paths used on kernels without openat2(2) and
- * filesystems without O_TMPFILE.  Never set by the daemon.
+ * Test switches: take the paths used on kernels without openat2(2),
+ * filesystems without O_TMPFILE, kernels that refuse linkat(AT_EMPTY_PATH)
+ * to a caller without CAP_DAC_READ_SEARCH (before Linux 6.10), and
+ * sandboxes without /proc.  Never set by the daemon.
  */
 extern bool	files_no_openat2;
 extern bool	files_no_tmpfile;
+extern bool	files_no_empty_path;
+extern bool	files_no_proc;
+
+/*
+ * How a finished O_TMPFILE gets its name: linkat(fd, "", AT_EMPTY_PATH),
+ * which Linux 6.10 allows the process that opened the file; else through
+ * /proc/self/fd, which a sandbox may not reach; else not at all, and
+ * uploads use a hidden name created O_EXCL from the start.  Learned at the
+ * first commit (that upload is copied to a hidden name if neither works);
+ * a test may reset it to FILES_LINK_UNKNOWN.
+ */
+enum files_link {
+	FILES_LINK_UNKNOWN,
+	FILES_LINK_EMPTY_PATH,
+	FILES_LINK_PROC,
+	FILES_LINK_NONE,
+};
+extern enum files_link	files_link;
 
 /*
  * Open rel (from path_normalize()) beneath rootfd for reading.  Returns
@@ -49,6 +69,7 @@ struct upload {
 	int		 dirfd;		/* parent dir (O_PATH); -1 = idle */
 	int		 fd;		/* the temporary, written in order */
 	bool		 tmpfile;	/* O_TMPFILE: nameless until commit */
+	mode_t		 mode;		/* 0666 & ~umask */
 	bool		 overwrite;	/* commit may replace the name */
 	bool		 fsync;
 	bool		 netascii;

@@ -1,8 +1,10 @@
 /*
- * The process's one log sink: stderr (foreground, tests) or syslog with
- * the daemon facility.  Owns the level filter and the ident.  A stderr
- * line is formatted whole and written with one write(2), so lines from
- * several processes sharing the descriptor do not interleave.
+ * The process's one log sink: stderr (foreground, tests), syslog with
+ * the daemon facility, or a worker's pipe to the master; and the master's
+ * side of that pipe (log_relay).  Owns the level filter and the ident.  A
+ * stderr or pipe line is formatted whole and written with one write(2),
+ * so lines from several processes sharing the descriptor do not
+ * interleave, and a pipe line (< PIPE_BUF) is never split.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +15,6 @@
 
 #include "log.h"
 
-#define LOG_LINE_MAX	1024
 #define LOG_IDENT_MAX	64
 
 static void	 log_emit(int prio, const char *msg);
@@ -100,8 +101,11 @@ log_emit(int prio, const char *msg)
 		syslog(prio, "%s", msg);
 		return;
 	}
-	n = snprintf(line, sizeof(line), "%s[%ld]: %s\n", log_ident,
-	    (long)getpid(), msg);
+	if (log_target == LOG_TO_PIPE)
+		n = snprintf(line, sizeof(line), "<%d>%s\n", prio, msg);
+	else
+		n = snprintf(line, sizeof(line), "%s[%ld]: %s\n", log_ident,
+		    (long)getpid(), msg);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {
@@ -196,6 +200,46 @@ log_debug(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(LOG_DEBUG, fmt, ap);
 	va_end(ap);
+}
+
+void
+log_relay(const char *prefix, const char *line, size_t len)
+{
+	static const char oct[] = "01234567";
+	char		 msg[LOG_LINE_MAX];
+	size_t		 i = 0, o, n;
+	int		 prio = LOG_WARNING, p = 0;
+	unsigned char	 ch;
+
+	if (len > LOG_LINE_MAX)
+		len = LOG_LINE_MAX;
+	if (len >= 3 && line[0] == '<') {
+		for (n = 1; n < len && n <= 3 && line[n] >= '0' &&
+		    line[n] <= '9'; n++)
+			p = p * 10 + (line[n] - '0');
+		if (n > 1 && n < len && n <= 4 && line[n] == '>') {
+			prio = p > LOG_DEBUG ? LOG_DEBUG : p;
+			i = n + 1;
+		}
+	}
+	if (prio > log_level)
+		return;
+	o = (size_t)snprintf(msg, sizeof(msg), "%s: ", prefix);
+	if (o >= sizeof(msg))
+		o = sizeof(msg) - 1;
+	for (; i < len && o + 5 < sizeof(msg); i++) {
+		ch = (unsigned char)line[i];
+		if (ch >= 0x20 && ch < 0x7f) {
+			msg[o++] = (char)ch;
+			continue;
+		}
+		msg[o++] = '\\';
+		msg[o++] = oct[(ch >> 6) & 7];
+		msg[o++] = oct[(ch >> 3) & 7];
+		msg[o++] = oct[ch & 7];
+	}
+	msg[o] = '\0';
+	log_emit(prio, msg);
 }
 
 void

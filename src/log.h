@@ -1,6 +1,7 @@
 /*
- * Logging to stderr (foreground) or syslog (daemon facility).  Levels are
- * syslog priorities.  log_warn() appends strerror(errno); the x variants
+ * Logging to stderr (foreground) or syslog (daemon facility), or, in a
+ * worker, to the master through a pipe on fd 2.  Levels are syslog
+ * priorities.  log_warn() appends strerror(errno); the x variants
  * do not.  fatal()/fatalx() are for startup and broken invariants only.
  */
 #ifndef LOG_H
@@ -13,7 +14,13 @@
 enum log_target {
 	LOG_TO_STDERR,
 	LOG_TO_SYSLOG,
+	/* A worker: "<PRIO>text\n" on fd 2, one write(2) per line, read
+	 * and passed on by the master (log_relay()). */
+	LOG_TO_PIPE,
 };
+
+/* The longest message; longer ones are cut. */
+#define LOG_LINE_MAX	1024
 
 void	 log_init(const char *ident, enum log_target target, int level);
 void	 log_setlevel(int level);
@@ -30,6 +37,14 @@ void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The master: pass on one line a worker wrote to its pipe (without the
+ * newline), "<PRIO>text", as "prefix: text" at PRIO (clamped to 0..7;
+ * no valid "<PRIO>": warning).  Bytes outside printable ASCII are
+ * written as \ooo; the line is cut at LOG_LINE_MAX.
+ */
+void	 log_relay(const char *prefix, const char *line, size_t len);
+
 void	 fatal(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	 fatalx(const char *fmt, ...)

@@ -17,6 +17,7 @@
 
 static volatile sig_atomic_t	 got_term;
 static volatile sig_atomic_t	 got_int;
+static volatile sig_atomic_t	 got_quit;
 static volatile sig_atomic_t	 got_hup;
 
 static void	 on_signal(int sig);
@@ -32,6 +33,8 @@ on_signal(int sig)
 		got_term = 1;
 	else if (sig == SIGINT)
 		got_int = 1;
+	else if (sig == SIGQUIT)
+		got_quit = 1;
 	else if (sig == SIGHUP)
 		got_hup = 1;
 }
@@ -46,6 +49,10 @@ loop_signal(void)
 	if (got_int) {
 		got_int = 0;
 		return SIGINT;
+	}
+	if (got_quit) {
+		got_quit = 0;
+		return SIGQUIT;
 	}
 	if (got_hup) {
 		got_hup = 0;
@@ -124,6 +131,47 @@ loop_free(struct loop *l)
 		l->epfd = -1;
 		(void)sigprocmask(SIG_SETMASK, &l->oldmask, NULL);
 	}
+}
+
+int
+loop_catch(struct loop *l, int sig)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	if (sig != SIGQUIT)
+		return -EINVAL;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGHUP);
+	sigaddset(&sa.sa_mask, sig);
+	if (sigaction(sig, &sa, NULL) < 0)
+		return -errno;
+	sigemptyset(&block);
+	sigaddset(&block, sig);
+	if (sigprocmask(SIG_BLOCK, &block, NULL) < 0)
+		return -errno;
+	sigdelset(&l->waitmask, sig);
+	return 0;
+}
+
+int
+loop_grow(struct loop *l, size_t max_timers)
+{
+	struct loop_timer **heap;
+
+	if (max_timers <= l->capheap)
+		return 0;
+	/* Timers know their heap index, not its address: realloc is safe. */
+	heap = realloc(l->heap, max_timers * sizeof(*heap));
+	if (heap == NULL)
+		return -ENOMEM;
+	l->heap = heap;
+	l->capheap = max_timers;
+	return 0;
 }
 
 int

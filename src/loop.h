@@ -30,12 +30,16 @@ struct loop {
 };
 
 /*
- * Create the epoll set and a heap for max_timers timers; block SIGINT,
- * SIGTERM and SIGHUP, whose handlers only set flags (see loop_signal()),
+ * Create the epoll set and a heap for max_timers timers; block SIGTERM,
+ * SIGINT and SIGHUP, whose handlers only set flags (see loop_signal()),
  * and ignore SIGPIPE.  0 or -errno.
  */
 int		 loop_init(struct loop *l, size_t max_timers);
 void		 loop_free(struct loop *l);
+/* Treat SIGQUIT like those (a worker's "retire"); -EINVAL for others. */
+int		 loop_catch(struct loop *l, int sig);
+/* Room for max_timers timers (never shrinks); armed timers stay armed. */
+int		 loop_grow(struct loop *l, size_t max_timers);
 
 /* epoll_ctl wrappers; data comes back in epoll_event.data.u64. */
 int		 loop_add(struct loop *l, int fd, uint32_t events,
@@ -58,7 +62,8 @@ struct loop_timer *loop_timer_expired(struct loop *l, uint64_t now);
 int		 loop_wait(struct loop *l, struct epoll_event *ev, int maxev,
 		    uint64_t now);
 
-/* A signal received since the last call (SIGTERM first), or 0. */
+/* A signal received since the last call (SIGTERM, SIGINT, SIGQUIT,
+ * SIGHUP in that order), or 0. */
 int		 loop_signal(void);
 
 #endif /* LOOP_H */

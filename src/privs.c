@@ -35,6 +35,17 @@ lookup(const char *user, uid_t *uid, gid_t *gid)
 }
 
 int
+privs_lookup(const char *user, uid_t *uid, gid_t *gid)
+{
+	int	 r;
+
+	r = lookup(user, uid, gid);
+	if (r == -ENOENT && strcmp(user, DEFAULT_USER) == 0)
+		r = lookup(FALLBACK_USER, uid, gid);
+	return r;
+}
+
+int
 privs_drop(const char *user)
 {
 	uid_t uid = (uid_t)-1, ruid, euid, suid;

@@ -5,6 +5,8 @@
 #ifndef PRIVS_H
 #define PRIVS_H
 
+#include <sys/types.h>
+
 /*
  * As root: become user (the default "tftp" falls back to "nobody" when
  * missing; any other missing user is an error) and verify it stuck.  Not
@@ -12,5 +14,12 @@
  * errors (startup only); returns 0 or -1.
  */
 int		 privs_drop(const char *user);
+
+/*
+ * Who privs_drop() would become, without logging: the uid and gid of
+ * user, or of "nobody" when user is the default "tftp" and missing.
+ * 0, -ENOENT or -errno.
+ */
+int		 privs_lookup(const char *user, uid_t *uid, gid_t *gid);
 
 #endif /* PRIVS_H */

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@ static int	 set_buffers(int fd, const struct tftpd_config *cfg);
 static int	 family_wanted(const struct tftpd_config *cfg, int af);
 static int	 bind_port(int fd, const struct sockaddr *local,
 		    socklen_t llen, const struct tftpd_config *cfg);
+static size_t	 listen_list(const struct tftpd_config *cfg,
+		    struct listen_addr *out);
 
 static int
 set_int(int fd, int level, int name, int value)
@@ -95,69 +98,159 @@ family_wanted(const struct tftpd_config *cfg, int af)
 	return 1;
 }
 
+/*
+ * The addresses to bind, in order: the configured ones of the wanted
+ * family, or the default wildcard pair.  out holds SOCK_MAX_LISTEN.
+ */
+static size_t
+listen_list(const struct tftpd_config *cfg, struct listen_addr *out)
+{
+	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
+	size_t i, n = 0;
+
+	memset(out, 0, SOCK_MAX_LISTEN * sizeof(*out));
+	if (cfg->nlisten == 0) {
+		if (family_wanted(cfg, AF_INET)) {
+			sin = (struct sockaddr_in *)&out[n].ss;
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(69);
+			sin->sin_addr.s_addr = htonl(INADDR_ANY);
+			out[n++].len = sizeof(*sin);
+		}
+		if (family_wanted(cfg, AF_INET6)) {
+			sin6 = (struct sockaddr_in6 *)&out[n].ss;
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(69);
+			sin6->sin6_addr = in6addr_any;
+			out[n++].len = sizeof(*sin6);
+		}
+		return n;
+	}
+	for (i = 0; i < cfg->nlisten && i < CONFIG_MAX_LISTEN &&
+	    n < SOCK_MAX_LISTEN; i++)
+		if (family_wanted(cfg, cfg->listen[i].ss.ss_family))
+			out[n++] = cfg->listen[i];
+	return n;
+}
+
 int
 sock_listen_all(const struct tftpd_config *cfg, int *fds, size_t *nfds,
     char *err, size_t errlen)
 {
-	struct listen_addr defaults[2];
-	const struct listen_addr *list = cfg->listen;
-	struct sockaddr_in *sin;
-	struct sockaddr_in6 *sin6;
+	uint32_t nsets;
+
+	return sock_listen_sets(cfg, 1, fds, nfds, &nsets, err, errlen);
+}
+
+int
+sock_listen_sets(const struct tftpd_config *cfg, uint32_t nworkers,
+    int *fds, size_t *naddr, uint32_t *nsets, char *err, size_t errlen)
+{
+	struct listen_addr list[SOCK_MAX_LISTEN];
+	struct sockaddr_storage bound;
+	socklen_t blen;
 	char addr[SOCKADDR_STRLEN];
-	size_t i, n = cfg->nlisten, nd = 0;
+	size_t i, n, nopen = 0, nbound = 0;
+	uint32_t set, sets;
 	int fd, r;
 
-	*nfds = 0;
-	if (n == 0) {
-		memset(defaults, 0, sizeof(defaults));
-		if (family_wanted(cfg, AF_INET)) {
-			sin = (struct sockaddr_in *)&defaults[nd].ss;
-			sin->sin_family = AF_INET;
-			sin->sin_port = htons(69);
-			sin->sin_addr.s_addr = htonl(INADDR_ANY);
-			defaults[nd++].len = sizeof(*sin);
-		}
-		if (family_wanted(cfg, AF_INET6)) {
-			sin6 = (struct sockaddr_in6 *)&defaults[nd].ss;
-			sin6->sin6_family = AF_INET6;
-			sin6->sin6_port = htons(69);
-			sin6->sin6_addr = in6addr_any;
-			defaults[nd++].len = sizeof(*sin6);
-		}
-		list = defaults;
-		n = nd;
-	}
-	if (n > SOCK_MAX_LISTEN)
-		n = SOCK_MAX_LISTEN;
+	*naddr = 0;
+	*nsets = 0;
+	sets = cfg->reuse_port && nworkers > 1 ? nworkers : 1;
+	n = listen_list(cfg, list);
 
 	for (i = 0; i < n; i++) {
-		if (!family_wanted(cfg, list[i].ss.ss_family))
-			continue;
-		fd = sock_listen((const struct sockaddr *)&list[i].ss,
-		    list[i].len, cfg);
-		/* The default pair on a host without IPv6: serve IPv4. */
-		if (fd == -EAFNOSUPPORT && cfg->nlisten == 0 &&
-		    cfg->family == FAMILY_ANY && *nfds > 0)
-			continue;
-		if (fd < 0) {
-			r = fd;
-			snprintf(err, errlen, "cannot bind %s: %s",
-			    sockaddr_str((const struct sockaddr *)&list[i].ss,
-			    addr, sizeof(addr)), strerror(-r));
-			goto out_close;
+		for (set = 0; set < sets; set++) {
+			fd = sock_listen((const struct sockaddr *)&list[i].ss,
+			    list[i].len, cfg);
+			/* The default pair on a host without IPv6. */
+			if (fd == -EAFNOSUPPORT && set == 0 &&
+			    cfg->nlisten == 0 && cfg->family == FAMILY_ANY &&
+			    nbound > 0)
+				break;
+			if (fd < 0) {
+				r = fd;
+				snprintf(err, errlen, "cannot bind %s: %s",
+				    sockaddr_str((const struct sockaddr *)
+				    &list[i].ss, addr, sizeof(addr)),
+				    strerror(-r));
+				goto out_close;
+			}
+			/* Slot of address nbound in this set. */
+			fds[set * SOCK_MAX_LISTEN + nbound] = fd;
+			nopen++;
+			/* Port 0: every copy takes the port the first got. */
+			if (set == 0 && sockaddr_port((const struct sockaddr *)
+			    &list[i].ss) == 0) {
+				blen = sizeof(bound);
+				if (getsockname(fd, (struct sockaddr *)&bound,
+				    &blen) < 0) {
+					r = -errno;
+					snprintf(err, errlen, "getsockname: "
+					    "%s", strerror(-r));
+					goto out_close;
+				}
+				memcpy(&list[i].ss, &bound, blen);
+				list[i].len = blen;
+			}
 		}
-		fds[(*nfds)++] = fd;
+		if (set == sets)
+			nbound++;
 	}
-	if (*nfds == 0) {
+	if (nbound == 0) {
 		snprintf(err, errlen, "no listen address for the configured "
 		    "address family");
 		return -EADDRNOTAVAIL;
 	}
+	/* Pack the sets: set s starts at s * nbound. */
+	for (set = 0; set < sets; set++)
+		for (i = 0; i < nbound; i++)
+			fds[set * nbound + i] = fds[set * SOCK_MAX_LISTEN + i];
+	*naddr = nbound;
+	*nsets = sets;
 	return 0;
 
 out_close:
-	while (*nfds > 0)
-		close(fds[--*nfds]);
+	/* Sets were filled address by address: address i of every set
+	 * before address i + 1. */
+	for (i = 0; i < nopen; i++)
+		close(fds[(i % sets) * SOCK_MAX_LISTEN + i / sets]);
+	return r;
+}
+
+int
+sock_adopt(int fd, const struct tftpd_config *cfg,
+    struct sockaddr_storage *ss, socklen_t *len)
+{
+	int type = 0, proto = 0, flags, r;
+	socklen_t olen;
+
+	olen = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &olen) < 0)
+		return -errno;
+	olen = sizeof(proto);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &olen) < 0)
+		return -errno;
+	if (type != SOCK_DGRAM || proto != IPPROTO_UDP)
+		return -EPROTOTYPE;
+	*len = sizeof(*ss);
+	memset(ss, 0, sizeof(*ss));
+	if (getsockname(fd, (struct sockaddr *)ss, len) < 0)
+		return -errno;
+	if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	if ((flags = fcntl(fd, F_GETFD)) < 0 ||
+	    fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+		return -errno;
+	if ((flags = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	set_buffers(fd, cfg);
+	if (ss->ss_family == AF_INET6)
+		r = set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+	else
+		r = set_int(fd, IPPROTO_IP, IP_PKTINFO, 1);
 	return r;
 }
 
@@ -263,7 +356,14 @@ sock_transfer(const struct sockaddr *local, socklen_t llen,
 	if (fd < 0)
 		return -errno;
 	set_buffers(fd, cfg);
+	/*
+	 * A request to a dual-stack socket (systemd's ListenDatagram=69,
+	 * inetd's udp6) comes from a v4-mapped address: its reply socket
+	 * must accept those.
+	 */
 	if (local->sa_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(
+	    &((const struct sockaddr_in6 *)local)->sin6_addr) &&
 	    (r = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) < 0)
 		goto out_close;
 	if ((r = bind_port(fd, local, llen, cfg)) < 0)

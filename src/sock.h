@@ -9,6 +9,7 @@
 
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "config.h"
@@ -37,6 +38,29 @@ int		 sock_listen(const struct sockaddr *sa, socklen_t len,
  */
 int		 sock_listen_all(const struct tftpd_config *cfg, int *fds,
 		    size_t *nfds, char *err, size_t errlen);
+
+/*
+ * The master's sockets for nworkers workers: every listen address of cfg
+ * bound nworkers times with SO_REUSEPORT, so the kernel spreads clients
+ * over the workers (a port 0 is resolved by the first copy and reused).
+ * With reuse_port off only one set is bound, which the workers share.
+ * fds[set * *naddr + i] is address i of set set; fds must hold
+ * nworkers * SOCK_MAX_LISTEN.  *nsets is nworkers or 1.  On error
+ * nothing stays open and err says "cannot bind ADDR: reason".
+ */
+int		 sock_listen_sets(const struct tftpd_config *cfg,
+		    uint32_t nworkers, int *fds, size_t *naddr,
+		    uint32_t *nsets, char *err, size_t errlen);
+
+/*
+ * An inherited socket (inetd's fd 0, systemd's LISTEN_FDS): checked to be
+ * a bound IPv4/IPv6 UDP socket, then made close-on-exec and non-blocking
+ * and told to report destination addresses, as sock_listen() does.
+ * Its address goes to ss.  0 or -ENOTSOCK, -EPROTOTYPE (not UDP),
+ * -EAFNOSUPPORT (not IP), -errno.
+ */
+int		 sock_adopt(int fd, const struct tftpd_config *cfg,
+		    struct sockaddr_storage *ss, socklen_t *len);
 
 /*
  * The local address (port 0) a datagram reached, for binding the reply:

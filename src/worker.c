@@ -1,31 +1,42 @@
 /*
- * The worker: reads requests from the listen sockets, applies the policy,
- * opens the file, negotiates options and starts a transfer on its own
- * connected socket; then feeds every packet and timer expiry to the pure
- * state machine (xfer.c) and carries out the action it answers with, in
- * flag order: write, commit, the sends, done.  All memory is allocated at
- * start (transfer table, packet buffers, timer heap), so a flood of
- * clients meets "Server busy", never an allocation.  This is the one place
- * that logs what happened to a request.
+ * The worker process: started by the master (fork+exec, the descriptors of
+ * worker.h at fixed numbers), it takes its settings from shared memory,
+ * enters its sandbox and runs the event loop.  It reads requests from the
+ * listen sockets, applies the policy, opens the file, negotiates options
+ * and starts a transfer on its own connected socket; then feeds every
+ * packet and timer expiry to the pure state machine (xfer.c) and carries
+ * out the action it answers with, in flag order: write, commit, the sends,
+ * done.  Memory is allocated at start and when the operator raises
+ * max_transfers, never per request, so a flood of clients meets "Server
+ * busy".  Every counter of its shared-memory slot is kept here, where the
+ * thing counted happens, and this is the one place that logs what
+ * happened to a request.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "files.h"
 #include "log.h"
 #include "loop.h"
 #include "path.h"
 #include "proto.h"
+#include "sandbox.h"
+#include "shm.h"
 #include "sock.h"
 #include "util.h"
 #include "worker.h"
 #include "xfer.h"
 
+#define PROGNAME	"snowowl-tftpd"
 #define MAX_EVENTS	64
 #define REQ_BUFSZ	8192		/* name, mode, options */
 #define RECV_BUFSZ	(TFTP_PKT_MAX + 1)	/* +1: see oversized DATA */
@@ -36,6 +47,10 @@
 #define LOG_OPTS_MAX	160
 #define EV_LISTEN	(UINT64_C(1) << 63)
 #define GEN_MASK	0x7fffffffu
+#define TX_CHUNK	64		/* transfers allocated together */
+#define TX_MAX		65536		/* max_transfers' ceiling */
+#define TX_CHUNKS	(TX_MAX / TX_CHUNK)
+#define PROGRESS_BYTES	(64u << 10)	/* sessions update interval */
 
 /* What the transfer log line says about a request. */
 struct reqinfo {
@@ -52,6 +67,7 @@ struct reqinfo {
 struct transfer {
 	bool			 used;
 	uint32_t		 gen;	/* tells reuses of a slot apart */
+	uint32_t		 slot;	/* index in the table */
 	int			 sock;
 	int			 fd;	/* RRQ: the file */
 	bool			 netascii;
@@ -64,6 +80,11 @@ struct transfer {
 	uint64_t		 pend_first;
 	uint32_t		 pend_count;
 	bool			 wantout;
+	/* Shared memory: the transfer-table entry and what it was told. */
+	int			 sess;	/* -1: not listed */
+	uint64_t		 sess_bytes;
+	uint32_t		 rtx_seen;	/* x.retransmits counted */
+	uint32_t		 tmo_seen;	/* x.timeouts counted */
 	struct reqinfo		 ri;
 };
 
@@ -85,15 +106,38 @@ struct request {
 	socklen_t		 locallen;
 };
 
+enum worker_mode {
+	W_RUN,
+	W_DRAIN,		/* SIGTERM: refuse requests, finish, exit */
+	W_RETIRE,		/* SIGQUIT: stop listening, finish, exit */
+};
+
 struct worker {
-	const struct tftpd_config *cfg;
+	/* The applied settings: new transfers use them. */
+	struct tftpd_config	 cfg;
+	uint64_t		 gen;		/* their generation */
+	uint64_t		 seen;		/* last one looked at */
+	struct tftpd_config	 next;		/* to be checked */
+	bool			 can_write;	/* Landlock allows it */
+	uint32_t		 index;
+	struct shm_worker	 shm;
+	struct tftp_shm_stats	*st;		/* our slot */
+
 	int			 rootfd;
 	struct loop		 loop;
-	struct listener		 lis[SOCK_MAX_LISTEN];
+	bool			 loop_ok;
+	struct listener		 lis[WORKER_MAX_LISTEN];
 	size_t			 nlis;
+	bool			 listening;	/* lis[] in epoll */
+	enum worker_mode	 mode;
+	struct loop_timer	 drain_timer;
 
-	struct transfer		*tx;
-	uint32_t		 ntx;
+	/* The transfer table, in chunks so that it can grow in place. */
+	struct transfer		*chunk[TX_CHUNKS];
+	uint32_t		 ntx;		/* slots allocated */
+	uint32_t		 limit;		/* max_transfers */
+	uint32_t		 active;
+	uint32_t		 high;
 	uint32_t		*freelist;
 	uint32_t		 nfree;
 
@@ -114,16 +158,25 @@ struct worker {
 	struct iovec		*qiov;
 	struct sockaddr_storage	*qpeer;
 	uint8_t			*qcmsg;
-
-	struct worker_stats	 st;
 };
 
+static int	 check_fds(uint32_t nfds, char *why, size_t whylen);
 static int	 worker_alloc(struct worker *w);
 static void	 worker_dealloc(struct worker *w);
-static uint64_t	 tx_data(const struct worker *w,
-		    const struct transfer *t);
+static int	 tx_reserve(struct worker *w, uint32_t n);
+static struct transfer *tx_at(struct worker *w, uint32_t slot);
+static uint64_t	 tx_data(const struct transfer *t);
 static struct transfer *tx_alloc(struct worker *w);
 static void	 tx_release(struct worker *w, struct transfer *t);
+static void	 pool_gauges(struct worker *w);
+static void	 count(struct worker *w, enum tftp_shm_counter c,
+		    uint64_t n);
+static void	 count_failed(struct worker *w, uint16_t code);
+static void	 bump(uint64_t *v);
+static int64_t	 realtime_ms(void);
+static void	 config_apply(struct worker *w, struct tftpd_config *c,
+		    uint64_t gen);
+static void	 config_check(struct worker *w);
 static void	 log_request(const struct reqinfo *ri, uint64_t bytes,
 		    const char *result, uint16_t code, const char *msg);
 static void	 reqinfo_init(struct reqinfo *ri, const struct request *rq,
@@ -136,6 +189,8 @@ static void	 handle_request(struct worker *w, struct request *rq,
 static int	 start_transfer(struct worker *w, struct transfer *t,
 		    const struct request *rq, const struct tftp_request *req,
 		    uint16_t *code, const char **msg);
+static void	 session_begin(struct worker *w, struct transfer *t,
+		    const struct request *rq, uint64_t size);
 static void	 listen_readable(struct worker *w, struct listener *l);
 static void	 transfer_readable(struct worker *w, struct transfer *t);
 static void	 transfer_writable(struct worker *w, struct transfer *t);
@@ -147,42 +202,67 @@ static void	 send_one(struct worker *w, struct transfer *t, size_t len);
 static int	 fill_block(struct worker *w, struct transfer *t,
 		    uint64_t idx, uint8_t *buf, size_t *len);
 static int	 send_data(struct worker *w, struct transfer *t,
-		    uint64_t first, uint32_t count);
+		    uint64_t first, uint32_t nblk);
 static void	 want_out(struct worker *w, struct transfer *t, bool on);
+static void	 listen_stop(struct worker *w);
+static void	 on_signals(struct worker *w);
+static void	 end_dallies(struct worker *w);
 static void	 shutdown_all(struct worker *w);
+static int	 serve(struct worker *w);
+static void	 log_stats(struct worker *w);
 
-static uint64_t
-tx_data(const struct worker *w, const struct transfer *t)
+/* Setup --------------------------------------------------------------- */
+
+/* The inherited descriptors are what the contract says they are. */
+static int
+check_fds(uint32_t nfds, char *why, size_t whylen)
 {
-	return (uint64_t)t->gen << 32 | (uint64_t)(t - w->tx);
+	struct stat st;
+	socklen_t len;
+	uint32_t i;
+	int type, domain;
+
+	if (nfds < 1 || nfds > WORKER_MAX_LISTEN) {
+		snprintf(why, whylen, "%" PRIu32 " listen sockets (1..%d)",
+		    nfds, WORKER_MAX_LISTEN);
+		return -EINVAL;
+	}
+	if (fstat(WORKER_FD_ROOT, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(why, whylen, "descriptor %d is not the root directory",
+		    WORKER_FD_ROOT);
+		return -EBADF;
+	}
+	for (i = 0; i < nfds; i++) {
+		len = sizeof(type);
+		if (getsockopt(WORKER_FD_LISTEN + (int)i, SOL_SOCKET, SO_TYPE,
+		    &type, &len) < 0 || type != SOCK_DGRAM ||
+		    getsockopt(WORKER_FD_LISTEN + (int)i, SOL_SOCKET,
+		    SO_DOMAIN, &domain, &len) < 0 ||
+		    (domain != AF_INET && domain != AF_INET6)) {
+			snprintf(why, whylen, "descriptor %d is not a UDP "
+			    "socket", WORKER_FD_LISTEN + (int)i);
+			return -EBADF;
+		}
+	}
+	return 0;
 }
 
+/*
+ * The packet buffers.  They are sized for the largest block any setting
+ * may allow, since max_blksize can be raised while the worker runs; the
+ * batch is shortened instead, so the memory stays bounded.
+ */
 static int
 worker_alloc(struct worker *w)
 {
-	const struct tftpd_config *cfg = w->cfg;
+	const struct tftpd_config *cfg = &w->cfg;
 	uint32_t i;
-	size_t blk;
 
-	w->ntx = cfg->max_transfers > 0 ? cfg->max_transfers : 1;
-	w->tx = calloc(w->ntx, sizeof(*w->tx));
-	w->freelist = calloc(w->ntx, sizeof(*w->freelist));
-	if (w->tx == NULL || w->freelist == NULL)
-		return -ENOMEM;
-	/* Slot 0 is handed out first: the table is used from the bottom. */
-	for (i = 0; i < w->ntx; i++)
-		w->freelist[i] = w->ntx - 1 - i;
-	w->nfree = w->ntx;
-
-	blk = cfg->max_blksize > TFTP_BLKSIZE_DEFAULT ? cfg->max_blksize :
-	    TFTP_BLKSIZE_DEFAULT;
-	w->sbufsz = TFTP_HDR_LEN + blk;
+	w->sbufsz = TFTP_HDR_LEN + TFTP_BLKSIZE_MAX;
 	w->nsbuf = cfg->enable_sendmmsg && cfg->max_batch_size > 1 ?
 	    cfg->max_batch_size : 1;
-	/* Big blocks make big batches: keep the send buffers bounded. */
 	if (w->nsbuf > SEND_BATCH_BYTES / w->sbufsz)
-		w->nsbuf = SEND_BATCH_BYTES / w->sbufsz > 0 ?
-		    (uint32_t)(SEND_BATCH_BYTES / w->sbufsz) : 1;
+		w->nsbuf = (uint32_t)(SEND_BATCH_BYTES / w->sbufsz);
 	w->sbuf = malloc(w->sbufsz * w->nsbuf);
 	w->smsg = calloc(w->nsbuf, sizeof(*w->smsg));
 	w->siov = calloc(w->nsbuf, sizeof(*w->siov));
@@ -206,13 +286,16 @@ worker_alloc(struct worker *w)
 	if (w->qbuf == NULL || w->qmsg == NULL || w->qiov == NULL ||
 	    w->qpeer == NULL || w->qcmsg == NULL)
 		return -ENOMEM;
-	return 0;
+	return tx_reserve(w, cfg->max_transfers);
 }
 
 static void
 worker_dealloc(struct worker *w)
 {
-	free(w->tx);
+	uint32_t i;
+
+	for (i = 0; i < TX_CHUNKS; i++)
+		free(w->chunk[i]);
 	free(w->freelist);
 	free(w->sbuf);
 	free(w->smsg);
@@ -225,24 +308,88 @@ worker_dealloc(struct worker *w)
 	free(w->qcmsg);
 }
 
+/* The transfer table ------------------------------------------------- */
+
+/*
+ * Room for n transfers (and their timers, plus the drain timer).  The
+ * table grows by whole chunks that never move, so the timers embedded in
+ * live transfers keep their addresses.  New slots go under the free
+ * ones, so the table is still used from the bottom.
+ */
+static int
+tx_reserve(struct worker *w, uint32_t n)
+{
+	uint32_t want, i, k, add;
+	uint32_t *fl;
+	int r;
+
+	if (n > TX_MAX)
+		n = TX_MAX;
+	want = (n + TX_CHUNK - 1) / TX_CHUNK * TX_CHUNK;
+	if (want <= w->ntx)
+		return 0;
+	if ((r = loop_grow(&w->loop, (size_t)want + 1)) < 0)
+		return r;
+	fl = realloc(w->freelist, want * sizeof(*fl));
+	if (fl == NULL)
+		return -ENOMEM;
+	w->freelist = fl;
+	for (k = w->ntx / TX_CHUNK; k < want / TX_CHUNK; k++) {
+		w->chunk[k] = calloc(TX_CHUNK, sizeof(struct transfer));
+		if (w->chunk[k] == NULL)
+			break;
+	}
+	add = k * TX_CHUNK - w->ntx;
+	if (add == 0)
+		return -ENOMEM;
+	memmove(fl + add, fl, w->nfree * sizeof(*fl));
+	for (i = 0; i < add; i++)
+		fl[i] = k * TX_CHUNK - 1 - i;
+	w->nfree += add;
+	w->ntx += add;
+	return w->ntx < want ? -ENOMEM : 0;
+}
+
+static struct transfer *
+tx_at(struct worker *w, uint32_t slot)
+{
+	if (slot >= w->ntx)
+		return NULL;
+	return &w->chunk[slot / TX_CHUNK][slot % TX_CHUNK];
+}
+
+static uint64_t
+tx_data(const struct transfer *t)
+{
+	return (uint64_t)t->gen << 32 | t->slot;
+}
+
+/* NULL when max_transfers are running: the pool is exhausted. */
 static struct transfer *
 tx_alloc(struct worker *w)
 {
 	struct transfer *t;
-	uint32_t gen;
+	uint32_t gen, slot;
 
-	if (w->nfree == 0)
+	if (w->active >= w->limit || w->nfree == 0)
 		return NULL;
-	t = &w->tx[w->freelist[--w->nfree]];
+	slot = w->freelist[--w->nfree];
+	t = tx_at(w, slot);
 	gen = (t->gen + 1) & GEN_MASK;
 	memset(t, 0, sizeof(*t));
 	t->gen = gen;
+	t->slot = slot;
 	t->used = true;
 	t->sock = -1;
 	t->fd = -1;
 	t->up.fd = -1;
 	t->up.dirfd = -1;
+	t->sess = -1;
 	t->timer.arg = t;
+	w->active++;
+	if (w->active > w->high)
+		w->high = w->active;
+	pool_gauges(w);
 	return t;
 }
 
@@ -263,9 +410,132 @@ tx_release(struct worker *w, struct transfer *t)
 	if (t->netascii)
 		files_nasrc_free(&t->nas);
 	files_upload_close(&t->up);
+	if (t->sess >= 0)
+		shm_session_end(&w->shm, t->sess);
+	t->sess = -1;
 	t->used = false;
-	w->freelist[w->nfree++] = (uint32_t)(t - w->tx);
+	w->freelist[w->nfree++] = t->slot;
+	w->active--;
+	pool_gauges(w);
 }
+
+/* Statistics ---------------------------------------------------------- */
+
+/*
+ * Until the batched I/O issue brings a buffer pool, the transfer table is
+ * the pool: its size is max_transfers, in use are the running transfers,
+ * and "exhausted" counts the "Server busy" refusals.
+ */
+static void
+pool_gauges(struct worker *w)
+{
+	/* Retiring: the replacement in this slot owns the gauges. */
+	if (w->mode == W_RETIRE)
+		return;
+	shm_gauge(&w->st->active_transfers, w->active);
+	shm_gauge(&w->st->pool_in_use, w->active);
+	shm_gauge(&w->st->pool_high_water, w->high);
+	shm_gauge(&w->st->pool_capacity, w->limit);
+}
+
+/*
+ * Not shm_count()'s load and store: while a worker retires (SIGQUIT, the
+ * master rolling the workers) its replacement counts into the same slot,
+ * so two processes add to these counters for a while.
+ */
+static void
+count(struct worker *w, enum tftp_shm_counter c, uint64_t n)
+{
+	(void)__atomic_fetch_add(&w->st->counters[c], n, __ATOMIC_RELAXED);
+}
+
+/* The slot's counters outside counters[] (errors, options...). */
+static void
+bump(uint64_t *v)
+{
+	(void)__atomic_fetch_add(v, 1, __ATOMIC_RELAXED);
+}
+
+/* A transfer (or a refused request) failed with ERROR code. */
+static void
+count_failed(struct worker *w, uint16_t code)
+{
+	count(w, TFTP_SHM_C_TRANSFERS_FAILED, 1);
+	bump(&w->st->errors[code < TFTP_SHM_NERRORS ? code : 0]);
+}
+
+static int64_t
+realtime_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Settings ------------------------------------------------------------ */
+
+/*
+ * Make c (validated) the settings of new transfers.  Running transfers
+ * copied what they need at their start and keep it.  The sandbox fixed
+ * at start whether this process may write: if uploads were turned on
+ * since, they stay off here until the master has replaced this worker.
+ */
+static void
+config_apply(struct worker *w, struct tftpd_config *c, uint64_t gen)
+{
+	uint32_t want = c->max_transfers > 0 ? c->max_transfers : 1;
+	int r;
+
+	if (c->write_enable && !w->can_write) {
+		log_info("configuration %" PRIu64 ": uploads stay disabled in "
+		    "this worker until it is replaced", gen);
+		c->write_enable = false;
+	}
+	if (want > w->ntx && (r = tx_reserve(w, want)) < 0)
+		log_warnx("configuration %" PRIu64 ": room for only %" PRIu32
+		    " of max_transfers %" PRIu32 ": %s", gen, w->ntx, want,
+		    strerror(-r));
+	w->limit = want < w->ntx ? want : w->ntx;
+	log_setlevel(c->log_level);
+	if (c != &w->cfg)
+		memcpy(&w->cfg, c, sizeof(w->cfg));
+	w->gen = w->seen = gen;
+	if (w->mode != W_RETIRE)
+		shm_gauge(&w->st->generation, gen);
+	pool_gauges(w);
+}
+
+/*
+ * Once per loop turn, before any request is handled: has the master
+ * published new settings?  An invalid copy is reported once and the
+ * settings in use stay; a copy torn by a master still writing is simply
+ * read again next turn.
+ */
+static void
+config_check(struct worker *w)
+{
+	char err[CONFIG_ERR_MAX];
+	uint64_t gen;
+
+	gen = shm_generation(w->shm.ctl);
+	if (gen == w->seen)
+		return;
+	if (shm_read_config(w->shm.ctl, &w->next, &gen) < 0)
+		return;
+	w->seen = gen;
+	if (gen == w->gen)
+		return;
+	if (config_validate(&w->next, err, sizeof(err)) < 0) {
+		log_warnx("configuration %" PRIu64 " is invalid, keeping %"
+		    PRIu64 ": %s", gen, w->gen, err);
+		return;
+	}
+	config_apply(w, &w->next, gen);
+	log_info("configuration %" PRIu64 " applied to new transfers", gen);
+}
+
+/* Requests ------------------------------------------------------------ */
 
 static void
 log_request(const struct reqinfo *ri, uint64_t bytes, const char *result,
@@ -356,7 +626,8 @@ opts_str(struct reqinfo *ri, const struct tftp_params *p)
  * other answer to a request (tftp-hpa and OpenBSD tftpd do the same), and
  * clients that lock onto the port of the first reply see no difference.
  * Only when no socket can be had (descriptors or ports exhausted) does it
- * go out from the listen socket, its source set from the pktinfo.
+ * go out from the listen socket, its source set from the pktinfo.  A
+ * refused request (ri given) counts as a failed transfer.
  */
 static void
 refuse(struct worker *w, const struct request *rq, struct reqinfo *ri,
@@ -367,18 +638,26 @@ refuse(struct worker *w, const struct request *rq, struct reqinfo *ri,
 
 	len = proto_build_error(w->sbuf, w->sbufsz, code, msg);
 	fd = sock_transfer((const struct sockaddr *)&rq->local, rq->locallen,
-	    rq->peer, rq->peerlen, w->cfg);
+	    rq->peer, rq->peerlen, &w->cfg);
 	if (fd >= 0) {
-		if (send(fd, w->sbuf, len, 0) >= 0)
-			w->st.packets_sent++;
+		count(w, TFTP_SHM_C_SYS_SENDTO, 1);
+		if (send(fd, w->sbuf, len, 0) >= 0) {
+			count(w, TFTP_SHM_C_PACKETS_SENT, 1);
+			count(w, TFTP_SHM_C_MSGS_SENT, 1);
+		}
 		close(fd);
-	} else if (sock_send_from(rq->l->fd, w->sbuf, len, rq->peer,
-	    rq->peerlen, (const struct sockaddr *)&rq->local) == 0) {
-		w->st.packets_sent++;
+	} else {
+		count(w, TFTP_SHM_C_SYS_SENDMSG, 1);
+		if (sock_send_from(rq->l->fd, w->sbuf, len, rq->peer,
+		    rq->peerlen, (const struct sockaddr *)&rq->local) == 0) {
+			count(w, TFTP_SHM_C_PACKETS_SENT, 1);
+			count(w, TFTP_SHM_C_MSGS_SENT, 1);
+		}
 	}
-	w->st.refused++;
-	if (ri != NULL)
+	if (ri != NULL) {
+		count_failed(w, code);
 		log_request(ri, 0, "error", code, msg);
+	}
 }
 
 static void
@@ -392,7 +671,7 @@ handle_request(struct worker *w, struct request *rq, const struct msghdr *msg)
 	uint16_t op, code;
 	int r;
 
-	w->st.packets_received++;
+	count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
 	if (rq->len < 2)
 		return;
 	op = (uint16_t)(rq->buf[0] << 8 | rq->buf[1]);
@@ -408,10 +687,10 @@ handle_request(struct worker *w, struct request *rq, const struct msghdr *msg)
 		refuse(w, rq, NULL, TFTP_EBADOP, "Illegal TFTP operation");
 		return;
 	}
-	if (op == TFTP_RRQ)
-		w->st.rrq++;
-	else
-		w->st.wrq++;
+	/* (int64_t: the ABI's type; seconds) */
+	__atomic_store_n(&w->st->last_request, realtime_ms() / 1000,
+	    __ATOMIC_RELAXED);
+	count(w, op == TFTP_RRQ ? TFTP_SHM_C_RRQ : TFTP_SHM_C_WRQ, 1);
 	if (rq->truncated)
 		r = -EBADMSG;
 	else
@@ -431,7 +710,14 @@ handle_request(struct worker *w, struct request *rq, const struct msghdr *msg)
 		    errmsg != NULL ? errmsg : "Illegal TFTP operation");
 		return;
 	}
+	if (w->mode == W_DRAIN) {
+		reqinfo_init(&ri, rq, op, req.filename,
+		    proto_mode_name(req.mode));
+		refuse(w, rq, &ri, TFTP_EUNDEF, "Server shutting down");
+		return;
+	}
 	if ((t = tx_alloc(w)) == NULL) {
+		bump(&w->st->pool_exhausted);
 		reqinfo_init(&ri, rq, op, req.filename,
 		    proto_mode_name(req.mode));
 		refuse(w, rq, &ri, TFTP_EUNDEF, "Server busy");
@@ -445,6 +731,39 @@ handle_request(struct worker *w, struct request *rq, const struct msghdr *msg)
 	}
 }
 
+/* List the transfer for tftpctl and count its options. */
+static void
+session_begin(struct worker *w, struct transfer *t, const struct request *rq,
+    uint64_t size)
+{
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+	const void *addr = NULL;
+	uint16_t port = 0;
+	int o;
+
+	for (o = 0; o < TFTP_OPT_MAX && o < TFTP_SHM_NOPTS; o++)
+		if (t->p.acked & TFTP_OPT_BIT(o))
+			bump(&w->st->options[o]);
+	if (w->shm.stats == NULL)
+		return;
+	if (rq->peer->sa_family == AF_INET) {
+		sin = (const struct sockaddr_in *)rq->peer;
+		addr = &sin->sin_addr;
+		port = ntohs(sin->sin_port);
+	} else if (rq->peer->sa_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)rq->peer;
+		addr = &sin6->sin6_addr;
+		port = ntohs(sin6->sin6_port);
+	}
+	/* -ENOSPC: a full table; the transfer runs unlisted. */
+	t->sess = shm_session_begin(&w->shm, t->ri.opcode == TFTP_RRQ ?
+	    TFTP_SHM_S_READ : TFTP_SHM_S_WRITE, rq->peer->sa_family, addr,
+	    port, t->ri.file, t->ri.opts, size, realtime_ms());
+	if (t->sess < 0)
+		t->sess = -1;
+}
+
 /*
  * Policy, open, negotiation, socket, first action.  On failure the ERROR
  * to send is returned in code/msg and the caller releases the slot.
@@ -453,7 +772,7 @@ static int
 start_transfer(struct worker *w, struct transfer *t, const struct request *rq,
     const struct tftp_request *req, uint16_t *code, const char **msg)
 {
-	const struct tftpd_config *cfg = w->cfg;
+	const struct tftpd_config *cfg = &w->cfg;
 	char rel[PATH_REL_MAX], addr[SOCKADDR_STRLEN];
 	struct tftp_limits lim;
 	struct xfer_params xp;
@@ -506,13 +825,16 @@ start_transfer(struct worker *w, struct transfer *t, const struct request *rq,
 		return r;
 	}
 	t->sock = r;
-	if ((r = loop_add(&w->loop, t->sock, EPOLLIN, tx_data(w, t))) < 0) {
+	if ((r = loop_add(&w->loop, t->sock, EPOLLIN, tx_data(t))) < 0) {
 		log_warnx("epoll_ctl: %s", strerror(-r));
 		*code = TFTP_EUNDEF;
 		*msg = "Server busy";
 		return r;
 	}
 	opts_str(&t->ri, &t->p);
+	/* Expected size: the file's, or what an upload's tsize announced. */
+	session_begin(w, t, rq, req->opcode == TFTP_RRQ ? size :
+	    (t->p.acked & TFTP_OPT_BIT(TFTP_OPT_TSIZE)) ? t->p.tsize : 0);
 
 	xp = (struct xfer_params){
 		.dir = req->opcode == TFTP_RRQ ? XFER_READ : XFER_WRITE,
@@ -567,8 +889,10 @@ listen_readable(struct worker *w, struct listener *l)
 			};
 		}
 		if (w->nq > 1) {
+			count(w, TFTP_SHM_C_SYS_RECVMMSG, 1);
 			n = recvmmsg(l->fd, w->qmsg, w->nq, MSG_DONTWAIT, NULL);
 		} else {
+			count(w, TFTP_SHM_C_SYS_RECVMSG, 1);
 			len = recvmsg(l->fd, &w->qmsg[0].msg_hdr, MSG_DONTWAIT);
 			if (len >= 0)
 				w->qmsg[0].msg_len = (unsigned)len;
@@ -580,6 +904,7 @@ listen_readable(struct worker *w, struct listener *l)
 				    strerror(errno));
 			return;
 		}
+		count(w, TFTP_SHM_C_MSGS_RECEIVED, (uint64_t)n);
 		for (i = 0; i < (uint32_t)n; i++) {
 			mh = &w->qmsg[i].msg_hdr;
 			rq = (struct request){
@@ -597,6 +922,8 @@ listen_readable(struct worker *w, struct listener *l)
 	}
 }
 
+/* Transfers ----------------------------------------------------------- */
+
 static void
 transfer_readable(struct worker *w, struct transfer *t)
 {
@@ -608,6 +935,7 @@ transfer_readable(struct worker *w, struct transfer *t)
 
 	for (i = 0; i < XFER_DRAIN; i++) {
 		/* MSG_TRUNC: the real length, so oversized DATA is seen. */
+		count(w, TFTP_SHM_C_SYS_RECVFROM, 1);
 		n = recv(t->sock, w->rbuf, RECV_BUFSZ, MSG_TRUNC);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -621,10 +949,12 @@ transfer_readable(struct worker *w, struct transfer *t)
 			return;
 		}
 		len = (size_t)n < RECV_BUFSZ ? (size_t)n : RECV_BUFSZ;
-		w->st.packets_received++;
+		count(w, TFTP_SHM_C_MSGS_RECEIVED, 1);
+		count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
 		if (len >= TFTP_HDR_LEN && w->rbuf[0] == 0 &&
 		    w->rbuf[1] == TFTP_DATA)
-			w->st.bytes_received += len - TFTP_HDR_LEN;
+			count(w, TFTP_SHM_C_BYTES_RECEIVED,
+			    len - TFTP_HDR_LEN);
 		xfer_on_packet(&t->x, w->rbuf, len, time_now_ms(), &a);
 		run_action(w, t, &a);
 		if (!t->used || t->gen != gen)
@@ -656,7 +986,7 @@ want_out(struct worker *w, struct transfer *t, bool on)
 	if (t->wantout == on)
 		return;
 	if (loop_mod(&w->loop, t->sock, on ? EPOLLIN | EPOLLOUT : EPOLLIN,
-	    tx_data(w, t)) == 0)
+	    tx_data(t)) == 0)
 		t->wantout = on;
 }
 
@@ -665,8 +995,11 @@ send_one(struct worker *w, struct transfer *t, size_t len)
 {
 	if (len == 0)
 		return;
-	if (send(t->sock, w->sbuf, len, 0) >= 0)
-		w->st.packets_sent++;
+	count(w, TFTP_SHM_C_SYS_SENDTO, 1);
+	if (send(t->sock, w->sbuf, len, 0) >= 0) {
+		count(w, TFTP_SHM_C_PACKETS_SENT, 1);
+		count(w, TFTP_SHM_C_MSGS_SENT, 1);
+	}
 }
 
 /* The DATA packet of block idx: header, then the payload read into place. */
@@ -713,15 +1046,15 @@ fill_block(struct worker *w, struct transfer *t, uint64_t idx, uint8_t *buf,
  */
 static int
 send_data(struct worker *w, struct transfer *t, uint64_t first,
-    uint32_t count)
+    uint32_t nblk)
 {
 	uint32_t batch, i, done;
 	size_t len = 0;
 	int n, r;
 
 	t->pend_count = 0;
-	while (count > 0) {
-		batch = count < w->nsbuf ? count : w->nsbuf;
+	while (nblk > 0) {
+		batch = nblk < w->nsbuf ? nblk : w->nsbuf;
 		for (i = 0; i < batch; i++) {
 			r = fill_block(w, t, first + i, w->siov[i].iov_base,
 			    &len);
@@ -731,24 +1064,26 @@ send_data(struct worker *w, struct transfer *t, uint64_t first,
 		}
 		for (done = 0; done < batch; done += (uint32_t)n) {
 			if (batch - done == 1) {
+				count(w, TFTP_SHM_C_SYS_SENDTO, 1);
 				n = send(t->sock, w->siov[done].iov_base,
 				    w->siov[done].iov_len, 0) < 0 ? -1 : 1;
 			} else {
+				count(w, TFTP_SHM_C_SYS_SENDMMSG, 1);
 				n = sendmmsg(t->sock, w->smsg + done,
 				    batch - done, 0);
 			}
-			if (n < 0)
+			if (n <= 0)
 				break;
-			for (i = done; i < done + (uint32_t)n; i++) {
-				w->st.packets_sent++;
-				w->st.bytes_sent += w->siov[i].iov_len -
-				    TFTP_HDR_LEN;
-			}
+			count(w, TFTP_SHM_C_MSGS_SENT, (uint64_t)n);
+			count(w, TFTP_SHM_C_PACKETS_SENT, (uint64_t)n);
+			for (i = done; i < done + (uint32_t)n; i++)
+				count(w, TFTP_SHM_C_BYTES_SENT,
+				    w->siov[i].iov_len - TFTP_HDR_LEN);
 		}
 		if (done < batch) {
-			if (errno == EAGAIN || errno == ENOBUFS) {
+			if (n < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
 				t->pend_first = first + done;
-				t->pend_count = count - done;
+				t->pend_count = nblk - done;
 				want_out(w, t, true);
 				return 0;
 			}
@@ -756,7 +1091,7 @@ send_data(struct worker *w, struct transfer *t, uint64_t first,
 			break;
 		}
 		first += batch;
-		count -= batch;
+		nblk -= batch;
 	}
 	want_out(w, t, false);
 	return 0;
@@ -770,6 +1105,16 @@ run_action(struct worker *w, struct transfer *t, struct xfer_action *a)
 	size_t len;
 	int r;
 
+	/* What the state machine counted since the last action. */
+	if (t->x.retransmits != t->rtx_seen) {
+		count(w, TFTP_SHM_C_RETRANSMITS, t->x.retransmits -
+		    t->rtx_seen);
+		t->rtx_seen = t->x.retransmits;
+	}
+	if (t->x.timeouts != t->tmo_seen) {
+		count(w, TFTP_SHM_C_TIMEOUTS, t->x.timeouts - t->tmo_seen);
+		t->tmo_seen = t->x.timeouts;
+	}
 	if (a->flags & XA_WRITE) {
 		r = files_upload_write(&t->up, a->data, a->len);
 		if (r < 0) {
@@ -811,8 +1156,24 @@ run_action(struct worker *w, struct transfer *t, struct xfer_action *a)
 		finish(w, t, a);
 		return;
 	}
+	/*
+	 * An upload in its dally is complete (committed, final ACK sent);
+	 * the dally only answers a lost ACK.  A draining worker does not
+	 * hold its exit, and the operator's stop, for that.
+	 */
+	if (w->mode == W_DRAIN && t->x.state == XS_DALLY) {
+		*a = (struct xfer_action){ .flags = XA_DONE };
+		finish(w, t, a);
+		return;
+	}
+	/* tftpctl sessions: every 64 KiB or so, not every packet. */
+	if (t->sess >= 0 && (t->x.bytes - t->sess_bytes >= PROGRESS_BYTES ||
+	    (a->flags & XA_COMMIT))) {
+		shm_session_progress(&w->shm, t->sess, t->x.bytes);
+		t->sess_bytes = t->x.bytes;
+	}
 	if (loop_timer_set(&w->loop, &t->timer, xfer_deadline(&t->x)) < 0) {
-		/* The heap holds max_transfers timers; cannot happen. */
+		/* The heap holds a timer per slot; cannot happen. */
 		xfer_fail(&t->x, TFTP_EUNDEF, "Server busy", -ENOSPC, a);
 		finish(w, t, a);
 	}
@@ -824,10 +1185,11 @@ finish(struct worker *w, struct transfer *t, const struct xfer_action *a)
 	const char *msg = a->error_msg;
 
 	if (a->result == 0) {
-		w->st.transfers_ok++;
+		count(w, TFTP_SHM_C_TRANSFERS_OK, 1);
 		log_request(&t->ri, t->x.bytes, "ok", 0, NULL);
 	} else {
-		w->st.transfers_failed++;
+		/* The code of the ERROR sent (or received, on an abort). */
+		count_failed(w, a->error_code);
 		if (a->result == -ETIMEDOUT)
 			log_request(&t->ri, t->x.bytes, "timeout", 0, NULL);
 		else
@@ -835,135 +1197,287 @@ finish(struct worker *w, struct transfer *t, const struct xfer_action *a)
 			    a->result == -ECONNABORTED ? "aborted" : "error",
 			    a->error_code, msg != NULL ? msg : "");
 	}
-	w->st.retransmits += t->x.retransmits;
-	w->st.timeouts += t->x.timeouts;
 	tx_release(w, t);
 }
 
-/* SIGTERM: every transfer ends now; a dallying upload is complete. */
+/* Signals and shutdown ------------------------------------------------ */
+
+/* Retiring: the replacement worker reads these sockets now. */
+static void
+listen_stop(struct worker *w)
+{
+	size_t i;
+
+	if (!w->listening)
+		return;
+	for (i = 0; i < w->nlis; i++)
+		(void)loop_del(&w->loop, w->lis[i].fd);
+	w->listening = false;
+}
+
+/*
+ * SIGTERM and SIGINT drain: requests keep being read and are refused
+ * with "Server shutting down", running transfers finish, for at most
+ * drain_timeout seconds.  SIGQUIT retires: the listen sockets are left
+ * alone and the transfers finish.  SIGHUP is the master's business.
+ */
+static void
+on_signals(struct worker *w)
+{
+	uint32_t secs = w->cfg.drain_timeout;
+	int sig;
+
+	while ((sig = loop_signal()) != 0) {
+		switch (sig) {
+		case SIGTERM:
+		case SIGINT:
+			if (w->mode == W_DRAIN)
+				break;
+			w->mode = W_DRAIN;
+			end_dallies(w);
+			log_info("%s: draining %" PRIu32 " transfers (at most "
+			    "%" PRIu32 " s)", sig == SIGTERM ? "SIGTERM" :
+			    "SIGINT", w->active, secs);
+			(void)loop_timer_set(&w->loop, &w->drain_timer,
+			    time_now_ms() + (uint64_t)secs * 1000 + 1);
+			break;
+		case SIGQUIT:
+			if (w->mode != W_RUN)
+				break;
+			log_info("SIGQUIT: retiring, %" PRIu32 " transfers "
+			    "to finish", w->active);
+			w->mode = W_RETIRE;
+			listen_stop(w);
+			break;
+		default:
+			log_debug("signal %d ignored", sig);
+			break;
+		}
+	}
+}
+
+/* Draining: uploads that only dally are complete; they end now. */
+static void
+end_dallies(struct worker *w)
+{
+	struct xfer_action a;
+	struct transfer *t;
+	uint32_t i;
+
+	for (i = 0; i < w->ntx; i++) {
+		t = tx_at(w, i);
+		if (t->used && t->x.state == XS_DALLY) {
+			a = (struct xfer_action){ .flags = XA_DONE };
+			finish(w, t, &a);
+		}
+	}
+}
+
+/* The drain timed out: every transfer ends now; a dallying upload is
+ * complete, any other upload leaves no temporary behind. */
 static void
 shutdown_all(struct worker *w)
 {
 	struct xfer_action a;
+	struct transfer *t;
 	uint32_t i;
 
 	for (i = 0; i < w->ntx; i++) {
-		if (!w->tx[i].used)
+		t = tx_at(w, i);
+		if (!t->used)
 			continue;
-		if (w->tx[i].x.state == XS_DALLY) {
+		if (t->x.state == XS_DALLY) {
 			a = (struct xfer_action){ .flags = XA_DONE };
-			finish(w, &w->tx[i], &a);
+			finish(w, t, &a);
 			continue;
 		}
-		xfer_fail(&w->tx[i].x, TFTP_EUNDEF, "Server shutting down",
+		xfer_fail(&t->x, TFTP_EUNDEF, "Server shutting down",
 		    -ESHUTDOWN, &a);
-		run_action(w, &w->tx[i], &a);
+		run_action(w, t, &a);
 	}
 }
 
-int
-worker_run(const struct tftpd_config *cfg, const int *listen_fds, size_t n,
-    int rootfd)
+/* The loop.  0 once drained or retired, 1 if epoll itself failed. */
+static int
+serve(struct worker *w)
 {
 	struct epoll_event ev[MAX_EVENTS];
-	struct worker w = { .cfg = cfg, .rootfd = rootfd };
 	struct loop_timer *lt;
 	struct transfer *t;
 	struct xfer_action a;
 	uint64_t data;
-	uint32_t slot, gen;
-	size_t i;
-	int nev, sig, r, status = 1;
-	bool stop = false;
+	uint32_t gen;
+	int nev, i;
 
-	if (n == 0 || n > SOCK_MAX_LISTEN) {
-		log_warnx("worker: %zu listen sockets", n);
-		return 1;
-	}
-	if ((r = worker_alloc(&w)) < 0) {
-		log_warnx("worker: cannot allocate its tables: %s",
-		    strerror(-r));
-		goto out_free;
-	}
-	if ((r = loop_init(&w.loop, w.ntx)) < 0) {
-		log_warnx("worker: event loop: %s", strerror(-r));
-		goto out_free;
-	}
-	for (i = 0; i < n; i++) {
-		w.lis[i].fd = listen_fds[i];
-		w.lis[i].len = sizeof(w.lis[i].addr);
-		if (getsockname(listen_fds[i],
-		    (struct sockaddr *)&w.lis[i].addr, &w.lis[i].len) < 0) {
-			log_warn("worker: getsockname");
-			goto out_loop;
-		}
-		if ((r = loop_add(&w.loop, listen_fds[i], EPOLLIN,
-		    EV_LISTEN | i)) < 0) {
-			log_warnx("worker: epoll_ctl: %s", strerror(-r));
-			goto out_loop;
-		}
-	}
-	w.nlis = n;
-
-	while (!stop) {
-		nev = loop_wait(&w.loop, ev, MAX_EVENTS, time_now_ms());
+	for (;;) {
+		if (w->mode != W_RUN && w->active == 0)
+			return 0;
+		nev = loop_wait(&w->loop, ev, MAX_EVENTS, time_now_ms());
 		if (nev < 0) {
-			log_warnx("worker: epoll_wait: %s", strerror(-nev));
-			break;
+			log_warnx("epoll_wait: %s", strerror(-nev));
+			return 1;
 		}
-		while ((sig = loop_signal()) != 0) {
-			if (sig == SIGHUP) {
-				log_info("SIGHUP: nothing to reload in a "
-				    "single process; ignored");
-				continue;
-			}
-			log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" :
-			    "SIGINT");
-			stop = true;
-		}
-		if (stop)
-			break;
-		for (r = 0; r < nev; r++) {
-			data = ev[r].data.u64;
+		on_signals(w);
+		if (w->mode != W_RUN && w->active == 0)
+			return 0;
+		config_check(w);
+		for (i = 0; i < nev; i++) {
+			data = ev[i].data.u64;
 			if (data & EV_LISTEN) {
-				listen_readable(&w,
-				    &w.lis[data & ~EV_LISTEN]);
+				if (w->listening)
+					listen_readable(w,
+					    &w->lis[data & ~EV_LISTEN]);
 				continue;
 			}
-			slot = (uint32_t)data;
 			gen = (uint32_t)(data >> 32);
-			t = &w.tx[slot];
-			if (!t->used || t->gen != gen)
+			t = tx_at(w, (uint32_t)data);
+			if (t == NULL || !t->used || t->gen != gen)
 				continue;
-			if (ev[r].events & (EPOLLIN | EPOLLERR))
-				transfer_readable(&w, t);
+			if (ev[i].events & (EPOLLIN | EPOLLERR))
+				transfer_readable(w, t);
 			if (t->used && t->gen == gen &&
-			    (ev[r].events & EPOLLOUT))
-				transfer_writable(&w, t);
+			    (ev[i].events & EPOLLOUT))
+				transfer_writable(w, t);
 		}
-		while ((lt = loop_timer_expired(&w.loop, time_now_ms()))) {
+		while ((lt = loop_timer_expired(&w->loop, time_now_ms()))) {
+			if (lt == &w->drain_timer) {
+				if (w->active > 0) {
+					log_info("drain timeout: ending %"
+					    PRIu32 " transfers", w->active);
+					shutdown_all(w);
+				}
+				return 0;
+			}
 			t = lt->arg;
 			xfer_on_timeout(&t->x, time_now_ms(), &a);
-			run_action(&w, t, &a);
+			run_action(w, t, &a);
 		}
 	}
-	shutdown_all(&w);
-	status = stop ? 0 : 1;
-	log_info("stats rrq=%" PRIu64 " wrq=%" PRIu64 " refused=%" PRIu64
-	    " transfers_ok=%" PRIu64 " transfers_failed=%" PRIu64
-	    " bytes_sent=%" PRIu64 " bytes_received=%" PRIu64
-	    " packets_sent=%" PRIu64 " packets_received=%" PRIu64
-	    " retransmits=%" PRIu64 " timeouts=%" PRIu64,
-	    w.st.rrq, w.st.wrq, w.st.refused, w.st.transfers_ok,
-	    w.st.transfers_failed, w.st.bytes_sent, w.st.bytes_received,
-	    w.st.packets_sent, w.st.packets_received, w.st.retransmits,
-	    w.st.timeouts);
+}
 
-out_loop:
-	for (i = 0; i < n; i++)
-		(void)loop_del(&w.loop, listen_fds[i]);
-	loop_free(&w.loop);
-out_free:
-	worker_dealloc(&w);
+static void
+log_stats(struct worker *w)
+{
+	const uint64_t *c = w->st->counters;
+
+	log_info("stats rrq=%" PRIu64 " wrq=%" PRIu64 " transfers_ok=%"
+	    PRIu64 " transfers_failed=%" PRIu64 " bytes_sent=%" PRIu64
+	    " bytes_received=%" PRIu64 " packets_sent=%" PRIu64
+	    " packets_received=%" PRIu64 " retransmits=%" PRIu64
+	    " timeouts=%" PRIu64, c[TFTP_SHM_C_RRQ], c[TFTP_SHM_C_WRQ],
+	    c[TFTP_SHM_C_TRANSFERS_OK], c[TFTP_SHM_C_TRANSFERS_FAILED],
+	    c[TFTP_SHM_C_BYTES_SENT], c[TFTP_SHM_C_BYTES_RECEIVED],
+	    c[TFTP_SHM_C_PACKETS_SENT], c[TFTP_SHM_C_PACKETS_RECEIVED],
+	    c[TFTP_SHM_C_RETRANSMITS], c[TFTP_SHM_C_TIMEOUTS]);
+}
+
+/*
+ * Every line this process logs goes to the master over fd 2, which
+ * prefixes it with "worker K: ".
+ */
+int
+worker_main(uint32_t index, uint32_t nfds)
+{
+	static struct worker wk;
+	struct worker *w = &wk;
+	char why[CONFIG_ERR_MAX];
+	uint64_t gen;
+	size_t i;
+	int r, status = WORKER_EXIT_SETUP;
+
+	log_init(PROGNAME, LOG_TO_PIPE, LOG_INFO);
+	w->index = index;
+	w->rootfd = WORKER_FD_ROOT;
+	/*
+	 * Signals first: one the master sent since the fork (it keeps them
+	 * blocked across the exec) waits for the loop, which acts on it.
+	 */
+	if ((r = loop_init(&w->loop, 1)) < 0) {
+		log_warnx("event loop: %s", strerror(-r));
+		return WORKER_EXIT_SETUP;
+	}
+	w->loop_ok = true;
+	if ((r = loop_catch(&w->loop, SIGQUIT)) < 0) {
+		log_warnx("SIGQUIT: %s", strerror(-r));
+		goto out;
+	}
+	w->drain_timer.arg = &w->drain_timer;
+
+	if ((r = check_fds(nfds, why, sizeof(why))) < 0) {
+		log_warnx("%s", why);
+		goto out;
+	}
+	r = shm_worker_attach(&w->shm, WORKER_FD_SHM_RO, WORKER_FD_SHM_RW,
+	    index);
+	close(WORKER_FD_SHM_RO);
+	close(WORKER_FD_SHM_RW);
+	if (r < 0) {
+		log_warnx("shared memory region %" PRIu32 ": %s", index,
+		    strerror(-r));
+		goto out;
+	}
+	w->st = w->shm.stats;
+	/*
+	 * -EAGAIN only means the master was descheduled in the middle of a
+	 * publish; exiting would mark the slot failed for good, so wait a
+	 * little (still unsandboxed here, so sleeping is allowed).
+	 */
+	for (i = 0; (r = shm_read_config(w->shm.ctl, &w->cfg, &gen)) ==
+	    -EAGAIN && i < 100; i++)
+		(void)nanosleep(&(struct timespec){ .tv_nsec = 10000000 },
+		    NULL);
+	if (r < 0) {
+		log_warnx("cannot read the settings: %s", strerror(-r));
+		goto out;
+	}
+	if (config_validate(&w->cfg, why, sizeof(why)) < 0) {
+		log_warnx("invalid settings in shared memory: %s", why);
+		goto out;
+	}
+	/* Landlock fixes this for the life of the process. */
+	w->can_write = w->cfg.write_enable;
+	if ((r = worker_alloc(w)) < 0) {
+		log_warnx("cannot allocate the tables: %s", strerror(-r));
+		goto out;
+	}
+	config_apply(w, &w->cfg, gen);
+
+	for (i = 0; i < nfds; i++) {
+		w->lis[i].fd = WORKER_FD_LISTEN + (int)i;
+		w->lis[i].len = sizeof(w->lis[i].addr);
+		if (getsockname(w->lis[i].fd,
+		    (struct sockaddr *)&w->lis[i].addr, &w->lis[i].len) < 0) {
+			log_warn("getsockname");
+			goto out;
+		}
+		/* A socket shared by the workers (inetd) wakes only one. */
+		if ((r = loop_add(&w->loop, w->lis[i].fd,
+		    EPOLLIN | EPOLLEXCLUSIVE, EV_LISTEN | i)) < 0) {
+			log_warnx("epoll_ctl: %s", strerror(-r));
+			goto out;
+		}
+	}
+	w->nlis = nfds;
+	w->listening = true;
+
+	if ((r = sandbox_apply(WORKER_FD_ROOT, w->can_write, why,
+	    sizeof(why))) < 0) {
+		log_warnx("sandbox: %s", why);
+		goto out;
+	}
+	/* Said once per server rather than once per worker. */
+	if (index == 0 && sandbox_landlock_abi() == 0)
+		log_warnx("this kernel has no Landlock: workers are confined "
+		    "by seccomp and by resolving beneath the root only");
+	log_info("ready (pid %ld, %s)", (long)getpid(), sandbox_describe());
+
+	status = serve(w) == 0 ? 0 : 1;
+	/* (A retired worker's slot counts its replacement's work too.) */
+	if (w->mode != W_RETIRE)
+		log_stats(w);
+out:
+	if (w->loop_ok)
+		loop_free(&w->loop);
+	worker_dealloc(w);
 	return status;
 }

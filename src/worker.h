@@ -1,43 +1,36 @@
 /*
- * A worker: the event loop that answers requests on the listen sockets
- * and runs the transfers (design.md sections 2 and 4).  Written so that a
- * later master can fork+exec it with the sockets and root descriptor
- * inherited; today main() calls it directly.
+ * A worker: the process the master starts with fork+exec of the same
+ * binary ("--worker K --listen-fds N"), which answers requests on its
+ * listen sockets and runs the transfers (design.md sections 2 and 4; the
+ * process contract of issue 3).  It never reads the configuration file:
+ * its settings come from the shared-memory segment, validated like input.
  */
 #ifndef WORKER_H
 #define WORKER_H
 
-#include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+/* Exit status of a worker whose own setup failed: not respawned. */
+#define WORKER_EXIT_SETUP	3
 
-/*
- * Per-worker counters (logged at exit; shared memory later).  Bytes are
- * DATA payload bytes as they crossed the wire, retransmissions and
- * duplicates included; packets are every datagram sent or received.
- */
-struct worker_stats {
-	uint64_t	rrq;			/* parsed read requests */
-	uint64_t	wrq;			/* parsed write requests */
-	uint64_t	refused;		/* answered with ERROR */
-	uint64_t	transfers_ok;
-	uint64_t	transfers_failed;	/* timeout, abort, error */
-	uint64_t	bytes_sent;
-	uint64_t	bytes_received;
-	uint64_t	packets_sent;
-	uint64_t	packets_received;
-	uint64_t	retransmits;
-	uint64_t	timeouts;
+/* Most listen sockets one worker may be given. */
+#define WORKER_MAX_LISTEN	64
+
+/* The descriptors a worker is started with (0, 1: /dev/null; 2: log). */
+enum worker_fd {
+	WORKER_FD_SHM_RO	= 3,	/* the segment, O_RDONLY */
+	WORKER_FD_SHM_RW	= 4,	/* the same, O_RDWR: region k */
+	WORKER_FD_ROOT		= 5,	/* root directory, O_PATH */
+	WORKER_FD_LISTEN	= 6,	/* 6 .. 6 + nfds - 1: UDP sockets */
 };
 
 /*
- * Serve until SIGTERM or SIGINT: then stop accepting, end every transfer
- * (uploads are aborted, their temporaries vanish) and return 0.  Returns 1
- * when the worker could not start.  The listen descriptors and rootfd stay
- * open (they belong to the caller).
+ * The worker's main(): validate the inherited descriptors, attach shared
+ * memory region `index`, copy and validate the published settings, apply
+ * the sandbox, then serve.  Returns the exit status: 0 after a drain
+ * (SIGTERM, SIGINT) or a retirement (SIGQUIT), WORKER_EXIT_SETUP when
+ * setup failed, 1 on an unexpected failure of the loop.
  */
-int		 worker_run(const struct tftpd_config *cfg,
-		    const int *listen_fds, size_t n, int rootfd);
+int		 worker_main(uint32_t index, uint32_t nfds);
 
 #endif /* WORKER_H */

@@ -33,12 +33,16 @@ hard_error() {
 
 lib_cleanup() {
 	local pid
+	# Workers live in process groups of their own: note them before
+	# their master goes, kill what is left of them afterwards.
+	lib_note_children
 	for pid in "${DAEMON_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
 	for pid in "${DAEMON_PIDS[@]}"; do
 		wait_pid_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null
 	done
+	lib_kill_leftovers
 	if [ -n "$T" ] && [ -d "$T" ]; then
 		rm -rf "$T"
 	fi
@@ -216,16 +220,36 @@ wait_pid_gone() {	# pid seconds
 	return 1
 }
 
+# The runtime directory of daemon_start: $T/run, or with DAEMON_WRAP (a
+# daemon started as another user) $T/run-wrap made by root for that user
+# (a master not started as root wants its own directory, 0755).  Never
+# the system's /run.
+daemon_rundir() {
+	local d="$T/run" u g
+	if [ -n "${DAEMON_WRAP:-}" ]; then
+		d="$T/run-wrap"
+		if [ ! -d "$d" ]; then
+			u=$($DAEMON_WRAP id -u) && g=$($DAEMON_WRAP id -g) &&
+			    mkdir -m 0755 "$d" && chown "$u:$g" "$d" ||
+			    hard_error "cannot make $d for the wrapped daemon"
+		fi
+	fi
+	echo "$d"
+}
+
 # daemon_start ROOT [daemon args...]: start in the foreground on a free
 # 127.0.0.1 port (also [::1] on the same port when DAEMON_V6=1) with
-# $T/conf (written by write_conf if missing); sets PORT, DPID, DLOG.
+# $T/conf (written by write_conf if missing) and --runtime-dir
+# $DAEMON_RUNDIR (default: daemon_rundir); sets PORT, DPID, DLOG.
 # Waits (bounded) until it answers.  Prefix with a command (setpriv...)
 # through DAEMON_WRAP.
 daemon_start() {
 	local root=$1
 	shift
-	local try addrs
+	local try addrs rundir
 	[ -f "$T/conf" ] || write_conf "$T/conf"
+	rundir=${DAEMON_RUNDIR:-$(daemon_rundir)}
+	[ -n "$rundir" ] || hard_error "no runtime directory"
 	for try in 1 2 3; do
 		PORT=$(free_port 4) || hard_error "no free port"
 		addrs=(-a "127.0.0.1:$PORT")
@@ -234,7 +258,8 @@ daemon_start() {
 		fi
 		DLOG="$T/daemon.$PORT.log"
 		${DAEMON_WRAP:-} "$TFTPD" -L "${addrs[@]}" --config "$T/conf" \
-		    "$@" "$root" >"$DLOG" 2>&1 </dev/null &
+		    --runtime-dir "$rundir" "$@" "$root" >"$DLOG" 2>&1 \
+		    </dev/null &
 		DPID=$!
 		DAEMON_PIDS+=("$DPID")
 		if "$PYTHON" "$TFTPRAW" ping 127.0.0.1 "$PORT" 10; then
@@ -294,3 +319,262 @@ show_log() {		# [file]
 	sed 's/^/#   /' "${1:-$DLOG}" | tail -n "${2:-30}"
 }
 
+# --- the master, its workers and tftpctl ---------------------------------
+
+RUNDIR=""		# --runtime-dir of the masters started by master_start
+INSTANCE=""		# instance name of the last one ("127.0.0.1-PORT")
+MASTER=""		# its pid (= DPID)
+
+# need_tftpctl: $TFTPCTL (from make check, or the build tree) must exist.
+need_tftpctl() {
+	if [ -z "${TFTPCTL:-}" ] && [ -n "${TOP_BUILDDIR:-}" ]; then
+		TFTPCTL="$TOP_BUILDDIR/src/tftpctl"
+	fi
+	[ -n "${TFTPCTL:-}" ] ||
+	    hard_error "TFTPCTL is not set (run through make check)"
+	[ -x "$TFTPCTL" ] || hard_error "tftpctl not built: $TFTPCTL"
+}
+
+is_root() {
+	[ "$(id -u)" = 0 ]
+}
+
+# skip_all MESSAGE: nothing of this test can run here; exit 77.
+skip_all() {
+	echo "# SKIP: $*"
+	exit 77
+}
+
+now_ms() {
+	date +%s%3N
+}
+
+# wait_until SECONDS CMD...: run CMD every 50 ms until it succeeds (0) or
+# SECONDS (an integer) have passed (1).
+wait_until() {
+	local end=$(($(now_ms) + $1 * 1000))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# child_pids PID: its children, one per line (zombies included).
+child_pids() {
+	ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '
+}
+
+# descendant_pids PID: children, grandchildren...
+descendant_pids() {
+	local c
+	for c in $(child_pids "$1"); do
+		echo "$c"
+		descendant_pids "$c"
+	done
+}
+
+proc_cmdline() {	# pid: argv joined by spaces
+	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null
+}
+
+# proc_status PID FIELD: the value of a /proc/PID/status line, tabs and
+# runs of spaces squeezed to one space.
+proc_status() {
+	sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" 2>/dev/null |
+	    tr -s '\t ' '  ' | sed 's/ *$//'
+}
+
+# worker_pids MASTER: the live worker processes (children started with
+# --worker; a zombie has no command line and is not listed), sorted.
+worker_pids() {
+	local c
+	for c in $(child_pids "$1"); do
+		case " $(proc_cmdline "$c") " in
+		*" --worker "*)
+			echo "$c"
+			[ -n "$T" ] && echo "$c" >>"$T/.seen_pids"
+			;;
+		esac
+	done | sort -n
+}
+
+# worker_pid MASTER K: the live process of worker slot K.
+worker_pid() {
+	local c
+	for c in $(child_pids "$1"); do
+		case " $(proc_cmdline "$c") " in
+		*" --worker $2 "*)
+			echo "$c"
+			return 0
+			;;
+		esac
+	done
+	return 1
+}
+
+# Pids to kill at the end if they are still the daemon (workers run in
+# process groups of their own and outlive a killed master until their
+# drain ends).
+lib_note_children() {
+	local pid
+	[ -n "$T" ] && [ -d "$T" ] || return 0
+	for pid in "${DAEMON_PIDS[@]}"; do
+		descendant_pids "$pid" >>"$T/.seen_pids"
+	done
+}
+
+lib_kill_leftovers() {
+	local pid exe want
+	[ -n "$T" ] && [ -f "$T/.seen_pids" ] || return 0
+	want=$(readlink -f "${TFTPD:-/nonexistent}")
+	for pid in $(sort -un "$T/.seen_pids"); do
+		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
+		exe=${exe% (deleted)}
+		[ "$exe" = "$want" ] && kill -KILL "$pid" 2>/dev/null
+	done
+}
+
+# ctl ARGS...: tftpctl on $RUNDIR, bounded.
+ctl() {
+	timeout 20 "$TFTPCTL" -d "$RUNDIR" "$@"
+}
+
+# json_ok FILE: the file holds one valid JSON document.
+json_ok() {
+	"$PYTHON" -c 'import json, sys; json.load(open(sys.argv[1]))' "$1" \
+	    2>/dev/null && return 0
+	echo "#   not valid JSON: $1"
+	sed 's/^/#   | /' "$1" | head -n 10
+	return 1
+}
+
+# json_eval FILE EXPR: print the Python expression EXPR evaluated with d =
+# the document (lists joined by spaces).
+json_eval() {
+	"$PYTHON" - "$1" "$2" <<-'PYEOF'
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	v = eval(sys.argv[2])
+	if isinstance(v, (list, tuple)):
+	    print(" ".join(str(x) for x in v))
+	else:
+	    print(v)
+	PYEOF
+}
+
+# json_check FILE EXPR [label]: EXPR (Python, d = the document) is true.
+json_check() {
+	local v
+	v=$(json_eval "$1" "$2" 2>&1)
+	if [ "$v" != True ]; then
+		echo "#   ${3:-check} failed: $2 -> $v"
+		return 1
+	fi
+}
+
+# workers_running MASTER N: tftpctl shows N slots, all running, with the
+# pids that are the master's live worker children.
+workers_running() {
+	local out="$T/.workers.json" want
+	ctl -i "$INSTANCE" workers --json >"$out" 2>/dev/null || return 1
+	want=$(worker_pids "$1" | tr '\n' ' ')
+	json_check "$out" "len(d) == $2 and all(w['state'] == 'running' \
+	    for w in d) and sorted(w['pid'] for w in d) == \
+	    sorted(int(p) for p in '$want'.split())" >/dev/null
+}
+
+# master_start ROOT [daemon args...]: daemon_start with --runtime-dir
+# $RUNDIR ($T/run unless set); sets MASTER and INSTANCE and waits until
+# the runtime files exist and every worker runs (WORKERS, default 1 when
+# --workers is not given).
+master_start() {
+	local root=$1 n=${WORKERS:-1}
+	shift
+	[ -n "$RUNDIR" ] || RUNDIR="$T/run"
+	DAEMON_RUNDIR=$RUNDIR daemon_start "$root" "$@"
+	MASTER=$DPID
+	INSTANCE="127.0.0.1-$PORT"
+	if ! wait_until 10 workers_running "$MASTER" "$n"; then
+		echo "# master $MASTER: $n running workers not seen in 10 s"
+		ctl -i "$INSTANCE" workers 2>&1 | sed 's/^/#   /'
+		show_log "$DLOG"
+		hard_error "the master did not start its workers"
+	fi
+}
+
+# slow_get PORT FILE OUT PAUSE [name=value...]: a raw RRQ from 127.0.0.1
+# that waits PAUSE seconds before each ACK, so the transfer lasts as long
+# as a test needs.  Writes OUT.port (the client's port) when the first
+# DATA is in, OUT when the whole file is.  Exit 0 on success; on an ERROR
+# or silence, prints it and exits 1.
+slow_get() {
+	"$PYTHON" - "$LIB_DIR" "$@" <<-'PYEOF'
+	import sys, time
+	sys.path.insert(0, sys.argv[1])
+	import tftpraw as t
+	port, name, out = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+	pause = float(sys.argv[5])
+	opts = [tuple(a.split("=", 1)) for a in sys.argv[6:]]
+	with t.Client("127.0.0.1", port, timeout=5.0) as c:
+	    c.send_request(t.rrq(name, options=opts))
+	    p = c.recv()
+	    blksize = 512
+	    if p is not None and p.op == t.OACK:
+	        blksize = int(p.opt("blksize") or 512)
+	        c.send(t.ack(0))
+	        p = c.recv()
+	    data = bytearray()
+	    expect, last_ack, tries = 1, None, 0
+	    while True:
+	        if p is None:
+	            tries += 1
+	            if last_ack is None or tries > 5:
+	                print("silence waiting for DATA %d" % expect)
+	                sys.exit(1)
+	            c.send(last_ack)
+	            p = c.recv()
+	            continue
+	        if p.op == t.ERROR:
+	            print("ERROR %d %s" % (p.code, p.msg))
+	            sys.exit(1)
+	        if p.op != t.DATA:
+	            print("unexpected %r" % p)
+	            sys.exit(1)
+	        if p.block == (expect & 0xffff):
+	            if expect == 1:
+	                with open(out + ".port", "w") as f:
+	                    f.write("%d\n" % c.port)
+	            tries = 0
+	            data += p.payload
+	            time.sleep(pause)
+	            last_ack = t.ack(expect)
+	            c.send(last_ack)
+	            if len(p.payload) < blksize:
+	                break
+	            expect += 1
+	        p = c.recv()
+	with open(out, "wb") as f:
+	    f.write(data)
+	PYEOF
+}
+
+# first_answer PORT FILE [name=value...]: send one RRQ from a new port,
+# print the first answer ("ERROR 0 'msg'", "OACK [...]", "DATA 1 (...)")
+# or "none" after 3 s.
+first_answer() {
+	"$PYTHON" - "$LIB_DIR" "$@" <<-'PYEOF'
+	import sys
+	sys.path.insert(0, sys.argv[1])
+	import tftpraw as t
+	port, name = int(sys.argv[2]), sys.argv[3]
+	opts = [tuple(a.split("=", 1)) for a in sys.argv[4:]]
+	with t.Client("127.0.0.1", port) as c:
+	    c.send_request(t.rrq(name, options=opts))
+	    p = c.recv(3.0)
+	    print("none" if p is None else repr(p))
+	    if p is not None and p.op in (t.OACK, t.DATA):
+	        c.send(t.error(0, "enough"))
+	PYEOF
+}

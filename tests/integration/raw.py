@@ -44,7 +44,9 @@ class Daemon:
         for _ in range(3):
             self.port = t.free_port()
             cmd = [tftpd, "-L", "-a", "127.0.0.1:%d" % self.port,
-                   "--config", self.conf] + args + [root]
+                   "--config", self.conf,
+                   "--runtime-dir", os.path.join(tmp, name + ".run")] + \
+                args + [root]
             with open(self.logpath, "wb") as log:
                 self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                              stdout=log, stderr=log)

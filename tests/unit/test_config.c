@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -127,6 +128,9 @@ test_defaults(void **state)
 	assert_int_equal(c.log, LOG_TO_SYSLOG);
 	assert_false(c.log_set);
 	assert_int_equal(c.log_level, LOG_INFO);
+	assert_string_equal(c.instance, "");
+	assert_int_equal(c.drain_timeout, 30);
+	assert_int_equal(c.idle_timeout, 900);
 
 	assert_int_equal(c.timeout_ms, 1000);
 	assert_int_equal(c.retries, 5);
@@ -178,6 +182,9 @@ static const char every_key[] =
 	"foreground = yes\n"
 	"log = stderr\n"
 	"log_level = debug\n"
+	"instance = lab-1_a.b\n"
+	"drain_timeout = 0\n"
+	"idle_timeout = 60\n"
 	"[transfer]\n"
 	"timeout = 3\n"
 	"retries = 7\n"
@@ -235,6 +242,9 @@ check_every_key(const struct tftpd_config *c)
 	assert_int_equal(c->log, LOG_TO_STDERR);
 	assert_true(c->log_set);
 	assert_int_equal(c->log_level, LOG_DEBUG);
+	assert_string_equal(c->instance, "lab-1_a.b");
+	assert_int_equal(c->drain_timeout, 0);
+	assert_int_equal(c->idle_timeout, 60);
 
 	assert_int_equal(c->timeout_ms, 3000);
 	assert_int_equal(c->retries, 7);
@@ -293,6 +303,8 @@ static const struct {
 	uint32_t	 scale;	/* stored value = given * scale */
 } ranges[] = {
 	{ "server", "workers", 0, 256, F(workers), 1 },
+	{ "server", "drain_timeout", 0, 3600, F(drain_timeout), 1 },
+	{ "server", "idle_timeout", 0, 86400, F(idle_timeout), 1 },
 	{ "transfer", "timeout", 1, 255, F(timeout_ms), 1000 },
 	{ "transfer", "retries", 1, 100, F(retries), 1 },
 	{ "transfer", "max_blksize", 8, 65464, F(max_blksize), 1 },
@@ -1342,6 +1354,412 @@ test_contrib_example(void **state)
 	free(text);
 }
 
+/* ---- issue 3: instance, live keys, reload ------------------------ */
+
+static void
+test_instance_key(void **state)
+{
+	struct tftpd_config c;
+	char err[ERRLEN];
+	size_t i;
+	static const char *const good[] = {
+		"a", "lab", "127.0.0.1-6969", "__1-6969", "A_b-c.9",
+		/* 63 characters, the longest */
+		"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
+		    "0123456789x",
+	};
+	static const char *const bad[] = {
+		".hidden", "-opt", "a/b", "a b", "caf\xc3\xa9", "a:b", "..",
+		"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
+		    "0123456789xy",
+	};
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_true(config_instance_valid(good[i]));
+		config_defaults(&c);
+		assert_int_equal(config_set(&c, "server", "instance", good[i],
+		    err, sizeof(err)), 0);
+		assert_string_equal(c.instance, good[i]);
+		assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_false(config_instance_valid(bad[i]));
+		config_defaults(&c);
+		assert_int_equal(config_set(&c, "server", "instance", bad[i],
+		    err, sizeof(err)), -EINVAL);
+		assert_prefix(err, "server.instance: \"");
+		assert_non_null(strstr(err, "is not an instance name"));
+		assert_string_equal(c.instance, "");
+	}
+	/* Empty: derived from the address. */
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "server", "instance", "x", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "server", "instance", "", err,
+	    sizeof(err)), 0);
+	assert_string_equal(c.instance, "");
+	expect_load_error("[server]\ninstance = a/b\n", -EINVAL, 2,
+	    "[server] instance: \"a/b\" is not an instance name (1 to 63 of "
+	    "A-Z a-z 0-9 . _ -, not starting with . or -)");
+
+	/* A worker validating the struct from shared memory. */
+	config_defaults(&c);
+	memcpy(c.instance, "a/b", 4);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "server.instance: not a valid name");
+	memset(c.instance, 'a', sizeof(c.instance));
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -EINVAL);
+	config_defaults(&c);
+	c.drain_timeout = 3601;
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -ERANGE);
+	assert_string_equal(err, "server.drain_timeout: 3601 is out of range "
+	    "0..3600");
+}
+
+static const char *
+name_of(const struct tftpd_config *c, const char *mode, const char *addr)
+{
+	static char buf[CONFIG_INSTANCE_MAX];
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	assert_int_equal(parse_sockaddr(addr, AF_UNSPEC, 69, &ss, &len), 0);
+	memset(buf, 0x55, sizeof(buf));
+	assert_int_equal(config_instance_name(c, mode,
+	    (struct sockaddr *)&ss, buf, sizeof(buf)), 0);
+	assert_true(config_instance_valid(buf));
+	return buf;
+}
+
+static void
+test_instance_name(void **state)
+{
+	struct tftpd_config c;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char buf[CONFIG_INSTANCE_MAX], small[8];
+	char err[ERRLEN];
+
+	config_defaults(&c);
+	assert_string_equal(name_of(&c, NULL, "127.0.0.1:6969"),
+	    "127.0.0.1-6969");
+	assert_string_equal(name_of(&c, NULL, "0.0.0.0:69"), "0.0.0.0-69");
+	assert_string_equal(name_of(&c, NULL, "[::1]:6969"), "__1-6969");
+	assert_string_equal(name_of(&c, NULL, "[::]:69"), "__-69");
+	assert_string_equal(name_of(&c, NULL, "[2001:db8::a]:1069"),
+	    "2001_db8__a-1069");
+	/* The zone is not part of the name. */
+	assert_string_equal(name_of(&c, NULL, "[fe80::1%1]:69"),
+	    "fe80__1-69");
+	assert_string_equal(name_of(&c, "inetd", "0.0.0.0:69"), "inetd-69");
+	assert_string_equal(name_of(&c, "systemd", "[::]:6969"),
+	    "systemd-6969");
+	/* Two instances on one address differ by port. */
+	assert_string_not_equal(name_of(&c, NULL, "127.0.0.1:7001"),
+	    "127.0.0.1-7002");
+
+	/* A configured name wins, whatever the mode. */
+	assert_int_equal(config_set(&c, "server", "instance", "boot", err,
+	    sizeof(err)), 0);
+	assert_string_equal(name_of(&c, NULL, "127.0.0.1:6969"), "boot");
+	assert_string_equal(name_of(&c, "inetd", "127.0.0.1:6969"), "boot");
+
+	config_defaults(&c);
+	assert_int_equal(config_instance_name(&c, NULL,
+	    (struct sockaddr *)&sun, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(config_instance_name(&c, NULL, NULL, buf,
+	    sizeof(buf)), -EINVAL);
+	{
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		assert_int_equal(parse_sockaddr("127.0.0.1:6969", AF_INET, 69,
+		    &ss, &len), 0);
+		assert_int_equal(config_instance_name(&c, NULL,
+		    (struct sockaddr *)&ss, small, sizeof(small)),
+		    -ENAMETOOLONG);
+	}
+}
+
+/* The live keys of the spec (tftpctl set, reload), and no others. */
+static const char *const live_keys[] = {
+	"transfer.timeout", "transfer.retries", "transfer.max_blksize",
+	"transfer.max_windowsize", "transfer.allow_options",
+	"transfer.refuse_options", "transfer.max_transfers",
+	"transfer.permissive", "transfer.netascii", "write.enable",
+	"write.create", "write.overwrite", "write.umask",
+	"write.max_file_size", "write.allow", "write.fsync",
+	"server.log_level",
+};
+
+static bool
+in_live_list(const char *section, const char *key)
+{
+	char full[128];
+	size_t i;
+
+	snprintf(full, sizeof(full), "%s.%s", section, key);
+	for (i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++)
+		if (strcmp(live_keys[i], full) == 0)
+			return true;
+	return false;
+}
+
+static void
+test_keys_by_name(void **state)
+{
+	struct tftpd_config c;
+	const char *section, *key;
+	char *dump = NULL, *line, *save = NULL, cur[64] = "", full[128];
+	size_t len = 0, nkeys = 0, nlive = 0;
+	FILE *fp;
+
+	/* Every key config_dump prints resolves, bare and in full. */
+	config_defaults(&c);
+	assert_non_null(fp = open_memstream(&dump, &len));
+	config_dump(&c, fp);
+	fclose(fp);
+	for (line = strtok_r(dump, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char name[64];
+
+		if (line[0] == '[') {
+			snprintf(cur, sizeof(cur), "%.*s",
+			    (int)strcspn(line + 1, "]"), line + 1);
+			continue;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(line, " "),
+		    line);
+		/* listen and allow appear once per item. */
+		snprintf(full, sizeof(full), "%s.%s", cur, name);
+		assert_int_equal(config_find_key(full, &section, &key), 0);
+		assert_string_equal(section, cur);
+		assert_string_equal(key, name);
+		/* No bare name is shared today: each resolves alone. */
+		section = key = NULL;
+		assert_int_equal(config_find_key(name, &section, &key), 0);
+		assert_string_equal(section, cur);
+		assert_string_equal(key, name);
+		if (config_key_live(section, key) != in_live_list(cur, name))
+			fail_msg("%s: live flag is %d", full,
+			    config_key_live(section, key));
+		nkeys++;
+		nlive += config_key_live(section, key);
+	}
+	free(dump);
+	assert_true(nkeys >= 40);
+	assert_true(config_key_live("transfer", "refuse_options"));
+	assert_int_equal(nlive, sizeof(live_keys) / sizeof(live_keys[0]));
+
+	assert_int_equal(config_find_key("performance.platform.batch."
+	    "max_batch_size", &section, &key), 0);
+	assert_string_equal(section, "performance.platform.batch");
+	assert_int_equal(config_find_key("nope", &section, &key), -ENOENT);
+	assert_int_equal(config_find_key("server.nope", &section, &key),
+	    -ENOENT);
+	assert_int_equal(config_find_key("transfer.enable", &section, &key),
+	    -ENOENT);
+	assert_int_equal(config_find_key("server", &section, &key), -ENOENT);
+	assert_int_equal(config_find_key("", &section, &key), -ENOENT);
+	assert_int_equal(config_find_key(".max_blksize", &section, &key),
+	    -ENOENT);
+	assert_false(config_key_live("server", "root"));
+	assert_false(config_key_live("transfer", "follow_symlinks"));
+	assert_false(config_key_live("nope", "max_blksize"));
+	assert_false(config_key_live(NULL, NULL));
+}
+
+static void
+test_diff_and_copy(void **state)
+{
+	struct tftpd_config a, b, c;
+	const char *secs[64], *keys[64];
+	char err[ERRLEN], *text = NULL;
+	size_t len = 0, n;
+	FILE *fp;
+
+	config_defaults(&a);
+	b = a;
+	assert_int_equal(config_diff(&a, &b, secs, keys, 64), 0);
+
+	assert_int_equal(config_set(&b, "transfer", "max_blksize", "1024",
+	    err, sizeof(err)), 0);
+	assert_int_equal(config_set(&b, "server", "root", "/elsewhere", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&b, "transfer", "refuse_options", "tsize",
+	    err, sizeof(err)), 0);
+	assert_int_equal(config_set(&b, "server", "listen", "127.0.0.1:70",
+	    err, sizeof(err)), 0);
+	assert_int_equal(config_set(&b, "write", "allow", "a/*", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&b, "transfer", "port_range", "100:200",
+	    err, sizeof(err)), 0);
+	n = config_diff(&a, &b, secs, keys, 64);
+	assert_int_equal(n, 6);
+	/* Table order; a refusal shows as allow_options. */
+	assert_string_equal(keys[0], "listen");
+	assert_string_equal(secs[1], "server");
+	assert_string_equal(keys[1], "root");
+	assert_string_equal(keys[2], "max_blksize");
+	assert_string_equal(keys[3], "allow_options");
+	assert_string_equal(keys[4], "port_range");
+	assert_string_equal(secs[5], "write");
+	assert_string_equal(keys[5], "allow");
+	/* max bounds what is stored, not the count. */
+	assert_int_equal(config_diff(&a, &b, secs, keys, 2), 6);
+
+	/* What a reload does: only the live ones move. */
+	c = a;
+	assert_int_equal(config_copy_key(&c, &b, "transfer", "max_blksize"),
+	    0);
+	assert_int_equal(config_copy_key(&c, &b, "write", "allow"), 0);
+	assert_int_equal(c.max_blksize, 1024);
+	assert_int_equal(c.nwrite_allow, 1);
+	assert_string_equal(c.write_allow[0], "a/*");
+	assert_string_equal(c.root, a.root);
+	assert_int_equal(config_diff(&c, &b, secs, keys, 64), 4);
+	assert_int_equal(config_copy_key(&c, &b, "server", "listen"), 0);
+	assert_int_equal(config_copy_key(&c, &b, "server", "root"), 0);
+	assert_int_equal(config_copy_key(&c, &b, "transfer",
+	    "allow_options"), 0);
+	assert_int_equal(config_copy_key(&c, &b, "transfer", "port_range"),
+	    0);
+	assert_int_equal(config_diff(&c, &b, secs, keys, 64), 0);
+	assert_memory_equal(&c, &b, sizeof(c));
+	assert_int_equal(config_copy_key(&c, &b, "transfer", "nope"),
+	    -ENOENT);
+
+	/* One key printed as the dump prints it. */
+	assert_non_null(fp = open_memstream(&text, &len));
+	assert_int_equal(config_print_key(&b, "transfer", "max_blksize", fp),
+	    0);
+	assert_int_equal(config_print_key(&b, "server", "listen", fp), 0);
+	assert_int_equal(config_print_key(&b, "server", "nope", fp), -ENOENT);
+	fclose(fp);
+	assert_string_equal(text, "max_blksize = 1024\n"
+	    "listen = 127.0.0.1:70\n");
+	free(text);
+}
+
+/*
+ * config_reload(): what the master does on SIGHUP.  The same argv again
+ * (command line still over the file), the file from the given path, and
+ * problems in err only.
+ */
+static void
+test_reload(void **state)
+{
+	struct tftpd_config c, d;
+	struct run_opts run;
+	char err[ERRLEN], out[4096], errout[WANTLEN], path[PATH_MAX];
+	char *argv[] = { (char *)"snowowl-tftpd", (char *)"-B",
+	    (char *)"1024", (char *)"--config", (char *)"relative.conf",
+	    (char *)"-t", (char *)"60", (char *)"/cli/root", NULL };
+	int argc = 8, so, se;
+
+	snprintf(path, sizeof(path), "%s", cli_ini("[transfer]\n"
+	    "max_blksize = 512\nretries = 9\n[server]\nworkers = 3\n"));
+	assert_int_equal(config_reload(argc, argv, path, &c, err,
+	    sizeof(err)), 0);
+	assert_int_equal(c.max_blksize, 1024);
+	assert_int_equal(c.retries, 9);
+	assert_int_equal(c.workers, 3);
+	assert_int_equal(c.idle_timeout, 60);
+	assert_string_equal(c.root, "/cli/root");
+
+	/* The file changed: the new values, the command line still wins. */
+	cli_ini("[transfer]\nmax_blksize = 512\nretries = 2\n");
+	assert_int_equal(config_reload(argc, argv, path, &d, err,
+	    sizeof(err)), 0);
+	assert_int_equal(d.retries, 2);
+	assert_int_equal(d.workers, 0);
+	assert_int_equal(d.max_blksize, 1024);
+
+	/* A bad file: FILE:LINE in err, nothing on stderr. */
+	cli_ini("[transfer]\nretries = 9\nretries = 0\n");
+	so = dup(STDOUT_FILENO);
+	se = dup(STDERR_FILENO);
+	{
+		char ep[PATH_MAX];
+		int f;
+
+		snprintf(ep, sizeof(ep), "%s/reload.err", tmpdir);
+		assert_true((f = open(ep, O_RDWR | O_CREAT | O_TRUNC |
+		    O_CLOEXEC, 0600)) >= 0);
+		dup2(f, STDOUT_FILENO);
+		dup2(f, STDERR_FILENO);
+		assert_int_equal(config_reload(argc, argv, path, &d, err,
+		    sizeof(err)), -EINVAL);
+		fflush(stdout);
+		fflush(stderr);
+		dup2(so, STDOUT_FILENO);
+		dup2(se, STDERR_FILENO);
+		assert_int_equal(pread(f, out, sizeof(out), 0), 0);
+		close(f);
+	}
+	close(so);
+	close(se);
+	snprintf(errout, sizeof(errout), "%s:3: [transfer] retries: \"0\" is "
+	    "out of range 1..100", path);
+	assert_string_equal(err, errout);
+
+	/* A missing --config file is an error on reload too. */
+	snprintf(path, sizeof(path), "%s/gone.conf", tmpdir);
+	assert_int_equal(config_reload(argc, argv, path, &d, err,
+	    sizeof(err)), -EINVAL);
+	snprintf(errout, sizeof(errout), "%s: No such file or directory",
+	    path);
+	assert_string_equal(err, errout);
+
+	/* Startup parsing is unaffected: the argument's own path. */
+	assert_int_equal(cli(&c, &run, NULL, errout, "--config", cli_ini(""),
+	    NULL), 0);
+	assert_string_equal(errout, "");
+}
+
+static void
+test_cli_issue3_flags(void **state)
+{
+	struct tftpd_config c;
+	struct run_opts run;
+	char err[4096];
+	const char *p = cli_ini("[server]\nidle_timeout = 5\n");
+
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, NULL), 0);
+	assert_int_equal(c.idle_timeout, 5);
+	assert_false(run.inetd);
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-t", "0",
+	    "--instance", "lab", "-i", NULL), 0);
+	assert_int_equal(c.idle_timeout, 0);
+	assert_string_equal(c.instance, "lab");
+	assert_true(run.inetd);
+	assert_false(run.listen_only);
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p,
+	    "--timeout=86400", "--inetd", "--instance=x.y", NULL), 0);
+	assert_int_equal(c.idle_timeout, 86400);
+	assert_true(run.inetd);
+	assert_string_equal(c.instance, "x.y");
+
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-t",
+	    "86401", NULL), -1);
+	assert_string_equal(err, "snowowl-tftpd: -t: server.idle_timeout: "
+	    "\"86401\" is out of range 0..86400\n");
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-t", "x",
+	    NULL), -1);
+	assert_string_equal(err, "snowowl-tftpd: -t: server.idle_timeout: "
+	    "\"x\" is not a number\n");
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p,
+	    "--instance", "../x", NULL), -1);
+	assert_prefix(err, "snowowl-tftpd: --instance: server.instance: "
+	    "\"../x\" is not an instance name");
+	/* inetd and standalone exclude each other. */
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-i", "-L",
+	    NULL), -1);
+	assert_prefix(err, "snowowl-tftpd: -i (inetd) and -l/-L (standalone) "
+	    "exclude each other\n");
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-l",
+	    "--inetd", NULL), -1);
+}
+
 int
 main(void)
 {
@@ -1367,6 +1785,12 @@ main(void)
 		cmocka_unit_test(test_cli_version_help),
 		cmocka_unit_test(test_cli_default_path),
 		cmocka_unit_test(test_contrib_example),
+		cmocka_unit_test(test_instance_key),
+		cmocka_unit_test(test_instance_name),
+		cmocka_unit_test(test_keys_by_name),
+		cmocka_unit_test(test_diff_and_copy),
+		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_cli_issue3_flags),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

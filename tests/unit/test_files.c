@@ -4,7 +4,8 @@
  * directory, FIFO, symlinks that leave the root or are forbidden, the
  * world-readable rule), the same through the no-openat2 fallback, atomic
  * uploads (create, overwrite that keeps the old file until commit, abort
- * without a trace, with O_TMPFILE and with the hidden-name fallback), the
+ * without a trace, with O_TMPFILE and with the hidden-name fallback; the
+ * three ways of naming an O_TMPFILE, as root and as an unprivileged user), the
  * write policy (enable, create, overwrite, allow patterns, world-writable,
  * max_file_size, umask), the netascii read source with rewinds, netascii
  * upload decoding, and the errno -> TFTP error table.
@@ -25,6 +26,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -91,6 +93,15 @@ exists(struct fixture *f, const char *rel)
 
 	snprintf(path, sizeof(path), "%s/%s", f->root, rel);
 	return lstat(path, &st) == 0;
+}
+
+static void
+remove_entry(struct fixture *f, const char *rel)
+{
+	char path[PATH_MAX * 2];
+
+	snprintf(path, sizeof(path), "%s/%s", f->root, rel);
+	assert_int_equal(unlink(path), 0);
 }
 
 static mode_t
@@ -195,6 +206,9 @@ setup(void **state)
 	f->cfg.fsync = false;	/* speed; same commit path */
 	files_no_openat2 = false;
 	files_no_tmpfile = false;
+	files_no_empty_path = false;
+	files_no_proc = false;
+	files_link = FILES_LINK_UNKNOWN;
 	*state = f;
 	return 0;
 }
@@ -206,6 +220,9 @@ teardown(void **state)
 
 	files_no_openat2 = false;
 	files_no_tmpfile = false;
+	files_no_empty_path = false;
+	files_no_proc = false;
+	files_link = FILES_LINK_UNKNOWN;
 	close(f->rootfd);
 	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
@@ -573,6 +590,143 @@ upload_fallback_commit(void **state)
 	assert_string_equal(after, "./../fb.bin/");
 }
 
+/*
+ * One upload of each kind (new name without overwrite, replacement with
+ * it) must commit whole and leave no temporary, whatever way of naming an
+ * O_TMPFILE the kernel and sandbox allow; the way found is remembered.
+ */
+static void
+upload_two_commits(struct fixture *f)
+{
+	char after[4096];
+	struct upload u;
+
+	f->cfg.write_overwrite = false;
+	assert_int_equal(files_upload_open(&u, f->rootfd, "a.bin", &f->cfg,
+	    false), 0);
+	write_all(&u, "first");
+	assert_int_equal(files_upload_commit(&u), 0);
+	files_upload_close(&u);
+	/* The name is taken now: without overwrite, that is EEXIST. */
+	assert_int_equal(files_upload_open(&u, f->rootfd, "b.bin", &f->cfg,
+	    false), 0);
+	write_all(&u, "late");
+	put_str(f, "b.bin", "raced", 0666);
+	assert_int_equal(files_upload_commit(&u), -EEXIST);
+	files_upload_close(&u);
+	assert_string_equal(slurp(f, "b.bin", NULL), "raced");
+
+	/* (a.bin is 0644: only -p lets it be replaced) */
+	f->cfg.write_overwrite = true;
+	f->cfg.permissive = true;
+	assert_int_equal(files_upload_open(&u, f->rootfd, "a.bin", &f->cfg,
+	    false), 0);
+	write_all(&u, "second");
+	assert_int_equal(files_upload_commit(&u), 0);
+	files_upload_close(&u);
+	f->cfg.permissive = false;
+	assert_string_equal(slurp(f, "a.bin", NULL), "second");
+	assert_int_equal(mode_of(f, "a.bin"), 0644);
+	listing(f, ".", after, sizeof(after));
+	assert_string_equal(after, "./../a.bin/b.bin/");
+	remove_entry(f, "a.bin");
+	remove_entry(f, "b.bin");
+}
+
+static void
+upload_link_methods(void **state)
+{
+	struct fixture *f = *state;
+	char before[4096], after[4096];
+	struct upload u;
+
+	/* Unrestricted: AT_EMPTY_PATH (root, or Linux >= 6.10) or /proc. */
+	upload_two_commits(f);
+	assert_true(files_link == FILES_LINK_EMPTY_PATH ||
+	    files_link == FILES_LINK_PROC);
+
+	/* An old kernel: the empty path is refused, /proc does it. */
+	files_link = FILES_LINK_UNKNOWN;
+	files_no_empty_path = true;
+	upload_two_commits(f);
+	assert_int_equal(files_link, FILES_LINK_PROC);
+
+	/*
+	 * An old kernel in a sandbox without /proc: the first upload is
+	 * copied to a hidden name at its commit, the next ones start there.
+	 */
+	files_link = FILES_LINK_UNKNOWN;
+	files_no_proc = true;
+	f->cfg.umask = 027;
+	assert_int_equal(files_upload_open(&u, f->rootfd, "c.bin", &f->cfg,
+	    false), 0);
+	assert_true(u.tmpfile);
+	write_all(&u, "copied whole");
+	assert_int_equal(files_upload_commit(&u), 0);
+	files_upload_close(&u);
+	assert_int_equal(files_link, FILES_LINK_NONE);
+	assert_string_equal(slurp(f, "c.bin", NULL), "copied whole");
+	assert_int_equal(mode_of(f, "c.bin"), 0640);
+	remove_entry(f, "c.bin");
+	f->cfg.umask = 022;
+	upload_two_commits(f);
+	assert_int_equal(files_link, FILES_LINK_NONE);
+	/* ...and an aborted one still leaves nothing. */
+	listing(f, ".", before, sizeof(before));
+	assert_int_equal(files_upload_open(&u, f->rootfd, "d.bin", &f->cfg,
+	    false), 0);
+	assert_false(u.tmpfile);
+	write_all(&u, "never seen");
+	files_upload_close(&u);
+	listing(f, ".", after, sizeof(after));
+	assert_string_equal(before, after);
+}
+
+/*
+ * A sandboxed worker is an ordinary user: its commit must work without
+ * CAP_DAC_READ_SEARCH (AT_EMPTY_PATH by the opener on Linux >= 6.10,
+ * else /proc).  Run as root only, in a child that becomes nobody.
+ */
+static void
+upload_unprivileged(void **state)
+{
+	struct fixture *f = *state;
+	struct upload u;
+	pid_t pid;
+	int status, code;
+
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	assert_int_equal(chmod(f->root, 0777), 0);
+	if ((pid = fork()) == 0) {
+		code = 10;
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(code);
+		f->cfg.write_overwrite = false;
+		if (files_upload_open(&u, f->rootfd, "u.bin", &f->cfg,
+		    false) < 0 || !u.tmpfile)
+			_exit(code + 1);
+		if (files_upload_write(&u, (const uint8_t *)"unpriv", 6) < 0)
+			_exit(code + 2);
+		if (files_upload_commit(&u) < 0)
+			_exit(code + 3);
+		files_upload_close(&u);
+		_exit(files_link == FILES_LINK_EMPTY_PATH ? 0 :
+		    files_link == FILES_LINK_PROC ? 1 : code + 4);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	code = WEXITSTATUS(status);
+	assert_true(code == 0 || code == 1);
+	if (code == 1)
+		print_message("kernel refuses AT_EMPTY_PATH to its opener "
+		    "(before 6.10): /proc used\n");
+	assert_string_equal(slurp(f, "u.bin", NULL), "unpriv");
+}
+
 static void
 upload_policy(void **state)
 {
@@ -919,6 +1073,8 @@ main(void)
 		T(upload_overwrite_atomic),
 		T(upload_abort_no_trace),
 		T(upload_fallback_commit),
+		T(upload_link_methods),
+		T(upload_unprivileged),
 		T(upload_policy),
 		T(upload_escape),
 		T(upload_allow_patterns),

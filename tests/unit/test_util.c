@@ -3,7 +3,8 @@
  * empty input and suffixes; socket address forms including IPv6 brackets,
  * zones and bad input, and formatting back; log escaping; the clock.
  * log.c, which has no other test, is checked here too: line format, level
- * filter, strerror suffix, fatal's exit status.
+ * filter, strerror suffix, fatal's exit status, a worker's pipe lines and
+ * the master's relay of them.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,9 @@
 
 #include "log.h"
 #include "util.h"
+
+#define assert_prefix(s, prefix) \
+	assert_true(strncmp((s), (prefix), strlen(prefix)) == 0)
 
 static void
 test_parse_u64(void **state)
@@ -539,6 +543,111 @@ test_log_levels(void **state)
 }
 
 static void
+log_pipe_body(void)
+{
+	char long_msg[3000];
+
+	log_init("worker", LOG_TO_PIPE, LOG_INFO);
+	log_info("hello %d", 5);
+	log_debug("dropped at info");
+	log_msg(LOG_ERR, "bad");
+	errno = ENOENT;
+	log_warn("open %s", "x");
+	memset(long_msg, 'y', sizeof(long_msg) - 1);
+	long_msg[sizeof(long_msg) - 1] = '\0';
+	log_msg(LOG_NOTICE, "%s", long_msg);
+	log_msg(LOG_CRIT, "after");
+	log_init("snowowl-tftpd", LOG_TO_STDERR, LOG_INFO);
+}
+
+/* A worker's log: "<PRIO>text\n", no ident or pid (the master adds its
+ * own), long lines cut but still one line. */
+static void
+test_log_pipe(void **state)
+{
+	const char *out = stderr_of(log_pipe_body);
+	const char *p, *nl;
+
+	assert_prefix(out, "<6>hello 5\n<3>bad\n"
+	    "<4>open x: No such file or directory\n<5>yyy");
+	p = strstr(out, "<5>");
+	nl = strchr(p, '\n');
+	assert_non_null(nl);
+	/* Cut to the message limit, not dropped, not split. */
+	assert_true(nl - p - 3 >= LOG_LINE_MAX - 1 - 2);
+	assert_true(nl - p - 3 <= LOG_LINE_MAX);
+	assert_int_equal(strspn(p + 3, "y"), (size_t)(nl - p - 3));
+	assert_string_equal(nl + 1, "<2>after\n");
+}
+
+static void
+relay(const char *line)
+{
+	log_relay("worker 3", line, strlen(line));
+}
+
+static void
+log_relay_body(void)
+{
+	char big[LOG_LINE_MAX * 2];
+
+	log_init("snowowl-tftpd", LOG_TO_STDERR, LOG_INFO);
+	relay("<6>transfer result=ok");
+	relay("<7>debug, filtered at info");
+	relay("<3>an error");
+	relay("no priority: a warning");
+	relay("<99>clamped to debug: filtered");
+	relay("<>empty");
+	relay("<1234>too long a number");
+	relay("<6");
+	relay("<0>emerg");
+	relay("<6>ctl\tand \001 bytes \377, \\ and \" kept");
+	relay("");
+	memset(big, 'z', sizeof(big));
+	log_relay("worker 3", big, sizeof(big));
+	/* Binary junk with a NUL: len counts, not the string. */
+	log_relay("worker 3", "<6>a\0b", 6);
+	log_setlevel(LOG_DEBUG);
+	relay("<99>now shown");
+	log_setlevel(LOG_INFO);
+}
+
+static void
+test_log_relay(void **state)
+{
+	char head[1024], want[512];
+	const char *out = stderr_of(log_relay_body);
+	const char *p, *nl;
+	long pid = (long)getpid();
+
+	snprintf(head, sizeof(head),
+	    "snowowl-tftpd[%ld]: worker 3: transfer result=ok\n"
+	    "snowowl-tftpd[%ld]: worker 3: an error\n"
+	    "snowowl-tftpd[%ld]: worker 3: no priority: a warning\n"
+	    "snowowl-tftpd[%ld]: worker 3: <>empty\n"
+	    "snowowl-tftpd[%ld]: worker 3: <1234>too long a number\n"
+	    "snowowl-tftpd[%ld]: worker 3: <6\n"
+	    "snowowl-tftpd[%ld]: worker 3: emerg\n"
+	    "snowowl-tftpd[%ld]: worker 3: ctl\\011and \\001 bytes \\377, "
+	    "\\ and \" kept\n"
+	    "snowowl-tftpd[%ld]: worker 3: \n"
+	    "snowowl-tftpd[%ld]: worker 3: zzz", pid, pid, pid, pid, pid, pid,
+	    pid, pid, pid, pid);
+	assert_prefix(out, head);
+	p = out + strlen(head) - 3;
+	nl = strchr(p, '\n');
+	assert_non_null(nl);
+	assert_int_equal(strspn(p, "z"), (size_t)(nl - p));
+	/* Cut: the whole line stays within the limit. */
+	assert_true(nl - p < LOG_LINE_MAX);
+	assert_true(nl - p > LOG_LINE_MAX - 32);
+	snprintf(want, sizeof(want),
+	    "snowowl-tftpd[%ld]: worker 3: a\\000b\n"
+	    "snowowl-tftpd[%ld]: worker 3: now shown\n", pid, pid);
+	assert_string_equal(nl + 1, want);
+}
+
+static void
 test_fatal_exits(void **state)
 {
 	int fds[2], status;
@@ -599,6 +708,8 @@ main(void)
 		cmocka_unit_test(test_log_stderr),
 		cmocka_unit_test(test_log_levels),
 		cmocka_unit_test(test_fatal_exits),
+		cmocka_unit_test(test_log_pipe),
+		cmocka_unit_test(test_log_relay),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

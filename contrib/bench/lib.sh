@@ -1,0 +1,223 @@
+# shellcheck shell=bash
+# lib.sh: what run-bench.sh and loss.sh share: finding the servers, their
+# addresses, starting each one pinned (and in its own cgroup, or in a
+# network namespace), stopping them, and reading their CPU time.
+# Sourced, not run.  The caller sets: HERE, TOP, WORKDIR, ROOT, LOGS,
+# SERVER_CPU, PORT_BASE, and may set NETNS (run the servers inside it) and
+# SNOWOWL, SNOWOWL_ARGS, ATFTPD, BENCH_PEERS.
+
+: "${SNOWOWL:=${SNOWOWL_TFTPD:-}}"
+: "${SNOWOWL_ARGS=--workers 1}"
+: "${ATFTPD:=}"
+: "${BENCH_PEERS:=/var/tmp/tftpbench-peers}"
+: "${NETNS:=}"
+CGMODE=none
+CGBASE=""
+declare -A PID CG
+
+note() { echo "${0##*/}: $*" >&2; }
+die() { note "$*"; exit 1; }
+
+find_servers() {
+	if [ -z "$SNOWOWL" ]; then
+		if [ -x "$TOP/src/snowowl-tftpd" ]; then
+			SNOWOWL=$TOP/src/snowowl-tftpd
+		else
+			SNOWOWL=$(command -v snowowl-tftpd || true)
+		fi
+	fi
+	if [ -z "$ATFTPD" ]; then
+		ATFTPD=$(command -v atftpd || true)
+		if [ -z "$ATFTPD" ] &&
+		    [ -x "$BENCH_PEERS/atftpd/usr/sbin/atftpd" ]; then
+			ATFTPD=$BENCH_PEERS/atftpd/usr/sbin/atftpd
+		fi
+	fi
+	HPA=$(command -v in.tftpd || echo /usr/sbin/in.tftpd)
+	DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
+}
+
+have_server() {
+	case "$1" in
+	snowowl) [ -n "$SNOWOWL" ] && [ -x "$SNOWOWL" ] ;;
+	tftp-hpa) [ -x "$HPA" ] && "$HPA" -V 2>&1 | grep -q tftp-hpa ;;
+	atftpd) [ -n "$ATFTPD" ] && [ -x "$ATFTPD" ] ;;
+	dnsmasq) [ -x "$DNSMASQ" ] ;;
+	*) die "unknown server $1 (snowowl tftp-hpa atftpd dnsmasq)" ;;
+	esac
+}
+
+# dnsmasq's TFTP port is fixed at 69, so it gets an address of its own.
+addr_of() {
+	case "$1" in
+	snowowl) echo "127.0.0.1:$((PORT_BASE + 1))" ;;
+	tftp-hpa) echo "127.0.0.1:$((PORT_BASE + 2))" ;;
+	atftpd) echo "127.0.0.1:$((PORT_BASE + 3))" ;;
+	dnsmasq) echo "127.0.0.2:69" ;;
+	esac
+}
+
+port_busy() {	# ADDR:PORT
+	[ -z "$NETNS" ] || return 1	# our own fresh namespace
+	ss -Hlun "sport = :${1##*:}" | awk -v a="$1" -v p=":${1##*:}" \
+	    '$4 == a || $4 == "0.0.0.0" p || $4 == "*" p { f = 1 }
+	    END { exit !f }'
+}
+
+# Keep the servers of $SERVERS that are installed and whose port is free.
+filter_servers() {
+	local s avail=""
+
+	for s in $SERVERS; do
+		if ! have_server "$s"; then
+			note "$s is not installed; skipped (see peers.sh)"
+		elif port_busy "$(addr_of "$s")"; then
+			note "$(addr_of "$s") is in use; $s skipped"
+		else
+			avail="$avail $s"
+		fi
+	done
+	SERVERS=${avail# }
+	[ -n "$SERVERS" ] || die "no server to benchmark"
+}
+
+# CPU accounting: a cgroup per server when we can make one, because
+# tftp-hpa ignores SIGCHLD, so its auto-reaped children never reach its
+# cutime.  Otherwise the /proc times of the process tree (which miss them).
+cg_detect() {
+	local d
+
+	CGMODE=proc
+	if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+		CGMODE=v2; CGBASE=/sys/fs/cgroup
+	elif [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = \
+	    cgroup2fs ]; then
+		CGMODE=v2; CGBASE=/sys/fs/cgroup/unified
+	elif [ -f /sys/fs/cgroup/cpuacct/cgroup.procs ]; then
+		CGMODE=v1; CGBASE=/sys/fs/cgroup/cpuacct
+	fi
+	[ "$CGMODE" != proc ] || return 0
+	d=$CGBASE/tftpbench-$$-probe
+	if mkdir "$d" 2>/dev/null &&
+	    bash -c 'echo $$ > "$1/cgroup.procs"' -- "$d" 2>/dev/null; then
+		sleep 0.1
+		rmdir "$d" 2>/dev/null || true
+	else
+		rmdir "$d" 2>/dev/null || true
+		note "cannot use cgroups at $CGBASE; server CPU from /proc" \
+		    "(misses tftp-hpa's children)"
+		CGMODE=proc
+	fi
+}
+
+tree_pids() {	# PID: it and its descendants
+	ps -e -o pid=,ppid= | awk -v r="$1" '
+	    { pp[$1] = $2; k[NR] = $1 }
+	    END { s[r] = 1; ch = 1
+		while (ch) { ch = 0
+		    for (i in k) { p = k[i]
+			if (!(p in s) && (pp[p] in s)) { s[p] = 1; ch = 1 } } }
+		for (p in s) print p }'
+}
+
+cpu_ns() {	# SERVER: CPU time it has used so far, ns
+	local s=$1 p
+
+	case "$CGMODE" in
+	v1) cat "${CG[$s]}/cpuacct.usage" ;;
+	v2) awk '$1 == "usage_usec" { printf "%.0f\n", $2 * 1000 }' \
+	    "${CG[$s]}/cpu.stat" ;;
+	proc)
+		for p in $(tree_pids "${PID[$s]}"); do
+			sed 's/.*) //' "/proc/$p/stat" 2>/dev/null || true
+		done | awk -v hz="$(getconf CLK_TCK)" \
+		    '{ t += $12 + $13 + $14 + $15 }
+		    END { printf "%.0f\n", t * 1e9 / hz }' ;;
+	*) echo 0 ;;
+	esac
+}
+
+start_server() {	# NAME
+	local s=$1 addr log cg=""
+	local -a cmd pre=()
+
+	addr=$(addr_of "$s")
+	log=$LOGS/$s.log
+	case "$s" in
+	snowowl)
+		: > "$WORKDIR/snowowl.conf"
+		# shellcheck disable=SC2206
+		cmd=("$SNOWOWL" -L --config "$WORKDIR/snowowl.conf"
+		    --runtime-dir "$WORKDIR/run-$s" $SNOWOWL_ARGS
+		    -a "$addr" "$ROOT") ;;
+	tftp-hpa)
+		cmd=("$HPA" -L -a "$addr" -s "$ROOT") ;;
+	atftpd)
+		# 500 clients in S6: its thread cap (100) raised so that no
+		# client is refused; timeout 1 s like the others' default.
+		cmd=("$ATFTPD" --daemon --no-fork --port "${addr##*:}"
+		    --bind-address "${addr%:*}" --user nobody --group nogroup
+		    --maxthread 1000 --retry-timeout 1
+		    --logfile "$LOGS/atftpd.transfers" "$ROOT") ;;
+	dnsmasq)
+		# --tftp-max raised from 50 for the same reason.
+		cmd=("$DNSMASQ" --keep-in-foreground --conf-file=/dev/null
+		    --port=0 --enable-tftp --tftp-root="$ROOT"
+		    --listen-address="${addr%:*}" --bind-interfaces
+		    --user=nobody --group=nogroup --tftp-max=1000
+		    --pid-file= --log-facility="$LOGS/dnsmasq.transfers") ;;
+	esac
+	if [ "$CGMODE" = v1 ] || [ "$CGMODE" = v2 ]; then
+		cg=$CGBASE/tftpbench-$$-$s
+		mkdir -p "$cg"
+		CG[$s]=$cg
+	fi
+	[ -z "$NETNS" ] || pre=(ip netns exec "$NETNS")
+	echo "${pre[*]} ${cmd[*]}" > "$log"
+	# The shell joins the cgroup, then becomes the pinned server, so
+	# every child and thread is born inside it.
+	# shellcheck disable=SC2016
+	"${pre[@]}" bash -c 'if [ -n "$1" ]; then echo $$ > "$1/cgroup.procs"; fi
+		shift; exec taskset -c "$@"' -- "$cg" "$SERVER_CPU" \
+	    "${cmd[@]}" >> "$log" 2>&1 < /dev/null &
+	PID[$s]=$!
+}
+
+# Start every server of $SERVERS; drop those that die at once.
+start_servers() {
+	local s ok=""
+
+	ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+	for s in $SERVERS; do
+		start_server "$s"
+	done
+	sleep 1
+	for s in $SERVERS; do
+		if kill -0 "${PID[$s]}" 2>/dev/null; then
+			ok="$ok $s"
+		else
+			note "$s did not start:"
+			tail -5 "$LOGS/$s.log" >&2
+			unset "PID[$s]"
+		fi
+	done
+	SERVERS=${ok# }
+	[ -n "$SERVERS" ] || die "no server started"
+}
+
+stop_servers() {
+	local s
+
+	for s in "${!PID[@]}"; do
+		kill "${PID[$s]}" 2>/dev/null || true
+	done
+	for s in "${!PID[@]}"; do
+		wait "${PID[$s]}" 2>/dev/null || true
+		unset "PID[$s]"
+	done
+	sleep 0.2
+	for s in "${!CG[@]}"; do
+		rmdir "${CG[$s]}" 2>/dev/null || true
+		unset "CG[$s]"
+	done
+}

@@ -1,0 +1,274 @@
+/*
+ * udpprobe: how fast can this machine move UDP datagrams over loopback
+ * from one process to another at all?  A sender pinned to one CPU blasts
+ * fixed-size datagrams with sendmmsg for a few seconds at a receiver pinned
+ * to another CPU that drains them with recvmmsg; the received bytes per
+ * second are the ceiling any TFTP server on this machine can reach with
+ * that datagram size and one socket.  Prints one key=value line in the
+ * format of tftpbench (server=limit).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#define BATCH_MAX	256
+#define SIZE_MAX_DGRAM	65507
+#define END_MARK	1	/* a 1-byte datagram ends the run */
+
+struct rxresult {
+	uint64_t	bytes;
+	uint64_t	pkts;
+	uint64_t	first_ns;
+	uint64_t	last_ns;
+};
+
+static void __attribute__((noreturn))
+die(const char *what)
+{
+	fprintf(stderr, "udpprobe: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		die("sched_setaffinity");
+}
+
+static long
+num(const char *s, long min, long max, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > max) {
+		fprintf(stderr, "udpprobe: %s must be %ld..%ld\n", what, min,
+		    max);
+		exit(2);
+	}
+	return v;
+}
+
+static void __attribute__((noreturn))
+receiver(int fd, int out, size_t size)
+{
+	static struct mmsghdr m[BATCH_MAX];
+	static struct iovec iov[BATCH_MAX];
+	struct rxresult r = { 0, 0, 0, 0 };
+	uint8_t *buf = malloc((size_t)BATCH_MAX * (size + 1));
+	bool end = false;
+
+	if (!buf)
+		die("malloc");
+	for (int i = 0; i < BATCH_MAX; i++) {
+		iov[i].iov_base = buf + (size_t)i * (size + 1);
+		iov[i].iov_len = size + 1;
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (!end) {
+		int n = recvmmsg(fd, m, BATCH_MAX, MSG_WAITFORONE, NULL);
+		uint64_t now;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("recvmmsg");
+		}
+		now = mono_ns();
+		for (int i = 0; i < n; i++) {
+			if (m[i].msg_len == END_MARK) {
+				end = true;
+				continue;
+			}
+			if (!r.first_ns)
+				r.first_ns = now;
+			r.last_ns = now;
+			r.bytes += m[i].msg_len;
+			r.pkts++;
+		}
+	}
+	if (write(out, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		die("write");
+	_exit(0);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct mmsghdr m[BATCH_MAX];
+	static struct iovec iov;
+	static const struct option lo[] = {
+		{ "size", required_argument, NULL, 's' },
+		{ "time", required_argument, NULL, 't' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "rx-cpu", required_argument, NULL, 'r' },
+		{ "tx-cpu", required_argument, NULL, 'x' },
+		{ "rcvbuf", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	size_t size = 1472;
+	long secs = 2, batch = 64, rxcpu = 0, txcpu = 1, rcvkb = 4096;
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	struct rxresult r;
+	uint64_t t0, t1, sent = 0;
+	uint8_t *payload, mark = 0;
+	int rx, tx, p[2], c, status;
+	pid_t pid;
+	double dur;
+
+	while ((c = getopt_long(argc, argv, "s:t:b:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			size = (size_t)num(optarg, 2, SIZE_MAX_DGRAM, "size");
+			break;
+		case 't':
+			secs = num(optarg, 1, 600, "time");
+			break;
+		case 'b':
+			batch = num(optarg, 1, BATCH_MAX, "batch");
+			break;
+		case 'r':
+			rxcpu = num(optarg, -1, CPU_SETSIZE - 1, "rx-cpu");
+			break;
+		case 'x':
+			txcpu = num(optarg, -1, CPU_SETSIZE - 1, "tx-cpu");
+			break;
+		case 'k':
+			rcvkb = num(optarg, 64, 1 << 20, "rcvbuf");
+			break;
+		default:
+			fprintf(c == 'h' ? stdout : stderr,
+			    "usage: udpprobe [-s SIZE] [-t SECONDS] [-b BATCH]"
+			    " [--rx-cpu N] [--tx-cpu N] [--rcvbuf KB]\n"
+			    "  -1 as a CPU leaves that side unpinned\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+
+	rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (rx < 0 || tx < 0)
+		die("socket");
+	{
+		int v = (int)(rcvkb * 1024);
+
+		if (setsockopt(rx, SOL_SOCKET, SO_RCVBUFFORCE, &v,
+		    sizeof(v)) < 0)
+			(void)setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &v,
+			    sizeof(v));
+	}
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(rx, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(rx, (struct sockaddr *)&a, &alen) < 0)
+		die("bind");
+	if (connect(tx, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("connect");
+	if (pipe2(p, O_CLOEXEC) < 0)
+		die("pipe");
+
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		close(p[0]);
+		close(tx);
+		pin((int)rxcpu);
+		receiver(rx, p[1], size);
+	}
+	close(p[1]);
+	close(rx);
+	pin((int)txcpu);
+
+	payload = calloc(1, size);
+	if (!payload)
+		die("calloc");
+	iov.iov_base = payload;
+	iov.iov_len = size;
+	for (int i = 0; i < batch; i++) {
+		m[i].msg_hdr.msg_iov = &iov;
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	usleep(100000);		/* let the receiver block in recvmmsg */
+	t0 = mono_ns();
+	t1 = t0 + (uint64_t)secs * 1000000000u;
+	while (mono_ns() < t1) {
+		int n = sendmmsg(tx, m, (unsigned)batch, 0);
+
+		if (n < 0) {
+			if (errno == ENOBUFS || errno == EAGAIN ||
+			    errno == EINTR || errno == ECONNREFUSED)
+				continue;
+			die("sendmmsg");
+		}
+		sent += (uint64_t)n;
+	}
+	t1 = mono_ns();
+	/* The end mark may meet a full buffer: repeat until it is seen. */
+	for (int i = 0; i < 100; i++) {
+		usleep(20000);
+		if (send(tx, &mark, END_MARK, 0) < 0 && errno != ENOBUFS &&
+		    errno != ECONNREFUSED)
+			die("send");
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		if (i == 99) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			fprintf(stderr, "udpprobe: the receiver never saw "
+			    "the end\n");
+			return 1;
+		}
+	}
+	if (read(p[0], &r, sizeof(r)) != (ssize_t)sizeof(r)) {
+		fprintf(stderr, "udpprobe: no result from the receiver\n");
+		return 1;
+	}
+	dur = r.last_ns > r.first_ns ? (double)(r.last_ns - r.first_ns) / 1e9 :
+	    0;
+	printf("server=limit scenario=udp%zu sessions_ok=1 sessions_failed=0"
+	    " bytes=%" PRIu64 " seconds=%.3f mbps=%.2f pps=%.0f"
+	    " sent_mbps=%.2f loss_pct=%.2f\n", size, r.bytes, dur,
+	    dur > 0 ? (double)r.bytes / dur / 1e6 : 0,
+	    dur > 0 ? (double)r.pkts / dur : 0,
+	    (double)sent * (double)size / ((double)(t1 - t0) / 1e9) / 1e6,
+	    sent ? 100.0 * (double)(sent - r.pkts) / (double)sent : 0);
+	return 0;
+}

@@ -346,6 +346,26 @@ proto_build_error(uint8_t *buf, size_t cap, uint16_t code, const char *msg)
 	return TFTP_HDR_LEN + n + 1;
 }
 
+/* The value an OACK carries for option o (and the transfer log shows). */
+uint64_t
+proto_param_value(const struct tftp_params *p, enum tftp_opt o)
+{
+	switch (o) {
+	case TFTP_OPT_BLKSIZE:
+		return p->blksize;
+	case TFTP_OPT_TIMEOUT:
+		return p->timeout;
+	case TFTP_OPT_TSIZE:
+		return p->tsize;
+	case TFTP_OPT_WINDOWSIZE:
+		return p->windowsize;
+	case TFTP_OPT_ROLLOVER:
+		return p->rollover;
+	default:	/* TFTP_OPT_UTIMEOUT */
+		return p->utimeout;
+	}
+}
+
 /* Options go out in enum tftp_opt order, each at most once. */
 size_t
 proto_build_oack(uint8_t *buf, size_t cap, const struct tftp_params *p)
@@ -361,26 +381,7 @@ proto_build_oack(uint8_t *buf, size_t cap, const struct tftp_params *p)
 	for (o = 0; o < TFTP_OPT_MAX; o++) {
 		if (!(p->acked & TFTP_OPT_BIT(o)))
 			continue;
-		switch (o) {
-		case TFTP_OPT_BLKSIZE:
-			v = p->blksize;
-			break;
-		case TFTP_OPT_TIMEOUT:
-			v = p->timeout;
-			break;
-		case TFTP_OPT_TSIZE:
-			v = p->tsize;
-			break;
-		case TFTP_OPT_WINDOWSIZE:
-			v = p->windowsize;
-			break;
-		case TFTP_OPT_ROLLOVER:
-			v = p->rollover;
-			break;
-		default:	/* TFTP_OPT_UTIMEOUT */
-			v = p->utimeout;
-			break;
-		}
+		v = proto_param_value(p, (enum tftp_opt)o);
 		snprintf(val, sizeof(val), "%" PRIu64, v);
 		if ((off = put_str(buf, cap, off, opt_names[o])) == 0 ||
 		    (off = put_str(buf, cap, off, val)) == 0)

@@ -113,6 +113,8 @@ size_t		 proto_build_error(uint8_t *buf, size_t cap, uint16_t code,
 		    const char *msg);
 size_t		 proto_build_oack(uint8_t *buf, size_t cap,
 		    const struct tftp_params *p);
+/* The value an OACK carries for option o. */
+uint64_t	 proto_param_value(const struct tftp_params *p, enum tftp_opt o);
 /* Build an RRQ/WRQ; opts is NULL-terminated name, value, name, value... */
 size_t		 proto_build_request(uint8_t *buf, size_t cap, uint16_t opcode,
 		    const char *filename, const char *mode,

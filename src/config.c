@@ -235,6 +235,7 @@ static const struct key_def keys[] = {
 
 	BOOLKEY(BATCH, "enable_recvmmsg", enable_recvmmsg, RESTART),
 	BOOLKEY(BATCH, "enable_sendmmsg", enable_sendmmsg, RESTART),
+	BOOLKEY(BATCH, "enable_gso", enable_gso, RESTART),
 	U32KEY(BATCH, "max_batch_size", max_batch_size, 1, 1024, RESTART),
 	U32KEY(BATCH, "batch_timeout_us", batch_timeout_us, 0, 1000000,
 	    RESTART),
@@ -322,6 +323,7 @@ config_defaults(struct tftpd_config *c)
 
 	c->enable_recvmmsg = true;
 	c->enable_sendmmsg = true;
+	c->enable_gso = true;
 	c->max_batch_size = 32;
 	c->batch_timeout_us = 0;
 

@@ -90,6 +90,7 @@ struct tftpd_config {
 	/* [performance.platform.batch] */
 	bool			enable_recvmmsg;
 	bool			enable_sendmmsg;
+	bool			enable_gso;	/* UDP_SEGMENT for windows */
 	uint32_t		max_batch_size;
 	uint32_t		batch_timeout_us;
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,13 @@
 
 #include "sock.h"
 #include "util.h"
+
+#ifndef SOL_UDP
+#define SOL_UDP		17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT	103	/* linux/udp.h */
+#endif
 
 static int	 set_int(int fd, int level, int name, int value);
 static int	 set_buffers(int fd, const struct tftpd_config *cfg);
@@ -426,6 +434,33 @@ sock_send_from(int fd, const void *buf, size_t len,
 			memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
 		}
 	}
+	if (sendmsg(fd, &msg, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+sock_send_gso(int fd, const void *buf, size_t len, uint16_t seg)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cm.buf,
+		.msg_controllen = sizeof(cm.buf),
+	};
+	struct cmsghdr *c;
+
+	memset(&cm, 0, sizeof(cm));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
 	if (sendmsg(fd, &msg, 0) < 0)
 		return -errno;
 	return 0;

@@ -85,4 +85,18 @@ int		 sock_send_from(int fd, const void *buf, size_t len,
 		    const struct sockaddr *peer, socklen_t plen,
 		    const struct sockaddr *local);
 
+/* UDP generic segmentation offload limits (Linux 4.18+). */
+#define SOCK_GSO_MAX_SEGS	64	/* the kernel's UDP_MAX_SEGMENTS */
+#define SOCK_GSO_MAX_BYTES	65000u	/* payload of one send, v4 and v6 */
+#define SOCK_GSO_MAX_SEG	32768u	/* larger: no gain, use sendmmsg */
+
+/*
+ * Send len bytes of buf on the connected socket fd as datagrams of seg
+ * bytes each (the last may be shorter) with one sendmsg() carrying a
+ * UDP_SEGMENT control message.  The kernel sends all or none: 0 or
+ * -errno; -EINVAL, -EIO or -ENOPROTOOPT mean no GSO here.
+ */
+int		 sock_send_gso(int fd, const void *buf, size_t len,
+		    uint16_t seg);
+
 #endif /* SOCK_H */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -42,7 +43,7 @@
 #define RECV_BUFSZ	(TFTP_PKT_MAX + 1)	/* +1: see oversized DATA */
 #define XFER_DRAIN	64		/* packets per transfer, per wakeup */
 #define LISTEN_DRAIN	4		/* batches per listener, per wakeup */
-#define SEND_BATCH_BYTES (4u << 20)	/* cap on the sendmmsg buffers */
+#define POOL_BUFSZ	65536u		/* a pool buffer: one window send */
 #define LOG_FILE_MAX	256
 #define LOG_OPTS_MAX	160
 #define EV_LISTEN	(UINT64_C(1) << 63)
@@ -76,6 +77,8 @@ struct transfer {
 	struct xfer		 x;
 	struct tftp_params	 p;
 	struct loop_timer	 timer;
+	/* RRQ: its pool buffer, where its windows are laid out. */
+	uint8_t			*buf;
 	/* A window cut short by a full socket buffer, resumed on EPOLLOUT. */
 	uint64_t		 pend_first;
 	uint32_t		 pend_count;
@@ -141,12 +144,28 @@ struct worker {
 	uint32_t		*freelist;
 	uint32_t		 nfree;
 
-	/* Outgoing packets: nsbuf buffers of sbufsz, one sendmmsg batch. */
+	/* One packet (OACK, ACK, ERROR) of sbufsz. */
 	uint8_t			*sbuf;
 	size_t			 sbufsz;
-	uint32_t		 nsbuf;
-	struct mmsghdr		*smsg;
-	struct iovec		*siov;
+
+	/*
+	 * The buffer pool: buffer_pool_size buffers of POOL_BUFSZ, fixed
+	 * at start.  A read transfer holds one while it runs and lays its
+	 * window sends out in it, packet after packet; none free answers
+	 * "Server busy".
+	 */
+	uint8_t			*pool;
+	size_t			 pool_len;
+	uint32_t		 pool_cap;
+	uint32_t		*pool_free;
+	uint32_t		 pool_nfree;
+	uint32_t		 pool_high;
+
+	/* A window send: its packets' places in a pool buffer. */
+	uint32_t		 nbatch;	/* sendmmsg batch, or 1 */
+	int			 gso;	/* 1 works, -1 off, 0 not tried */
+	struct mmsghdr		 smsg[SOCK_GSO_MAX_SEGS];
+	struct iovec		 siov[SOCK_GSO_MAX_SEGS];
 
 	/* Transfer sockets read into one buffer. */
 	uint8_t			*rbuf;
@@ -169,6 +188,8 @@ static uint64_t	 tx_data(const struct transfer *t);
 static struct transfer *tx_alloc(struct worker *w);
 static void	 tx_release(struct worker *w, struct transfer *t);
 static void	 pool_gauges(struct worker *w);
+static uint8_t	*pool_get(struct worker *w);
+static void	 pool_put(struct worker *w, uint8_t *buf);
 static void	 count(struct worker *w, enum tftp_shm_counter c,
 		    uint64_t n);
 static void	 count_failed(struct worker *w, uint16_t code);
@@ -201,6 +222,8 @@ static void	 finish(struct worker *w, struct transfer *t,
 static void	 send_one(struct worker *w, struct transfer *t, size_t len);
 static int	 fill_block(struct worker *w, struct transfer *t,
 		    uint64_t idx, uint8_t *buf, size_t *len);
+static int	 send_batch(struct worker *w, struct transfer *t, uint32_t k,
+		    size_t seg);
 static int	 send_data(struct worker *w, struct transfer *t,
 		    uint64_t first, uint32_t nblk);
 static void	 want_out(struct worker *w, struct transfer *t, bool on);
@@ -249,8 +272,10 @@ check_fds(uint32_t nfds, char *why, size_t whylen)
 
 /*
  * The packet buffers.  They are sized for the largest block any setting
- * may allow, since max_blksize can be raised while the worker runs; the
- * batch is shortened instead, so the memory stays bounded.
+ * may allow, since max_blksize can be raised while the worker runs: a
+ * pool buffer holds one packet of the largest block, or a window of up
+ * to SOCK_GSO_MAX_SEGS smaller ones.  The pool's memory is reserved once
+ * (pages are only touched as transfers use them) and never grows.
  */
 static int
 worker_alloc(struct worker *w)
@@ -259,22 +284,35 @@ worker_alloc(struct worker *w)
 	uint32_t i;
 
 	w->sbufsz = TFTP_HDR_LEN + TFTP_BLKSIZE_MAX;
-	w->nsbuf = cfg->enable_sendmmsg && cfg->max_batch_size > 1 ?
-	    cfg->max_batch_size : 1;
-	if (w->nsbuf > SEND_BATCH_BYTES / w->sbufsz)
-		w->nsbuf = (uint32_t)(SEND_BATCH_BYTES / w->sbufsz);
-	w->sbuf = malloc(w->sbufsz * w->nsbuf);
-	w->smsg = calloc(w->nsbuf, sizeof(*w->smsg));
-	w->siov = calloc(w->nsbuf, sizeof(*w->siov));
+	w->sbuf = malloc(w->sbufsz);
 	w->rbuf = malloc(RECV_BUFSZ);
-	if (w->sbuf == NULL || w->smsg == NULL || w->siov == NULL ||
-	    w->rbuf == NULL)
+	if (w->sbuf == NULL || w->rbuf == NULL)
 		return -ENOMEM;
-	for (i = 0; i < w->nsbuf; i++) {
-		w->siov[i].iov_base = w->sbuf + (size_t)i * w->sbufsz;
+	w->nbatch = cfg->enable_sendmmsg && cfg->max_batch_size > 1 ?
+	    cfg->max_batch_size : 1;
+	if (w->nbatch > SOCK_GSO_MAX_SEGS)
+		w->nbatch = SOCK_GSO_MAX_SEGS;
+	w->gso = cfg->enable_gso ? 0 : -1;
+	for (i = 0; i < SOCK_GSO_MAX_SEGS; i++) {
 		w->smsg[i].msg_hdr.msg_iov = &w->siov[i];
 		w->smsg[i].msg_hdr.msg_iovlen = 1;
 	}
+	/* Reserved, not committed: a page costs memory once it is used. */
+	w->pool_cap = cfg->buffer_pool_size > 0 ? cfg->buffer_pool_size : 1;
+	w->pool_len = (size_t)w->pool_cap * POOL_BUFSZ;
+	w->pool = mmap(NULL, w->pool_len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (w->pool == MAP_FAILED) {
+		w->pool = NULL;
+		return -ENOMEM;
+	}
+	w->pool_free = calloc(w->pool_cap, sizeof(*w->pool_free));
+	if (w->pool_free == NULL)
+		return -ENOMEM;
+	/* Taken from the bottom, so few buffers' pages are ever touched. */
+	for (i = 0; i < w->pool_cap; i++)
+		w->pool_free[i] = w->pool_cap - 1 - i;
+	w->pool_nfree = w->pool_cap;
 
 	w->nq = cfg->enable_recvmmsg && cfg->max_batch_size > 1 ?
 	    cfg->max_batch_size : 1;
@@ -298,8 +336,9 @@ worker_dealloc(struct worker *w)
 		free(w->chunk[i]);
 	free(w->freelist);
 	free(w->sbuf);
-	free(w->smsg);
-	free(w->siov);
+	if (w->pool != NULL)
+		(void)munmap(w->pool, w->pool_len);
+	free(w->pool_free);
 	free(w->rbuf);
 	free(w->qbuf);
 	free(w->qmsg);
@@ -409,6 +448,10 @@ tx_release(struct worker *w, struct transfer *t)
 	}
 	if (t->netascii)
 		files_nasrc_free(&t->nas);
+	if (t->buf != NULL) {
+		pool_put(w, t->buf);
+		t->buf = NULL;
+	}
 	files_upload_close(&t->up);
 	if (t->sess >= 0)
 		shm_session_end(&w->shm, t->sess);
@@ -422,9 +465,9 @@ tx_release(struct worker *w, struct transfer *t)
 /* Statistics ---------------------------------------------------------- */
 
 /*
- * Until the batched I/O issue brings a buffer pool, the transfer table is
- * the pool: its size is max_transfers, in use are the running transfers,
- * and "exhausted" counts the "Server busy" refusals.
+ * The gauges: running transfers, and the buffer pool's size, buffers
+ * held and most ever held ("exhausted", the requests refused for want
+ * of a buffer, is counted where that happens).
  */
 static void
 pool_gauges(struct worker *w)
@@ -433,9 +476,32 @@ pool_gauges(struct worker *w)
 	if (w->mode == W_RETIRE)
 		return;
 	shm_gauge(&w->st->active_transfers, w->active);
-	shm_gauge(&w->st->pool_in_use, w->active);
-	shm_gauge(&w->st->pool_high_water, w->high);
-	shm_gauge(&w->st->pool_capacity, w->limit);
+	shm_gauge(&w->st->pool_in_use, w->pool_cap - w->pool_nfree);
+	shm_gauge(&w->st->pool_high_water, w->pool_high);
+	shm_gauge(&w->st->pool_capacity, w->pool_cap);
+}
+
+/* A free pool buffer, or NULL. */
+static uint8_t *
+pool_get(struct worker *w)
+{
+	uint32_t used;
+
+	if (w->pool_nfree == 0)
+		return NULL;
+	used = w->pool_cap - --w->pool_nfree;
+	if (used > w->pool_high)
+		w->pool_high = used;
+	pool_gauges(w);
+	return w->pool + (size_t)w->pool_free[w->pool_nfree] * POOL_BUFSZ;
+}
+
+static void
+pool_put(struct worker *w, uint8_t *buf)
+{
+	w->pool_free[w->pool_nfree++] =
+	    (uint32_t)((size_t)(buf - w->pool) / POOL_BUFSZ);
+	pool_gauges(w);
 }
 
 /*
@@ -584,36 +650,16 @@ static void
 opts_str(struct reqinfo *ri, const struct tftp_params *p)
 {
 	size_t off = 0;
-	uint64_t v;
 	int o, n;
 
 	ri->opts[0] = '\0';
 	for (o = 0; o < TFTP_OPT_MAX; o++) {
 		if (!(p->acked & TFTP_OPT_BIT(o)))
 			continue;
-		switch (o) {
-		case TFTP_OPT_BLKSIZE:
-			v = p->blksize;
-			break;
-		case TFTP_OPT_TIMEOUT:
-			v = p->timeout;
-			break;
-		case TFTP_OPT_TSIZE:
-			v = p->tsize;
-			break;
-		case TFTP_OPT_WINDOWSIZE:
-			v = p->windowsize;
-			break;
-		case TFTP_OPT_ROLLOVER:
-			v = p->rollover;
-			break;
-		default:	/* TFTP_OPT_UTIMEOUT */
-			v = p->utimeout;
-			break;
-		}
 		n = snprintf(ri->opts + off, sizeof(ri->opts) - off,
 		    "%s%s=%" PRIu64, off > 0 ? " " : "",
-		    proto_opt_name((enum tftp_opt)o), v);
+		    proto_opt_name((enum tftp_opt)o),
+		    proto_param_value(p, (enum tftp_opt)o));
 		if (n < 0 || (size_t)n >= sizeof(ri->opts) - off)
 			break;
 		off += (size_t)n;
@@ -717,13 +763,19 @@ handle_request(struct worker *w, struct request *rq, const struct msghdr *msg)
 		return;
 	}
 	if ((t = tx_alloc(w)) == NULL) {
-		bump(&w->st->pool_exhausted);
 		reqinfo_init(&ri, rq, op, req.filename,
 		    proto_mode_name(req.mode));
 		refuse(w, rq, &ri, TFTP_EUNDEF, "Server busy");
 		return;
 	}
 	reqinfo_init(&t->ri, rq, op, req.filename, proto_mode_name(req.mode));
+	/* A download sends from a pool buffer; none free: busy. */
+	if (op == TFTP_RRQ && (t->buf = pool_get(w)) == NULL) {
+		bump(&w->st->pool_exhausted);
+		refuse(w, rq, &t->ri, TFTP_EUNDEF, "Server busy");
+		tx_release(w, t);
+		return;
+	}
 	r = start_transfer(w, t, rq, &req, &code, &errmsg);
 	if (r < 0) {
 		refuse(w, rq, &t->ri, code, errmsg);
@@ -1040,58 +1092,122 @@ fill_block(struct worker *w, struct transfer *t, uint64_t idx, uint8_t *buf,
 }
 
 /*
- * Blocks first .. first + count - 1, up to nsbuf per sendmmsg.  When the
- * socket buffer fills, the rest waits for EPOLLOUT; a new window (an ACK,
- * a timeout) replaces whatever was still waiting.
+ * Send the packets of siov[0 .. k-1] (laid out back to back in the
+ * transfer's buffer): one packet with send(), several with one GSO
+ * sendmsg() when they are all seg bytes but the last, else sendmmsg()
+ * (or send() each, as configured).  The number sent, or -1 with errno
+ * set when none was.
+ */
+static int
+send_batch(struct worker *w, struct transfer *t, uint32_t k, size_t seg)
+{
+	size_t total = 0;
+	uint32_t i, done;
+	bool even = true;
+	int n, r;
+
+	for (i = 0; i < k; i++) {
+		total += w->siov[i].iov_len;
+		if (i + 1 < k && w->siov[i].iov_len != seg)
+			even = false;
+	}
+	if (k > 1 && w->gso >= 0 && even && seg <= SOCK_GSO_MAX_SEG &&
+	    total <= SOCK_GSO_MAX_BYTES) {
+		count(w, TFTP_SHM_C_SYS_SENDMSG, 1);
+		r = sock_send_gso(t->sock, w->siov[0].iov_base, total,
+		    (uint16_t)seg);
+		if (r == 0) {
+			w->gso = 1;
+			return (int)k;
+		}
+		if (w->gso == 0 && (r == -EINVAL || r == -EIO ||
+		    r == -ENOPROTOOPT || r == -EOPNOTSUPP)) {
+			w->gso = -1;
+			log_info("UDP GSO unavailable (%s): windows go out "
+			    "with sendmmsg", strerror(-r));
+		} else {
+			errno = -r;
+			return -1;
+		}
+	}
+	for (done = 0; done < k; done += (uint32_t)n) {
+		if (k - done == 1 || w->nbatch == 1) {
+			count(w, TFTP_SHM_C_SYS_SENDTO, 1);
+			n = send(t->sock, w->siov[done].iov_base,
+			    w->siov[done].iov_len, 0) < 0 ? -1 : 1;
+		} else {
+			count(w, TFTP_SHM_C_SYS_SENDMMSG, 1);
+			n = sendmmsg(t->sock, w->smsg + done, k - done <
+			    w->nbatch ? k - done : w->nbatch, 0);
+		}
+		if (n <= 0)
+			return done > 0 ? (int)done : -1;
+	}
+	return (int)k;
+}
+
+/*
+ * Blocks first .. first + count - 1, laid out in the transfer's pool
+ * buffer as many at a time as fit (and SOCK_GSO_MAX_SEGS at most), each
+ * DATA header followed by its data read into place.  When the socket
+ * buffer fills, the rest waits for EPOLLOUT and is read again then; a
+ * new window (an ACK, a timeout) replaces whatever was still waiting.
  */
 static int
 send_data(struct worker *w, struct transfer *t, uint64_t first,
     uint32_t nblk)
 {
-	uint32_t batch, i, done;
-	size_t len = 0;
+	size_t seg = TFTP_HDR_LEN + t->x.p.blksize, off, len = 0;
+	uint32_t fit, k, i;
+	uint64_t bytes;
 	int n, r;
 
 	t->pend_count = 0;
+	if (t->buf == NULL)	/* only downloads send data */
+		return -ENOBUFS;
+	fit = (uint32_t)(POOL_BUFSZ / seg);
+	if (fit > SOCK_GSO_MAX_SEGS)
+		fit = SOCK_GSO_MAX_SEGS;
+	if (fit < 1)
+		fit = 1;
 	while (nblk > 0) {
-		batch = nblk < w->nsbuf ? nblk : w->nsbuf;
-		for (i = 0; i < batch; i++) {
-			r = fill_block(w, t, first + i, w->siov[i].iov_base,
-			    &len);
+		k = nblk < fit ? nblk : fit;
+		for (i = 0, off = 0; i < k; i++) {
+			r = fill_block(w, t, first + i, t->buf + off, &len);
 			if (r < 0)
 				return r;
+			w->siov[i].iov_base = t->buf + off;
 			w->siov[i].iov_len = len;
+			off += len;
 		}
-		for (done = 0; done < batch; done += (uint32_t)n) {
-			if (batch - done == 1) {
-				count(w, TFTP_SHM_C_SYS_SENDTO, 1);
-				n = send(t->sock, w->siov[done].iov_base,
-				    w->siov[done].iov_len, 0) < 0 ? -1 : 1;
-			} else {
-				count(w, TFTP_SHM_C_SYS_SENDMMSG, 1);
-				n = sendmmsg(t->sock, w->smsg + done,
-				    batch - done, 0);
-			}
-			if (n <= 0)
-				break;
+		n = send_batch(w, t, k, seg);
+		if (n > 0) {
 			count(w, TFTP_SHM_C_MSGS_SENT, (uint64_t)n);
 			count(w, TFTP_SHM_C_PACKETS_SENT, (uint64_t)n);
-			for (i = done; i < done + (uint32_t)n; i++)
-				count(w, TFTP_SHM_C_BYTES_SENT,
-				    w->siov[i].iov_len - TFTP_HDR_LEN);
+			for (i = 0, bytes = 0; i < (uint32_t)n; i++)
+				bytes += w->siov[i].iov_len - TFTP_HDR_LEN;
+			count(w, TFTP_SHM_C_BYTES_SENT, bytes);
 		}
-		if (done < batch) {
-			if (n < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
-				t->pend_first = first + done;
-				t->pend_count = nblk - done;
+		if (n < (int)k) {
+			if (errno == EAGAIN || errno == ENOBUFS) {
+				if (n < 0)
+					n = 0;
+				t->pend_first = first + (uint32_t)n;
+				t->pend_count = nblk - (uint32_t)n;
 				want_out(w, t, true);
 				return 0;
 			}
-			/* Peer unreachable for now: a timeout resends. */
-			break;
+			/*
+			 * Anything else (EPERM from a local firewall rule,
+			 * ECONNREFUSED after an ICMP error) costs the one
+			 * datagram that failed, as loss on the wire would:
+			 * the rest of the window still goes out and the timer
+			 * resends what was lost.
+			 */
+			k = (n > 0 ? (uint32_t)n : 0) + 1;
 		}
-		first += batch;
-		nblk -= batch;
+		first += k;
+		nblk -= k;
 	}
 	want_out(w, t, false);
 	return 0;

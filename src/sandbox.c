@@ -168,6 +168,7 @@ static const char *const sys_files[] = {
 	"fstatat64",		/* 32-bit */
 	"statx",		/* 32-bit with 64-bit time */
 	"pread64",		/* file data, straight into packets */
+	"preadv",		/* a window's blocks in one call */
 	"write",		/* uploads, and the log pipe */
 	"fsync",		/* [write] fsync: file, then directory */
 	"fchmod",		/* the configured umask on a temporary */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1092,6 +1093,48 @@ fill_block(struct worker *w, struct transfer *t, uint64_t idx, uint8_t *buf,
 }
 
 /*
+ * Octet blocks first .. first + k - 1 are one contiguous range of the
+ * file: read it with one preadv() into place after each block's header,
+ * so a window costs one read.  Anything short of the whole range (EINTR,
+ * a file that shrank) goes back to fill_block(), which knows what to make
+ * of it.  Sets siov[0 .. k-1] to the packets.
+ */
+static int
+fill_window(struct worker *w, struct transfer *t, uint64_t first,
+    uint32_t k, size_t seg)
+{
+	struct iovec	 riov[SOCK_GSO_MAX_SEGS];
+	size_t		 want, total = 0, len = 0;
+	uint32_t	 i;
+	ssize_t		 n;
+	int		 r;
+
+	for (i = 0; i < k; i++) {
+		want = xfer_block_len(&t->x, first + i);
+		proto_build_data_hdr(t->buf + i * seg, TFTP_HDR_LEN,
+		    xfer_wire_block(&t->x, first + i));
+		riov[i].iov_base = t->buf + i * seg + TFTP_HDR_LEN;
+		riov[i].iov_len = want;
+		w->siov[i].iov_base = t->buf + i * seg;
+		w->siov[i].iov_len = TFTP_HDR_LEN + want;
+		total += want;
+	}
+	if (t->netascii || k < 2 || k > SOCK_GSO_MAX_SEGS ||
+	    (n = preadv(t->fd, riov, (int)k,
+	    (off_t)xfer_block_offset(&t->x, first))) < 0 ||
+	    (size_t)n != total) {
+		for (i = 0; i < k; i++) {
+			r = fill_block(w, t, first + i, t->buf + i * seg,
+			    &len);
+			if (r < 0)
+				return r;
+			w->siov[i].iov_len = len;
+		}
+	}
+	return 0;
+}
+
+/*
  * Send the packets of siov[0 .. k-1] (laid out back to back in the
  * transfer's buffer): one packet with send(), several with one GSO
  * sendmsg() when they are all seg bytes but the last, else sendmmsg()
@@ -1157,7 +1200,7 @@ static int
 send_data(struct worker *w, struct transfer *t, uint64_t first,
     uint32_t nblk)
 {
-	size_t seg = TFTP_HDR_LEN + t->x.p.blksize, off, len = 0;
+	size_t seg = TFTP_HDR_LEN + t->x.p.blksize;
 	uint32_t fit, k, i;
 	uint64_t bytes;
 	int n, r;
@@ -1172,14 +1215,8 @@ send_data(struct worker *w, struct transfer *t, uint64_t first,
 		fit = 1;
 	while (nblk > 0) {
 		k = nblk < fit ? nblk : fit;
-		for (i = 0, off = 0; i < k; i++) {
-			r = fill_block(w, t, first + i, t->buf + off, &len);
-			if (r < 0)
-				return r;
-			w->siov[i].iov_base = t->buf + off;
-			w->siov[i].iov_len = len;
-			off += len;
-		}
+		if ((r = fill_window(w, t, first, k, seg)) < 0)
+			return r;
 		n = send_batch(w, t, k, seg);
 		if (n > 0) {
 			count(w, TFTP_SHM_C_MSGS_SENT, (uint64_t)n);

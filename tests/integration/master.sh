@@ -136,16 +136,30 @@ check "the pid file $INSTANCE.pid holds the master's pid" t_pidfile
 
 # --- SIGKILL of a worker during 20 downloads ----------------------------------
 
-# Each download in the background, its exit status in DL/N.rc.
+# Each download in the background, its exit status in DL/N.rc.  Under load
+# (a sanitizer build, make -j2) starting 20 clients one after another
+# takes long enough for the first to finish before the last begins, so
+# they wait at a barrier: each marks itself ready, and all start together
+# when DL/go appears (every wait bounded: 30 s).
 CLIENTS=()
 for ((i = 1; i <= NDL; i++)); do
 	(
+		: >"$DL/$i.ready"
+		for ((j = 0; j < 600; j++)); do
+			[ -e "$DL/go" ] && break
+			sleep 0.05
+		done
 		timeout "$TO_DL" tftp -m binary 127.0.0.1 "$PORT" \
 		    -c get big16 "$DL/$i" >"$DL/$i.log" 2>&1
 		echo $? >"$DL/$i.rc"
 	) &
 	CLIENTS+=($!)
 done
+all_ready() {
+	[ "$(find "$DL" -name '*.ready' | wc -l)" -eq "$NDL" ]
+}
+wait_until 30 all_ready || fail "the $NDL clients did not start"
+: >"$DL/go"
 
 # All of them are being served: the sum of active_transfers is NDL.
 all_active() {

@@ -21,7 +21,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +32,7 @@
 #include "files.h"
 #include "netascii.h"
 #include "proto.h"
+#include "tmpdir.h"
 
 struct fixture {
 	char			 dir[PATH_MAX / 2];	/* the tmpdir */
@@ -172,27 +172,14 @@ count_fds(void)
 }
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fixture *f;
-	const char *tmp = getenv("TMPDIR");
 
 	f = calloc(1, sizeof(*f));
 	if (f == NULL)
 		return -1;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(f->dir, sizeof(f->dir), "%s/test_files.XXXXXX", tmp);
-	if (mkdtemp(f->dir) == NULL)
+	if (test_tmpdir_make(f->dir, sizeof(f->dir), "test_files") < 0)
 		return -1;
 	snprintf(f->root, sizeof(f->root), "%s/root", f->dir);
 	if (mkdir(f->root, 0755) < 0)
@@ -224,7 +211,7 @@ teardown(void **state)
 	files_no_proc = false;
 	files_link = FILES_LINK_UNKNOWN;
 	close(f->rootfd);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	(void)test_tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }

@@ -32,7 +32,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -54,6 +53,7 @@
 #include "config.h"
 #include "files.h"
 #include "sandbox.h"
+#include "tmpdir.h"
 
 #define INSIDE_TEXT	"served from the root\n"
 #define OUTSIDE_TEXT	"not to be served\n"
@@ -306,26 +306,15 @@ expect_killed(const struct child *c, long nr)
 }
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fixture *f;
-	const char *tmp = getenv("TMPDIR");
 	char path[PATH_MAX * 2];
 
 	f = calloc(1, sizeof(*f));
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "%s/test_sandbox.XXXXXX",
-	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(test_tmpdir_make(f->dir, sizeof(f->dir),
+	    "test_sandbox"), 0);
 	snprintf(f->root, sizeof(f->root), "%s/root", f->dir);
 	assert_int_equal(mkdir(f->root, 0755), 0);
 	root_path(f, "sub", path, sizeof(path));
@@ -362,7 +351,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	close(f->rootfd);
-	(void)nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	(void)test_tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }

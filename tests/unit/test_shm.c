@@ -21,7 +21,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +35,7 @@
 
 #include "config.h"
 #include "shm.h"
+#include "tmpdir.h"
 
 #define NWORKERS	3
 #define NSESSIONS	4
@@ -49,24 +49,14 @@ struct fixture {
 /* Test helpers ------------------------------------------------------- */
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fixture *f;
-	const char *tmp = getenv("TMPDIR");
 
 	f = calloc(1, sizeof(*f));
 	if (f == NULL)
 		return -1;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(f->dir, sizeof(f->dir), "%s/test_shm.XXXXXX", tmp);
-	if (mkdtemp(f->dir) == NULL)
+	if (test_tmpdir_make(f->dir, sizeof(f->dir), "test_shm") < 0)
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/test.shm", f->dir);
 	config_defaults(&f->cfg);
@@ -81,7 +71,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	(void)test_tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }

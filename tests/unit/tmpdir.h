@@ -1,0 +1,19 @@
+/*
+ * A fresh directory per test, for the unit tests that work on real files
+ * (files, shm, sandbox): made under $TMPDIR (or /tmp) and removed with
+ * everything in it.
+ */
+#ifndef TEST_TMPDIR_H
+#define TEST_TMPDIR_H
+
+#include <stddef.h>
+
+/* Make "$TMPDIR/name.XXXXXX" (or under /tmp) and leave its path in dir.
+ * 0, -ENAMETOOLONG (dir is too small) or -errno of mkdtemp. */
+int	test_tmpdir_make(char *dir, size_t len, const char *name);
+
+/* Remove dir and all below it; links are removed, never followed.
+ * 0 or -1 (something was left behind). */
+int	test_tmpdir_remove(const char *dir);
+
+#endif /* TEST_TMPDIR_H */

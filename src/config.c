@@ -217,6 +217,7 @@ static const struct key_def keys[] = {
 	FUNCKEY(TRANSFER, "port_range", false, port_range, RESTART,
 	    SPAN(port_min), SPAN(port_max)),
 	U32KEY(TRANSFER, "max_transfers", max_transfers, 1, 65536, LIVE),
+	BOOLKEY(TRANSFER, "single_port", single_port, RESTART),
 
 	/* enable: the master restarts the workers (Landlock's write
 	 * right is fixed when a worker starts). */
@@ -310,6 +311,7 @@ config_defaults(struct tftpd_config *c)
 	c->port_min = 0;
 	c->port_max = 0;
 	c->max_transfers = 1024;
+	c->single_port = false;
 
 	c->write_enable = false;
 	c->write_create = false;
@@ -1194,6 +1196,13 @@ config_validate(const struct tftpd_config *c, char *err, size_t errlen)
 	    (c->allowed_opts & ~TFTP_OPT_ALL) != 0 || c->umask > 0777) {
 		snprintf(err, errlen, "invalid family, log, log_level, "
 		    "allow_options or umask");
+		return -EINVAL;
+	}
+	/* Each worker must read its own clients' packets, and only them. */
+	if (c->single_port && !c->reuse_port && c->workers != 1) {
+		snprintf(err, errlen, "transfer.single_port: the workers would "
+		    "share one listen socket: needs performance.platform."
+		    "socket.reuse_port = yes or server.workers = 1");
 		return -EINVAL;
 	}
 	if ((c->port_min == 0) != (c->port_max == 0) ||

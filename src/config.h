@@ -73,6 +73,7 @@ struct tftpd_config {
 	uint16_t		port_min;	/* port_range; 0 = ephemeral */
 	uint16_t		port_max;
 	uint32_t		max_transfers;
+	bool			single_port;	/* answer from the listen port */
 
 	/* [write] */
 	bool			write_enable;

@@ -502,6 +502,16 @@ take_sockets(struct master *m, uint32_t n)
 		}
 		break;
 	}
+	/*
+	 * Single-port mode demultiplexes in the worker that reads a
+	 * client's packets: an inherited socket, which all workers would
+	 * share, gets one worker.
+	 */
+	if (m->cfg.single_port && m->nsets == 1 && m->nworkers > 1) {
+		log_info("single_port: one worker serves the inherited "
+		    "socket%s", m->naddr > 1 ? "s" : "");
+		m->nworkers = 1;
+	}
 	return 0;
 }
 
@@ -781,10 +791,11 @@ ready(struct master *m)
 		append(addrs, sizeof(addrs), &off, "%s%s", off > 0 ? " " : "",
 		    sockaddr_str((struct sockaddr *)&ss, a, sizeof(a)));
 	}
-	log_info("ready: serving %s on %s%s, %u workers, instance %s",
+	log_info("ready: serving %s on %s%s, %u workers%s, instance %s",
 	    m->cfg.root, addrs, m->mode == MODE_INETD ? " (inetd)" :
 	    m->mode == MODE_SYSTEMD ? " (socket activation)" : "",
-	    m->nworkers, m->instance);
+	    m->nworkers, m->cfg.single_port ? ", single port" : "",
+	    m->instance);
 	notify(m, "READY=1\nSTATUS=serving on %s\nMAINPID=%ld", addrs,
 	    (long)getpid());
 	if (m->ready_fd >= 0) {

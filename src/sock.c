@@ -387,13 +387,63 @@ out_close:
 	return r;
 }
 
+/*
+ * The control messages of a send: the source address when local is
+ * given (IP_PKTINFO / IPV6_PKTINFO), and UDP_SEGMENT when seg is not 0.
+ */
+void
+sock_msg_control(struct msghdr *msg, void *cbuf, const struct sockaddr *local,
+    uint16_t seg)
+{
+	struct in_pktinfo pi;
+	struct in6_pktinfo pi6;
+	struct cmsghdr *c;
+	size_t len = 0;
+
+	memset(cbuf, 0, SOCK_SEND_CMSG_SPACE);
+	msg->msg_control = cbuf;
+	msg->msg_controllen = SOCK_SEND_CMSG_SPACE;
+	c = CMSG_FIRSTHDR(msg);
+	if (local != NULL && local->sa_family == AF_INET) {
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_spec_dst = ((const struct sockaddr_in *)local)->sin_addr;
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		len += CMSG_SPACE(sizeof(pi));
+		c = (struct cmsghdr *)((char *)cbuf + len);
+	} else if (local != NULL && local->sa_family == AF_INET6) {
+		memset(&pi6, 0, sizeof(pi6));
+		pi6.ipi6_addr = ((const struct sockaddr_in6 *)local)->sin6_addr;
+		pi6.ipi6_ifindex =
+		    ((const struct sockaddr_in6 *)local)->sin6_scope_id;
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi6));
+		memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
+		len += CMSG_SPACE(sizeof(pi6));
+		c = (struct cmsghdr *)((char *)cbuf + len);
+	}
+	if (seg != 0) {
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(seg));
+		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		len += CMSG_SPACE(sizeof(seg));
+	}
+	msg->msg_controllen = len;
+	if (len == 0)
+		msg->msg_control = NULL;
+}
+
 int
 sock_send_from(int fd, const void *buf, size_t len,
     const struct sockaddr *peer, socklen_t plen,
     const struct sockaddr *local)
 {
 	union {
-		char buf[SOCK_CMSG_SPACE];
+		char buf[SOCK_SEND_CMSG_SPACE];
 		struct cmsghdr align;
 	} cm;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
@@ -403,37 +453,8 @@ sock_send_from(int fd, const void *buf, size_t len,
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
 	};
-	struct in_pktinfo pi;
-	struct in6_pktinfo pi6;
-	struct cmsghdr *c;
 
-	memset(&cm, 0, sizeof(cm));
-	if (local != NULL) {
-		msg.msg_control = cm.buf;
-		if (local->sa_family == AF_INET) {
-			memset(&pi, 0, sizeof(pi));
-			pi.ipi_spec_dst =
-			    ((const struct sockaddr_in *)local)->sin_addr;
-			msg.msg_controllen = CMSG_SPACE(sizeof(pi));
-			c = CMSG_FIRSTHDR(&msg);
-			c->cmsg_level = IPPROTO_IP;
-			c->cmsg_type = IP_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		} else {
-			memset(&pi6, 0, sizeof(pi6));
-			pi6.ipi6_addr =
-			    ((const struct sockaddr_in6 *)local)->sin6_addr;
-			pi6.ipi6_ifindex =
-			    ((const struct sockaddr_in6 *)local)->sin6_scope_id;
-			msg.msg_controllen = CMSG_SPACE(sizeof(pi6));
-			c = CMSG_FIRSTHDR(&msg);
-			c->cmsg_level = IPPROTO_IPV6;
-			c->cmsg_type = IPV6_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi6));
-			memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
-		}
-	}
+	sock_msg_control(&msg, cm.buf, local, 0);
 	if (sendmsg(fd, &msg, 0) < 0)
 		return -errno;
 	return 0;
@@ -443,24 +464,16 @@ int
 sock_send_gso(int fd, const void *buf, size_t len, uint16_t seg)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		char buf[SOCK_SEND_CMSG_SPACE];
 		struct cmsghdr align;
 	} cm;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr msg = {
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
-		.msg_control = cm.buf,
-		.msg_controllen = sizeof(cm.buf),
 	};
-	struct cmsghdr *c;
 
-	memset(&cm, 0, sizeof(cm));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_UDP;
-	c->cmsg_type = UDP_SEGMENT;
-	c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	sock_msg_control(&msg, cm.buf, NULL, seg);
 	if (sendmsg(fd, &msg, 0) < 0)
 		return -errno;
 	return 0;

@@ -80,6 +80,18 @@ int		 sock_transfer(const struct sockaddr *local, socklen_t llen,
 		    const struct sockaddr *peer, socklen_t plen,
 		    const struct tftpd_config *cfg);
 
+/* The control buffer of a send: a source address and a GSO segment. */
+#define SOCK_SEND_CMSG_SPACE \
+	(CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint16_t)))
+
+/*
+ * Point msg's control at cbuf (SOCK_SEND_CMSG_SPACE bytes, cmsghdr-aligned)
+ * holding local as the source address (NULL: the kernel chooses) and a
+ * UDP_SEGMENT of seg bytes (0: none); no control at all when neither.
+ */
+void		 sock_msg_control(struct msghdr *msg, void *cbuf,
+		    const struct sockaddr *local, uint16_t seg);
+
 /* Send buf to peer from the listen socket fd with local as the source. */
 int		 sock_send_from(int fd, const void *buf, size_t len,
 		    const struct sockaddr *peer, socklen_t plen,

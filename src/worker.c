@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -30,8 +31,10 @@
 #include "log.h"
 #include "loop.h"
 #include "path.h"
+#include "peertab.h"
 #include "proto.h"
 #include "sandbox.h"
+#include "sendq.h"
 #include "shm.h"
 #include "sock.h"
 #include "util.h"
@@ -53,6 +56,7 @@
 #define TX_MAX		65536		/* max_transfers' ceiling */
 #define TX_CHUNKS	(TX_MAX / TX_CHUNK)
 #define PROGRESS_BYTES	(64u << 10)	/* sessions update interval */
+#define PEER_BITS	14		/* single_port: hash buckets, log2 */
 
 /* What the transfer log line says about a request. */
 struct reqinfo {
@@ -84,6 +88,19 @@ struct transfer {
 	uint64_t		 pend_first;
 	uint32_t		 pend_count;
 	bool			 wantout;
+	/*
+	 * single_port: the transfer answers from listen socket lis (sock is
+	 * that socket, not ours to close), from the address the request was
+	 * sent to; peertab finds it by the client's address.
+	 */
+	bool			 single;
+	uint8_t			 lis;
+	bool			 heard;		/* a packet came since the request */
+	bool			 queued;	/* buf is in the send queue */
+	uint64_t		 win_end;	/* the window being sent ends here */
+	struct sockaddr_storage	 local;
+	socklen_t		 locallen;
+	uint8_t			 ackbuf[TFTP_HDR_LEN];	/* a queued ACK */
 	/* Shared memory: the transfer-table entry and what it was told. */
 	int			 sess;	/* -1: not listed */
 	uint64_t		 sess_bytes;
@@ -94,6 +111,7 @@ struct transfer {
 
 struct listener {
 	int			 fd;
+	bool			 wantout;	/* single_port: EPOLLOUT on */
 	struct sockaddr_storage	 addr;
 	socklen_t		 len;
 };
@@ -171,8 +189,19 @@ struct worker {
 	/* Transfer sockets read into one buffer. */
 	uint8_t			*rbuf;
 
-	/* Requests: a recvmmsg batch. */
+	/*
+	 * single_port (fixed at start): every transfer answers from its
+	 * listen socket; the batches read there carry ACKs and DATA too,
+	 * and what the transfers send waits in sq for one sendmmsg().
+	 */
+	bool			 single;
+	struct peertab		 pt;
+	struct sendq		 sq;
+
+	/* Requests (single_port: and transfer packets): a recvmmsg batch. */
 	uint32_t		 nq;
+	size_t			 qslot;		/* bytes per message */
+	size_t			 qbuf_len;
 	uint8_t			*qbuf;
 	struct mmsghdr		*qmsg;
 	struct iovec		*qiov;
@@ -208,6 +237,8 @@ static void	 refuse(struct worker *w, const struct request *rq,
 		    struct reqinfo *ri, uint16_t code, const char *msg);
 static void	 handle_request(struct worker *w, struct request *rq,
 		    const struct msghdr *msg);
+static int	 single_begin(struct worker *w, struct transfer *t,
+		    const struct request *rq);
 static int	 start_transfer(struct worker *w, struct transfer *t,
 		    const struct request *rq, const struct tftp_request *req,
 		    uint16_t *code, const char **msg);
@@ -228,10 +259,21 @@ static int	 send_batch(struct worker *w, struct transfer *t, uint32_t k,
 static int	 send_data(struct worker *w, struct transfer *t,
 		    uint64_t first, uint32_t nblk);
 static void	 want_out(struct worker *w, struct transfer *t, bool on);
+static void	 transfer_packet(struct worker *w, struct transfer *t,
+		    const uint8_t *buf, size_t len);
+static void	 single_packet(struct worker *w, struct request *rq,
+		    const struct msghdr *msg);
+static int	 send_data_single(struct worker *w, struct transfer *t,
+		    uint64_t first, uint32_t nblk);
+static void	 send_ack(struct worker *w, struct transfer *t,
+		    uint16_t block);
+static void	 single_flush(struct worker *w);
+static void	 listen_want_out(struct worker *w, uint8_t lis, bool on);
+static void	 listen_writable(struct worker *w, uint8_t lis);
+static void	 end_all(struct worker *w, const char *msg, int result);
 static void	 listen_stop(struct worker *w);
 static void	 on_signals(struct worker *w);
 static void	 end_dallies(struct worker *w);
-static void	 shutdown_all(struct worker *w);
 static int	 serve(struct worker *w);
 static void	 log_stats(struct worker *w);
 
@@ -283,6 +325,7 @@ worker_alloc(struct worker *w)
 {
 	const struct tftpd_config *cfg = &w->cfg;
 	uint32_t i;
+	int r;
 
 	w->sbufsz = TFTP_HDR_LEN + TFTP_BLKSIZE_MAX;
 	w->sbuf = malloc(w->sbufsz);
@@ -317,14 +360,33 @@ worker_alloc(struct worker *w)
 
 	w->nq = cfg->enable_recvmmsg && cfg->max_batch_size > 1 ?
 	    cfg->max_batch_size : 1;
-	w->qbuf = malloc((size_t)w->nq * REQ_BUFSZ);
+	/* In single-port mode a message may be a DATA of any blksize. */
+	w->qslot = w->single ? RECV_BUFSZ : REQ_BUFSZ;
+	w->qbuf_len = (size_t)w->nq * w->qslot;
+	w->qbuf = mmap(NULL, w->qbuf_len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (w->qbuf == MAP_FAILED) {
+		w->qbuf = NULL;
+		return -ENOMEM;
+	}
 	w->qmsg = calloc(w->nq, sizeof(*w->qmsg));
 	w->qiov = calloc(w->nq, sizeof(*w->qiov));
 	w->qpeer = calloc(w->nq, sizeof(*w->qpeer));
 	w->qcmsg = calloc(w->nq, SOCK_CMSG_SPACE);
-	if (w->qbuf == NULL || w->qmsg == NULL || w->qiov == NULL ||
-	    w->qpeer == NULL || w->qcmsg == NULL)
+	if (w->qmsg == NULL || w->qiov == NULL || w->qpeer == NULL ||
+	    w->qcmsg == NULL)
 		return -ENOMEM;
+	if (w->single) {
+		uint64_t seed[2] = { 0, 0 };
+		/* The kernel's random bytes for this process: no syscall. */
+		const void *rnd = (const void *)getauxval(AT_RANDOM);
+
+		if (rnd != NULL)
+			memcpy(seed, rnd, sizeof(seed));
+		if ((r = peertab_init(&w->pt, PEER_BITS, seed)) < 0)
+			return r;
+		sendq_init(&w->sq);
+	}
 	return tx_reserve(w, cfg->max_transfers);
 }
 
@@ -341,7 +403,9 @@ worker_dealloc(struct worker *w)
 		(void)munmap(w->pool, w->pool_len);
 	free(w->pool_free);
 	free(w->rbuf);
-	free(w->qbuf);
+	if (w->qbuf != NULL)
+		(void)munmap(w->qbuf, w->qbuf_len);
+	peertab_free(&w->pt);
 	free(w->qmsg);
 	free(w->qiov);
 	free(w->qpeer);
@@ -369,6 +433,8 @@ tx_reserve(struct worker *w, uint32_t n)
 	if (want <= w->ntx)
 		return 0;
 	if ((r = loop_grow(&w->loop, (size_t)want + 1)) < 0)
+		return r;
+	if (w->single && (r = peertab_reserve(&w->pt, want)) < 0)
 		return r;
 	fl = realloc(w->freelist, want * sizeof(*fl));
 	if (fl == NULL)
@@ -438,7 +504,14 @@ static void
 tx_release(struct worker *w, struct transfer *t)
 {
 	(void)loop_timer_set(&w->loop, &t->timer, 0);
-	if (t->sock >= 0) {
+	if (t->single) {
+		/* Its buffer goes back to the pool: out with what it holds. */
+		if (t->queued)
+			single_flush(w);
+		peertab_remove(&w->pt, t->slot);
+		t->single = false;
+		t->sock = -1;
+	} else if (t->sock >= 0) {
 		(void)loop_del(&w->loop, t->sock);
 		close(t->sock);
 		t->sock = -1;
@@ -673,19 +746,21 @@ opts_str(struct reqinfo *ri, const struct tftp_params *p)
  * other answer to a request (tftp-hpa and OpenBSD tftpd do the same), and
  * clients that lock onto the port of the first reply see no difference.
  * Only when no socket can be had (descriptors or ports exhausted) does it
- * go out from the listen socket, its source set from the pktinfo.  A
- * refused request (ri given) counts as a failed transfer.
+ * go out from the listen socket, its source set from the pktinfo, and in
+ * single-port mode, where everything is answered from there.  A refused
+ * request (ri given) counts as a failed transfer.
  */
 static void
 refuse(struct worker *w, const struct request *rq, struct reqinfo *ri,
     uint16_t code, const char *msg)
 {
 	size_t len;
-	int fd;
+	int fd = -1;
 
 	len = proto_build_error(w->sbuf, w->sbufsz, code, msg);
-	fd = sock_transfer((const struct sockaddr *)&rq->local, rq->locallen,
-	    rq->peer, rq->peerlen, &w->cfg);
+	if (!w->single)
+		fd = sock_transfer((const struct sockaddr *)&rq->local,
+		    rq->locallen, rq->peer, rq->peerlen, &w->cfg);
 	if (fd >= 0) {
 		count(w, TFTP_SHM_C_SYS_SENDTO, 1);
 		if (send(fd, w->sbuf, len, 0) >= 0) {
@@ -696,7 +771,8 @@ refuse(struct worker *w, const struct request *rq, struct reqinfo *ri,
 	} else {
 		count(w, TFTP_SHM_C_SYS_SENDMSG, 1);
 		if (sock_send_from(rq->l->fd, w->sbuf, len, rq->peer,
-		    rq->peerlen, (const struct sockaddr *)&rq->local) == 0) {
+		    rq->peerlen, rq->locallen > 0 ?
+		    (const struct sockaddr *)&rq->local : NULL) == 0) {
 			count(w, TFTP_SHM_C_PACKETS_SENT, 1);
 			count(w, TFTP_SHM_C_MSGS_SENT, 1);
 		}
@@ -731,14 +807,20 @@ handle_request(struct worker *w, struct request *rq, const struct msghdr *msg)
 	if (op != TFTP_RRQ && op != TFTP_WRQ) {
 		log_debug("opcode %u on the listen socket from %s", op,
 		    sockaddr_str(rq->peer, addr, sizeof(addr)));
-		refuse(w, rq, NULL, TFTP_EBADOP, "Illegal TFTP operation");
+		/* Single-port: a packet of a transfer this worker lacks. */
+		if (w->single && (op == TFTP_DATA || op == TFTP_ACK))
+			refuse(w, rq, NULL, TFTP_EBADID,
+			    "Unknown transfer ID");
+		else
+			refuse(w, rq, NULL, TFTP_EBADOP,
+			    "Illegal TFTP operation");
 		return;
 	}
 	/* (int64_t: the ABI's type; seconds) */
 	__atomic_store_n(&w->st->last_request, realtime_ms() / 1000,
 	    __ATOMIC_RELAXED);
 	count(w, op == TFTP_RRQ ? TFTP_SHM_C_RRQ : TFTP_SHM_C_WRQ, 1);
-	if (rq->truncated)
+	if (rq->truncated || rq->len > REQ_BUFSZ)
 		r = -EBADMSG;
 	else
 		r = proto_parse_request(rq->buf, rq->len, &req, &errmsg);
@@ -818,6 +900,29 @@ session_begin(struct worker *w, struct transfer *t, const struct request *rq,
 }
 
 /*
+ * Single-port mode: the transfer answers from the listen socket the
+ * request came to, and is found again by the client's address.
+ */
+static int
+single_begin(struct worker *w, struct transfer *t, const struct request *rq)
+{
+	struct peer_key k;
+	int r;
+
+	if ((r = peertab_key(&k, rq->peer, rq->peerlen,
+	    (uint8_t)(rq->l - w->lis))) < 0)
+		return r;
+	if ((r = peertab_insert(&w->pt, t->slot, &k)) < 0)
+		return r;
+	t->single = true;
+	t->lis = (uint8_t)(rq->l - w->lis);
+	t->sock = rq->l->fd;
+	memcpy(&t->local, &rq->local, sizeof(t->local));
+	t->locallen = rq->locallen;
+	return 0;
+}
+
+/*
  * Policy, open, negotiation, socket, first action.  On failure the ERROR
  * to send is returned in code/msg and the caller releases the slot.
  */
@@ -868,6 +973,14 @@ start_transfer(struct worker *w, struct transfer *t, const struct request *rq,
 	if ((r = proto_negotiate(req, &lim, size, &t->p)) < 0)
 		goto out_errmap;
 
+	if (w->single) {
+		if ((r = single_begin(w, t, rq)) < 0) {
+			*code = TFTP_EUNDEF;
+			*msg = "Server busy";
+			return r;
+		}
+		goto negotiated;
+	}
 	r = sock_transfer((const struct sockaddr *)&rq->local, rq->locallen,
 	    rq->peer, rq->peerlen, cfg);
 	if (r < 0) {
@@ -884,6 +997,7 @@ start_transfer(struct worker *w, struct transfer *t, const struct request *rq,
 		*msg = "Server busy";
 		return r;
 	}
+negotiated:
 	opts_str(&t->ri, &t->p);
 	/* Expected size: the file's, or what an upload's tsize announced. */
 	session_begin(w, t, rq, req->opcode == TFTP_RRQ ? size :
@@ -929,8 +1043,8 @@ listen_readable(struct worker *w, struct listener *l)
 	for (round = 0; round < LISTEN_DRAIN; round++) {
 		for (i = 0; i < w->nq; i++) {
 			mh = &w->qmsg[i].msg_hdr;
-			w->qiov[i].iov_base = w->qbuf + (size_t)i * REQ_BUFSZ;
-			w->qiov[i].iov_len = REQ_BUFSZ;
+			w->qiov[i].iov_base = w->qbuf + (size_t)i * w->qslot;
+			w->qiov[i].iov_len = w->qslot;
 			*mh = (struct msghdr){
 				.msg_name = &w->qpeer[i],
 				.msg_namelen = sizeof(w->qpeer[i]),
@@ -968,7 +1082,10 @@ listen_readable(struct worker *w, struct listener *l)
 				.peer = (const struct sockaddr *)&w->qpeer[i],
 				.peerlen = mh->msg_namelen,
 			};
-			handle_request(w, &rq, mh);
+			if (w->single)
+				single_packet(w, &rq, mh);
+			else
+				handle_request(w, &rq, mh);
 		}
 		if ((uint32_t)n < w->nq)
 			return;
@@ -980,7 +1097,6 @@ listen_readable(struct worker *w, struct listener *l)
 static void
 transfer_readable(struct worker *w, struct transfer *t)
 {
-	struct xfer_action a;
 	uint32_t gen = t->gen;
 	ssize_t n;
 	size_t len;
@@ -1003,16 +1119,73 @@ transfer_readable(struct worker *w, struct transfer *t)
 		}
 		len = (size_t)n < RECV_BUFSZ ? (size_t)n : RECV_BUFSZ;
 		count(w, TFTP_SHM_C_MSGS_RECEIVED, 1);
-		count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
-		if (len >= TFTP_HDR_LEN && w->rbuf[0] == 0 &&
-		    w->rbuf[1] == TFTP_DATA)
-			count(w, TFTP_SHM_C_BYTES_RECEIVED,
-			    len - TFTP_HDR_LEN);
-		xfer_on_packet(&t->x, w->rbuf, len, time_now_ms(), &a);
-		run_action(w, t, &a);
+		transfer_packet(w, t, w->rbuf, len);
 		if (!t->used || t->gen != gen)
 			return;
 	}
+}
+
+/* A packet from the transfer's client, to its state machine. */
+static void
+transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
+    size_t len)
+{
+	struct xfer_action a;
+
+	count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
+	if (len >= TFTP_HDR_LEN && buf[0] == 0 && buf[1] == TFTP_DATA)
+		count(w, TFTP_SHM_C_BYTES_RECEIVED, len - TFTP_HDR_LEN);
+	t->heard = true;
+	xfer_on_packet(&t->x, buf, len, time_now_ms(), &a);
+	run_action(w, t, &a);
+}
+
+/*
+ * Single-port mode: a datagram on a listen socket belongs to the
+ * transfer of its sender's address, if there is one, else it is a
+ * request.  A request from a client whose transfer has heard nothing
+ * yet is that transfer's request again (its answer was lost or slow:
+ * the timer resends it); once the transfer has heard from the client, or
+ * only dallies, a request from the same port means the client has moved
+ * on, so the old transfer ends (without an ERROR, which the client would
+ * take for the answer to its new request) and the new one starts.
+ */
+static void
+single_packet(struct worker *w, struct request *rq, const struct msghdr *msg)
+{
+	struct xfer_action a;
+	struct peer_key k;
+	struct transfer *t = NULL;
+	int64_t slot;
+	uint16_t op;
+
+	if (peertab_key(&k, rq->peer, rq->peerlen,
+	    (uint8_t)(rq->l - w->lis)) == 0 &&
+	    (slot = peertab_find(&w->pt, &k)) >= 0)
+		t = tx_at(w, (uint32_t)slot);
+	if (t == NULL) {
+		handle_request(w, rq, msg);
+		return;
+	}
+	op = rq->len >= 2 ? (uint16_t)(rq->buf[0] << 8 | rq->buf[1]) : 0;
+	if (op != TFTP_RRQ && op != TFTP_WRQ) {
+		transfer_packet(w, t, rq->buf, rq->len);
+		return;
+	}
+	if (!t->heard && t->x.state != XS_DALLY) {
+		/* Counted as received, as it would start a transfer of its
+		 * own (a new TID) without single_port. */
+		count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
+		count(w, op == TFTP_RRQ ? TFTP_SHM_C_RRQ : TFTP_SHM_C_WRQ, 1);
+		return;
+	}
+	a = (struct xfer_action){ .flags = XA_DONE };
+	if (t->x.state != XS_DALLY) {
+		a.result = -ECONNABORTED;
+		a.error_msg = "Replaced by a new request from the client";
+	}
+	finish(w, t, &a);
+	handle_request(w, rq, msg);
 }
 
 static void
@@ -1048,6 +1221,20 @@ send_one(struct worker *w, struct transfer *t, size_t len)
 {
 	if (len == 0)
 		return;
+	if (t->single) {
+		/* After what the transfer already queued, not before it. */
+		if (t->queued)
+			single_flush(w);
+		count(w, TFTP_SHM_C_SYS_SENDMSG, 1);
+		if (sock_send_from(t->sock, w->sbuf, len,
+		    (const struct sockaddr *)&t->ri.peer, t->ri.peerlen,
+		    t->locallen > 0 ? (const struct sockaddr *)&t->local :
+		    NULL) == 0) {
+			count(w, TFTP_SHM_C_PACKETS_SENT, 1);
+			count(w, TFTP_SHM_C_MSGS_SENT, 1);
+		}
+		return;
+	}
 	count(w, TFTP_SHM_C_SYS_SENDTO, 1);
 	if (send(t->sock, w->sbuf, len, 0) >= 0) {
 		count(w, TFTP_SHM_C_PACKETS_SENT, 1);
@@ -1141,21 +1328,35 @@ fill_window(struct worker *w, struct transfer *t, uint64_t first,
  * (or send() each, as configured).  The number sent, or -1 with errno
  * set when none was.
  */
-static int
-send_batch(struct worker *w, struct transfer *t, uint32_t k, size_t seg)
+/*
+ * The bytes of siov[0 .. k-1] when they can go out as one UDP GSO send
+ * (several packets, all seg bytes but the last, within the kernel's
+ * limits, GSO not found missing), else 0.
+ */
+static size_t
+gso_total(const struct worker *w, uint32_t k, size_t seg)
 {
 	size_t total = 0;
-	uint32_t i, done;
-	bool even = true;
-	int n, r;
+	uint32_t i;
 
+	if (k < 2 || w->gso < 0 || seg > SOCK_GSO_MAX_SEG)
+		return 0;
 	for (i = 0; i < k; i++) {
 		total += w->siov[i].iov_len;
 		if (i + 1 < k && w->siov[i].iov_len != seg)
-			even = false;
+			return 0;
 	}
-	if (k > 1 && w->gso >= 0 && even && seg <= SOCK_GSO_MAX_SEG &&
-	    total <= SOCK_GSO_MAX_BYTES) {
+	return total <= SOCK_GSO_MAX_BYTES ? total : 0;
+}
+
+static int
+send_batch(struct worker *w, struct transfer *t, uint32_t k, size_t seg)
+{
+	size_t total;
+	uint32_t done;
+	int n, r;
+
+	if ((total = gso_total(w, k, seg)) > 0) {
 		count(w, TFTP_SHM_C_SYS_SENDMSG, 1);
 		r = sock_send_gso(t->sock, w->siov[0].iov_base, total,
 		    (uint16_t)seg);
@@ -1205,6 +1406,8 @@ send_data(struct worker *w, struct transfer *t, uint64_t first,
 	uint64_t bytes;
 	int n, r;
 
+	if (t->single)
+		return send_data_single(w, t, first, nblk);
 	t->pend_count = 0;
 	if (t->buf == NULL)	/* only downloads send data */
 		return -ENOBUFS;
@@ -1248,6 +1451,197 @@ send_data(struct worker *w, struct transfer *t, uint64_t first,
 	}
 	want_out(w, t, false);
 	return 0;
+}
+
+/* Single-port mode ---------------------------------------------------- */
+
+/*
+ * An upload's ACK: queued from the transfer's own four bytes, so that
+ * the ACKs of many clients go out together like the windows do.
+ */
+static void
+send_ack(struct worker *w, struct transfer *t, uint16_t block)
+{
+	struct sendq_tag tag;
+	size_t len;
+
+	if (!t->single) {
+		send_one(w, t, proto_build_ack(w->sbuf, w->sbufsz, block));
+		return;
+	}
+	if (t->queued)
+		single_flush(w);
+	len = proto_build_ack(t->ackbuf, sizeof(t->ackbuf), block);
+	if (len == 0)
+		return;
+	if (!sendq_room(&w->sq, t->sock, 1))
+		single_flush(w);
+	tag = (struct sendq_tag){ .slot = t->slot, .gen = t->gen, .npkt = 1 };
+	sendq_add(&w->sq, t->sock, (const struct sockaddr *)&t->ri.peer,
+	    t->ri.peerlen, t->locallen > 0 ?
+	    (const struct sockaddr *)&t->local : NULL, t->ackbuf, len, &tag);
+	t->queued = true;
+}
+
+/*
+ * send_data() for a transfer on a listen socket: the window is laid out
+ * in the transfer's pool buffer as usual and queued, one GSO message
+ * (or one message per packet) at a time; single_flush() sends it with
+ * the other transfers' windows.  A window longer than the buffer holds
+ * flushes between its parts, since the buffer is then filled again.
+ */
+static int
+send_data_single(struct worker *w, struct transfer *t, uint64_t first,
+    uint32_t nblk)
+{
+	const struct sockaddr *peer = (const struct sockaddr *)&t->ri.peer;
+	const struct sockaddr *local = t->locallen > 0 ?
+	    (const struct sockaddr *)&t->local : NULL;
+	size_t seg = TFTP_HDR_LEN + t->x.p.blksize, total;
+	struct sendq_tag tag;
+	uint32_t fit, k, i;
+	int r;
+
+	t->pend_count = 0;
+	t->win_end = first + nblk;
+	if (t->buf == NULL)
+		return -ENOBUFS;
+	fit = (uint32_t)(POOL_BUFSZ / seg);
+	if (fit > SOCK_GSO_MAX_SEGS)
+		fit = SOCK_GSO_MAX_SEGS;
+	if (fit < 1)
+		fit = 1;
+	while (nblk > 0) {
+		k = nblk < fit ? nblk : fit;
+		if (t->queued) {
+			single_flush(w);
+			/* The socket buffer filled: EPOLLOUT resumes. */
+			if (t->pend_count > 0)
+				return 0;
+		}
+		if ((r = fill_window(w, t, first, k, seg)) < 0)
+			return r;
+		total = gso_total(w, k, seg);
+		if (!sendq_room(&w->sq, t->sock, total > 0 ? 1 : k))
+			single_flush(w);
+		tag = (struct sendq_tag){ .slot = t->slot, .gen = t->gen };
+		if (total > 0) {
+			tag.first = first;
+			tag.npkt = tag.nblk = k;
+			tag.bytes = total - (size_t)k * TFTP_HDR_LEN;
+			tag.seg = (uint16_t)seg;
+			sendq_add(&w->sq, t->sock, peer, t->ri.peerlen, local,
+			    w->siov[0].iov_base, total, &tag);
+		} else {
+			for (i = 0; i < k; i++) {
+				tag.first = first + i;
+				tag.npkt = tag.nblk = 1;
+				tag.bytes = w->siov[i].iov_len - TFTP_HDR_LEN;
+				sendq_add(&w->sq, t->sock, peer,
+				    t->ri.peerlen, local, w->siov[i].iov_base,
+				    w->siov[i].iov_len, &tag);
+			}
+		}
+		t->queued = true;
+		first += k;
+		nblk -= k;
+	}
+	return 0;
+}
+
+/*
+ * Send what the transfers queued, and settle the accounts: the counters
+ * for what went out; for a window the full socket buffer refused, the
+ * rest of that window waits for EPOLLOUT on the listen socket.  A
+ * message refused for another reason is lost as on the wire, for the
+ * timer to resend; if that reason is a kernel without UDP GSO, later
+ * windows go out as a message per packet.
+ */
+static void
+single_flush(struct worker *w)
+{
+	struct sendq *q = &w->sq;
+	const struct sendq_tag *tag;
+	struct transfer *t;
+	uint32_t i;
+	int err;
+
+	if (q->n == 0)
+		return;
+	count(w, TFTP_SHM_C_SYS_SENDMMSG, sendq_flush(q, w->nbatch));
+	for (i = 0; i < q->n; i++) {
+		tag = &q->tag[i];
+		err = q->err[i];
+		t = tx_at(w, tag->slot);
+		if (t != NULL && (!t->used || t->gen != tag->gen))
+			t = NULL;
+		if (t != NULL)
+			t->queued = false;
+		if (err == 0) {
+			count(w, TFTP_SHM_C_MSGS_SENT, 1);
+			count(w, TFTP_SHM_C_PACKETS_SENT, tag->npkt);
+			count(w, TFTP_SHM_C_BYTES_SENT, tag->bytes);
+			if (tag->seg != 0)
+				w->gso = 1;
+			continue;
+		}
+		if (t == NULL || tag->nblk == 0)
+			continue;
+		if (err == -EAGAIN || err == -ENOBUFS) {
+			if (t->pend_count == 0 && t->win_end > tag->first) {
+				t->pend_first = tag->first;
+				t->pend_count = (uint32_t)(t->win_end -
+				    tag->first);
+				listen_want_out(w, t->lis, true);
+			}
+			continue;
+		}
+		if (tag->seg != 0 && w->gso == 0 && (err == -EINVAL ||
+		    err == -EIO || err == -ENOPROTOOPT ||
+		    err == -EOPNOTSUPP)) {
+			w->gso = -1;
+			log_info("UDP GSO unavailable (%s): windows go out "
+			    "with sendmmsg", strerror(-err));
+		}
+	}
+	sendq_reset(q);
+}
+
+static void
+listen_want_out(struct worker *w, uint8_t lis, bool on)
+{
+	struct listener *l = &w->lis[lis];
+
+	if (l->wantout == on || !w->listening)
+		return;
+	if (loop_mod(&w->loop, l->fd, on ? EPOLLIN | EPOLLOUT : EPOLLIN,
+	    EV_LISTEN | lis) == 0)
+		l->wantout = on;
+}
+
+/* Room again in a listen socket's buffer: resume the windows cut short. */
+static void
+listen_writable(struct worker *w, uint8_t lis)
+{
+	struct xfer_action a;
+	struct transfer *t;
+	uint32_t i;
+	int r;
+
+	listen_want_out(w, lis, false);
+	for (i = 0; i < w->ntx; i++) {
+		t = tx_at(w, i);
+		if (!t->used || !t->single || t->lis != lis ||
+		    t->pend_count == 0)
+			continue;
+		r = send_data(w, t, t->pend_first, t->pend_count);
+		if (r < 0) {
+			xfer_fail(&t->x, TFTP_EUNDEF, r == -ESTALE ?
+			    "File changed" : strerror(-r), r, &a);
+			run_action(w, t, &a);
+		}
+	}
+	single_flush(w);
 }
 
 static void
@@ -1298,8 +1692,7 @@ run_action(struct worker *w, struct transfer *t, struct xfer_action *a)
 		}
 	}
 	if (a->flags & XA_SEND_ACK)
-		send_one(w, t, proto_build_ack(w->sbuf, w->sbufsz,
-		    a->ack_block));
+		send_ack(w, t, a->ack_block);
 	if (a->flags & XA_SEND_ERROR) {
 		len = proto_build_error(w->sbuf, w->sbufsz, a->error_code,
 		    a->error_msg);
@@ -1401,6 +1794,9 @@ on_signals(struct worker *w)
 			    "to finish", w->active);
 			w->mode = W_RETIRE;
 			listen_stop(w);
+			/* Its clients' packets now reach the replacement. */
+			if (w->single && w->active > 0)
+				end_all(w, "Server restarting", -ESHUTDOWN);
 			break;
 		default:
 			log_debug("signal %d ignored", sig);
@@ -1426,10 +1822,14 @@ end_dallies(struct worker *w)
 	}
 }
 
-/* The drain timed out: every transfer ends now; a dallying upload is
- * complete, any other upload leaves no temporary behind. */
+/*
+ * Every transfer ends now (the drain timed out; or a single-port worker
+ * retires, whose clients' packets the replacement will read): a
+ * dallying upload is complete, any other gets ERROR 0 msg and an upload
+ * leaves no temporary behind.
+ */
 static void
-shutdown_all(struct worker *w)
+end_all(struct worker *w, const char *msg, int result)
 {
 	struct xfer_action a;
 	struct transfer *t;
@@ -1444,10 +1844,11 @@ shutdown_all(struct worker *w)
 			finish(w, t, &a);
 			continue;
 		}
-		xfer_fail(&t->x, TFTP_EUNDEF, "Server shutting down",
-		    -ESHUTDOWN, &a);
+		xfer_fail(&t->x, TFTP_EUNDEF, msg, result, &a);
 		run_action(w, t, &a);
 	}
+	if (w->single)
+		single_flush(w);
 }
 
 /* The loop.  0 once drained or retired, 1 if epoll itself failed. */
@@ -1477,9 +1878,14 @@ serve(struct worker *w)
 		for (i = 0; i < nev; i++) {
 			data = ev[i].data.u64;
 			if (data & EV_LISTEN) {
-				if (w->listening)
+				if (!w->listening)
+					continue;
+				if (ev[i].events & (EPOLLIN | EPOLLERR))
 					listen_readable(w,
 					    &w->lis[data & ~EV_LISTEN]);
+				if (ev[i].events & EPOLLOUT)
+					listen_writable(w,
+					    (uint8_t)(data & ~EV_LISTEN));
 				continue;
 			}
 			gen = (uint32_t)(data >> 32);
@@ -1497,7 +1903,8 @@ serve(struct worker *w)
 				if (w->active > 0) {
 					log_info("drain timeout: ending %"
 					    PRIu32 " transfers", w->active);
-					shutdown_all(w);
+					end_all(w, "Server shutting down",
+					    -ESHUTDOWN);
 				}
 				return 0;
 			}
@@ -1505,6 +1912,9 @@ serve(struct worker *w)
 			xfer_on_timeout(&t->x, time_now_ms(), &a);
 			run_action(w, t, &a);
 		}
+		/* The turn's sends, gathered across transfers: go. */
+		if (w->single)
+			single_flush(w);
 	}
 }
 
@@ -1589,6 +1999,7 @@ worker_main(uint32_t index, uint32_t nfds)
 	}
 	/* Landlock fixes this for the life of the process. */
 	w->can_write = w->cfg.write_enable;
+	w->single = w->cfg.single_port;
 	if ((r = worker_alloc(w)) < 0) {
 		log_warnx("cannot allocate the tables: %s", strerror(-r));
 		goto out;
@@ -1603,8 +2014,13 @@ worker_main(uint32_t index, uint32_t nfds)
 			log_warn("getsockname");
 			goto out;
 		}
-		/* A socket shared by the workers (inetd) wakes only one. */
-		if ((r = loop_add(&w->loop, w->lis[i].fd,
+		/*
+		 * A socket shared by the workers (inetd) wakes only one.  In
+		 * single-port mode no socket is shared (the master sees to
+		 * it), and EPOLLOUT must be switchable, which exclusive
+		 * waits do not allow.
+		 */
+		if ((r = loop_add(&w->loop, w->lis[i].fd, w->single ? EPOLLIN :
 		    EPOLLIN | EPOLLEXCLUSIVE, EV_LISTEN | i)) < 0) {
 			log_warnx("epoll_ctl: %s", strerror(-r));
 			goto out;

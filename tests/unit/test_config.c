@@ -147,6 +147,7 @@ test_defaults(void **state)
 	assert_int_equal(c.port_min, 0);
 	assert_int_equal(c.port_max, 0);
 	assert_int_equal(c.max_transfers, 1024);
+	assert_false(c.single_port);
 
 	assert_false(c.write_enable);
 	assert_false(c.write_create);
@@ -176,7 +177,7 @@ static const char every_key[] =
 	"family = ipv6\n"
 	"root = /tmp/root\n"
 	"user = nobody\n"
-	"workers = 4\n"
+	"workers = 1\n"	/* reuse_port = no with single_port */
 	"pid_file = /run/x.pid\n"
 	"runtime_dir = /run/y\n"
 	"foreground = yes\n"
@@ -197,6 +198,7 @@ static const char every_key[] =
 	"permissive = true\n"
 	"port_range = 30000:30010\n"
 	"max_transfers = 99\n"
+	"single_port = yes\n"
 	"[write]\n"
 	"enable = yes\n"
 	"create = 1\n"
@@ -235,7 +237,7 @@ check_every_key(const struct tftpd_config *c)
 	assert_int_equal(c->family, FAMILY_IPV6);
 	assert_string_equal(c->root, "/tmp/root");
 	assert_string_equal(c->user, "nobody");
-	assert_int_equal(c->workers, 4);
+	assert_int_equal(c->workers, 1);
 	assert_string_equal(c->pid_file, "/run/x.pid");
 	assert_string_equal(c->runtime_dir, "/run/y");
 	assert_true(c->foreground);
@@ -258,6 +260,7 @@ check_every_key(const struct tftpd_config *c)
 	assert_int_equal(c->port_min, 30000);
 	assert_int_equal(c->port_max, 30010);
 	assert_int_equal(c->max_transfers, 99);
+	assert_true(c->single_port);
 
 	assert_true(c->write_enable);
 	assert_true(c->write_create);
@@ -393,6 +396,7 @@ static const struct {
 	{ "transfer", "follow_symlinks",
 	    offsetof(struct tftpd_config, follow_symlinks) },
 	{ "transfer", "permissive", offsetof(struct tftpd_config, permissive) },
+	{ "transfer", "single_port", offsetof(struct tftpd_config, single_port) },
 	{ "write", "enable", offsetof(struct tftpd_config, write_enable) },
 	{ "write", "create", offsetof(struct tftpd_config, write_create) },
 	{ "write", "overwrite",
@@ -888,6 +892,16 @@ test_validate(void **state)
 	config_defaults(&c);
 	c.family = (enum config_family)7;
 	assert_true(config_validate(&c, err, sizeof(err)) < 0);
+	/* single_port: each worker must own its listen sockets. */
+	config_defaults(&c);
+	c.single_port = true;
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	c.reuse_port = false;
+	expect_invalid(&c, "transfer.single_port: the workers would share "
+	    "one listen socket: needs performance.platform.socket.reuse_port "
+	    "= yes or server.workers = 1");
+	c.workers = 1;
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
 	config_defaults(&c);
 	c.nlisten = CONFIG_MAX_LISTEN + 1;
 	expect_invalid(&c, "server.listen: more than 16 addresses");

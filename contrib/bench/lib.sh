@@ -39,11 +39,11 @@ find_servers() {
 
 have_server() {
 	case "$1" in
-	snowowl) [ -n "$SNOWOWL" ] && [ -x "$SNOWOWL" ] ;;
+	snowowl|snowowl-sp) [ -n "$SNOWOWL" ] && [ -x "$SNOWOWL" ] ;;
 	tftp-hpa) [ -x "$HPA" ] && "$HPA" -V 2>&1 | grep -q tftp-hpa ;;
 	atftpd) [ -n "$ATFTPD" ] && [ -x "$ATFTPD" ] ;;
 	dnsmasq) [ -x "$DNSMASQ" ] ;;
-	*) die "unknown server $1 (snowowl tftp-hpa atftpd dnsmasq)" ;;
+	*) die "unknown server $1 (snowowl snowowl-sp tftp-hpa atftpd dnsmasq)" ;;
 	esac
 }
 
@@ -54,6 +54,7 @@ addr_of() {
 	tftp-hpa) echo "127.0.0.1:$((PORT_BASE + 2))" ;;
 	atftpd) echo "127.0.0.1:$((PORT_BASE + 3))" ;;
 	dnsmasq) echo "127.0.0.2:69" ;;
+	snowowl-sp) echo "127.0.0.1:$((PORT_BASE + 4))" ;;
 	esac
 }
 
@@ -144,10 +145,15 @@ start_server() {	# NAME
 	addr=$(addr_of "$s")
 	log=$LOGS/$s.log
 	case "$s" in
-	snowowl)
-		: > "$WORKDIR/snowowl.conf"
+	snowowl|snowowl-sp)
+		# The two differ only in their file: snowowl-sp answers
+		# every transfer from the listen port, batching across
+		# clients.
+		if [ "$s" = snowowl-sp ]; then
+			printf '[transfer]\nsingle_port = yes\n'
+		fi > "$WORKDIR/$s.conf"
 		# shellcheck disable=SC2206
-		cmd=("$SNOWOWL" -L --config "$WORKDIR/snowowl.conf"
+		cmd=("$SNOWOWL" -L --config "$WORKDIR/$s.conf"
 		    --runtime-dir "$WORKDIR/run-$s" $SNOWOWL_ARGS
 		    -a "$addr" "$ROOT") ;;
 	tftp-hpa)

@@ -33,7 +33,8 @@ usage: $0 [options]
   --count N           concurrent downloads per server and rate (20)
   --size BYTES        file size (10485760)
   --blksize N         (1468)   --windowsize N (16)
-  --servers "LIST"    from: snowowl tftp-hpa atftpd dnsmasq (default all)
+  --servers "LIST"    from: snowowl snowowl-sp tftp-hpa atftpd dnsmasq
+                      (default all but snowowl-sp, single_port = yes)
   --snowowl PATH      the daemon (default \$SNOWOWL_TFTPD, $TOP/src/snowowl-tftpd)
   --atftpd PATH       atftpd (default \$ATFTPD, PATH, or peers.sh's copy)
   --max-time S        stop one server's downloads after S seconds (300);
@@ -172,7 +173,7 @@ for loss in $LOSSES; do
 		echo "$line" | awk '{ printf "  %-8s %-7s", substr($1, 8), substr($2, 10)
 		    for (i = 3; i <= NF; i++) if ($i ~ /^(sessions_ok|sessions_failed|mbps|seconds|retrans|dropped|blksize|windowsize)=/) printf " %s", $i
 		    print "" }' >&2
-		if [ "$s" = snowowl ] && ! echo "$line" | grep -q "sessions_ok=$COUNT "; then
+		if [ "${s%-sp}" = snowowl ] && ! echo "$line" | grep -q "sessions_ok=$COUNT "; then
 			failed_ours=1
 		fi
 	done

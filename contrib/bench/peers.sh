@@ -14,7 +14,10 @@ command -v apt-get >/dev/null ||
 	{ echo "peers.sh: needs apt-get (Debian or Ubuntu)" >&2; exit 1; }
 
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y --no-install-recommends tftpd-hpa dnsmasq-base
+# A fresh machine (a container image) may have no package lists at all.
+apt-get install -y --no-install-recommends tftpd-hpa dnsmasq-base ||
+	{ apt-get update &&
+	    apt-get install -y --no-install-recommends tftpd-hpa dnsmasq-base; }
 
 # The package's service would hold port 69 on every address.
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
@@ -25,7 +28,13 @@ fi
 
 mkdir -p "$DEST"
 tmp=$(mktemp -d)
-chmod 755 "$tmp"	# apt downloads as _apt
+# apt downloads as _apt, which must be able to write there (else a
+# warning, and the download done unsandboxed as root).
+if id _apt >/dev/null 2>&1; then
+	chown _apt "$tmp"
+else
+	chmod 755 "$tmp"
+fi
 trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && apt-get download atftpd)
 rm -rf "$DEST/atftpd"

@@ -5,7 +5,8 @@
 # scenarios run interleaved (round r: every server does scenario s, then
 # the next) so that a noisy neighbour hurts every server alike; server CPU
 # time is read from a cgroup per server; the result is a markdown table of
-# medians with each server's ratio to the best of the others.
+# medians with each server's ratio to the best peer (ours, snowowl and
+# snowowl-sp, against the best of the others only, never each other).
 # Root only (cgroups, privilege-dropping servers, dnsmasq's fixed port 69).
 # See README.md in this directory.
 set -euo pipefail
@@ -17,7 +18,7 @@ ROUNDS=5
 ROUNDS_SET=0
 QUICK=0
 SCENARIOS="S3w16 S3w64 S4 S5 S6 S7 S2same"
-SERVERS="snowowl tftp-hpa atftpd dnsmasq"
+SERVERS="snowowl snowowl-sp tftp-hpa atftpd dnsmasq"
 SERVER_CPU=0
 CLIENT_CPU=1
 PORT_BASE=16900
@@ -35,14 +36,16 @@ usage: $0 [options]
   --quick             smoke run: 10 MiB files, fewer requests, 1 round
   --rounds N          rounds of every scenario (default 5)
   --scenarios "LIST"  from: S3w16 S3w64 S4 S5 S6 S7 S2same (default all)
-  --servers "LIST"    from: snowowl tftp-hpa atftpd dnsmasq (default all;
-                      peers that are not installed are skipped)
+  --servers "LIST"    from: snowowl snowowl-sp tftp-hpa atftpd dnsmasq
+                      (default all; peers that are not installed are
+                      skipped); snowowl-sp is the daemon with
+                      single_port = yes in its [transfer] section
   --snowowl PATH      the daemon (default \$SNOWOWL_TFTPD, $TOP/src/snowowl-tftpd,
                       then PATH); extra flags in \$SNOWOWL_ARGS (--workers 1)
   --atftpd PATH       atftpd (default \$ATFTPD, PATH, or unpacked by peers.sh
                       under \$BENCH_PEERS, /var/tmp/tftpbench-peers)
   --server-cpu N      CPU for the servers (0); --client-cpu N for tftpbench (1)
-  --port-base P       servers listen on 127.0.0.1:P+1.. (16900); dnsmasq on
+  --port-base P       servers listen on 127.0.0.1:P+1..P+4 (16900); dnsmasq on
                       127.0.0.2:69 (its port is fixed)
   --max-time S        give up on one run after S seconds (900)
   --no-limit          skip the loopback UDP probe
@@ -213,7 +216,7 @@ run_one() {	# SERVER SCENARIO ROUND
 	    printf "%s round=%d client_cpu=%d server_cpu_s=%.3f cpu_s_per_gb=%.4f server_crashed=%d\n",
 		$0, r, ccpu, cpu, (b > 0 ? cpu / (b / 1e9) : 0), crashed }')
 	echo "$line" >> "$OUT"
-	echo "$line" | awk '{ printf "  %-8s %-7s", substr($1, 8), substr($2, 10)
+	echo "$line" | awk '{ printf "  %-10s %-7s", substr($1, 8), substr($2, 10)
 	    for (i = 3; i <= NF; i++) if ($i ~ /^(mbps|reqps|sessions_failed|server_cpu_s|blksize|windowsize)=/) printf " %s", $i
 	    print "" }' >&2
 }
@@ -250,8 +253,9 @@ cat <<EOF
 ## TFTP benchmark: medians of $ROUNDS round(s), $(date -u +%Y-%m-%d) ($(uname -r), $(nproc) CPUs)
 
 Servers pinned to CPU $SERVER_CPU, tftpbench to CPU $CLIENT_CPU; loopback; every transfer checked
-(length + CRC-32C). Cell: median (ratio to the best *other* server; throughput:
-higher is better, CPU: lower is better). Server CPU from $CGMODE accounting. Took $(( t_end - t_start )) s.
+(length + CRC-32C). Cell: median (ratio to the best peer: for snowowl and snowowl-sp the best of
+tftp-hpa/atftpd/dnsmasq, never each other; for a peer the best other server; throughput: higher
+is better, CPU: lower is better). Server CPU from $CGMODE accounting. Took $(( t_end - t_start )) s.
 
 EOF
 awk -v specs="$specs" -v servers="$SERVERS" -v limits="$LIMIT_SIZES" '
@@ -269,6 +273,7 @@ function median(key,   n, i, j, t, a) {
 	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
+function ours(s) { return s ~ /^snowowl/ }
 function fmt(v) { return v >= 100 ? sprintf("%.0f", v) : v >= 10 ? sprintf("%.1f", v) : sprintf("%.2f", v) }
 {
 	sv = fld($0, "server"); sc = fld($0, "scenario")
@@ -303,6 +308,8 @@ function row(sc, kind,   i, j, v, best, cell, note, line, k) {
 		best = ""
 		for (j = 1; j <= nv; j++) {
 			if (j == i || med[j] == "" || med[j] <= 0) continue
+			# Ours are measured against the peers, not each other.
+			if (ours(sv_list[i]) && ours(sv_list[j])) continue
 			if (best == "" || (kind == "cpu" ? med[j] < best : med[j] > best)) best = med[j]
 		}
 		cell = fmt(v)

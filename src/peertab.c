@@ -1,6 +1,6 @@
 /*
  * Single-port mode's demultiplexer (see peertab.h).  The hash is a
- * keyed multiply-xorshift over the 20 key bytes: not cryptographic, but
+ * keyed multiply-xorshift over the key's bytes: not cryptographic, but
  * with a secret seed a client cannot predict which addresses collide,
  * and a chain is never longer than the transfers running anyway.
  */
@@ -30,7 +30,7 @@ bucket(const struct peertab *pt, const struct peer_key *k)
 	memcpy(&a, k->addr, 8);
 	memcpy(&b, k->addr + 8, 8);
 	c = (uint64_t)k->port | (uint64_t)k->family << 16 |
-	    (uint64_t)k->lis << 24;
+	    (uint64_t)k->lis << 24 | (uint64_t)k->scope << 32;
 	a = mix(a ^ pt->seed[0]);
 	a = mix(a ^ b ^ pt->seed[1]);
 	a = mix(a ^ c);
@@ -122,6 +122,7 @@ peertab_key(struct peer_key *k, const struct sockaddr *sa, socklen_t len,
 		sin6 = (const struct sockaddr_in6 *)sa;
 		memcpy(k->addr, &sin6->sin6_addr, sizeof(sin6->sin6_addr));
 		k->port = sin6->sin6_port;
+		k->scope = sin6->sin6_scope_id;
 		k->family = 6;
 		return 0;
 	}

@@ -14,6 +14,7 @@
 
 struct peer_key {
 	uint8_t		 addr[16];	/* IPv4 in the first 4 bytes */
+	uint32_t	 scope;		/* IPv6 link-local: the interface */
 	uint16_t	 port;		/* network order */
 	uint8_t		 family;	/* 4 or 6 */
 	uint8_t		 lis;		/* listen socket index */

@@ -45,7 +45,7 @@ void		 sendq_init(struct sendq *q);
 /* Can n more messages for fd be queued, or must the queue go first? */
 bool		 sendq_room(const struct sendq *q, int fd, uint32_t n);
 /*
- * Queue len bytes at buf (which must stay put until the flush) for peer,
+ * Queue len bytes at buf for peer (both must stay put until the flush),
  * from local (NULL: the kernel picks the source), as datagrams of seg
  * bytes (0: one datagram).  The caller checked sendq_room().
  */

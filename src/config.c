@@ -321,7 +321,8 @@ config_defaults(struct tftpd_config *c)
 	c->nwrite_allow = 0;
 	c->fsync = true;
 
-	c->buffer_pool_size = 256;
+	/* No tighter than max_transfers: see snowowl-tftpd.conf(5). */
+	c->buffer_pool_size = 1024;
 
 	c->enable_recvmmsg = true;
 	c->enable_sendmmsg = true;

@@ -1875,19 +1875,16 @@ serve(struct worker *w)
 		if (w->mode != W_RUN && w->active == 0)
 			return 0;
 		config_check(w);
+		/*
+		 * Two passes: the transfers' packets first, so that final
+		 * ACKs free their slots and buffers before the requests of
+		 * the same turn (a client that fetched one file asks for the
+		 * next at once) are admitted; then the listen sockets.
+		 */
 		for (i = 0; i < nev; i++) {
 			data = ev[i].data.u64;
-			if (data & EV_LISTEN) {
-				if (!w->listening)
-					continue;
-				if (ev[i].events & (EPOLLIN | EPOLLERR))
-					listen_readable(w,
-					    &w->lis[data & ~EV_LISTEN]);
-				if (ev[i].events & EPOLLOUT)
-					listen_writable(w,
-					    (uint8_t)(data & ~EV_LISTEN));
+			if (data & EV_LISTEN)
 				continue;
-			}
 			gen = (uint32_t)(data >> 32);
 			t = tx_at(w, (uint32_t)data);
 			if (t == NULL || !t->used || t->gen != gen)
@@ -1897,6 +1894,15 @@ serve(struct worker *w)
 			if (t->used && t->gen == gen &&
 			    (ev[i].events & EPOLLOUT))
 				transfer_writable(w, t);
+		}
+		for (i = 0; i < nev && w->listening; i++) {
+			data = ev[i].data.u64;
+			if (!(data & EV_LISTEN))
+				continue;
+			if (ev[i].events & (EPOLLIN | EPOLLERR))
+				listen_readable(w, &w->lis[data & ~EV_LISTEN]);
+			if (ev[i].events & EPOLLOUT)
+				listen_writable(w, (uint8_t)(data & ~EV_LISTEN));
 		}
 		while ((lt = loop_timer_expired(&w->loop, time_now_ms()))) {
 			if (lt == &w->drain_timer) {

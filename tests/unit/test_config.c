@@ -157,7 +157,7 @@ test_defaults(void **state)
 	assert_int_equal(c.nwrite_allow, 0);
 	assert_true(c.fsync);
 
-	assert_int_equal(c.buffer_pool_size, 256);
+	assert_int_equal(c.buffer_pool_size, 1024);
 	assert_true(c.enable_recvmmsg);
 	assert_true(c.enable_sendmmsg);
 	assert_int_equal(c.max_batch_size, 32);

@@ -259,7 +259,7 @@ static int	 send_batch(struct worker *w, struct transfer *t, uint32_t k,
 static int	 send_data(struct worker *w, struct transfer *t,
 		    uint64_t first, uint32_t nblk);
 static void	 want_out(struct worker *w, struct transfer *t, bool on);
-static void	 transfer_packet(struct worker *w, struct transfer *t,
+static uint32_t	 transfer_packet(struct worker *w, struct transfer *t,
 		    const uint8_t *buf, size_t len);
 static void	 single_packet(struct worker *w, struct request *rq,
 		    const struct msghdr *msg);
@@ -1097,7 +1097,7 @@ listen_readable(struct worker *w, struct listener *l)
 static void
 transfer_readable(struct worker *w, struct transfer *t)
 {
-	uint32_t gen = t->gen;
+	uint32_t flags, gen = t->gen;
 	ssize_t n;
 	size_t len;
 	int i;
@@ -1119,14 +1119,22 @@ transfer_readable(struct worker *w, struct transfer *t)
 		}
 		len = (size_t)n < RECV_BUFSZ ? (size_t)n : RECV_BUFSZ;
 		count(w, TFTP_SHM_C_MSGS_RECEIVED, 1);
-		transfer_packet(w, t, w->rbuf, len);
+		flags = transfer_packet(w, t, w->rbuf, len);
 		if (!t->used || t->gen != gen)
+			return;
+		/*
+		 * A download that just sent a window waits for its ACK: a
+		 * read now would almost always find the socket empty, and
+		 * the epoll wait it saves is the one we are about to make.
+		 */
+		if (t->x.p.dir == XFER_READ && (flags & XA_SEND_DATA))
 			return;
 	}
 }
 
-/* A packet from the transfer's client, to its state machine. */
-static void
+/* A packet from the transfer's client, to its state machine; the
+ * action's flags. */
+static uint32_t
 transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
     size_t len)
 {
@@ -1138,6 +1146,7 @@ transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
 	t->heard = true;
 	xfer_on_packet(&t->x, buf, len, time_now_ms(), &a);
 	run_action(w, t, &a);
+	return a.flags;
 }
 
 /*

@@ -96,6 +96,7 @@ struct transfer {
 	bool			 single;
 	uint8_t			 lis;
 	bool			 heard;		/* a packet came since the request */
+	uint64_t		 req_hash;	/* of the request's bytes */
 	bool			 queued;	/* buf is in the send queue */
 	uint64_t		 win_end;	/* the window being sent ends here */
 	struct sockaddr_storage	 local;
@@ -237,6 +238,7 @@ static void	 refuse(struct worker *w, const struct request *rq,
 		    struct reqinfo *ri, uint16_t code, const char *msg);
 static void	 handle_request(struct worker *w, struct request *rq,
 		    const struct msghdr *msg);
+static uint64_t	 request_hash(const struct request *rq);
 static int	 single_begin(struct worker *w, struct transfer *t,
 		    const struct request *rq);
 static int	 start_transfer(struct worker *w, struct transfer *t,
@@ -899,6 +901,18 @@ session_begin(struct worker *w, struct transfer *t, const struct request *rq,
 		t->sess = -1;
 }
 
+/* FNV-1a: tells a repeated request from another one, nothing more. */
+static uint64_t
+request_hash(const struct request *rq)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	size_t i;
+
+	for (i = 0; i < rq->len; i++)
+		h = (h ^ rq->buf[i]) * UINT64_C(0x100000001b3);
+	return h;
+}
+
 /*
  * Single-port mode: the transfer answers from the listen socket the
  * request came to, and is found again by the client's address.
@@ -919,6 +933,7 @@ single_begin(struct worker *w, struct transfer *t, const struct request *rq)
 	t->sock = rq->l->fd;
 	memcpy(&t->local, &rq->local, sizeof(t->local));
 	t->locallen = rq->locallen;
+	t->req_hash = request_hash(rq);
 	return 0;
 }
 
@@ -1152,12 +1167,13 @@ transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
 /*
  * Single-port mode: a datagram on a listen socket belongs to the
  * transfer of its sender's address, if there is one, else it is a
- * request.  A request from a client whose transfer has heard nothing
- * yet is that transfer's request again (its answer was lost or slow:
- * the timer resends it); once the transfer has heard from the client, or
- * only dallies, a request from the same port means the client has moved
- * on, so the old transfer ends (without an ERROR, which the client would
- * take for the answer to its new request) and the new one starts.
+ * request.  The same request again, from a client whose transfer has
+ * heard nothing yet, is a repeat (its answer was lost or slow: the timer
+ * resends it); any other request from that port, or one after the
+ * transfer has heard from the client or while it only dallies, means the
+ * client has moved on, so the old transfer ends (without an ERROR, which
+ * the client would take for the answer to its new request) and the new
+ * one starts.
  */
 static void
 single_packet(struct worker *w, struct request *rq, const struct msghdr *msg)
@@ -1181,7 +1197,8 @@ single_packet(struct worker *w, struct request *rq, const struct msghdr *msg)
 		transfer_packet(w, t, rq->buf, rq->len);
 		return;
 	}
-	if (!t->heard && t->x.state != XS_DALLY) {
+	if (!t->heard && t->x.state != XS_DALLY &&
+	    request_hash(rq) == t->req_hash) {
 		/* Counted as received, as it would start a transfer of its
 		 * own (a new TID) without single_port. */
 		count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
@@ -1587,7 +1604,9 @@ single_flush(struct worker *w)
 		if (t != NULL)
 			t->queued = false;
 		if (err == 0) {
-			count(w, TFTP_SHM_C_MSGS_SENT, 1);
+			/* Datagrams, as on the other paths: a GSO run is
+			 * several. */
+			count(w, TFTP_SHM_C_MSGS_SENT, tag->npkt);
 			count(w, TFTP_SHM_C_PACKETS_SENT, tag->npkt);
 			count(w, TFTP_SHM_C_BYTES_SENT, tag->bytes);
 			if (tag->seg != 0)

@@ -4,9 +4,11 @@
  * side of that pipe (log_relay).  Owns the level filter and the ident.  A
  * stderr or pipe line is formatted whole and written with one write(2),
  * so lines from several processes sharing the descriptor do not
- * interleave, and a pipe line (< PIPE_BUF) is never split.
+ * interleave, and a pipe line (< PIPE_BUF) is never split; lines a
+ * worker holds go out together, whole, in one write of at most PIPE_BUF.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,9 @@ static const char *const level_names[] = {
 static char		 log_ident[LOG_IDENT_MAX] = "snowowl-tftpd";
 static enum log_target	 log_target = LOG_TO_STDERR;
 static int		 log_level = LOG_INFO;
+static bool		 log_held;
+static char		 held[PIPE_BUF];
+static size_t		 nheld;
 
 void
 log_init(const char *ident, enum log_target target, int level)
@@ -90,12 +95,43 @@ log_level_name(int level)
 }
 
 static void
+write_all(const char *buf, size_t n)
+{
+	ssize_t	 w;
+	size_t	 off;
+
+	for (off = 0; off < n; off += (size_t)w) {
+		w = write(STDERR_FILENO, buf + off, n - off);
+		if (w < 0 && errno == EINTR) {
+			w = 0;
+			continue;
+		}
+		if (w <= 0)
+			return;
+	}
+}
+
+void
+log_hold(bool on)
+{
+	if (!on)
+		log_flush();
+	log_held = on && log_target == LOG_TO_PIPE;
+}
+
+void
+log_flush(void)
+{
+	if (nheld > 0)
+		write_all(held, nheld);
+	nheld = 0;
+}
+
+static void
 log_emit(int prio, const char *msg)
 {
 	char	 line[LOG_LINE_MAX + LOG_IDENT_MAX + 32];
 	int	 n;
-	ssize_t	 w;
-	size_t	 off;
 
 	if (log_target == LOG_TO_SYSLOG) {
 		syslog(prio, "%s", msg);
@@ -112,15 +148,16 @@ log_emit(int prio, const char *msg)
 		n = sizeof(line) - 1;
 		line[n - 1] = '\n';
 	}
-	for (off = 0; off < (size_t)n; off += (size_t)w) {
-		w = write(STDERR_FILENO, line + off, (size_t)n - off);
-		if (w < 0 && errno == EINTR) {
-			w = 0;
-			continue;
-		}
-		if (w <= 0)
-			return;
+	if (log_held) {
+		if (nheld + (size_t)n > sizeof(held))
+			log_flush();
+		memcpy(held + nheld, line, (size_t)n);
+		nheld += (size_t)n;
+		if (prio <= LOG_WARNING)
+			log_flush();
+		return;
 	}
+	write_all(line, (size_t)n);
 }
 
 /* errnum >= 0 appends ": strerror(errnum)". */

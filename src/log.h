@@ -23,6 +23,14 @@ enum log_target {
 #define LOG_LINE_MAX	1024
 
 void	 log_init(const char *ident, enum log_target target, int level);
+/*
+ * A worker's pipe lines below warning are held (at most PIPE_BUF bytes)
+ * until log_flush() writes them with one write(2): under load a loop turn
+ * logs many transfers, and a write per line costs the master a wakeup
+ * per line.  Warnings and worse are never held.
+ */
+void	 log_hold(bool on);
+void	 log_flush(void);
 void	 log_setlevel(int level);
 int	 log_getlevel(void);
 /* Name of a level ("err", "warning", "notice", "info", "debug"), or -1. */

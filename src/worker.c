@@ -1894,6 +1894,8 @@ serve(struct worker *w)
 	for (;;) {
 		if (w->mode != W_RUN && w->active == 0)
 			return 0;
+		/* The turn's log lines, in one write, before sleeping. */
+		log_flush();
 		nev = loop_wait(&w->loop, ev, MAX_EVENTS, time_now_ms());
 		if (nev < 0) {
 			log_warnx("epoll_wait: %s", strerror(-nev));
@@ -2074,10 +2076,12 @@ worker_main(uint32_t index, uint32_t nfds)
 		    "by seccomp and by resolving beneath the root only");
 	log_info("ready (pid %ld, %s)", (long)getpid(), sandbox_describe());
 
+	log_hold(true);
 	status = serve(w) == 0 ? 0 : 1;
 	/* (A retired worker's slot counts its replacement's work too.) */
 	if (w->mode != W_RETIRE)
 		log_stats(w);
+	log_hold(false);
 out:
 	if (w->loop_ok)
 		loop_free(&w->loop);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -448,7 +449,7 @@ test_time_now_ms(void **state)
 static const char *
 stderr_of(void (*fn)(void))
 {
-	static char out[4096];
+	static char out[8192];
 	char path[] = "/tmp/test_util.XXXXXX";
 	int fd, saved;
 	ssize_t n;
@@ -540,6 +541,74 @@ test_log_levels(void **state)
 	log_setlevel(LOG_NOTICE);
 	assert_int_equal(log_getlevel(), LOG_NOTICE);
 	log_setlevel(LOG_INFO);
+}
+
+/* Bytes written to stderr (a file here) so far. */
+static long
+stderr_size(void)
+{
+	struct stat st;
+
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return -1;
+	return (long)st.st_size;
+}
+
+static long hold_sizes[4];
+
+static void
+log_hold_body(void)
+{
+	char msg[1001];
+	int i;
+
+	log_init("worker", LOG_TO_PIPE, LOG_INFO);
+	log_hold(true);
+	log_info("one");
+	log_info("two");
+	hold_sizes[0] = stderr_size();		/* held: nothing yet */
+	log_warnx("three");			/* a warning goes at once */
+	hold_sizes[1] = stderr_size();
+	log_info("four");
+	log_flush();
+	hold_sizes[2] = stderr_size();
+	/* More than a pipe buffer: the held lines go before it overflows. */
+	memset(msg, 'z', sizeof(msg) - 1);
+	msg[sizeof(msg) - 1] = '\0';
+	for (i = 0; i < 5; i++)
+		log_info("%d%s", i, msg);
+	hold_sizes[3] = stderr_size();
+	log_hold(false);			/* flushes */
+	log_info("five");			/* not held */
+	log_init("snowowl-tftpd", LOG_TO_STDERR, LOG_INFO);
+}
+
+static void
+test_log_hold(void **state)
+{
+	char want[8192], z[1001];
+	const char *out;
+	int i, off;
+
+	out = stderr_of(log_hold_body);
+	memset(z, 'z', sizeof(z) - 1);
+	z[sizeof(z) - 1] = '\0';
+	off = snprintf(want, sizeof(want), "<6>one\n<6>two\n<4>three\n"
+	    "<6>four\n");
+	for (i = 0; i < 5; i++)
+		off += snprintf(want + off, sizeof(want) - (size_t)off,
+		    "<6>%d%s\n", i, z);
+	snprintf(want + off, sizeof(want) - (size_t)off, "<6>five\n");
+	assert_string_equal(out, want);
+	assert_int_equal(hold_sizes[0], 0);
+	assert_int_equal(hold_sizes[1], (long)strlen("<6>one\n<6>two\n"
+	    "<4>three\n"));
+	assert_int_equal(hold_sizes[2], hold_sizes[1] + (long)strlen(
+	    "<6>four\n"));
+	/* Some of the five long lines went out, never a part of one. */
+	assert_true(hold_sizes[3] > hold_sizes[2]);
+	assert_int_equal((hold_sizes[3] - hold_sizes[2]) % 1005, 0);
+	assert_true(hold_sizes[3] < hold_sizes[2] + 5 * 1005);
 }
 
 static void
@@ -707,6 +776,7 @@ main(void)
 		cmocka_unit_test(test_time_now_ms),
 		cmocka_unit_test(test_log_stderr),
 		cmocka_unit_test(test_log_levels),
+		cmocka_unit_test(test_log_hold),
 		cmocka_unit_test(test_fatal_exits),
 		cmocka_unit_test(test_log_pipe),
 		cmocka_unit_test(test_log_relay),

@@ -231,6 +231,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		"$PROBE" -s "$sz" -t 2 --rx-cpu "$SERVER_CPU" --tx-cpu "$CLIENT_CPU" |
 		    sed "s/\$/ round=$r/" >> "$OUT" || note "udpprobe failed"
 	done
+	# The round trip every window and its ACK pay: across the CPUs, and
+	# on one (S2same).
+	if [ -n "$LIMIT_SIZES" ]; then
+		"$PROBE" --rtt -s 1472 -t 1 --rx-cpu "$SERVER_CPU" \
+		    --tx-cpu "$CLIENT_CPU" | sed "s/\$/ round=$r/" >> "$OUT" ||
+		    note "udpprobe --rtt failed"
+		"$PROBE" --rtt -s 1472 -t 1 --rx-cpu "$SERVER_CPU" \
+		    --tx-cpu "$SERVER_CPU" |
+		    sed "s/scenario=rtt1472/scenario=rtt1472same/; s/\$/ round=$r/" \
+		    >> "$OUT" || note "udpprobe --rtt failed"
+	fi
 	for sc in $SCENARIOS; do
 		# Rotate the order each round: nobody is always first.
 		for ((i = 0; i < nsrv; i++)); do
@@ -277,7 +288,12 @@ function ours(s) { return s ~ /^snowowl/ }
 function fmt(v) { return v >= 100 ? sprintf("%.0f", v) : v >= 10 ? sprintf("%.1f", v) : sprintf("%.2f", v) }
 {
 	sv = fld($0, "server"); sc = fld($0, "scenario")
-	if (sv == "limit") { k = "limit" SUBSEP sc; cnt[k]++; val[k, cnt[k]] = fld($0, "mbps") + 0; next }
+	if (sv == "limit") {
+		k = "limit" SUBSEP sc; cnt[k]++
+		val[k, cnt[k]] = fld($0, sc ~ /^rtt/ ? "rtt_p50_us" : "mbps") + 0
+		if (sc ~ /^udp/) { k = "limitcpu" SUBSEP sc; cnt[k]++; val[k, cnt[k]] = fld($0, "tx_cpu_s_per_gb") + 0 }
+		next
+	}
 	m = metric[sc]
 	k = sc SUBSEP sv
 	cnt[k]++; val[k, cnt[k]] = fld($0, m) + 0
@@ -340,9 +356,27 @@ END {
 			print line
 		}
 	}
+	split("rtt1472 rtt1472same", rz, " ")
+	split("across the CPUs|on the server CPU", rd, "|")
+	for (i = 1; i <= 2; i++) {
+		k = "limit" SUBSEP rz[i]
+		if (cnt[k]) {
+			line = "| limit " rz[i] " | us | " fmt(median(k)) " (UDP round trip, 1472 bytes, " rd[i] ") |"
+			for (j = 2; j <= nv; j++) line = line " |"
+			print line
+		}
+	}
 	print ""
 	print hdr; print sep
 	for (i = 1; i <= ns; i++) row(order[i], "cpu")
+	for (i = 1; i <= nl; i++) {
+		k = "limitcpu" SUBSEP "udp" lz[i]
+		if (cnt[k]) {
+			line = "| limit udp" lz[i] " | CPU-s/GB | " fmt(median(k)) " (the sender of the limit row, from memory) |"
+			for (j = 2; j <= nv; j++) line = line " |"
+			print line
+		}
+	}
 	print ""
 	print "Scenarios:"
 	for (i = 1; i <= ns; i++) print "- " order[i] ": " desc[order[i]]

@@ -4,8 +4,15 @@
  * fixed-size datagrams with sendmmsg for a few seconds at a receiver pinned
  * to another CPU that drains them with recvmmsg; the received bytes per
  * second are the ceiling any TFTP server on this machine can reach with
- * that datagram size and one socket.  Prints one key=value line in the
- * format of tftpbench (server=limit).
+ * that datagram size and one socket.  The sender's CPU time per GB
+ * received (tx_cpu_s_per_gb) is the floor of a server's cost for sending
+ * from memory it already holds, with no file read and no protocol.
+ * Prints one key=value line in the format of tftpbench (server=limit).
+ *
+ * --rtt instead bounces one datagram of SIZE between the two CPUs, one
+ * at a time, and prints the median and 99th percentile round trip: the
+ * floor of every stop-and-wait exchange (a TFTP window and its ACK) on
+ * this machine, whatever the server does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +29,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -53,6 +61,18 @@ mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* This process's CPU time, user and system, in seconds. */
+static double
+cpu_self(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static void
 pin(int cpu)
 {
@@ -80,6 +100,73 @@ num(const char *s, long min, long max, const char *what)
 		exit(2);
 	}
 	return v;
+}
+
+/* --rtt: send every datagram back until the 1-byte end mark. */
+static void __attribute__((noreturn))
+echoer(int fd)
+{
+	static uint8_t buf[SIZE_MAX_DGRAM + 1];
+	struct sockaddr_in from;
+	socklen_t flen;
+	ssize_t n;
+
+	for (;;) {
+		flen = sizeof(from);
+		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
+		    &flen);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("recvfrom");
+		if (n == END_MARK)
+			_exit(0);
+		(void)sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from,
+		    flen);
+	}
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* --rtt, the sending side: round trips for secs seconds (at most 1e6). */
+static int
+rtt_probe(int tx, pid_t pid, size_t size, long secs)
+{
+	static uint64_t rtt[1000000];
+	uint8_t *buf = calloc(1, size + 1), mark = 0;
+	struct timeval tv = { 1, 0 };
+	uint64_t t0, end;
+	size_t n = 0;
+	int status;
+
+	if (buf == NULL)
+		die("calloc");
+	if (setsockopt(tx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		die("SO_RCVTIMEO");
+	usleep(100000);
+	end = mono_ns() + (uint64_t)secs * 1000000000u;
+	while (n < sizeof(rtt) / sizeof(rtt[0]) && mono_ns() < end) {
+		t0 = mono_ns();
+		if (send(tx, buf, size, 0) < 0)
+			die("send");
+		if (recv(tx, buf, size + 1, 0) < 0)
+			die("recv (the echo)");
+		rtt[n++] = mono_ns() - t0;
+	}
+	(void)send(tx, &mark, END_MARK, 0);
+	(void)waitpid(pid, &status, 0);
+	qsort(rtt, n, sizeof(rtt[0]), cmp_u64);
+	printf("server=limit scenario=rtt%zu round_trips=%zu rtt_p50_us=%.1f"
+	    " rtt_p99_us=%.1f\n", size, n, (double)rtt[n / 2] / 1e3,
+	    (double)rtt[n * 99 / 100] / 1e3);
+	free(buf);
+	return 0;
 }
 
 static void __attribute__((noreturn))
@@ -138,6 +225,7 @@ main(int argc, char **argv)
 		{ "rx-cpu", required_argument, NULL, 'r' },
 		{ "tx-cpu", required_argument, NULL, 'x' },
 		{ "rcvbuf", required_argument, NULL, 'k' },
+		{ "rtt", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -149,8 +237,9 @@ main(int argc, char **argv)
 	uint64_t t0, t1, sent = 0;
 	uint8_t *payload, mark = 0;
 	int rx, tx, p[2], c, status;
+	bool rtt = false;
 	pid_t pid;
-	double dur;
+	double dur, cpu0, cpu1;
 
 	while ((c = getopt_long(argc, argv, "s:t:b:h", lo, NULL)) != -1) {
 		switch (c) {
@@ -172,10 +261,13 @@ main(int argc, char **argv)
 		case 'k':
 			rcvkb = num(optarg, 64, 1 << 20, "rcvbuf");
 			break;
+		case 'R':
+			rtt = true;
+			break;
 		default:
 			fprintf(c == 'h' ? stdout : stderr,
 			    "usage: udpprobe [-s SIZE] [-t SECONDS] [-b BATCH]"
-			    " [--rx-cpu N] [--tx-cpu N] [--rcvbuf KB]\n"
+			    " [--rx-cpu N] [--tx-cpu N] [--rcvbuf KB] [--rtt]\n"
 			    "  -1 as a CPU leaves that side unpinned\n");
 			return c == 'h' ? 0 : 2;
 		}
@@ -211,11 +303,15 @@ main(int argc, char **argv)
 		close(p[0]);
 		close(tx);
 		pin((int)rxcpu);
+		if (rtt)
+			echoer(rx);
 		receiver(rx, p[1], size);
 	}
 	close(p[1]);
 	close(rx);
 	pin((int)txcpu);
+	if (rtt)
+		return rtt_probe(tx, pid, size, secs);
 
 	payload = calloc(1, size);
 	if (!payload)
@@ -227,6 +323,7 @@ main(int argc, char **argv)
 		m[i].msg_hdr.msg_iovlen = 1;
 	}
 	usleep(100000);		/* let the receiver block in recvmmsg */
+	cpu0 = cpu_self();
 	t0 = mono_ns();
 	t1 = t0 + (uint64_t)secs * 1000000000u;
 	while (mono_ns() < t1) {
@@ -241,6 +338,7 @@ main(int argc, char **argv)
 		sent += (uint64_t)n;
 	}
 	t1 = mono_ns();
+	cpu1 = cpu_self();
 	/* The end mark may meet a full buffer: repeat until it is seen. */
 	for (int i = 0; i < 100; i++) {
 		usleep(20000);
@@ -265,10 +363,12 @@ main(int argc, char **argv)
 	    0;
 	printf("server=limit scenario=udp%zu sessions_ok=1 sessions_failed=0"
 	    " bytes=%" PRIu64 " seconds=%.3f mbps=%.2f pps=%.0f"
-	    " sent_mbps=%.2f loss_pct=%.2f\n", size, r.bytes, dur,
+	    " sent_mbps=%.2f loss_pct=%.2f tx_cpu_s_per_gb=%.4f\n", size,
+	    r.bytes, dur,
 	    dur > 0 ? (double)r.bytes / dur / 1e6 : 0,
 	    dur > 0 ? (double)r.pkts / dur : 0,
 	    (double)sent * (double)size / ((double)(t1 - t0) / 1e9) / 1e6,
-	    sent ? 100.0 * (double)(sent - r.pkts) / (double)sent : 0);
+	    sent ? 100.0 * (double)(sent - r.pkts) / (double)sent : 0,
+	    r.bytes ? (cpu1 - cpu0) / ((double)r.bytes / 1e9) : 0);
 	return 0;
 }

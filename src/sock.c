@@ -262,6 +262,16 @@ sock_adopt(int fd, const struct tftpd_config *cfg,
 	return r;
 }
 
+bool
+sock_is_wildcard(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
+		    htonl(INADDR_ANY);
+	return sa->sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(
+	    &((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
 int
 sock_local_addr(const struct msghdr *msg, const struct sockaddr *bound,
     struct sockaddr_storage *local, socklen_t *len)
@@ -279,13 +289,13 @@ sock_local_addr(const struct msghdr *msg, const struct sockaddr *bound,
 		*sin = *bsin;
 		sin->sin_port = 0;
 		*len = sizeof(*sin);
-		if (bsin->sin_addr.s_addr != htonl(INADDR_ANY))
+		if (!sock_is_wildcard(bound))
 			return 0;
 	} else {
 		*sin6 = *bsin6;
 		sin6->sin6_port = 0;
 		*len = sizeof(*sin6);
-		if (!IN6_IS_ADDR_UNSPECIFIED(&bsin6->sin6_addr))
+		if (!sock_is_wildcard(bound))
 			return 0;
 	}
 

@@ -8,6 +8,7 @@
 #define SOCK_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -61,6 +62,9 @@ int		 sock_listen_sets(const struct tftpd_config *cfg,
  */
 int		 sock_adopt(int fd, const struct tftpd_config *cfg,
 		    struct sockaddr_storage *ss, socklen_t *len);
+
+/* 0.0.0.0 or ::, where a reply's source must be chosen per datagram. */
+bool		 sock_is_wildcard(const struct sockaddr *sa);
 
 /*
  * The local address (port 0) a datagram reached, for binding the reply:

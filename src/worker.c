@@ -931,8 +931,10 @@ single_begin(struct worker *w, struct transfer *t, const struct request *rq)
 	t->single = true;
 	t->lis = (uint8_t)(rq->l - w->lis);
 	t->sock = rq->l->fd;
+	/* A socket bound to one address answers from it without a pktinfo. */
 	memcpy(&t->local, &rq->local, sizeof(t->local));
-	t->locallen = rq->locallen;
+	t->locallen = sock_is_wildcard((const struct sockaddr *)&rq->l->addr) ?
+	    rq->locallen : 0;
 	t->req_hash = request_hash(rq);
 	return 0;
 }

@@ -258,6 +258,7 @@ static int	 fill_block(struct worker *w, struct transfer *t,
 		    uint64_t idx, uint8_t *buf, size_t *len);
 static int	 send_batch(struct worker *w, struct transfer *t, uint32_t k,
 		    size_t seg);
+static uint32_t	 window_fit(size_t seg);
 static int	 send_data(struct worker *w, struct transfer *t,
 		    uint64_t first, uint32_t nblk);
 static void	 want_out(struct worker *w, struct transfer *t, bool on);
@@ -1418,6 +1419,17 @@ send_batch(struct worker *w, struct transfer *t, uint32_t k, size_t seg)
 	return (int)k;
 }
 
+/* Packets of seg bytes a pool buffer holds at once (and GSO sends). */
+static uint32_t
+window_fit(size_t seg)
+{
+	uint32_t fit = (uint32_t)(POOL_BUFSZ / seg);
+
+	if (fit > SOCK_GSO_MAX_SEGS)
+		fit = SOCK_GSO_MAX_SEGS;
+	return fit > 0 ? fit : 1;
+}
+
 /*
  * Blocks first .. first + count - 1, laid out in the transfer's pool
  * buffer as many at a time as fit (and SOCK_GSO_MAX_SEGS at most), each
@@ -1439,11 +1451,7 @@ send_data(struct worker *w, struct transfer *t, uint64_t first,
 	t->pend_count = 0;
 	if (t->buf == NULL)	/* only downloads send data */
 		return -ENOBUFS;
-	fit = (uint32_t)(POOL_BUFSZ / seg);
-	if (fit > SOCK_GSO_MAX_SEGS)
-		fit = SOCK_GSO_MAX_SEGS;
-	if (fit < 1)
-		fit = 1;
+	fit = window_fit(seg);
 	while (nblk > 0) {
 		k = nblk < fit ? nblk : fit;
 		if ((r = fill_window(w, t, first, k, seg)) < 0)
@@ -1534,11 +1542,7 @@ send_data_single(struct worker *w, struct transfer *t, uint64_t first,
 	t->win_end = first + nblk;
 	if (t->buf == NULL)
 		return -ENOBUFS;
-	fit = (uint32_t)(POOL_BUFSZ / seg);
-	if (fit > SOCK_GSO_MAX_SEGS)
-		fit = SOCK_GSO_MAX_SEGS;
-	if (fit < 1)
-		fit = 1;
+	fit = window_fit(seg);
 	while (nblk > 0) {
 		k = nblk < fit ? nblk : fit;
 		if (t->queued) {

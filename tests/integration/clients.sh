@@ -150,17 +150,6 @@ fi
 
 # --- atftp ------------------------------------------------------------------
 
-atftp_get() {		# remote local [--option "name value"]...
-	local rem=$1 loc=$2
-	shift 2
-	timeout "$TO" atftp "$@" -g -r "$rem" -l "$loc" 127.0.0.1 "$PORT"
-}
-
-atftp_put() {		# local remote [--option ...]...
-	local loc=$1 rem=$2
-	shift 2
-	timeout "$TO" atftp "$@" -p -l "$loc" -r "$rem" 127.0.0.1 "$PORT"
-}
 
 size_of() {
 	stat -c %s "$1"

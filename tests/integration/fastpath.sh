@@ -27,27 +27,12 @@ mkdir -p "$DL"
 command -v atftp >/dev/null ||
     skip_all "the atftp client is required: apt-get install atftp"
 
-# stats NAME: tftpctl stats --json > $T/NAME.json, valid.
-stats() {
-	ctl -i "$INSTANCE" stats --json >"$T/$1.json" 2>"$T/ctl.err" || {
-		echo "#   tftpctl stats --json failed:"
-		sed 's/^/#   | /' "$T/ctl.err"
-		return 1
-	}
-	json_ok "$T/$1.json"
-}
-
-# delta NEW OLD KEY: totals[KEY] in NEW.json minus OLD.json
-delta() {
-	echo $(($(json_eval "$T/$1.json" "d['totals']['$3']") - \
-	    $(json_eval "$T/$2.json" "d['totals']['$3']")))
-}
-
 total() {		# NAME KEY
 	json_eval "$T/$1.json" "d['totals']['$2']"
 }
 
-atftp_get() {		# remote local [--option "name value"]...
+# atftp_fetch: lib.sh's atftp_get, showing atftp's output when it fails.
+atftp_fetch() {		# remote local [--option "name value"]...
 	local rem=$1 loc=$2
 	shift 2
 	rm -f "$loc"
@@ -65,7 +50,7 @@ atftp_get() {		# remote local [--option "name value"]...
 windowed() {
 	local f=$1 ws=$2 bs=$3
 	stats before || return 1
-	atftp_get "$f" "$DL/$f.$ws.$bs" --option "windowsize $ws" \
+	atftp_fetch "$f" "$DL/$f.$ws.$bs" --option "windowsize $ws" \
 	    --option "blksize $bs" || return 1
 	assert_same_file "$R/$f" "$DL/$f.$ws.$bs" || return 1
 	stats after || return 1
@@ -211,7 +196,7 @@ pool_free() {
 	    >/dev/null
 }
 check "pool: every buffer is back once they are done" wait_until 10 pool_free
-if atftp_get m1 "$DL/m1.after" --option "windowsize 16"; then
+if atftp_fetch m1 "$DL/m1.after" --option "windowsize 16"; then
 	check "pool: a new download succeeds afterwards" \
 	    assert_same_file "$R/m1" "$DL/m1.after"
 else

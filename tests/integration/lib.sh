@@ -578,3 +578,35 @@ first_answer() {
 	        c.send(t.error(0, "enough"))
 	PYEOF
 }
+
+# --- the daemon's counters (needs INSTANCE) ---------------------------------
+
+# stats NAME: tftpctl stats --json > $T/NAME.json, valid.
+stats() {
+	ctl -i "$INSTANCE" stats --json >"$T/$1.json" 2>"$T/ctl.err" || {
+		echo "#   tftpctl stats --json failed:"
+		sed 's/^/#   | /' "$T/ctl.err"
+		return 1
+	}
+	json_ok "$T/$1.json"
+}
+
+# delta NEW OLD KEY: totals[KEY] in NEW.json minus OLD.json
+delta() {
+	echo $(($(json_eval "$T/$1.json" "d['totals']['$3']") - \
+	    $(json_eval "$T/$2.json" "d['totals']['$3']")))
+}
+
+# --- atftp, against 127.0.0.1:$PORT within $TO seconds ------------------------
+
+atftp_get() {		# remote local [--option "name value"]...
+	local rem=$1 loc=$2
+	shift 2
+	timeout "$TO" atftp "$@" -g -r "$rem" -l "$loc" 127.0.0.1 "$PORT"
+}
+
+atftp_put() {		# local remote [--option ...]...
+	local loc=$1 rem=$2
+	shift 2
+	timeout "$TO" atftp "$@" -p -l "$loc" -r "$rem" 127.0.0.1 "$PORT"
+}

@@ -365,15 +365,21 @@ def cmd_switch(port, old, new, out, when="after5"):
         data = bytearray()
         if not lockstep(c, data):
             return 1
-        late = c.recv_all(2.5)
-        if late:
-            print("#   after the new transfer, %d more packets:" %
-                  len(late))
-            show(late)
-            return 1
-        with open(out, "wb") as f:
-            f.write(data)
-        return 0 if peers_ok(c, "same", host, port) else 1
+        return quiet_then_save(c, data, out, host, port)
+
+
+def quiet_then_save(c, data, out, host, port):
+    """After the last ACK nothing more may come (no second transfer, no
+    resend); then data goes to out and every packet must have come from
+    the listen port."""
+    late = c.recv_all(2.5)
+    if late:
+        print("#   after the download, %d more packets:" % len(late))
+        show(late)
+        return 1
+    with open(out, "wb") as f:
+        f.write(data)
+    return 0 if peers_ok(c, "same", host, port) else 1
 
 
 def cmd_pxe(port, name, out):
@@ -396,14 +402,7 @@ def cmd_pxe(port, name, out):
         data = bytearray()
         if not lockstep(c, data, blksize=1428):
             return 1
-        late = c.recv_all(2.5)
-        if late:
-            print("#   after the download, %d more packets:" % len(late))
-            show(late)
-            return 1
-        with open(out, "wb") as f:
-            f.write(data)
-        return 0 if peers_ok(c, "same", host, port) else 1
+        return quiet_then_save(c, data, out, host, port)
 
 
 def cmd_dupw(port, name, src):
@@ -507,22 +506,6 @@ sp() {
 	timeout "$TO" "$PYTHON" "$T/sp.py" "$LIB_DIR" "$@"
 }
 
-# stats NAME: tftpctl stats --json > $T/NAME.json, valid.
-stats() {
-	ctl -i "$INSTANCE" stats --json >"$T/$1.json" 2>"$T/ctl.err" || {
-		echo "#   tftpctl stats --json failed:"
-		sed 's/^/#   | /' "$T/ctl.err"
-		return 1
-	}
-	json_ok "$T/$1.json"
-}
-
-# delta NEW OLD KEY: totals[KEY] in NEW.json minus OLD.json
-delta() {
-	echo $(($(json_eval "$T/$1.json" "d['totals']['$3']") - \
-	    $(json_eval "$T/$2.json" "d['totals']['$3']")))
-}
-
 # quiet: no transfer in progress (an upload ends after its dally, so
 # counters taken before it settles would count it in the next delta).
 quiet() {
@@ -594,18 +577,6 @@ hpa() {			# mode cmd...
 	local mode=$1
 	shift
 	timeout "$TO" tftp -m "$mode" 127.0.0.1 "$PORT" -c "$@"
-}
-
-atftp_get() {		# remote local [--option "name value"]...
-	local rem=$1 loc=$2
-	shift 2
-	timeout "$TO" atftp "$@" -g -r "$rem" -l "$loc" 127.0.0.1 "$PORT"
-}
-
-atftp_put() {		# local remote [--option ...]...
-	local loc=$1 rem=$2
-	shift 2
-	timeout "$TO" atftp "$@" -p -l "$loc" -r "$rem" 127.0.0.1 "$PORT"
 }
 
 # --- control: without single_port ------------------------------------------

@@ -42,11 +42,6 @@ json_file() {
 	json_ok "$f"
 }
 
-# delta NEW OLD KEY: totals[KEY] in NEW.json minus OLD.json
-delta() {
-	echo $(($(json_eval "$T/$1.json" "d['totals']['$3']") - \
-	    $(json_eval "$T/$2.json" "d['totals']['$3']")))
-}
 
 hpa_get() {		# port remote local
 	timeout "$TO" tftp -m binary 127.0.0.1 "$1" -c get "$2" "$3" \

@@ -4,7 +4,7 @@
 # first datagram.  Gets are served intact on that socket; the instance is
 # named systemd-PORT and tftpctl reads its counters; the daemon binds no
 # socket of its own; SIGTERM stops it with status 0 and its runtime files
-# are removed.
+# are removed.  With single_port one worker serves the inherited socket.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
@@ -158,5 +158,33 @@ t_files_gone() {
 	return $st
 }
 check "its pid, shm and ctl files are removed" t_files_gone
+
+# single_port with the inherited socket: the workers would share it, so
+# one worker serves (the config asks for 2), and clients are served.
+write_conf "$T/conf.sp" "[server]" "workers = 2" "[transfer]" \
+    "single_port = yes"
+for try in 1 2 3; do
+	PORT=$(free_port) || hard_error "no free port"
+	DLOG="$T/activate-sp.$PORT.log"
+	systemd-socket-activate --datagram -l "127.0.0.1:$PORT" \
+	    "$TFTPD" --foreground --runtime-dir "$RUNDIR" \
+	    --config "$T/conf.sp" "$R" >"$DLOG" 2>&1 </dev/null &
+	SPID=$!
+	DAEMON_PIDS+=("$SPID")
+	wait_until 10 port_bound "$PORT" && kill -0 "$SPID" 2>/dev/null &&
+	    break
+	sed 's/^/#   /' "$DLOG"
+	kill -KILL "$SPID" 2>/dev/null
+	[ "$try" = 3 ] && hard_error "systemd-socket-activate did not start"
+done
+check "single_port: get m1 on the activated socket: intact" t_get1
+check "single_port: a second get: intact" t_get2
+check "single_port: one worker serves the inherited socket" \
+    assert_grep "single_port: one worker serves the inherited socket" \
+    "$DLOG"
+check "single_port: exactly one worker runs" \
+    test "$(worker_pids "$SPID" | wc -l)" -eq 1
+check "single_port: SIGTERM: the daemon exits with status 0" \
+    daemon_stop "$SPID"
 
 lib_finish

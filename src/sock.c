@@ -397,6 +397,18 @@ out_close:
 	return r;
 }
 
+/* One control message at c; the space it takes. */
+static size_t
+cmsg_put(struct cmsghdr *c, int level, int type, const void *data,
+    size_t len)
+{
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	return CMSG_SPACE(len);
+}
+
 /*
  * The control messages of a send: the source address when local is
  * given (IP_PKTINFO / IPV6_PKTINFO), and UDP_SEGMENT when seg is not 0.
@@ -407,44 +419,28 @@ sock_msg_control(struct msghdr *msg, void *cbuf, const struct sockaddr *local,
 {
 	struct in_pktinfo pi;
 	struct in6_pktinfo pi6;
-	struct cmsghdr *c;
+	char *p = cbuf;
 	size_t len = 0;
 
 	memset(cbuf, 0, SOCK_SEND_CMSG_SPACE);
-	msg->msg_control = cbuf;
-	msg->msg_controllen = SOCK_SEND_CMSG_SPACE;
-	c = CMSG_FIRSTHDR(msg);
 	if (local != NULL && local->sa_family == AF_INET) {
 		memset(&pi, 0, sizeof(pi));
 		pi.ipi_spec_dst = ((const struct sockaddr_in *)local)->sin_addr;
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		len += CMSG_SPACE(sizeof(pi));
-		c = (struct cmsghdr *)((char *)cbuf + len);
+		len += cmsg_put((struct cmsghdr *)(void *)p, IPPROTO_IP,
+		    IP_PKTINFO, &pi, sizeof(pi));
 	} else if (local != NULL && local->sa_family == AF_INET6) {
 		memset(&pi6, 0, sizeof(pi6));
 		pi6.ipi6_addr = ((const struct sockaddr_in6 *)local)->sin6_addr;
 		pi6.ipi6_ifindex =
 		    ((const struct sockaddr_in6 *)local)->sin6_scope_id;
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi6));
-		memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
-		len += CMSG_SPACE(sizeof(pi6));
-		c = (struct cmsghdr *)((char *)cbuf + len);
+		len += cmsg_put((struct cmsghdr *)(void *)p, IPPROTO_IPV6,
+		    IPV6_PKTINFO, &pi6, sizeof(pi6));
 	}
-	if (seg != 0) {
-		c->cmsg_level = SOL_UDP;
-		c->cmsg_type = UDP_SEGMENT;
-		c->cmsg_len = CMSG_LEN(sizeof(seg));
-		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-		len += CMSG_SPACE(sizeof(seg));
-	}
+	if (seg != 0)
+		len += cmsg_put((struct cmsghdr *)(void *)(p + len), SOL_UDP,
+		    UDP_SEGMENT, &seg, sizeof(seg));
+	msg->msg_control = len > 0 ? cbuf : NULL;
 	msg->msg_controllen = len;
-	if (len == 0)
-		msg->msg_control = NULL;
 }
 
 int

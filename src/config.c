@@ -54,6 +54,8 @@ struct key_def {
 	size_t		 size2;
 	uint32_t	 min;
 	uint32_t	 max;
+	/* KT_BOOL and KT_U32: the default (config_defaults()). */
+	uint32_t	 def;
 	/* Repeating the key in one file adds to the list. */
 	bool		 list;
 	/* A running server applies a new value without a restart. */
@@ -162,21 +164,25 @@ static int	 load_handler(void *user, const char *section,
 #define NOSPAN		0, 0
 #define LIVE		true
 #define RESTART		false
-#define BOOLKEY(s, n, f, live) \
-	{ s, n, KT_BOOL, SPAN(f), NOSPAN, 0, 0, false, live, NULL, NULL }
-#define U32KEY(s, n, f, lo, hi, live) \
-	{ s, n, KT_U32, SPAN(f), NOSPAN, lo, hi, false, live, NULL, NULL }
+#define BOOLKEY(s, n, f, def, live) \
+	{ s, n, KT_BOOL, SPAN(f), NOSPAN, 0, 0, def, false, live, NULL, NULL }
+#define U32KEY(s, n, f, lo, hi, def, live) \
+	{ s, n, KT_U32, SPAN(f), NOSPAN, lo, hi, def, false, live, NULL, NULL }
 #define STRKEY(s, n, f, required, live) \
-	{ s, n, KT_STR, SPAN(f), NOSPAN, required, 0, false, live, NULL, NULL }
+	{ s, n, KT_STR, SPAN(f), NOSPAN, required, 0, 0, false, live, NULL, \
+	  NULL }
 #define FUNCKEY(s, n, list, fn, live, span, span2) \
-	{ s, n, KT_FUNC, span, span2, 0, 0, list, live, set_##fn, print_##fn }
+	{ s, n, KT_FUNC, span, span2, 0, 0, 0, list, live, set_##fn, \
+	  print_##fn }
 
 /*
- * Live keys are those a worker reads per transfer from the published
- * configuration.  The rest are fixed at start: sockets (listen, family,
- * port ranges and socket options), identity and files (root, user,
- * runtime_dir, pid_file, instance), the process layout (workers, pools,
- * batching) and the master's own logging set-up.
+ * A number key gives its range and then its default; a boolean, its
+ * default; config_defaults() sets the others.  Live keys are those a
+ * worker reads per transfer from the published configuration.  The rest
+ * are fixed at start: sockets (listen, family, port ranges and socket
+ * options), identity and files (root, user, runtime_dir, pid_file,
+ * instance), the process layout (workers, pools, batching, single_port)
+ * and the master's own logging set-up.
  */
 static const struct key_def keys[] = {
 	FUNCKEY(SERVER, "listen", true, listen, RESTART, SPAN(listen),
@@ -185,68 +191,69 @@ static const struct key_def keys[] = {
 	    NOSPAN),
 	STRKEY(SERVER, "root", root, 1, RESTART),
 	STRKEY(SERVER, "user", user, 1, RESTART),
-	U32KEY(SERVER, "workers", workers, 0, 256, RESTART),
+	U32KEY(SERVER, "workers", workers, 0, 256, 0, RESTART),
 	STRKEY(SERVER, "pid_file", pid_file, 0, RESTART),
 	STRKEY(SERVER, "runtime_dir", runtime_dir, 1, RESTART),
 	FUNCKEY(SERVER, "instance", false, instance, RESTART,
 	    SPAN(instance), NOSPAN),
-	BOOLKEY(SERVER, "foreground", foreground, RESTART),
+	BOOLKEY(SERVER, "foreground", foreground, false, RESTART),
 	FUNCKEY(SERVER, "log", false, log, RESTART, SPAN(log),
 	    SPAN(log_set)),
 	FUNCKEY(SERVER, "log_level", false, log_level, LIVE,
 	    SPAN(log_level), NOSPAN),
-	U32KEY(SERVER, "drain_timeout", drain_timeout, 0, CONFIG_DRAIN_MAX,
+	U32KEY(SERVER, "drain_timeout", drain_timeout, 0, CONFIG_DRAIN_MAX, 30,
 	    RESTART),
-	U32KEY(SERVER, "idle_timeout", idle_timeout, 0, CONFIG_IDLE_MAX,
+	U32KEY(SERVER, "idle_timeout", idle_timeout, 0, CONFIG_IDLE_MAX, 900,
 	    RESTART),
 
 	FUNCKEY(TRANSFER, "timeout", false, timeout, LIVE, SPAN(timeout_ms),
 	    NOSPAN),
-	U32KEY(TRANSFER, "retries", retries, 1, 100, LIVE),
+	U32KEY(TRANSFER, "retries", retries, 1, 100, 5, LIVE),
 	U32KEY(TRANSFER, "max_blksize", max_blksize, TFTP_BLKSIZE_MIN,
-	    TFTP_BLKSIZE_MAX, LIVE),
-	U32KEY(TRANSFER, "max_windowsize", max_windowsize, 1, 32768, LIVE),
+	    TFTP_BLKSIZE_MAX, TFTP_BLKSIZE_MAX, LIVE),
+	U32KEY(TRANSFER, "max_windowsize", max_windowsize, 1, 32768, 64, LIVE),
 	FUNCKEY(TRANSFER, "allow_options", true, allow_options, LIVE,
 	    SPAN(allowed_opts), NOSPAN),
 	/* Folded into allowed_opts: it has no value of its own. */
 	FUNCKEY(TRANSFER, "refuse_options", true, refuse_options, LIVE,
 	    NOSPAN, NOSPAN),
-	BOOLKEY(TRANSFER, "netascii", netascii, LIVE),
-	BOOLKEY(TRANSFER, "follow_symlinks", follow_symlinks, RESTART),
-	BOOLKEY(TRANSFER, "permissive", permissive, LIVE),
+	BOOLKEY(TRANSFER, "netascii", netascii, true, LIVE),
+	BOOLKEY(TRANSFER, "follow_symlinks", follow_symlinks, true, RESTART),
+	BOOLKEY(TRANSFER, "permissive", permissive, false, LIVE),
 	FUNCKEY(TRANSFER, "port_range", false, port_range, RESTART,
 	    SPAN(port_min), SPAN(port_max)),
-	U32KEY(TRANSFER, "max_transfers", max_transfers, 1, 65536, LIVE),
-	BOOLKEY(TRANSFER, "single_port", single_port, RESTART),
+	U32KEY(TRANSFER, "max_transfers", max_transfers, 1, 65536, 1024, LIVE),
+	BOOLKEY(TRANSFER, "single_port", single_port, false, RESTART),
 
 	/* enable: the master restarts the workers (Landlock's write
 	 * right is fixed when a worker starts). */
-	BOOLKEY(WRITE, "enable", write_enable, LIVE),
-	BOOLKEY(WRITE, "create", write_create, LIVE),
-	BOOLKEY(WRITE, "overwrite", write_overwrite, LIVE),
+	BOOLKEY(WRITE, "enable", write_enable, false, LIVE),
+	BOOLKEY(WRITE, "create", write_create, false, LIVE),
+	BOOLKEY(WRITE, "overwrite", write_overwrite, true, LIVE),
 	FUNCKEY(WRITE, "umask", false, umask, LIVE, SPAN(umask), NOSPAN),
 	FUNCKEY(WRITE, "max_file_size", false, max_file_size, LIVE,
 	    SPAN(max_file_size), NOSPAN),
 	FUNCKEY(WRITE, "allow", true, write_allow, LIVE, SPAN(write_allow),
 	    SPAN(nwrite_allow)),
-	BOOLKEY(WRITE, "fsync", fsync, LIVE),
+	BOOLKEY(WRITE, "fsync", fsync, true, LIVE),
 
-	U32KEY(PERF, "buffer_pool_size", buffer_pool_size, 1, 65536,
-	    RESTART),
-
-	BOOLKEY(BATCH, "enable_recvmmsg", enable_recvmmsg, RESTART),
-	BOOLKEY(BATCH, "enable_sendmmsg", enable_sendmmsg, RESTART),
-	BOOLKEY(BATCH, "enable_gso", enable_gso, RESTART),
-	U32KEY(BATCH, "max_batch_size", max_batch_size, 1, 1024, RESTART),
-	U32KEY(BATCH, "batch_timeout_us", batch_timeout_us, 0, 1000000,
+	/* No tighter than max_transfers: see snowowl-tftpd.conf(5). */
+	U32KEY(PERF, "buffer_pool_size", buffer_pool_size, 1, 65536, 1024,
 	    RESTART),
 
-	U32KEY(SOCKET, "recv_buffer_kb", recv_buffer_kb, 0, 1048576,
+	BOOLKEY(BATCH, "enable_recvmmsg", enable_recvmmsg, true, RESTART),
+	BOOLKEY(BATCH, "enable_sendmmsg", enable_sendmmsg, true, RESTART),
+	BOOLKEY(BATCH, "enable_gso", enable_gso, true, RESTART),
+	U32KEY(BATCH, "max_batch_size", max_batch_size, 1, 1024, 32, RESTART),
+	U32KEY(BATCH, "batch_timeout_us", batch_timeout_us, 0, 1000000, 0,
 	    RESTART),
-	U32KEY(SOCKET, "send_buffer_kb", send_buffer_kb, 0, 1048576,
+
+	U32KEY(SOCKET, "recv_buffer_kb", recv_buffer_kb, 0, 1048576, 4096,
 	    RESTART),
-	BOOLKEY(SOCKET, "reuse_address", reuse_address, RESTART),
-	BOOLKEY(SOCKET, "reuse_port", reuse_port, RESTART),
+	U32KEY(SOCKET, "send_buffer_kb", send_buffer_kb, 0, 1048576, 4096,
+	    RESTART),
+	BOOLKEY(SOCKET, "reuse_address", reuse_address, true, RESTART),
+	BOOLKEY(SOCKET, "reuse_port", reuse_port, true, RESTART),
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
@@ -283,57 +290,29 @@ config_default_rundir(char *buf, size_t len)
 void
 config_defaults(struct tftpd_config *c)
 {
+	const struct key_def *k;
+	bool b;
+
 	/* Padding too, so configurations compare with memcmp(). */
 	memset(c, 0, sizeof(*c));
-	c->nlisten = 0;
+	for (k = keys; k < keys + NKEYS; k++) {
+		if (k->type == KT_BOOL) {
+			b = k->def != 0;
+			memcpy((char *)c + k->off, &b, sizeof(b));
+		} else if (k->type == KT_U32) {
+			memcpy((char *)c + k->off, &k->def, sizeof(k->def));
+		}
+	}
+	/* The keys whose values are not a plain number or boolean. */
 	c->family = FAMILY_ANY;
 	snprintf(c->root, sizeof(c->root), "%s", CONFIG_DEFAULT_ROOT);
 	snprintf(c->user, sizeof(c->user), "%s", "tftp");
-	c->workers = 0;
-	c->pid_file[0] = '\0';
 	config_default_rundir(c->runtime_dir, sizeof(c->runtime_dir));
-	c->foreground = false;
 	c->log = LOG_TO_SYSLOG;
-	c->log_set = false;
 	c->log_level = LOG_INFO;
-	c->instance[0] = '\0';
-	c->drain_timeout = 30;
-	c->idle_timeout = 900;
-
 	c->timeout_ms = 1000;
-	c->retries = 5;
-	c->max_blksize = TFTP_BLKSIZE_MAX;
-	c->max_windowsize = 64;
 	c->allowed_opts = TFTP_OPT_ALL;
-	c->netascii = true;
-	c->follow_symlinks = true;
-	c->permissive = false;
-	c->port_min = 0;
-	c->port_max = 0;
-	c->max_transfers = 1024;
-	c->single_port = false;
-
-	c->write_enable = false;
-	c->write_create = false;
-	c->write_overwrite = true;
 	c->umask = 022;
-	c->max_file_size = 0;
-	c->nwrite_allow = 0;
-	c->fsync = true;
-
-	/* No tighter than max_transfers: see snowowl-tftpd.conf(5). */
-	c->buffer_pool_size = 1024;
-
-	c->enable_recvmmsg = true;
-	c->enable_sendmmsg = true;
-	c->enable_gso = true;
-	c->max_batch_size = 32;
-	c->batch_timeout_us = 0;
-
-	c->recv_buffer_kb = 4096;
-	c->send_buffer_kb = 4096;
-	c->reuse_address = true;
-	c->reuse_port = true;
 }
 
 /*

@@ -443,10 +443,10 @@ sock_msg_control(struct msghdr *msg, void *cbuf, const struct sockaddr *local,
 	msg->msg_controllen = len;
 }
 
-int
-sock_send_from(int fd, const void *buf, size_t len,
-    const struct sockaddr *peer, socklen_t plen,
-    const struct sockaddr *local)
+/* One sendmsg() of buf with the control messages of sock_msg_control(). */
+static int
+send_msg(int fd, const void *buf, size_t len, const struct sockaddr *peer,
+    socklen_t plen, const struct sockaddr *local, uint16_t seg)
 {
 	union {
 		char buf[SOCK_SEND_CMSG_SPACE];
@@ -460,27 +460,22 @@ sock_send_from(int fd, const void *buf, size_t len,
 		.msg_iovlen = 1,
 	};
 
-	sock_msg_control(&msg, cm.buf, local, 0);
+	sock_msg_control(&msg, cm.buf, local, seg);
 	if (sendmsg(fd, &msg, 0) < 0)
 		return -errno;
 	return 0;
 }
 
 int
+sock_send_from(int fd, const void *buf, size_t len,
+    const struct sockaddr *peer, socklen_t plen,
+    const struct sockaddr *local)
+{
+	return send_msg(fd, buf, len, peer, plen, local, 0);
+}
+
+int
 sock_send_gso(int fd, const void *buf, size_t len, uint16_t seg)
 {
-	union {
-		char buf[SOCK_SEND_CMSG_SPACE];
-		struct cmsghdr align;
-	} cm;
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-	};
-
-	sock_msg_control(&msg, cm.buf, NULL, seg);
-	if (sendmsg(fd, &msg, 0) < 0)
-		return -errno;
-	return 0;
+	return send_msg(fd, buf, len, NULL, 0, NULL, seg);
 }

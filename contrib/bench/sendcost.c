@@ -33,6 +33,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "benchutil.h"
+
 #ifndef SO_ZEROCOPY
 #define SO_ZEROCOPY	60
 #endif
@@ -57,34 +59,10 @@ die(const char *what)
 	exit(2);
 }
 
-static double
-cpu_self(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) < 0)
-		return 0;
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 pin(int cpu)
 {
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+	if ((errno = -bench_pin(cpu)) != 0)
 		die("sched_setaffinity");
 }
 
@@ -170,16 +148,20 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "s:p:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			size = (size_t)strtoul(optarg, NULL, 10);
+			size = (size_t)bench_num("sendcost", optarg, HDR + 1,
+			    DGRAM_MAX, "size");
 			break;
 		case 'p':
-			passes = strtol(optarg, NULL, 10);
+			passes = bench_num("sendcost", optarg, 1, 1000,
+			    "passes");
 			break;
 		case 'r':
-			rxcpu = strtol(optarg, NULL, 10);
+			rxcpu = bench_num("sendcost", optarg, 0,
+			    CPU_SETSIZE - 1, "rx-cpu");
 			break;
 		case 'x':
-			txcpu = strtol(optarg, NULL, 10);
+			txcpu = bench_num("sendcost", optarg, 0,
+			    CPU_SETSIZE - 1, "tx-cpu");
 			break;
 		default:
 			fprintf(c == 'h' ? stdout : stderr, "usage: sendcost "
@@ -188,10 +170,8 @@ main(int argc, char **argv)
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (optind + 1 != argc || size <= HDR || size > DGRAM_MAX ||
-	    passes < 1) {
-		fprintf(stderr, "sendcost: one FILE; SIZE 5..%d; PASSES >= 1\n",
-		    DGRAM_MAX);
+	if (optind + 1 != argc) {
+		fprintf(stderr, "sendcost: one FILE\n");
 		return 2;
 	}
 	path = argv[optind];
@@ -233,8 +213,8 @@ main(int argc, char **argv)
 		for (off = 0; off + (off_t)size <= st.st_size; off += (off_t)size)
 			(void)send_one((enum how)h, tx, fd, map, buf, size, off);
 		sent = 0;
-		c0 = cpu_self();
-		t0 = mono_s();
+		c0 = bench_cpu_self();
+		t0 = (double)bench_mono_ns() / 1e9;
 		for (long p = 0; p < passes; p++) {
 			for (off = 0; off + (off_t)size <= st.st_size;
 			    off += (off_t)size) {
@@ -245,8 +225,8 @@ main(int argc, char **argv)
 					reap_completions(tx);
 			}
 		}
-		c1 = cpu_self();
-		t1 = mono_s();
+		c1 = bench_cpu_self();
+		t1 = (double)bench_mono_ns() / 1e9;
 		printf("sendcost how=%s size=%zu bytes=%llu seconds=%.3f "
 		    "mbps=%.0f cpu_s_per_gb=%.3f\n", how_names[h], size,
 		    (unsigned long long)sent, t1 - t0,

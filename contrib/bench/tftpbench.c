@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include "benchutil.h"
 #include "tftp_wire.h"
 
 #define SESSIONS_MAX	5000
@@ -253,15 +254,6 @@ die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(2);
-}
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static uint64_t
@@ -1461,7 +1453,7 @@ main(int argc, char **argv)
 	g.blk_min = g.win_min = UINT32_MAX;
 
 	getrusage(RUSAGE_SELF, &ru0);
-	t0 = g.now = mono_ns();
+	t0 = g.now = bench_mono_ns();
 	for (unsigned i = 0; i < g.sessions; i++) {
 		g.ss[i].slot = i;
 		g.ss[i].fd = -1;
@@ -1483,7 +1475,7 @@ main(int argc, char **argv)
 		n = epoll_wait(g.ep, evs, MAX_EVENTS, ms);
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
-		g.now = mono_ns();
+		g.now = bench_mono_ns();
 		for (int i = 0; i < n; i++) {
 			struct session *s = evs[i].data.ptr;
 
@@ -1504,7 +1496,7 @@ main(int argc, char **argv)
 			}
 		}
 	}
-	t1 = mono_ns();
+	t1 = bench_mono_ns();
 	getrusage(RUSAGE_SELF, &ru1);
 	/* Requests never started because of --max-time count as failed. */
 	g.failed += g.count - g.started;

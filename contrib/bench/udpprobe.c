@@ -34,6 +34,8 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
+#include "benchutil.h"
+
 #define BATCH_MAX	256
 #define SIZE_MAX_DGRAM	65507
 #define END_MARK	1	/* a 1-byte datagram ends the run */
@@ -52,54 +54,17 @@ die(const char *what)
 	exit(2);
 }
 
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* This process's CPU time, user and system, in seconds. */
-static double
-cpu_self(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) < 0)
-		return 0;
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 static void
 pin(int cpu)
 {
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+	if ((errno = -bench_pin(cpu)) != 0)
 		die("sched_setaffinity");
 }
 
 static long
 num(const char *s, long min, long max, const char *what)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "udpprobe: %s must be %ld..%ld\n", what, min,
-		    max);
-		exit(2);
-	}
-	return v;
+	return bench_num("udpprobe", s, min, max, what);
 }
 
 /* --rtt: send every datagram back until the 1-byte end mark. */
@@ -150,14 +115,14 @@ rtt_probe(int tx, pid_t pid, size_t size, long secs)
 	if (setsockopt(tx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		die("SO_RCVTIMEO");
 	usleep(100000);
-	end = mono_ns() + (uint64_t)secs * 1000000000u;
-	while (n < sizeof(rtt) / sizeof(rtt[0]) && mono_ns() < end) {
-		t0 = mono_ns();
+	end = bench_mono_ns() + (uint64_t)secs * 1000000000u;
+	while (n < sizeof(rtt) / sizeof(rtt[0]) && bench_mono_ns() < end) {
+		t0 = bench_mono_ns();
 		if (send(tx, buf, size, 0) < 0)
 			die("send");
 		if (recv(tx, buf, size + 1, 0) < 0)
 			die("recv (the echo)");
-		rtt[n++] = mono_ns() - t0;
+		rtt[n++] = bench_mono_ns() - t0;
 	}
 	(void)send(tx, &mark, END_MARK, 0);
 	(void)waitpid(pid, &status, 0);
@@ -195,7 +160,7 @@ receiver(int fd, int out, size_t size)
 				continue;
 			die("recvmmsg");
 		}
-		now = mono_ns();
+		now = bench_mono_ns();
 		for (int i = 0; i < n; i++) {
 			if (m[i].msg_len == END_MARK) {
 				end = true;
@@ -323,10 +288,10 @@ main(int argc, char **argv)
 		m[i].msg_hdr.msg_iovlen = 1;
 	}
 	usleep(100000);		/* let the receiver block in recvmmsg */
-	cpu0 = cpu_self();
-	t0 = mono_ns();
+	cpu0 = bench_cpu_self();
+	t0 = bench_mono_ns();
 	t1 = t0 + (uint64_t)secs * 1000000000u;
-	while (mono_ns() < t1) {
+	while (bench_mono_ns() < t1) {
 		int n = sendmmsg(tx, m, (unsigned)batch, 0);
 
 		if (n < 0) {
@@ -337,8 +302,8 @@ main(int argc, char **argv)
 		}
 		sent += (uint64_t)n;
 	}
-	t1 = mono_ns();
-	cpu1 = cpu_self();
+	t1 = bench_mono_ns();
+	cpu1 = bench_cpu_self();
 	/* The end mark may meet a full buffer: repeat until it is seen. */
 	for (int i = 0; i < 100; i++) {
 		usleep(20000);

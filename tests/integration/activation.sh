@@ -36,20 +36,28 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
 }
 
-for try in 1 2 3; do
-	PORT=$(free_port) || hard_error "no free port"
-	DLOG="$T/activate.$PORT.log"
-	systemd-socket-activate --datagram -l "127.0.0.1:$PORT" \
-	    "$TFTPD" --foreground --runtime-dir "$RUNDIR" --config "$T/conf" \
-	    "$R" >"$DLOG" 2>&1 </dev/null &
-	SPID=$!
-	DAEMON_PIDS+=("$SPID")
-	wait_until 10 port_bound "$PORT" && kill -0 "$SPID" 2>/dev/null &&
-	    break
-	sed 's/^/#   /' "$DLOG"
-	kill -KILL "$SPID" 2>/dev/null
-	[ "$try" = 3 ] && hard_error "systemd-socket-activate did not start"
-done
+# activate CONF NAME: systemd-socket-activate on a free loopback port,
+# the daemon (with CONF) to start on the first datagram; sets PORT, SPID
+# and DLOG.
+activate() {
+	local try
+	for try in 1 2 3; do
+		PORT=$(free_port) || hard_error "no free port"
+		DLOG="$T/$2.$PORT.log"
+		systemd-socket-activate --datagram -l "127.0.0.1:$PORT" \
+		    "$TFTPD" --foreground --runtime-dir "$RUNDIR" \
+		    --config "$1" "$R" >"$DLOG" 2>&1 </dev/null &
+		SPID=$!
+		DAEMON_PIDS+=("$SPID")
+		wait_until 10 port_bound "$PORT" &&
+		    kill -0 "$SPID" 2>/dev/null && return 0
+		sed 's/^/#   /' "$DLOG"
+		kill -KILL "$SPID" 2>/dev/null
+	done
+	hard_error "systemd-socket-activate did not start"
+}
+
+activate "$T/conf" activate
 INSTANCE="systemd-$PORT"
 echo "# systemd-socket-activate (pid $SPID) on 127.0.0.1:$PORT"
 
@@ -147,36 +155,14 @@ check "the daemon's only UDP socket is the inherited 127.0.0.1:$PORT" \
     t_no_own_socket
 
 check "SIGTERM: the daemon exits with status 0" daemon_stop "$SPID"
-t_files_gone() {
-	local f st=0
-	for f in pid shm ctl; do
-		if [ -e "$RUNDIR/$INSTANCE.$f" ]; then
-			echo "#   left behind: $RUNDIR/$INSTANCE.$f"
-			st=1
-		fi
-	done
-	return $st
-}
-check "its pid, shm and ctl files are removed" t_files_gone
+check "its pid, shm and ctl files are removed" \
+    runtime_files_gone "$RUNDIR" "$INSTANCE"
 
 # single_port with the inherited socket: the workers would share it, so
 # one worker serves (the config asks for 2), and clients are served.
 write_conf "$T/conf.sp" "[server]" "workers = 2" "[transfer]" \
     "single_port = yes"
-for try in 1 2 3; do
-	PORT=$(free_port) || hard_error "no free port"
-	DLOG="$T/activate-sp.$PORT.log"
-	systemd-socket-activate --datagram -l "127.0.0.1:$PORT" \
-	    "$TFTPD" --foreground --runtime-dir "$RUNDIR" \
-	    --config "$T/conf.sp" "$R" >"$DLOG" 2>&1 </dev/null &
-	SPID=$!
-	DAEMON_PIDS+=("$SPID")
-	wait_until 10 port_bound "$PORT" && kill -0 "$SPID" 2>/dev/null &&
-	    break
-	sed 's/^/#   /' "$DLOG"
-	kill -KILL "$SPID" 2>/dev/null
-	[ "$try" = 3 ] && hard_error "systemd-socket-activate did not start"
-done
+activate "$T/conf.sp" activate-sp
 check "single_port: get m1 on the activated socket: intact" t_get1
 check "single_port: a second get: intact" t_get2
 check "single_port: one worker serves the inherited socket" \

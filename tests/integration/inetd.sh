@@ -165,17 +165,8 @@ if [ "$INETD" = inetd ] && grep -q '^ADD: ' "$T/inetd.log"; then
 	check "inetd reaped it with wait status 0" t_status0
 fi
 
-t_files_gone() {
-	local f st=0
-	for f in pid shm ctl; do
-		if [ -e "$RUNDIR/$INSTANCE.$f" ]; then
-			echo "#   left behind: $RUNDIR/$INSTANCE.$f"
-			st=1
-		fi
-	done
-	return $st
-}
-check "the idle daemon removed its pid, shm and ctl files" t_files_gone
+check "the idle daemon removed its pid, shm and ctl files" \
+    runtime_files_gone "$RUNDIR" "$INSTANCE"
 
 # --- the second get: a new instance ------------------------------------------
 

@@ -610,3 +610,16 @@ atftp_put() {		# local remote [--option ...]...
 	shift 2
 	timeout "$TO" atftp "$@" -p -l "$loc" -r "$rem" 127.0.0.1 "$PORT"
 }
+
+# runtime_files_gone DIR INSTANCE: the daemon removed its pid, shm and ctl
+# files from its runtime directory.
+runtime_files_gone() {
+	local f st=0
+	for f in pid shm ctl; do
+		if [ -e "$1/$2.$f" ]; then
+			echo "#   left behind: $1/$2.$f"
+			st=1
+		fi
+	done
+	return $st
+}

@@ -369,17 +369,8 @@ t_exit0() {
 }
 check "after the drain the master exits 0 (and its worker is gone)" t_exit0
 
-t_files_gone() {
-	local f st=0
-	for f in pid shm ctl; do
-		if [ -e "$RUNDIR/$INSTANCE.$f" ]; then
-			echo "#   left behind: $RUNDIR/$INSTANCE.$f"
-			st=1
-		fi
-	done
-	return $st
-}
-check "the master removed its pid, shm and ctl files" t_files_gone
+check "the master removed its pid, shm and ctl files" \
+    runtime_files_gone "$RUNDIR" "$INSTANCE"
 
 # --- a worker that fails its setup ---------------------------------------------
 

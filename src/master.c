@@ -215,8 +215,6 @@ static void	 proc_exited(struct master *m, struct proc *p, int status);
 static void	 log_feed(struct proc *p, const char *data, size_t n);
 static void	 log_read(struct master *m, struct proc *p, bool all);
 static void	 log_close(struct master *m, struct proc *p);
-static const struct tftp_shm_stats *slot_stats(const struct master *m,
-		    uint32_t k);
 static void	 check_started(struct master *m, uint32_t k, uint64_t now);
 static void	 on_tick(struct master *m);
 static void	 begin_stop(struct master *m, const char *why, int sig);
@@ -1390,14 +1388,6 @@ log_close(struct master *m, struct proc *p)
 	p->logfd = -1;
 }
 
-static const struct tftp_shm_stats *
-slot_stats(const struct master *m, uint32_t k)
-{
-	return (const struct tftp_shm_stats *)(const void *)
-	    ((const char *)m->shm.base + m->shm.hdr->workers_off +
-	    (uint64_t)k * m->shm.hdr->worker_stride);
-}
-
 /*
  * A starting worker counts as running once it has read its settings (its
  * slot shows a generation) or after a second.  Checked when it logs (it
@@ -1406,12 +1396,13 @@ slot_stats(const struct master *m, uint32_t k)
 static void
 check_started(struct master *m, uint32_t k, uint64_t now)
 {
-	struct slot	*s = &m->slots[k];
+	const struct tftp_shm_stats	*st = shm_master_stats(&m->shm, k);
+	struct slot			*s = &m->slots[k];
 
 	if (s->state != TFTP_SHM_W_STARTING || s->cur == NULL)
 		return;
-	if (__atomic_load_n(&slot_stats(m, k)->generation,
-	    __ATOMIC_RELAXED) != 0 || now - s->started_ms >= RUNNING_AFTER_MS) {
+	if ((st != NULL && __atomic_load_n(&st->generation,
+	    __ATOMIC_RELAXED) != 0) || now - s->started_ms >= RUNNING_AFTER_MS) {
 		s->state = TFTP_SHM_W_RUNNING;
 		publish_slot(m, k);
 	}
@@ -1427,12 +1418,14 @@ on_tick(struct master *m)
 	uint32_t			 k;
 
 	for (k = 0; k < m->nworkers; k++) {
-		st = slot_stats(m, k);
-		active += __atomic_load_n(&st->active_transfers,
-		    __ATOMIC_RELAXED);
-		requests += __atomic_load_n(&st->counters[TFTP_SHM_C_RRQ],
-		    __ATOMIC_RELAXED) + __atomic_load_n(
-		    &st->counters[TFTP_SHM_C_WRQ], __ATOMIC_RELAXED);
+		if ((st = shm_master_stats(&m->shm, k)) != NULL) {
+			active += __atomic_load_n(&st->active_transfers,
+			    __ATOMIC_RELAXED);
+			requests += __atomic_load_n(
+			    &st->counters[TFTP_SHM_C_RRQ], __ATOMIC_RELAXED) +
+			    __atomic_load_n(&st->counters[TFTP_SHM_C_WRQ],
+			    __ATOMIC_RELAXED);
+		}
 		check_started(m, k, now);
 	}
 	if (m->mode == MODE_INETD && m->cfg.idle_timeout != 0 &&

@@ -1632,10 +1632,7 @@ set_key(struct master *m, const char *arg, uid_t uid, char *msg,
 	const char		*section, *key, *value;
 	char			 name[128], val[TFTP_CTL_ARG_MAX];
 	char			 err[CONFIG_ERR_MAX], shown[512];
-	char			*line, *save = NULL;
-	size_t			 n, off;
-	uint64_t		 gen;
-	FILE			*fp;
+	size_t			 n;
 	int			 r;
 
 	arg += strspn(arg, " \t");
@@ -1688,23 +1685,9 @@ set_key(struct master *m, const char *arg, uid_t uid, char *msg,
 		    section, key, (unsigned long)uid,
 		    shm_generation(m->shm.ctl));
 	}
-	gen = shm_generation(m->shm.ctl);
-
-	shown[0] = '\0';
-	if ((fp = fmemopen(shown, sizeof(shown), "w")) != NULL) {
-		(void)config_print_key(&m->cfg, section, key, fp);
-		fclose(fp);
-	}
-	shown[sizeof(shown) - 1] = '\0';
-	/* One line per list item ("allow = a; allow = b"). */
-	for (n = strlen(shown); n > 0 && shown[n - 1] == '\n'; n--)
-		shown[n - 1] = '\0';
-	off = 0;
-	msg[0] = '\0';
-	for (line = strtok_r(shown, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
-		append(msg, msglen, &off, "%s%s", off > 0 ? "; " : "", line);
-	append(msg, msglen, &off, " (generation %" PRIu64 ")", gen);
+	(void)config_key_line(&m->cfg, section, key, shown, sizeof(shown));
+	snprintf(msg, msglen, "%s (generation %" PRIu64 ")", shown,
+	    shm_generation(m->shm.ctl));
 	return 0;
 }
 

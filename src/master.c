@@ -221,8 +221,6 @@ static void	 begin_stop(struct master *m, const char *why, int sig);
 static void	 kill_all(struct master *m, int sig);
 static void	 publish(struct master *m, const struct tftpd_config *c);
 static void	 roll_workers(struct master *m);
-static void	 append(char *buf, size_t len, size_t *off, const char *fmt,
-		    ...) __attribute__((format(printf, 4, 5)));
 static int	 reload(struct master *m, char *msg, size_t msglen);
 static int	 ctl_reload(struct master *m, const char *arg, uid_t uid,
 		    char *msg, size_t msglen);
@@ -786,7 +784,8 @@ ready(struct master *m)
 		len = sizeof(ss);
 		if (getsockname(m->fds[i], (struct sockaddr *)&ss, &len) < 0)
 			continue;
-		append(addrs, sizeof(addrs), &off, "%s%s", off > 0 ? " " : "",
+		str_append(addrs, sizeof(addrs), &off, "%s%s",
+		    off > 0 ? " " : "",
 		    sockaddr_str((struct sockaddr *)&ss, a, sizeof(a)));
 	}
 	log_info("ready: serving %s on %s%s, %u workers%s, instance %s",
@@ -1535,22 +1534,6 @@ roll_workers(struct master *m)
 	}
 }
 
-/* snprintf at *off, which stops growing once buf is full. */
-static void
-append(char *buf, size_t len, size_t *off, const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 n;
-
-	if (*off >= len - 1)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *off, len - *off, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*off = *off + (size_t)n < len ? *off + (size_t)n : len - 1;
-}
-
 /*
  * SIGHUP and TFTP_CTL_RELOAD: the file and the saved command line again.
  * A bad file changes nothing; a changed key that is not live keeps its
@@ -1583,13 +1566,13 @@ reload(struct master *m, char *msg, size_t msglen)
 		if (config_key_live(secs[i], keys[i])) {
 			(void)config_copy_key(out, nc, secs[i], keys[i]);
 			nlive++;
-			append(changed, sizeof(changed), &off_c, "%s%s.%s",
+			str_append(changed, sizeof(changed), &off_c, "%s%s.%s",
 			    off_c > 0 ? ", " : "", secs[i], keys[i]);
 			continue;
 		}
 		log_warnx("reload: %s.%s needs a restart; it keeps its "
 		    "current value", secs[i], keys[i]);
-		append(restart, sizeof(restart), &off_r,
+		str_append(restart, sizeof(restart), &off_r,
 		    "; %s.%s needs a restart", secs[i], keys[i]);
 	}
 	if ((r = config_validate(out, err, sizeof(err))) < 0) {

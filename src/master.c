@@ -41,6 +41,8 @@
 #include "log.h"
 #include "loop.h"
 #include "master.h"
+#include "master_int.h"
+#include "notify.h"
 #include "privs.h"
 #include "shm.h"
 #include "sock.h"
@@ -49,10 +51,6 @@
 #include "util.h"
 #include "worker.h"
 
-#define PROGNAME		"snowowl-tftpd"
-
-#define MAX_PROCS		(2 * TFTP_SHM_MAX_WORKERS) /* + retiring */
-#define MAX_CLIENTS		8	/* control connections at once */
 #define CLIENT_TIMEOUT_MS	1000	/* to send the one request */
 #define TICK_MS			1000
 #define BACKOFF_MIN_MS		100
@@ -64,118 +62,12 @@
 #define MAX_EVENTS		32
 #define WORKER_FIXED_FDS	6	/* 0..5 of the contract */
 
-/* epoll data: the kind in the high half, an index in the low. */
-#define EV_CTL			(UINT64_C(1) << 32)
-#define EV_CLIENT		(UINT64_C(2) << 32)
-#define EV_LOG			(UINT64_C(3) << 32)
-#define EV_KIND(d)		((d) & ~UINT64_C(0xffffffff))
-#define EV_INDEX(d)		((uint32_t)(d))
-
-enum mode {
-	MODE_STANDALONE,
-	MODE_INETD,
-	MODE_SYSTEMD,
-};
-
-enum timer_kind {
-	T_TICK,
-	T_RESPAWN,
-	T_CLIENT,
-	T_DRAIN,
-};
-
-struct mtimer {
-	struct loop_timer	 lt;
-	enum timer_kind		 kind;
-	uint32_t		 idx;
-};
-
-/* A worker process: the current one of a slot, or a retiring one. */
-struct proc {
-	pid_t			 pid;		/* 0: entry free */
-	uint32_t		 slot;
-	bool			 retiring;	/* SIGQUIT sent: no respawn */
-	int			 logfd;		/* pipe read end, or -1 */
-	bool			 logskip;	/* rest of an overlong line */
-	size_t			 loglen;
-	char			 logbuf[LOG_LINE_MAX];
-};
-
-/* Worker k, whatever process currently fills it. */
-struct slot {
-	struct proc		*cur;		/* NULL: none running */
-	uint32_t		 state;		/* enum tftp_shm_worker_state */
-	uint64_t		 restarts;
-	int32_t			 last_status;
-	int64_t			 started_at;	/* CLOCK_REALTIME s */
-	uint64_t		 started_ms;	/* time_now_ms() */
-	uint32_t		 next_delay_ms;
-	struct mtimer		 respawn;
-};
-
-struct client {
-	int			 fd;		/* -1: free */
-	uid_t			 uid;
-	struct mtimer		 timer;
-};
-
-struct master {
-	int			 argc;
-	char			**argv;
-	char			 config_path[PATH_MAX];
-	struct tftpd_config	 cfg;		/* as published */
-	enum mode		 mode;
-	uint32_t		 nworkers;
-
-	int			*fds;		/* fds[set * naddr + i] */
-	size_t			 naddr;
-	uint32_t		 nsets;		/* nworkers, or 1: shared */
-	int			 rootfd;
-	int			 devnull;
-
-	char			 instance[CONFIG_INSTANCE_MAX];
-	char			 rundir[PATH_MAX];
-	char			 pidfile[PATH_MAX];
-	char			 shmpath[PATH_MAX];
-	char			 ctlpath[PATH_MAX];
-	uid_t			 uid;		/* the service user (as root) */
-	gid_t			 gid;
-	bool			 give_rundir;
-	bool			 pid_written;
-	bool			 shm_created;
-	struct shm_master	 shm;
-	int			 ctlfd;
-	struct client		 clients[MAX_CLIENTS];
-
-	int			 notify_fd;	/* NOTIFY_SOCKET, or -1 */
-	int			 ready_fd;	/* daemonize: to the parent */
-	bool			 daemonized;
-
-	struct loop		 loop;
-	bool			 loop_ok;
-	struct proc		 procs[MAX_PROCS];
-	struct slot		 slots[TFTP_SHM_MAX_WORKERS];
-	struct mtimer		 tick;
-	struct mtimer		 drain;
-	bool			 stopping;
-	bool			 killed;
-	int			 status;	/* exit status */
-
-	uint64_t		 idle_since_ms;	/* inetd idle exit */
-	uint64_t		 last_requests;
-};
-
 static struct master	 M;
 static volatile sig_atomic_t got_chld;
 
 /* Scratch configurations, too big for the stack to be comfortable. */
 static struct tftpd_config scratch_new, scratch_out;
 
-static void	 startup_err(struct master *m, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
-static void	 notify_open(struct master *m);
-static void	 notify(struct master *m, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
 static void	 on_sigchld(int sig);
 static bool	 fd_is_udp(int fd);
 static uint32_t	 cpu_count(void);
@@ -249,7 +141,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 };
 #define NCTL_CMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 
-static void
+void
 startup_err(struct master *m, const char *fmt, ...)
 {
 	char	 buf[CONFIG_ERR_MAX + PATH_MAX];
@@ -264,65 +156,6 @@ startup_err(struct master *m, const char *fmt, ...)
 		fprintf(stderr, "%s: %s\n", PROGNAME, buf);
 	if (m->daemonized || m->cfg.log != LOG_TO_STDERR)
 		log_msg(LOG_ERR, "%s", buf);
-}
-
-/*
- * sd_notify(3) by hand: datagrams to $NOTIFY_SOCKET, which systemd reads
- * with the sender's credentials (so it must be the main pid: the variable
- * is taken out of the environment the workers get).  The socket is
- * connected at startup, as root, so the service user needs no right on
- * the socket file later.
- */
-static void
-notify_open(struct master *m)
-{
-	struct sockaddr_un	 sa;
-	const char		*ns;
-	socklen_t		 salen;
-	size_t			 len;
-	int			 fd;
-
-	ns = getenv("NOTIFY_SOCKET");
-	if (ns == NULL || (ns[0] != '/' && ns[0] != '@') ||
-	    (len = strlen(ns)) >= sizeof(sa.sun_path))
-		goto out;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, ns, len);
-	if (ns[0] == '@')
-		sa.sun_path[0] = '\0';	/* abstract: no NUL at the end */
-	else
-		len++;
-	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		goto out;
-	if (connect(fd, (struct sockaddr *)&sa, salen) < 0) {
-		log_warn("NOTIFY_SOCKET %s", ns);
-		close(fd);
-		goto out;
-	}
-	m->notify_fd = fd;
-out:
-	(void)unsetenv("NOTIFY_SOCKET");
-}
-
-static void
-notify(struct master *m, const char *fmt, ...)
-{
-	char	 buf[256];
-	va_list	 ap;
-	int	 n;
-
-	if (m->notify_fd < 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return;
-	if (send(m->notify_fd, buf, (size_t)n, MSG_NOSIGNAL |
-	    MSG_DONTWAIT) < 0)
-		log_debug("sd_notify: %s", strerror(errno));
 }
 
 static void
@@ -793,8 +626,8 @@ ready(struct master *m)
 	    m->mode == MODE_SYSTEMD ? " (socket activation)" : "",
 	    m->nworkers, m->cfg.single_port ? ", single port" : "",
 	    m->instance);
-	notify(m, "READY=1\nSTATUS=serving on %s\nMAINPID=%ld", addrs,
-	    (long)getpid());
+	notify_send(m->notify_fd, "READY=1\nSTATUS=serving on %s\nMAINPID=%ld",
+	    addrs, (long)getpid());
 	if (m->ready_fd >= 0) {
 		(void)!write(m->ready_fd, "0", 1);
 		close(m->ready_fd);
@@ -1400,8 +1233,9 @@ check_started(struct master *m, uint32_t k, uint64_t now)
 
 	if (s->state != TFTP_SHM_W_STARTING || s->cur == NULL)
 		return;
-	if ((st != NULL && __atomic_load_n(&st->generation,
-	    __ATOMIC_RELAXED) != 0) || now - s->started_ms >= RUNNING_AFTER_MS) {
+	if ((st != NULL &&
+	    __atomic_load_n(&st->generation, __ATOMIC_RELAXED) != 0) ||
+	    now - s->started_ms >= RUNNING_AFTER_MS) {
 		s->state = TFTP_SHM_W_RUNNING;
 		publish_slot(m, k);
 	}
@@ -1464,7 +1298,7 @@ begin_stop(struct master *m, const char *why, int sig)
 		return;
 	}
 	m->stopping = true;
-	notify(m, "STOPPING=1");
+	notify_send(m->notify_fd, "STOPPING=1");
 	ctl_close(m);
 	for (k = 0; k < m->nworkers; k++) {
 		(void)loop_timer_set(&m->loop, &m->slots[k].respawn.lt, 0);
@@ -1550,7 +1384,7 @@ reload(struct master *m, char *msg, size_t msglen)
 	uint64_t		 gen;
 	int			 r;
 
-	notify(m, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
+	notify_send(m->notify_fd, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
 	    time_now_ms() * 1000);
 	if ((r = config_reload(m->argc, m->argv, m->config_path, nc, err,
 	    sizeof(err))) < 0) {
@@ -1594,7 +1428,7 @@ reload(struct master *m, char *msg, size_t msglen)
 	    nlive == 1 ? "" : "s", gen, restart);
 	r = 0;
 out:
-	notify(m, "READY=1");
+	notify_send(m->notify_fd, "READY=1");
 	return r;
 }
 
@@ -1881,7 +1715,7 @@ master_main(int argc, char *argv[], const struct tftpd_config *cfg,
 		return 1;
 	}
 	log_init(PROGNAME, m->cfg.log, m->cfg.log_level);
-	notify_open(m);
+	m->notify_fd = notify_open();
 	if (take_sockets(m, nfds) < 0)
 		goto out;
 	if (make_paths(m, run) < 0)

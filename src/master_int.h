@@ -1,0 +1,132 @@
+/*
+ * The master's own header, shared by the files of the master process and
+ * by nothing else: its state (struct master) and what each file offers
+ * the others.  master.h is the one entry point for main().
+ */
+#ifndef MASTER_INT_H
+#define MASTER_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "shm.h"
+#include "tftp_shm.h"
+
+#define PROGNAME		"snowowl-tftpd"
+
+#define MAX_PROCS		(2 * TFTP_SHM_MAX_WORKERS) /* + retiring */
+#define MAX_CLIENTS		8	/* control connections at once */
+
+/* epoll data: the kind in the high half, an index in the low. */
+#define EV_CTL			(UINT64_C(1) << 32)
+#define EV_CLIENT		(UINT64_C(2) << 32)
+#define EV_LOG			(UINT64_C(3) << 32)
+#define EV_KIND(d)		((d) & ~UINT64_C(0xffffffff))
+#define EV_INDEX(d)		((uint32_t)(d))
+
+/* Where the sockets came from, which decides a few defaults. */
+enum mode {
+	MODE_STANDALONE,
+	MODE_INETD,
+	MODE_SYSTEMD,
+};
+
+enum timer_kind {
+	T_TICK,
+	T_RESPAWN,
+	T_CLIENT,
+	T_DRAIN,
+};
+
+struct mtimer {
+	struct loop_timer	 lt;
+	enum timer_kind		 kind;
+	uint32_t		 idx;
+};
+
+/* A worker process: the current one of a slot, or a retiring one. */
+struct proc {
+	pid_t			 pid;		/* 0: entry free */
+	uint32_t		 slot;
+	bool			 retiring;	/* SIGQUIT sent: no respawn */
+	int			 logfd;		/* pipe read end, or -1 */
+	bool			 logskip;	/* rest of an overlong line */
+	size_t			 loglen;
+	char			 logbuf[LOG_LINE_MAX];
+};
+
+/* Worker k, whatever process currently fills it. */
+struct slot {
+	struct proc		*cur;		/* NULL: none running */
+	uint32_t		 state;		/* enum tftp_shm_worker_state */
+	uint64_t		 restarts;
+	int32_t			 last_status;
+	int64_t			 started_at;	/* CLOCK_REALTIME s */
+	uint64_t		 started_ms;	/* time_now_ms() */
+	uint32_t		 next_delay_ms;
+	struct mtimer		 respawn;
+};
+
+struct client {
+	int			 fd;		/* -1: free */
+	uid_t			 uid;
+	struct mtimer		 timer;
+};
+
+struct master {
+	int			 argc;
+	char			**argv;
+	char			 config_path[PATH_MAX];
+	struct tftpd_config	 cfg;		/* as published */
+	enum mode		 mode;
+	uint32_t		 nworkers;
+
+	int			*fds;		/* fds[set * naddr + i] */
+	size_t			 naddr;
+	uint32_t		 nsets;		/* nworkers, or 1: shared */
+	int			 rootfd;
+	int			 devnull;
+
+	char			 instance[CONFIG_INSTANCE_MAX];
+	char			 rundir[PATH_MAX];
+	char			 pidfile[PATH_MAX];
+	char			 shmpath[PATH_MAX];
+	char			 ctlpath[PATH_MAX];
+	uid_t			 uid;		/* the service user (as root) */
+	gid_t			 gid;
+	bool			 give_rundir;
+	bool			 pid_written;
+	bool			 shm_created;
+	struct shm_master	 shm;
+	int			 ctlfd;
+	struct client		 clients[MAX_CLIENTS];
+
+	int			 notify_fd;	/* NOTIFY_SOCKET, or -1 */
+	int			 ready_fd;	/* daemonize: to the parent */
+	bool			 daemonized;
+
+	struct loop		 loop;
+	bool			 loop_ok;
+	struct proc		 procs[MAX_PROCS];
+	struct slot		 slots[TFTP_SHM_MAX_WORKERS];
+	struct mtimer		 tick;
+	struct mtimer		 drain;
+	bool			 stopping;
+	bool			 killed;
+	int			 status;	/* exit status */
+
+	uint64_t		 idle_since_ms;	/* inetd idle exit */
+	uint64_t		 last_requests;
+};
+
+/* master.c */
+/* A startup failure: to the operator's terminal, and to the log. */
+void		 startup_err(struct master *m, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+#endif /* MASTER_INT_H */

@@ -69,25 +69,7 @@ static volatile sig_atomic_t got_chld;
 static struct tftpd_config scratch_new, scratch_out;
 
 static void	 on_sigchld(int sig);
-static bool	 fd_is_udp(int fd);
-static uint32_t	 cpu_count(void);
-static void	 mode_adjust(const struct master *m, struct tftpd_config *c);
-static void	 detect_mode(struct master *m, const struct run_opts *run,
-		    uint32_t *nfds);
-static int	 take_sockets(struct master *m, uint32_t nfds);
-static int	 adopt_inetd(struct master *m);
-static int	 adopt_systemd(struct master *m, uint32_t n);
-static int	 abs_path(const char *path, char *out, size_t len);
-static int	 make_paths(struct master *m, const struct run_opts *run);
-static int	 mkdir_p(const char *path, mode_t mode);
-static int	 check_own_rundir(struct master *m);
 static void	 close_slot_sockets(struct master *m, uint32_t k);
-static bool	 dir_empty(int dirfd);
-static int	 make_rundir(struct master *m);
-static int	 give_rundir(struct master *m);
-static int	 daemonize(struct master *m);
-static void	 ready(struct master *m);
-static int	 write_pidfile(struct master *m);
 static int	 ctl_open(struct master *m);
 static void	 ctl_close(struct master *m);
 static int	 setup_loop(struct master *m);
@@ -162,536 +144,6 @@ static void
 on_sigchld(int sig)
 {
 	got_chld = 1;
-}
-
-static bool
-fd_is_udp(int fd)
-{
-	int		 type = 0, proto = 0;
-	socklen_t	 len = sizeof(type);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
-	    type != SOCK_DGRAM)
-		return false;
-	len = sizeof(proto);
-	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
-	    proto == IPPROTO_UDP;
-}
-
-static uint32_t
-cpu_count(void)
-{
-	cpu_set_t	 set;
-	long		 n;
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		n = CPU_COUNT(&set);
-	else
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 1)
-		n = 1;
-	if (n > TFTP_SHM_MAX_WORKERS)
-		n = TFTP_SHM_MAX_WORKERS;
-	return (uint32_t)n;
-}
-
-/*
- * What the mode implies, applied to every configuration the master reads
- * so a reload compares like with like: under inetd or systemd the server
- * never daemonizes (its caller waits for this very process), and under
- * inetd stderr is the socket, so the log goes to syslog unless the file
- * chose otherwise.
- */
-static void
-mode_adjust(const struct master *m, struct tftpd_config *c)
-{
-	if (m->mode == MODE_STANDALONE)
-		return;
-	c->foreground = true;
-	if (!c->log_set)
-		c->log = m->mode == MODE_INETD ? LOG_TO_SYSLOG : LOG_TO_STDERR;
-}
-
-static int
-adopt_inetd(struct master *m)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
-	int			 fd, r, i;
-
-	/* Off fd 0, which becomes /dev/null like 1 and 2 when they are
-	 * the socket too (inetd hands it over as all three). */
-	if ((fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3)) < 0)
-		return -errno;
-	if ((r = sock_adopt(fd, &m->cfg, &ss, &len)) < 0) {
-		close(fd);
-		return r;
-	}
-	for (i = 0; i <= 2; i++)
-		if (i == 0 || fd_is_udp(i))
-			(void)dup2(m->devnull, i);
-	m->fds[0] = fd;
-	m->naddr = 1;
-	m->nsets = 1;
-	return 0;
-}
-
-static int
-adopt_systemd(struct master *m, uint32_t n)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
-	uint32_t		 i;
-	int			 r;
-
-	if (n == 0)
-		return -EINVAL;
-	if (n > SOCK_MAX_LISTEN)
-		return -E2BIG;
-	for (i = 0; i < n; i++) {
-		if ((r = sock_adopt(3 + (int)i, &m->cfg, &ss, &len)) < 0)
-			return r;
-		m->fds[i] = 3 + (int)i;
-	}
-	m->naddr = n;
-	m->nsets = 1;
-	return 0;
-}
-
-/*
- * Where the sockets come from: -i, then systemd's LISTEN_PID/LISTEN_FDS,
- * then a UDP socket on fd 0 (inetd) unless -l/-L said standalone; else
- * they are bound here.
- */
-static void
-detect_mode(struct master *m, const struct run_opts *run, uint32_t *nfds)
-{
-	const char	*pid_s, *fds_s;
-	uint32_t	 pid, n = 0;
-
-	pid_s = getenv("LISTEN_PID");
-	fds_s = getenv("LISTEN_FDS");
-	if (run->inetd) {
-		m->mode = MODE_INETD;
-	} else if (pid_s != NULL && fds_s != NULL &&
-	    parse_u32(pid_s, 1, INT32_MAX, &pid) == 0 &&
-	    (pid_t)pid == getpid()) {
-		/* For us: a bad count is an error, not standalone. */
-		if (parse_u32(fds_s, 0, UINT32_MAX, &n) < 0)
-			n = 0;
-		m->mode = MODE_SYSTEMD;
-	} else if (!run->listen_only && fd_is_udp(STDIN_FILENO)) {
-		m->mode = MODE_INETD;
-	} else {
-		m->mode = MODE_STANDALONE;
-	}
-	/* Not for the workers, nor for anything they might start. */
-	(void)unsetenv("LISTEN_PID");
-	(void)unsetenv("LISTEN_FDS");
-	(void)unsetenv("LISTEN_FDNAMES");
-	*nfds = n;
-	mode_adjust(m, &m->cfg);
-}
-
-static int
-take_sockets(struct master *m, uint32_t n)
-{
-	char		 err[CONFIG_ERR_MAX];
-	int		 r;
-
-	m->nworkers = m->cfg.workers != 0 ? m->cfg.workers : cpu_count();
-	m->fds = calloc((size_t)m->nworkers * SOCK_MAX_LISTEN,
-	    sizeof(*m->fds));
-	if (m->fds == NULL) {
-		startup_err(m, "%s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-
-	switch (m->mode) {
-	case MODE_INETD:
-		if ((r = adopt_inetd(m)) < 0) {
-			startup_err(m, "inetd mode: standard input is not a "
-			    "UDP socket: %s", strerror(-r));
-			return r;
-		}
-		break;
-	case MODE_SYSTEMD:
-		if ((r = adopt_systemd(m, n)) < 0) {
-			startup_err(m, "socket activation: LISTEN_FDS=%u: "
-			    "every descriptor must be a UDP socket: %s", n,
-			    strerror(-r));
-			return r;
-		}
-		break;
-	case MODE_STANDALONE:
-		if ((r = sock_listen_sets(&m->cfg, m->nworkers, m->fds,
-		    &m->naddr, &m->nsets, err, sizeof(err))) < 0) {
-			startup_err(m, "%s", err);
-			return r;
-		}
-		break;
-	}
-	/*
-	 * Single-port mode demultiplexes in the worker that reads a
-	 * client's packets: an inherited socket, which all workers would
-	 * share, gets one worker.
-	 */
-	if (m->cfg.single_port && m->nsets == 1 && m->nworkers > 1) {
-		log_info("single_port: one worker serves the inherited "
-		    "socket%s", m->naddr > 1 ? "s" : "");
-		m->nworkers = 1;
-	}
-	return 0;
-}
-
-/* path made absolute against the current directory (no resolving). */
-static int
-abs_path(const char *path, char *out, size_t len)
-{
-	char	 cwd[PATH_MAX];
-	int	 n;
-
-	if (path[0] == '/')
-		n = snprintf(out, len, "%s", path);
-	else if (getcwd(cwd, sizeof(cwd)) == NULL)
-		return -errno;
-	else
-		n = snprintf(out, len, "%s/%s", cwd, path);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-/*
- * The runtime files, all absolute: the master leaves its working
- * directory when it daemonizes, and reloads read the file again.
- */
-static int
-make_paths(struct master *m, const struct run_opts *run)
-{
-	struct sockaddr_storage	 ss;
-	struct sockaddr_un	 sun;
-	socklen_t		 len = sizeof(ss);
-	const char		*mode;
-	int			 r, n;
-
-	if (getsockname(m->fds[0], (struct sockaddr *)&ss, &len) < 0) {
-		startup_err(m, "getsockname: %s", strerror(errno));
-		return -errno;
-	}
-	mode = m->mode == MODE_INETD ? "inetd" :
-	    m->mode == MODE_SYSTEMD ? "systemd" : NULL;
-	if ((r = config_instance_name(&m->cfg, mode,
-	    (struct sockaddr *)&ss, m->instance, sizeof(m->instance))) < 0) {
-		startup_err(m, "cannot name the instance: %s", strerror(-r));
-		return r;
-	}
-	if ((r = abs_path(run->config_path, m->config_path,
-	    sizeof(m->config_path))) < 0 ||
-	    (r = abs_path(m->cfg.runtime_dir, m->rundir,
-	    sizeof(m->rundir))) < 0 ||
-	    (m->cfg.pid_file[0] != '\0' && (r = abs_path(m->cfg.pid_file,
-	    m->pidfile, sizeof(m->pidfile))) < 0)) {
-		startup_err(m, "paths: %s", strerror(-r));
-		return r;
-	}
-	r = 0;
-	if (m->cfg.pid_file[0] == '\0') {
-		n = snprintf(m->pidfile, sizeof(m->pidfile), "%s/%s.pid",
-		    m->rundir, m->instance);
-		r |= n < 0 || (size_t)n >= sizeof(m->pidfile);
-	}
-	n = snprintf(m->shmpath, sizeof(m->shmpath), "%s/%s.shm", m->rundir,
-	    m->instance);
-	r |= n < 0 || (size_t)n >= sizeof(m->shmpath);
-	n = snprintf(m->ctlpath, sizeof(m->ctlpath), "%s/%s.ctl", m->rundir,
-	    m->instance);
-	r |= n < 0 || (size_t)n >= sizeof(m->ctlpath);
-	if (r != 0 || strlen(m->ctlpath) >= sizeof(sun.sun_path)) {
-		startup_err(m, "runtime directory %s: path too long for the "
-		    "control socket %s.ctl", m->rundir, m->instance);
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
-
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-	char	 buf[PATH_MAX];
-	char	*p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0)
-		return -errno;
-	return 0;
-}
-
-static bool
-dir_empty(int dirfd)
-{
-	struct dirent	*de;
-	DIR		*d;
-	bool		 empty = true;
-	int		 fd;
-
-	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return false;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return false;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0) {
-			empty = false;
-			break;
-		}
-	closedir(d);
-	return empty;
-}
-
-/*
- * Run by a user, the master must own its runtime directory: the files in
- * it are trusted by tftpctl, and a directory someone else made (say in
- * /tmp) would let them swap those files.
- */
-static int
-check_own_rundir(struct master *m)
-{
-	struct stat	 st;
-
-	if (lstat(m->rundir, &st) < 0) {
-		startup_err(m, "runtime directory %s: %s", m->rundir,
-		    strerror(errno));
-		return -errno;
-	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 0022) != 0) {
-		startup_err(m, "runtime directory %s is not a directory of "
-		    "uid %lu writable only by it; set --runtime-dir or "
-		    "[server] runtime_dir", m->rundir,
-		    (unsigned long)geteuid());
-		return -EPERM;
-	}
-	return 0;
-}
-
-/*
- * The runtime directory, created as root (0755) and handed to the service
- * user, who creates the segment and the control socket in it after the
- * drop.  An existing directory is handed over only when it is empty (as
- * systemd's RuntimeDirectory= makes it) or already the user's: a
- * misconfigured runtime_dir = /etc must not be given away.  The hand-over
- * itself waits until root has written the pid file there (give_rundir),
- * so root needs no CAP_DAC_OVERRIDE to write into the user's directory.
- */
-static int
-make_rundir(struct master *m)
-{
-	struct stat	 st;
-	bool		 created;
-	int		 fd, r;
-
-	r = mkdir_p(m->rundir, 0755);
-	created = r == 0;
-	if (r < 0 && r != -EEXIST) {
-		startup_err(m, "cannot create the runtime directory %s: %s%s",
-		    m->rundir, strerror(-r), geteuid() != 0 ? " (as a user, "
-		    "set --runtime-dir or [server] runtime_dir)" : "");
-		return r;
-	}
-	if (geteuid() != 0)
-		return check_own_rundir(m);
-	if ((r = privs_lookup(m->cfg.user, &m->uid, &m->gid)) < 0) {
-		startup_err(m, "unknown user %s", m->cfg.user);
-		return r;
-	}
-	fd = open(m->rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		startup_err(m, "runtime directory %s: %s", m->rundir,
-		    strerror(-r));
-		goto out_close;
-	}
-	r = 0;
-	if (st.st_uid == m->uid)
-		goto out_close;
-	if (created || dir_empty(fd)) {
-		m->give_rundir = true;
-		goto out_close;
-	}
-	/* A sticky, world-writable directory (/tmp) is usable as it is. */
-	if ((st.st_mode & (S_ISVTX | S_IWOTH)) == (S_ISVTX | S_IWOTH))
-		goto out_close;
-	r = -EPERM;
-	startup_err(m, "runtime directory %s is not empty and belongs to "
-	    "uid %lu: make it empty or give it to %s", m->rundir,
-	    (unsigned long)st.st_uid, m->cfg.user);
-out_close:
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-static int
-give_rundir(struct master *m)
-{
-	int	 fd, r = 0;
-
-	if (!m->give_rundir)
-		return 0;
-	fd = open(m->rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	/* Mode first: once it is the user's, root needs CAP_FOWNER. */
-	if (fd < 0 || fchmod(fd, 0755) < 0 ||
-	    fchown(fd, m->uid, m->gid) < 0) {
-		r = -errno;
-		startup_err(m, "runtime directory %s: %s", m->rundir,
-		    strerror(-r));
-	}
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-/*
- * One fork; the parent waits until the child is serving (or failed), so
- * an init script's exit status means something.  The child leads a new
- * session without a terminal and never opens one.
- */
-static int
-daemonize(struct master *m)
-{
-	char	 c = '1';
-	ssize_t	 n;
-	pid_t	 pid;
-	int	 p[2];
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	if ((pid = fork()) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -errno;
-	}
-	if (pid > 0) {
-		close(p[1]);
-		while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
-			;
-		if (n == 1 && c == '0')
-			_exit(0);
-		fprintf(stderr, "%s: the server did not start; see the "
-		    "log\n", PROGNAME);
-		_exit(1);
-	}
-	close(p[0]);
-	m->ready_fd = p[1];
-	if (setsid() < 0 || chdir("/") < 0)
-		return -errno;
-	if (dup2(m->devnull, STDIN_FILENO) < 0 ||
-	    dup2(m->devnull, STDOUT_FILENO) < 0 ||
-	    dup2(m->devnull, STDERR_FILENO) < 0)
-		return -errno;
-	m->daemonized = true;
-	return 0;
-}
-
-static void
-ready(struct master *m)
-{
-	char	 addrs[SOCK_MAX_LISTEN * (SOCKADDR_STRLEN + 1)];
-	char	 a[SOCKADDR_STRLEN];
-	struct sockaddr_storage ss;
-	socklen_t len;
-	size_t	 i, off = 0;
-
-	addrs[0] = '\0';
-	for (i = 0; i < m->naddr; i++) {
-		len = sizeof(ss);
-		if (getsockname(m->fds[i], (struct sockaddr *)&ss, &len) < 0)
-			continue;
-		str_append(addrs, sizeof(addrs), &off, "%s%s",
-		    off > 0 ? " " : "",
-		    sockaddr_str((struct sockaddr *)&ss, a, sizeof(a)));
-	}
-	log_info("ready: serving %s on %s%s, %u workers%s, instance %s",
-	    m->cfg.root, addrs, m->mode == MODE_INETD ? " (inetd)" :
-	    m->mode == MODE_SYSTEMD ? " (socket activation)" : "",
-	    m->nworkers, m->cfg.single_port ? ", single port" : "",
-	    m->instance);
-	notify_send(m->notify_fd, "READY=1\nSTATUS=serving on %s\nMAINPID=%ld",
-	    addrs, (long)getpid());
-	if (m->ready_fd >= 0) {
-		(void)!write(m->ready_fd, "0", 1);
-		close(m->ready_fd);
-		m->ready_fd = -1;
-	}
-}
-
-/*
- * O_EXCL, so two masters cannot both believe they own it; a file left by
- * a master that is gone (its pid is dead) is replaced once.
- */
-static int
-write_pidfile(struct master *m)
-{
-	char		 buf[32];
-	uint32_t	 pid;
-	ssize_t		 n;
-	int		 fd, tries, r;
-
-	for (tries = 0; tries < 2; tries++) {
-		fd = open(m->pidfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-		    O_NOFOLLOW, 0644);
-		if (fd >= 0)
-			break;
-		r = -errno;
-		if (r != -EEXIST)
-			goto fail;
-		if ((fd = open(m->pidfile, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-		    O_CLOEXEC)) >= 0) {
-			n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			buf[n > 0 ? n : 0] = '\0';
-			buf[strcspn(buf, "\n")] = '\0';
-			if (parse_u32(buf, 1, INT32_MAX, &pid) == 0 &&
-			    (pid_t)pid != getpid() &&
-			    (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
-				startup_err(m, "already running as pid %u "
-				    "(pid file %s)", pid, m->pidfile);
-				return -EADDRINUSE;
-			}
-		}
-		if (unlink(m->pidfile) < 0 && errno != ENOENT) {
-			r = -errno;
-			goto fail;
-		}
-	}
-	if (fd < 0) {
-		r = -EEXIST;
-		goto fail;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
-		r = -errno;
-		close(fd);
-		(void)unlink(m->pidfile);
-		goto fail;
-	}
-	close(fd);
-	m->pid_written = true;
-	return 0;
-
-fail:
-	startup_err(m, "pid file %s: %s", m->pidfile, strerror(-r));
-	return r;
 }
 
 /*
@@ -1392,7 +844,7 @@ reload(struct master *m, char *msg, size_t msglen)
 		snprintf(msg, msglen, "%s; nothing changed", err);
 		goto out;
 	}
-	mode_adjust(m, nc);
+	listen_mode_adjust(m, nc);
 	*out = m->cfg;
 	restart[0] = changed[0] = '\0';
 	n = config_diff(&m->cfg, nc, secs, keys, 64);
@@ -1651,15 +1103,7 @@ cleanup(struct master *m)
 	for (i = 0; i < MAX_PROCS; i++)
 		if (m->procs[i].logfd >= 0)
 			log_close(m, &m->procs[i]);
-	if (m->shm_created) {
-		shm_destroy(&m->shm);
-		m->shm_created = false;
-	}
-	/* Outside the runtime directory it may be root's to remove. */
-	if (m->pid_written && unlink(m->pidfile) < 0 && errno != ENOENT)
-		log_debug("cannot remove the pid file %s: %s", m->pidfile,
-		    strerror(errno));
-	m->pid_written = false;
+	runtime_remove(m);
 	for (i = 0; m->fds != NULL && i < (size_t)m->nsets * m->naddr; i++)
 		if (m->fds[i] >= 0)
 			close(m->fds[i]);
@@ -1701,7 +1145,7 @@ master_main(int argc, char *argv[], const struct tftpd_config *cfg,
 		m->clients[i].fd = -1;
 	m->status = 1;
 
-	detect_mode(m, run, &nfds);
+	listen_detect_mode(m, run, &nfds);
 	/*
 	 * Nothing inherited stays open but stdio and the sockets handed
 	 * over: a daemon must not hold its starter's pipes.
@@ -1716,9 +1160,9 @@ master_main(int argc, char *argv[], const struct tftpd_config *cfg,
 	}
 	log_init(PROGNAME, m->cfg.log, m->cfg.log_level);
 	m->notify_fd = notify_open();
-	if (take_sockets(m, nfds) < 0)
+	if (listen_take_sockets(m, nfds) < 0)
 		goto out;
-	if (make_paths(m, run) < 0)
+	if (runtime_paths(m, run) < 0)
 		goto out;
 	m->rootfd = open(m->cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (m->rootfd < 0) {
@@ -1726,32 +1170,15 @@ master_main(int argc, char *argv[], const struct tftpd_config *cfg,
 		    strerror(errno));
 		goto out;
 	}
-	if (make_rundir(m) < 0)
-		goto out;
-	if (!m->cfg.foreground && (r = daemonize(m)) < 0) {
-		startup_err(m, "cannot become a daemon: %s", strerror(-r));
-		goto out;
-	}
-	if (write_pidfile(m) < 0 || give_rundir(m) < 0)
+	if (runtime_dir_make(m) < 0 || runtime_daemonize(m) < 0 ||
+	    runtime_pidfile(m) < 0 || runtime_dir_give(m) < 0)
 		goto out;
 	if (privs_drop(m->cfg.user) < 0) {
 		startup_err(m, "cannot drop privileges to user %s",
 		    m->cfg.user);
 		goto out;
 	}
-	if ((r = shm_create(&m->shm, m->shmpath, m->instance, m->nworkers,
-	    m->cfg.max_transfers < 4096 ? m->cfg.max_transfers : 4096,
-	    &m->cfg)) < 0) {
-		if (r == -EADDRINUSE)
-			startup_err(m, "instance %s is already running (%s "
-			    "is in use)", m->instance, m->shmpath);
-		else
-			startup_err(m, "shared memory %s: %s", m->shmpath,
-			    strerror(-r));
-		goto out;
-	}
-	m->shm_created = true;
-	if (ctl_open(m) < 0)
+	if (runtime_shm_create(m) < 0 || ctl_open(m) < 0)
 		goto out;
 	if ((r = setup_loop(m)) < 0) {
 		startup_err(m, "event loop: %s", strerror(-r));
@@ -1767,7 +1194,7 @@ master_main(int argc, char *argv[], const struct tftpd_config *cfg,
 		}
 	}
 	m->idle_since_ms = time_now_ms();
-	ready(m);
+	runtime_ready(m);
 	m->status = 0;
 
 	while (!m->stopping || live_procs(m) > 0) {

@@ -129,4 +129,33 @@ struct master {
 void		 startup_err(struct master *m, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 
+/* listen.c */
+/*
+ * Where the sockets come from: -i, then systemd's LISTEN_PID/LISTEN_FDS
+ * (*nfds of them), then a UDP socket on fd 0 (inetd) unless -l/-L said
+ * standalone.  Sets m->mode and applies it to m->cfg.
+ */
+void		 listen_detect_mode(struct master *m,
+		    const struct run_opts *run, uint32_t *nfds);
+/* What the mode implies for a configuration (also each one reloaded). */
+void		 listen_mode_adjust(const struct master *m,
+		    struct tftpd_config *c);
+/* Adopt the inherited sockets or bind them; sets nworkers, fds, naddr,
+ * nsets.  Reports its own failure. */
+int		 listen_take_sockets(struct master *m, uint32_t nfds);
+
+/* runtime.c: each reports its own failure */
+/* The instance name and the absolute runtime paths. */
+int		 runtime_paths(struct master *m, const struct run_opts *run);
+/* As root: create or check the runtime directory (handed over later). */
+int		 runtime_dir_make(struct master *m);
+/* Unless foreground: fork, the parent waiting for runtime_ready(). */
+int		 runtime_daemonize(struct master *m);
+int		 runtime_pidfile(struct master *m);
+/* Give the runtime directory to the service user, if it is to be. */
+int		 runtime_dir_give(struct master *m);
+int		 runtime_shm_create(struct master *m);
+void		 runtime_ready(struct master *m);
+void		 runtime_remove(struct master *m);
+
 #endif /* MASTER_INT_H */

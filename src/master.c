@@ -53,14 +53,8 @@
 
 #define CLIENT_TIMEOUT_MS	1000	/* to send the one request */
 #define TICK_MS			1000
-#define BACKOFF_MIN_MS		100
-#define BACKOFF_MAX_MS		10000
-#define STABLE_MS		10000	/* alive this long: not a crash loop */
-#define RUNNING_AFTER_MS	1000	/* STARTING shown at most this long */
 #define DRAIN_GRACE_MS		5000	/* beyond drain_timeout */
-#define LOG_READS_PER_EVENT	16
 #define MAX_EVENTS		32
-#define WORKER_FIXED_FDS	6	/* 0..5 of the contract */
 
 static struct master	 M;
 static volatile sig_atomic_t got_chld;
@@ -69,32 +63,11 @@ static volatile sig_atomic_t got_chld;
 static struct tftpd_config scratch_new, scratch_out;
 
 static void	 on_sigchld(int sig);
-static void	 close_slot_sockets(struct master *m, uint32_t k);
 static int	 ctl_open(struct master *m);
 static void	 ctl_close(struct master *m);
 static int	 setup_loop(struct master *m);
-static struct proc *proc_alloc(struct master *m);
-static struct proc *proc_by_pid(struct master *m, pid_t pid);
-static size_t	 live_procs(const struct master *m);
-static void	 publish_slot(struct master *m, uint32_t k);
-static void	 child_exec(const int *src, size_t nsrc, char *const args[],
-		    pid_t parent) __attribute__((noreturn));
-static void	 exec_failed(int err) __attribute__((noreturn));
-static int	 spawn(struct master *m, uint32_t k);
-static void	 respawn(struct master *m, uint32_t k);
-static void	 schedule_respawn(struct master *m, uint32_t k);
-static void	 exit_text(int status, char *buf, size_t len);
-static void	 reap(struct master *m);
-static void	 proc_exited(struct master *m, struct proc *p, int status);
-static void	 log_feed(struct proc *p, const char *data, size_t n);
-static void	 log_read(struct master *m, struct proc *p, bool all);
-static void	 log_close(struct master *m, struct proc *p);
-static void	 check_started(struct master *m, uint32_t k, uint64_t now);
 static void	 on_tick(struct master *m);
-static void	 begin_stop(struct master *m, const char *why, int sig);
-static void	 kill_all(struct master *m, int sig);
 static void	 publish(struct master *m, const struct tftpd_config *c);
-static void	 roll_workers(struct master *m);
 static int	 reload(struct master *m, char *msg, size_t msglen);
 static int	 ctl_reload(struct master *m, const char *arg, uid_t uid,
 		    char *msg, size_t msglen);
@@ -281,418 +254,6 @@ setup_loop(struct master *m)
 	    TICK_MS);
 }
 
-static struct proc *
-proc_alloc(struct master *m)
-{
-	size_t	 i;
-
-	for (i = 0; i < MAX_PROCS; i++)
-		if (m->procs[i].pid == 0 && m->procs[i].logfd < 0)
-			return &m->procs[i];
-	return NULL;
-}
-
-static struct proc *
-proc_by_pid(struct master *m, pid_t pid)
-{
-	size_t	 i;
-
-	for (i = 0; i < MAX_PROCS; i++)
-		if (m->procs[i].pid == pid)
-			return &m->procs[i];
-	return NULL;
-}
-
-static size_t
-live_procs(const struct master *m)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < MAX_PROCS; i++)
-		if (m->procs[i].pid != 0)
-			n++;
-	return n;
-}
-
-static void
-publish_slot(struct master *m, uint32_t k)
-{
-	struct slot	*s = &m->slots[k];
-
-	shm_set_worker(&m->shm, k, s->cur != NULL ? s->cur->pid : 0,
-	    s->state, s->last_status, s->restarts, s->started_at);
-}
-
-/*
- * The child's side of the process contract, between fork and exec (only
- * async-signal-safe calls).  src[] lists the descriptors for 0, 1, 2, ...
- * in order; each is first moved above the whole target range so no dup2
- * overwrites a source still to be placed, then placed, then everything
- * above is closed.  SIGTERM, SIGINT, SIGHUP and SIGQUIT are blocked
- * across the exec on purpose: one sent now stays pending until the
- * worker's loop takes it (loop_init, loop_catch) instead of being lost or
- * killing a half-started worker.
- */
-static void
-child_exec(const int *src, size_t nsrc, char *const args[], pid_t parent)
-{
-	int		 tmp[WORKER_FIXED_FDS + SOCK_MAX_LISTEN];
-	struct sigaction sa;
-	sigset_t	 set;
-	size_t		 i;
-	int		 fd;
-
-	/* A worker whose master is gone drains and exits. */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-		_exit(WORKER_EXIT_SETUP);
-	/* Terminal signals are for the master, which drains in order. */
-	(void)setpgid(0, 0);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGCHLD, &sa, NULL);
-	(void)sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	(void)sigprocmask(SIG_UNBLOCK, &set, NULL);
-	sigemptyset(&set);
-	sigaddset(&set, SIGQUIT);
-	(void)sigprocmask(SIG_BLOCK, &set, NULL);
-
-	for (i = 0; i < nsrc; i++)
-		if ((tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, (int)nsrc)) < 0)
-			_exit(WORKER_EXIT_SETUP);
-	for (i = 0; i < nsrc; i++)
-		if (dup2(tmp[i], (int)i) < 0)
-			_exit(WORKER_EXIT_SETUP);
-	if (close_range((unsigned int)nsrc, ~0U, 0) < 0)
-		for (fd = (int)nsrc; fd < 65536; fd++)
-			(void)close(fd);
-	execv("/proc/self/exe", args);
-	exec_failed(errno);
-}
-
-/* After a failed exec, in the child: one log line on the pipe (fd 2),
- * built without stdio. */
-static void
-exec_failed(int err)
-{
-	char	 line[64] = "<3>cannot execute /proc/self/exe: errno ";
-	char	 num[12];
-	size_t	 n = strlen(line), i = sizeof(num);
-
-	do {
-		num[--i] = (char)('0' + err % 10);
-		err /= 10;
-	} while (err > 0 && i > 0);
-	while (i < sizeof(num) && n < sizeof(line) - 1)
-		line[n++] = num[i++];
-	line[n++] = '\n';
-	(void)!write(STDERR_FILENO, line, n);
-	_exit(WORKER_EXIT_SETUP);
-}
-
-static int
-spawn(struct master *m, uint32_t k)
-{
-	int		 src[WORKER_FIXED_FDS + SOCK_MAX_LISTEN];
-	char		 ks[16], ns[16];
-	static char	 worker_flag[] = MASTER_WORKER_FLAG;
-	static char	 nfds_flag[] = MASTER_NFDS_FLAG;
-	char		*args[] = { m->argv[0], worker_flag, ks, nfds_flag,
-			    ns, NULL };
-	struct slot	*s = &m->slots[k];
-	struct proc	*p;
-	const int	*socks;
-	size_t		 i, nsrc = 0;
-	pid_t		 pid, self = getpid();
-	int		 pfd[2], r;
-
-	if ((p = proc_alloc(m)) == NULL)
-		return -ENOMEM;
-	socks = m->fds + (m->nsets > 1 ? k : 0) * m->naddr;
-	snprintf(ks, sizeof(ks), "%u", k);
-	snprintf(ns, sizeof(ns), "%zu", m->naddr);
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -errno;
-	src[nsrc++] = m->devnull;
-	src[nsrc++] = m->devnull;
-	src[nsrc++] = pfd[1];
-	src[nsrc++] = m->shm.ro_fd;
-	src[nsrc++] = m->shm.fd;
-	src[nsrc++] = m->rootfd;
-	for (i = 0; i < m->naddr; i++)
-		src[nsrc++] = socks[i];
-
-	if ((pid = fork()) < 0) {
-		r = -errno;
-		close(pfd[0]);
-		close(pfd[1]);
-		return r;
-	}
-	if (pid == 0)
-		child_exec(src, nsrc, args, self);
-
-	close(pfd[1]);
-	(void)fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-	memset(p, 0, sizeof(*p));
-	p->pid = pid;
-	p->slot = k;
-	p->logfd = pfd[0];
-	if ((r = loop_add(&m->loop, p->logfd, EPOLLIN,
-	    EV_LOG | (uint64_t)(p - m->procs))) < 0) {
-		log_warnx("worker %u: epoll_ctl: %s", k, strerror(-r));
-		close(p->logfd);
-		p->logfd = -1;
-	}
-	s->cur = p;
-	s->state = TFTP_SHM_W_STARTING;
-	s->started_at = (int64_t)time(NULL);
-	s->started_ms = time_now_ms();
-	publish_slot(m, k);
-	log_debug("worker %u: started, pid %ld", k, (long)pid);
-	return 0;
-}
-
-/* A crashed slot gets a fresh region (counters kept) and a process. */
-static void
-respawn(struct master *m, uint32_t k)
-{
-	struct slot	*s = &m->slots[k];
-	int		 r;
-
-	if (m->stopping || s->cur != NULL || s->state == TFTP_SHM_W_FAILED)
-		return;
-	shm_reset_worker_region(&m->shm, k);
-	s->restarts++;
-	if ((r = spawn(m, k)) < 0) {
-		log_warnx("worker %u: cannot start: %s", k, strerror(-r));
-		s->started_ms = time_now_ms();
-		schedule_respawn(m, k);
-		return;
-	}
-	log_info("worker %u: restarted (pid %ld, restart %" PRIu64 ")", k,
-	    (long)s->cur->pid, s->restarts);
-}
-
-/*
- * At once the first time; while it keeps dying within STABLE_MS of its
- * start, after 100 ms, then twice as long each time, up to 10 s.
- */
-static void
-schedule_respawn(struct master *m, uint32_t k)
-{
-	struct slot	*s = &m->slots[k];
-	uint64_t	 now = time_now_ms();
-	uint32_t	 delay;
-
-	if (now - s->started_ms >= STABLE_MS)
-		s->next_delay_ms = 0;
-	delay = s->next_delay_ms;
-	s->next_delay_ms = delay == 0 ? BACKOFF_MIN_MS :
-	    delay >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS : delay * 2;
-	if (delay == 0) {
-		respawn(m, k);
-		return;
-	}
-	log_info("worker %u: restarting in %u ms", k, delay);
-	if (loop_timer_set(&m->loop, &s->respawn.lt, now + delay) < 0)
-		respawn(m, k);
-}
-
-static void
-exit_text(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d",
-		    WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d (%s)%s",
-		    WTERMSIG(status), strsignal(WTERMSIG(status)),
-		    WCOREDUMP(status) ? ", core dumped" : "");
-	else
-		snprintf(buf, len, "wait status %#x", (unsigned)status);
-}
-
-static void
-reap(struct master *m)
-{
-	struct proc	*p;
-	pid_t		 pid;
-	int		 status;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		if ((p = proc_by_pid(m, pid)) != NULL)
-			proc_exited(m, p, status);
-}
-
-/*
- * A slot that will not run again must not keep its own SO_REUSEPORT
- * sockets: the kernel would go on hashing clients to a socket that no one
- * reads.  Closed, they leave the group and the others get those clients.
- * (A crashed worker's sockets stay open during its backoff: what arrives
- * there waits in the queue for the replacement.)  Shared sockets (inetd,
- * systemd, reuse_port = no) belong to every worker and stay.
- */
-static void
-close_slot_sockets(struct master *m, uint32_t k)
-{
-	size_t	 i;
-	int	*socks;
-
-	if (m->nsets <= 1)
-		return;
-	socks = m->fds + (size_t)k * m->naddr;
-	for (i = 0; i < m->naddr; i++) {
-		if (socks[i] >= 0)
-			close(socks[i]);
-		socks[i] = -1;
-	}
-}
-
-static void
-proc_exited(struct master *m, struct proc *p, int status)
-{
-	struct slot	*s = &m->slots[p->slot];
-	uint32_t	 k = p->slot, i, left = 0;
-	char		 how[96];
-	pid_t		 pid = p->pid;
-
-	/* Everything it wrote is in the pipe now. */
-	log_read(m, p, true);
-	log_close(m, p);
-	p->pid = 0;
-	exit_text(status, how, sizeof(how));
-
-	if (p->retiring) {
-		log_info("worker %u: retired process %ld %s", k, (long)pid,
-		    how);
-		return;
-	}
-	s->cur = NULL;
-	s->last_status = status;
-	if (m->stopping) {
-		s->state = TFTP_SHM_W_EXITED;
-		publish_slot(m, k);
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			log_warnx("worker %u (pid %ld) %s while draining", k,
-			    (long)pid, how);
-		return;
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_SETUP) {
-		s->state = TFTP_SHM_W_FAILED;
-		publish_slot(m, k);
-		log_msg(LOG_ERR, "worker %u (pid %ld) failed its setup (exit "
-		    "%d): not restarted", k, (long)pid, WORKER_EXIT_SETUP);
-		close_slot_sockets(m, k);
-		for (i = 0; i < m->nworkers; i++)
-			if (m->slots[i].state != TFTP_SHM_W_FAILED)
-				left++;
-		if (left == 0) {
-			log_msg(LOG_ERR, "every worker failed its setup: "
-			    "stopping");
-			m->status = 1;
-			begin_stop(m, "no worker left", SIGTERM);
-		}
-		return;
-	}
-	s->state = TFTP_SHM_W_EXITED;
-	publish_slot(m, k);
-	log_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? LOG_NOTICE :
-	    LOG_WARNING, "worker %u (pid %ld) %s", k, (long)pid, how);
-	schedule_respawn(m, k);
-}
-
-/* Lines of at most LOG_LINE_MAX bytes; the rest of a longer one is cut. */
-static void
-log_feed(struct proc *p, const char *data, size_t n)
-{
-	char	 prefix[32];
-	size_t	 i;
-
-	snprintf(prefix, sizeof(prefix), "worker %u", p->slot);
-	for (i = 0; i < n; i++) {
-		if (data[i] == '\n') {
-			if (!p->logskip)
-				log_relay(prefix, p->logbuf, p->loglen);
-			p->loglen = 0;
-			p->logskip = false;
-		} else if (p->logskip) {
-			continue;
-		} else if (p->loglen == sizeof(p->logbuf)) {
-			log_relay(prefix, p->logbuf, p->loglen);
-			p->loglen = 0;
-			p->logskip = true;
-		} else {
-			p->logbuf[p->loglen++] = data[i];
-		}
-	}
-}
-
-/* A bounded number of reads per wakeup, or all of it when it exited. */
-static void
-log_read(struct master *m, struct proc *p, bool all)
-{
-	char	 buf[4096];
-	ssize_t	 n;
-	int	 i;
-
-	for (i = 0; p->logfd >= 0 && (all || i < LOG_READS_PER_EVENT); i++) {
-		n = read(p->logfd, buf, sizeof(buf));
-		if (n > 0) {
-			log_feed(p, buf, (size_t)n);
-			if (!p->retiring && m->slots[p->slot].cur == p)
-				check_started(m, p->slot, time_now_ms());
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		log_close(m, p);
-	}
-}
-
-static void
-log_close(struct master *m, struct proc *p)
-{
-	char	 prefix[32];
-
-	if (p->logfd < 0)
-		return;
-	if (p->loglen > 0 && !p->logskip) {
-		snprintf(prefix, sizeof(prefix), "worker %u", p->slot);
-		log_relay(prefix, p->logbuf, p->loglen);
-	}
-	p->loglen = 0;
-	p->logskip = false;
-	(void)loop_del(&m->loop, p->logfd);
-	close(p->logfd);
-	p->logfd = -1;
-}
-
-/*
- * A starting worker counts as running once it has read its settings (its
- * slot shows a generation) or after a second.  Checked when it logs (it
- * says when it is ready) and once a second.
- */
-static void
-check_started(struct master *m, uint32_t k, uint64_t now)
-{
-	const struct tftp_shm_stats	*st = shm_master_stats(&m->shm, k);
-	struct slot			*s = &m->slots[k];
-
-	if (s->state != TFTP_SHM_W_STARTING || s->cur == NULL)
-		return;
-	if ((st != NULL &&
-	    __atomic_load_n(&st->generation, __ATOMIC_RELAXED) != 0) ||
-	    now - s->started_ms >= RUNNING_AFTER_MS) {
-		s->state = TFTP_SHM_W_RUNNING;
-		publish_slot(m, k);
-	}
-}
-
 /* Once a second: worker states, and in inetd mode the idle exit. */
 static void
 on_tick(struct master *m)
@@ -711,7 +272,7 @@ on_tick(struct master *m)
 			    __atomic_load_n(&st->counters[TFTP_SHM_C_WRQ],
 			    __ATOMIC_RELAXED);
 		}
-		check_started(m, k, now);
+		proc_check_started(m, k, now);
 	}
 	if (m->mode == MODE_INETD && m->cfg.idle_timeout != 0 &&
 	    !m->stopping) {
@@ -724,7 +285,7 @@ on_tick(struct master *m)
 			    m->cfg.idle_timeout);
 			/* Retire, not drain: a request arriving now stays
 			 * queued for the server inetd starts next. */
-			begin_stop(m, NULL, SIGQUIT);
+			master_stop(m, NULL, SIGQUIT);
 		}
 	}
 	(void)loop_timer_set(&m->loop, &m->tick.lt, now + TICK_MS);
@@ -736,15 +297,13 @@ on_tick(struct master *m)
  * SIGQUIT: requests left unread), and what is still there after
  * drain_timeout + 5 s is killed.  A second signal kills at once.
  */
-static void
-begin_stop(struct master *m, const char *why, int sig)
+void
+master_stop(struct master *m, const char *why, int sig)
 {
-	uint32_t	 k;
-
 	if (m->stopping) {
 		if (why != NULL && !m->killed) {
 			log_info("%s again: killing the workers", why);
-			kill_all(m, SIGKILL);
+			proc_kill_all(m, SIGKILL);
 			m->killed = true;
 		}
 		return;
@@ -752,31 +311,14 @@ begin_stop(struct master *m, const char *why, int sig)
 	m->stopping = true;
 	notify_send(m->notify_fd, "STOPPING=1");
 	ctl_close(m);
-	for (k = 0; k < m->nworkers; k++) {
-		(void)loop_timer_set(&m->loop, &m->slots[k].respawn.lt, 0);
-		if (m->slots[k].cur != NULL) {
-			m->slots[k].state = TFTP_SHM_W_DRAINING;
-			publish_slot(m, k);
-		}
-	}
-	kill_all(m, sig);
-	if (live_procs(m) > 0)
+	proc_drain(m, sig);
+	if (proc_live(m) > 0)
 		log_info("%s%sdraining %zu worker process%s (up to %u s)",
 		    why != NULL ? why : "", why != NULL ? ": " : "",
-		    live_procs(m), live_procs(m) == 1 ? "" : "es",
+		    proc_live(m), proc_live(m) == 1 ? "" : "es",
 		    m->cfg.drain_timeout);
 	(void)loop_timer_set(&m->loop, &m->drain.lt, time_now_ms() +
 	    (uint64_t)m->cfg.drain_timeout * 1000 + DRAIN_GRACE_MS);
-}
-
-static void
-kill_all(struct master *m, int sig)
-{
-	size_t	 i;
-
-	for (i = 0; i < MAX_PROCS; i++)
-		if (m->procs[i].pid != 0)
-			(void)kill(m->procs[i].pid, sig);
 }
 
 static void
@@ -788,36 +330,7 @@ publish(struct master *m, const struct tftpd_config *c)
 	(void)shm_publish(&m->shm, &m->cfg);
 	log_setlevel(m->cfg.log_level);
 	if (roll)
-		roll_workers(m);
-}
-
-/*
- * Landlock's write right is fixed when a worker starts, so a change of
- * write.enable replaces every worker: the old one retires (SIGQUIT: it
- * stops taking requests and finishes its transfers) while its successor
- * starts at once on the same sockets.
- */
-static void
-roll_workers(struct master *m)
-{
-	struct slot	*s;
-	uint32_t	 k;
-
-	log_info("write.enable is now %s: replacing the workers",
-	    m->cfg.write_enable ? "yes" : "no");
-	for (k = 0; k < m->nworkers; k++) {
-		s = &m->slots[k];
-		if (s->cur == NULL || s->state == TFTP_SHM_W_FAILED)
-			continue;
-		s->cur->retiring = true;
-		(void)kill(s->cur->pid, SIGQUIT);
-		s->cur = NULL;
-		if (spawn(m, k) < 0) {
-			s->state = TFTP_SHM_W_EXITED;
-			s->started_ms = time_now_ms();
-			schedule_respawn(m, k);
-		}
-	}
+		proc_roll(m);
 }
 
 /*
@@ -1075,7 +588,7 @@ on_timer(struct master *m, struct mtimer *t)
 		on_tick(m);
 		break;
 	case T_RESPAWN:
-		respawn(m, t->idx);
+		proc_respawn(m, t->idx);
 		break;
 	case T_CLIENT:
 		/* Connected and said nothing: dropped. */
@@ -1083,11 +596,11 @@ on_timer(struct master *m, struct mtimer *t)
 			client_close(m, &m->clients[t->idx]);
 		break;
 	case T_DRAIN:
-		if (live_procs(m) > 0 && !m->killed) {
+		if (proc_live(m) > 0 && !m->killed) {
 			log_warnx("drain timeout: killing %zu worker "
-			    "process%s", live_procs(m),
-			    live_procs(m) == 1 ? "" : "es");
-			kill_all(m, SIGKILL);
+			    "process%s", proc_live(m),
+			    proc_live(m) == 1 ? "" : "es");
+			proc_kill_all(m, SIGKILL);
 			m->killed = true;
 		}
 		break;
@@ -1102,7 +615,7 @@ cleanup(struct master *m)
 	ctl_close(m);
 	for (i = 0; i < MAX_PROCS; i++)
 		if (m->procs[i].logfd >= 0)
-			log_close(m, &m->procs[i]);
+			logrelay_close(m, &m->procs[i]);
 	runtime_remove(m);
 	for (i = 0; m->fds != NULL && i < (size_t)m->nsets * m->naddr; i++)
 		if (m->fds[i] >= 0)
@@ -1130,9 +643,8 @@ master_main(int argc, char *argv[], const struct tftpd_config *cfg,
 	char			 msg[TFTP_CTL_MSG_MAX];
 	uint64_t		 d;
 	size_t			 i;
-	uint32_t		 k, nfds = 0;
-	pid_t			 pid;
-	int			 n, sig, r, st;
+	uint32_t		 nfds = 0;
+	int			 n, sig, r;
 
 	memset(m, 0, sizeof(*m));
 	m->argc = argc;
@@ -1184,25 +696,18 @@ master_main(int argc, char *argv[], const struct tftpd_config *cfg,
 		startup_err(m, "event loop: %s", strerror(-r));
 		goto out;
 	}
-	for (k = 0; k < m->nworkers; k++) {
-		if ((r = spawn(m, k)) < 0) {
-			startup_err(m, "cannot start worker %u: %s", k,
-			    strerror(-r));
-			m->stopping = true;
-			kill_all(m, SIGKILL);
-			goto out_wait;
-		}
-	}
+	if (proc_start_all(m) < 0)
+		goto out_wait;
 	m->idle_since_ms = time_now_ms();
 	runtime_ready(m);
 	m->status = 0;
 
-	while (!m->stopping || live_procs(m) > 0) {
+	while (!m->stopping || proc_live(m) > 0) {
 		n = loop_wait(&m->loop, ev, MAX_EVENTS, time_now_ms());
 		if (n < 0) {
 			log_warnx("epoll_wait: %s", strerror(-n));
 			m->status = 1;
-			kill_all(m, SIGKILL);
+			proc_kill_all(m, SIGKILL);
 			break;
 		}
 		while ((sig = loop_signal()) != 0) {
@@ -1214,12 +719,12 @@ master_main(int argc, char *argv[], const struct tftpd_config *cfg,
 				(void)reload(m, msg, sizeof(msg));
 				continue;
 			}
-			begin_stop(m, sig == SIGTERM ? "SIGTERM" : "SIGINT",
+			master_stop(m, sig == SIGTERM ? "SIGTERM" : "SIGINT",
 			    SIGTERM);
 		}
 		if (got_chld) {
 			got_chld = 0;
-			reap(m);
+			proc_reap(m);
 		}
 		for (i = 0; i < (size_t)n; i++) {
 			d = ev[i].data.u64;
@@ -1231,23 +736,14 @@ master_main(int argc, char *argv[], const struct tftpd_config *cfg,
 				client_request(m, &m->clients[EV_INDEX(d)]);
 			else if (EV_KIND(d) == EV_LOG &&
 			    EV_INDEX(d) < MAX_PROCS)
-				log_read(m, &m->procs[EV_INDEX(d)], false);
+				logrelay_read(m, &m->procs[EV_INDEX(d)], false);
 		}
 		while ((lt = loop_timer_expired(&m->loop, time_now_ms())) !=
 		    NULL)
 			on_timer(m, lt->arg);
 	}
 out_wait:
-	/* Anything left was SIGKILLed: collect it. */
-	while (live_procs(m) > 0) {
-		if ((pid = waitpid(-1, &st, 0)) < 0)
-			break;
-		for (i = 0; i < MAX_PROCS; i++)
-			if (m->procs[i].pid == pid) {
-				log_close(m, &m->procs[i]);
-				m->procs[i].pid = 0;
-			}
-	}
+	proc_collect(m);
 	if (m->status == 0)
 		log_info("stopped");
 out:

@@ -128,6 +128,11 @@ struct master {
 /* A startup failure: to the operator's terminal, and to the log. */
 void		 startup_err(struct master *m, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
+/*
+ * SIGTERM/SIGINT (why), nothing left to run, or the inetd idle exit (why
+ * NULL, sig SIGQUIT): stop; a second signal kills the workers.
+ */
+void		 master_stop(struct master *m, const char *why, int sig);
 
 /* listen.c */
 /*
@@ -157,5 +162,29 @@ int		 runtime_dir_give(struct master *m);
 int		 runtime_shm_create(struct master *m);
 void		 runtime_ready(struct master *m);
 void		 runtime_remove(struct master *m);
+
+/* proc.c */
+/* Start worker 0..nworkers-1; reports its own failure. */
+int		 proc_start_all(struct master *m);
+/* SIGCHLD: reap every child that exited, respawn or give up on it. */
+void		 proc_reap(struct master *m);
+/* Start slot k again unless stopping, running or failed. */
+void		 proc_respawn(struct master *m, uint32_t k);
+/* A starting worker k counts as running once it read its settings. */
+void		 proc_check_started(struct master *m, uint32_t k,
+		    uint64_t now);
+/* write.enable changed: a new process for every slot. */
+void		 proc_roll(struct master *m);
+void		 proc_drain(struct master *m, int sig);
+void		 proc_kill_all(struct master *m, int sig);
+/* Worker processes still alive, retiring ones included. */
+size_t		 proc_live(const struct master *m);
+void		 proc_collect(struct master *m);
+
+/* logrelay.c */
+void		 logrelay_open(struct master *m, struct proc *p, int fd);
+/* Relay what p wrote: a bounded number of reads, or all when all. */
+void		 logrelay_read(struct master *m, struct proc *p, bool all);
+void		 logrelay_close(struct master *m, struct proc *p);
 
 #endif /* MASTER_INT_H */

@@ -124,12 +124,12 @@ adopt_systemd(struct master *m, uint32_t n)
  * then a UDP socket on fd 0 (inetd) unless -l/-L said standalone; else
  * they are bound here.
  */
-void
-listen_detect_mode(struct master *m, const struct run_opts *run,
-    uint32_t *nfds)
+int
+listen_detect_mode(struct master *m)
 {
-	const char	*pid_s, *fds_s;
-	uint32_t	 pid, n = 0;
+	const struct run_opts	*run = m->run;
+	const char		*pid_s, *fds_s;
+	uint32_t		 pid, n = 0;
 
 	pid_s = getenv("LISTEN_PID");
 	fds_s = getenv("LISTEN_FDS");
@@ -151,14 +151,23 @@ listen_detect_mode(struct master *m, const struct run_opts *run,
 	(void)unsetenv("LISTEN_PID");
 	(void)unsetenv("LISTEN_FDS");
 	(void)unsetenv("LISTEN_FDNAMES");
-	*nfds = n;
+	m->ninherited = n;
 	listen_mode_adjust(m, &m->cfg);
+	/*
+	 * Nothing inherited stays open but stdio and the sockets handed
+	 * over: a daemon must not hold its starter's pipes.
+	 */
+	if (close_range(3 + (m->mode == MODE_SYSTEMD &&
+	    n <= SOCK_MAX_LISTEN ? n : 0), ~0U, 0) < 0)
+		log_debug("close_range: %s", strerror(errno));
+	return 0;
 }
 
 int
-listen_take_sockets(struct master *m, uint32_t n)
+listen_take_sockets(struct master *m)
 {
 	char		 err[CONFIG_ERR_MAX];
+	uint32_t	 n = m->ninherited;
 	int		 r;
 
 	m->nworkers = m->cfg.workers != 0 ? m->cfg.workers : cpu_count();

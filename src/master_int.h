@@ -81,9 +81,11 @@ struct client {
 struct master {
 	int			 argc;
 	char			**argv;
+	const struct run_opts	*run;		/* main()'s, for the startup */
 	char			 config_path[PATH_MAX];
 	struct tftpd_config	 cfg;		/* as published */
 	enum mode		 mode;
+	uint32_t		 ninherited;	/* LISTEN_FDS */
 	uint32_t		 nworkers;
 
 	int			*fds;		/* fds[set * naddr + i] */
@@ -136,22 +138,20 @@ void		 master_stop(struct master *m, const char *why, int sig);
 
 /* listen.c */
 /*
- * Where the sockets come from: -i, then systemd's LISTEN_PID/LISTEN_FDS
- * (*nfds of them), then a UDP socket on fd 0 (inetd) unless -l/-L said
- * standalone.  Sets m->mode and applies it to m->cfg.
+ * Set m->mode from m->run and the environment, apply it to m->cfg, and
+ * close every inherited descriptor but stdio and the sockets.  0.
  */
-void		 listen_detect_mode(struct master *m,
-		    const struct run_opts *run, uint32_t *nfds);
+int		 listen_detect_mode(struct master *m);
 /* What the mode implies for a configuration (also each one reloaded). */
 void		 listen_mode_adjust(const struct master *m,
 		    struct tftpd_config *c);
 /* Adopt the inherited sockets or bind them; sets nworkers, fds, naddr,
  * nsets.  Reports its own failure. */
-int		 listen_take_sockets(struct master *m, uint32_t nfds);
+int		 listen_take_sockets(struct master *m);
 
 /* runtime.c: each reports its own failure */
 /* The instance name and the absolute runtime paths. */
-int		 runtime_paths(struct master *m, const struct run_opts *run);
+int		 runtime_paths(struct master *m);
 /* As root: create or check the runtime directory (handed over later). */
 int		 runtime_dir_make(struct master *m);
 /* Unless foreground: fork, the parent waiting for runtime_ready(). */
@@ -186,5 +186,20 @@ void		 logrelay_open(struct master *m, struct proc *p, int fd);
 /* Relay what p wrote: a bounded number of reads, or all when all. */
 void		 logrelay_read(struct master *m, struct proc *p, bool all);
 void		 logrelay_close(struct master *m, struct proc *p);
+
+/* control.c */
+/* Create the socket (mode 0600); reports its own failure. */
+int		 ctl_open(struct master *m);
+/* Close it and every connection, and remove the socket file. */
+void		 ctl_close(struct master *m);
+void		 ctl_accept(struct master *m);
+/* Connection idx is readable: its request, answered. */
+void		 ctl_client_read(struct master *m, uint32_t idx);
+void		 ctl_client_timeout(struct master *m, uint32_t idx);
+
+/* reload.c: 0 or -errno, with a message for the person who asked */
+int		 reload_config(struct master *m, char *msg, size_t msglen);
+int		 reload_set_key(struct master *m, const char *name,
+		    const char *value, uid_t uid, char *msg, size_t msglen);
 
 #endif /* MASTER_INT_H */

@@ -90,13 +90,13 @@ publish_slot(struct master *m, uint32_t k)
 
 /*
  * The child's side of worker.h's descriptor contract, between fork and
- * exec (only async-signal-safe calls).  src[] lists the descriptors for 0, 1, 2, ...
- * in order; each is first moved above the whole target range so no dup2
- * overwrites a source still to be placed, then placed, then everything
- * above is closed.  SIGTERM, SIGINT, SIGHUP and SIGQUIT are blocked
- * across the exec on purpose: one sent now stays pending until the
- * worker's loop takes it (loop_init, loop_catch) instead of being lost or
- * killing a half-started worker.
+ * exec (only async-signal-safe calls).  src[] lists the descriptors for
+ * 0, 1, 2, ... in order; each is first moved above the whole target range
+ * so no dup2 overwrites a source still to be placed, then placed, then
+ * everything above is closed.  SIGTERM, SIGINT, SIGHUP and SIGQUIT are
+ * blocked across the exec on purpose: one sent now stays pending until
+ * the worker's loop takes it (loop_init, loop_catch) instead of being
+ * lost or killing a half-started worker.
  */
 static void
 child_exec(const int *src, size_t nsrc, char *const args[], pid_t parent)

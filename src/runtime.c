@@ -51,7 +51,7 @@ abs_path(const char *path, char *out, size_t len)
  * directory when it daemonizes, and reloads read the file again.
  */
 int
-runtime_paths(struct master *m, const struct run_opts *run)
+runtime_paths(struct master *m)
 {
 	struct sockaddr_storage	 ss;
 	struct sockaddr_un	 sun;
@@ -70,7 +70,7 @@ runtime_paths(struct master *m, const struct run_opts *run)
 		startup_err(m, "cannot name the instance: %s", strerror(-r));
 		return r;
 	}
-	if ((r = abs_path(run->config_path, m->config_path,
+	if ((r = abs_path(m->run->config_path, m->config_path,
 	    sizeof(m->config_path))) < 0 ||
 	    (r = abs_path(m->cfg.runtime_dir, m->rundir,
 	    sizeof(m->rundir))) < 0 ||

@@ -64,6 +64,14 @@ struct key_def {
 	key_printer	 print;
 };
 
+/* config_key_line()'s stream: the printed lines, joined by "; ". */
+struct line_sink {
+	char	*buf;
+	size_t	 len;
+	size_t	 off;
+	bool	 newline;	/* a line ended: "; " before more text */
+};
+
 struct load_ctx {
 	struct tftpd_config	*c;
 	const char		*path;
@@ -138,6 +146,8 @@ static const struct key_def *key_find(const char *section, const char *name,
 static bool	 section_known(const char *section);
 static void	 print_one(const struct tftpd_config *c,
 		    const struct key_def *k, FILE *fp);
+static void	 line_put(struct line_sink *s, char ch);
+static ssize_t	 line_write(void *cookie, const char *data, size_t n);
 static bool	 key_differs(const struct key_def *k,
 		    const struct tftpd_config *a, const struct tftpd_config *b);
 static int	 set_key(struct tftpd_config *c, const struct key_def *k,
@@ -1348,6 +1358,55 @@ config_print_key(const struct tftpd_config *c, const char *section,
 	if ((k = key_find(section, key, &known)) == NULL)
 		return -ENOENT;
 	print_one(c, k, fp);
+	return 0;
+}
+
+static void
+line_put(struct line_sink *s, char ch)
+{
+	if (s->off + 1 < s->len)
+		s->buf[s->off++] = ch;
+}
+
+static ssize_t
+line_write(void *cookie, const char *data, size_t n)
+{
+	struct line_sink	*s = cookie;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		if (data[i] == '\n') {
+			s->newline = true;
+			continue;
+		}
+		if (s->newline) {
+			line_put(s, ';');
+			line_put(s, ' ');
+			s->newline = false;
+		}
+		line_put(s, data[i]);
+	}
+	return (ssize_t)n;
+}
+
+int
+config_key_line(const struct tftpd_config *c, const char *section,
+    const char *key, char *buf, size_t len)
+{
+	static const cookie_io_functions_t io = { .write = line_write };
+	struct line_sink	 s = { .buf = buf, .len = len };
+	const struct key_def	*k;
+	bool			 known;
+	FILE			*fp;
+
+	buf[0] = '\0';
+	if ((k = key_find(section, key, &known)) == NULL)
+		return -ENOENT;
+	if ((fp = fopencookie(&s, "w", io)) == NULL)
+		return -ENOMEM;
+	print_one(c, k, fp);
+	fclose(fp);
+	buf[s.off] = '\0';
 	return 0;
 }
 

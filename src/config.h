@@ -179,6 +179,13 @@ int	 config_print_key(const struct tftpd_config *c, const char *section,
 	    const char *key, FILE *fp);
 
 /*
+ * The same on one line, for a message: a list key's "key = value" lines
+ * are joined by "; ".  Cut short to fit len (> 0).  0, -ENOENT or -ENOMEM.
+ */
+int	 config_key_line(const struct tftpd_config *c, const char *section,
+	    const char *key, char *buf, size_t len);
+
+/*
  * The keys whose values differ between a and b, in table order: up to
  * max of them are stored in sections[]/keys[]; the count is returned.
  * refuse_options is folded into allow_options and never listed itself.

@@ -1,14 +1,20 @@
 /*
- * The master (design.md section 2; the process contract of issue 3).  It
- * owns the startup sequence - sockets (bound, or inherited from inetd or
- * systemd), root directory, runtime directory, daemonizing, pid file,
- * privilege drop, shared memory, control socket - and then the
- * supervision loop: starting workers by fork+exec with their descriptors
- * at fixed numbers, reaping and respawning them with backoff, relaying
- * their log pipes, answering the control socket, reloading on SIGHUP,
- * draining on SIGTERM.  It never touches TFTP traffic.
+ * The master: the only process that reads the configuration file.  It
+ * takes its sockets (bound, or inherited from inetd or systemd), opens
+ * the root, creates the runtime files, drops privileges, starts the
+ * workers and then supervises them; it never touches TFTP traffic.  This
+ * file holds its state, the startup sequence and the loop; the work is
+ * done by
+ *	listen.c	the mode and its sockets: bound, inetd's or systemd's
+ *	runtime.c	runtime directory and files, daemonizing, readiness
+ *	notify.c	sd_notify
+ *	proc.c		the worker processes: start, reap, restart, drain
+ *	logrelay.c	the workers' log pipes
+ *	control.c	the control socket (tftpctl reload, set)
+ *	reload.c	changes to the running configuration
  *
- * What the master does after its drop is a short, fixed list (habit 2):
+ * What the master does after its drop is a short, fixed list, so that
+ * what a less privileged peer can make it do is easy to check:
  *	SIGCHLD		reap, respawn or give up on a slot
  *	SIGHUP		reload (also TFTP_CTL_RELOAD)
  *	SIGTERM/INT	drain, then exit
@@ -19,241 +25,71 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <signal.h>
-#include <sched.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <dirent.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "log.h"
 #include "loop.h"
 #include "master.h"
+#include "master_int.h"
+#include "notify.h"
 #include "privs.h"
 #include "shm.h"
-#include "sock.h"
 #include "tftp_ctl.h"
 #include "tftp_shm.h"
 #include "util.h"
-#include "worker.h"
 
-#define PROGNAME		"snowowl-tftpd"
-
-#define MAX_PROCS		(2 * TFTP_SHM_MAX_WORKERS) /* + retiring */
-#define MAX_CLIENTS		8	/* control connections at once */
-#define CLIENT_TIMEOUT_MS	1000	/* to send the one request */
 #define TICK_MS			1000
-#define BACKOFF_MIN_MS		100
-#define BACKOFF_MAX_MS		10000
-#define STABLE_MS		10000	/* alive this long: not a crash loop */
-#define RUNNING_AFTER_MS	1000	/* STARTING shown at most this long */
 #define DRAIN_GRACE_MS		5000	/* beyond drain_timeout */
-#define LOG_READS_PER_EVENT	16
 #define MAX_EVENTS		32
-#define WORKER_FIXED_FDS	6	/* 0..5 of the contract */
-
-/* epoll data: the kind in the high half, an index in the low. */
-#define EV_CTL			(UINT64_C(1) << 32)
-#define EV_CLIENT		(UINT64_C(2) << 32)
-#define EV_LOG			(UINT64_C(3) << 32)
-#define EV_KIND(d)		((d) & ~UINT64_C(0xffffffff))
-#define EV_INDEX(d)		((uint32_t)(d))
-
-enum mode {
-	MODE_STANDALONE,
-	MODE_INETD,
-	MODE_SYSTEMD,
-};
-
-enum timer_kind {
-	T_TICK,
-	T_RESPAWN,
-	T_CLIENT,
-	T_DRAIN,
-};
-
-struct mtimer {
-	struct loop_timer	 lt;
-	enum timer_kind		 kind;
-	uint32_t		 idx;
-};
-
-/* A worker process: the current one of a slot, or a retiring one. */
-struct proc {
-	pid_t			 pid;		/* 0: entry free */
-	uint32_t		 slot;
-	bool			 retiring;	/* SIGQUIT sent: no respawn */
-	int			 logfd;		/* pipe read end, or -1 */
-	bool			 logskip;	/* rest of an overlong line */
-	size_t			 loglen;
-	char			 logbuf[LOG_LINE_MAX];
-};
-
-/* Worker k, whatever process currently fills it. */
-struct slot {
-	struct proc		*cur;		/* NULL: none running */
-	uint32_t		 state;		/* enum tftp_shm_worker_state */
-	uint64_t		 restarts;
-	int32_t			 last_status;
-	int64_t			 started_at;	/* CLOCK_REALTIME s */
-	uint64_t		 started_ms;	/* time_now_ms() */
-	uint32_t		 next_delay_ms;
-	struct mtimer		 respawn;
-};
-
-struct client {
-	int			 fd;		/* -1: free */
-	uid_t			 uid;
-	struct mtimer		 timer;
-};
-
-struct master {
-	int			 argc;
-	char			**argv;
-	char			 config_path[PATH_MAX];
-	struct tftpd_config	 cfg;		/* as published */
-	enum mode		 mode;
-	uint32_t		 nworkers;
-
-	int			*fds;		/* fds[set * naddr + i] */
-	size_t			 naddr;
-	uint32_t		 nsets;		/* nworkers, or 1: shared */
-	int			 rootfd;
-	int			 devnull;
-
-	char			 instance[CONFIG_INSTANCE_MAX];
-	char			 rundir[PATH_MAX];
-	char			 pidfile[PATH_MAX];
-	char			 shmpath[PATH_MAX];
-	char			 ctlpath[PATH_MAX];
-	uid_t			 uid;		/* the service user (as root) */
-	gid_t			 gid;
-	bool			 give_rundir;
-	bool			 pid_written;
-	bool			 shm_created;
-	struct shm_master	 shm;
-	int			 ctlfd;
-	struct client		 clients[MAX_CLIENTS];
-
-	int			 notify_fd;	/* NOTIFY_SOCKET, or -1 */
-	int			 ready_fd;	/* daemonize: to the parent */
-	bool			 daemonized;
-
-	struct loop		 loop;
-	bool			 loop_ok;
-	struct proc		 procs[MAX_PROCS];
-	struct slot		 slots[TFTP_SHM_MAX_WORKERS];
-	struct mtimer		 tick;
-	struct mtimer		 drain;
-	bool			 stopping;
-	bool			 killed;
-	int			 status;	/* exit status */
-
-	uint64_t		 idle_since_ms;	/* inetd idle exit */
-	uint64_t		 last_requests;
-};
 
 static struct master	 M;
 static volatile sig_atomic_t got_chld;
 
-/* Scratch configurations, too big for the stack to be comfortable. */
-static struct tftpd_config scratch_new, scratch_out;
-
-static void	 startup_err(struct master *m, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
-static void	 notify_open(struct master *m);
-static void	 notify(struct master *m, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
 static void	 on_sigchld(int sig);
-static bool	 fd_is_udp(int fd);
-static uint32_t	 cpu_count(void);
-static void	 mode_adjust(const struct master *m, struct tftpd_config *c);
-static void	 detect_mode(struct master *m, const struct run_opts *run,
-		    uint32_t *nfds);
-static int	 take_sockets(struct master *m, uint32_t nfds);
-static int	 adopt_inetd(struct master *m);
-static int	 adopt_systemd(struct master *m, uint32_t n);
-static int	 abs_path(const char *path, char *out, size_t len);
-static int	 make_paths(struct master *m, const struct run_opts *run);
-static int	 mkdir_p(const char *path, mode_t mode);
-static int	 check_own_rundir(struct master *m);
-static void	 close_slot_sockets(struct master *m, uint32_t k);
-static bool	 dir_empty(int dirfd);
-static int	 make_rundir(struct master *m);
-static int	 give_rundir(struct master *m);
-static int	 daemonize(struct master *m);
-static void	 ready(struct master *m);
-static int	 write_pidfile(struct master *m);
-static int	 ctl_open(struct master *m);
-static void	 ctl_close(struct master *m);
+static void	 init(struct master *m, int argc, char *argv[],
+		    const struct tftpd_config *cfg, const struct run_opts *run);
+static int	 open_devnull(struct master *m);
+static int	 open_log(struct master *m);
+static int	 open_root(struct master *m);
+static int	 drop_privileges(struct master *m);
 static int	 setup_loop(struct master *m);
-static struct proc *proc_alloc(struct master *m);
-static struct proc *proc_by_pid(struct master *m, pid_t pid);
-static size_t	 live_procs(const struct master *m);
-static void	 publish_slot(struct master *m, uint32_t k);
-static void	 child_exec(const int *src, size_t nsrc, char *const args[],
-		    pid_t parent) __attribute__((noreturn));
-static void	 exec_failed(int err) __attribute__((noreturn));
-static int	 spawn(struct master *m, uint32_t k);
-static void	 respawn(struct master *m, uint32_t k);
-static void	 schedule_respawn(struct master *m, uint32_t k);
-static void	 exit_text(int status, char *buf, size_t len);
-static void	 reap(struct master *m);
-static void	 proc_exited(struct master *m, struct proc *p, int status);
-static void	 log_feed(struct proc *p, const char *data, size_t n);
-static void	 log_read(struct master *m, struct proc *p, bool all);
-static void	 log_close(struct master *m, struct proc *p);
-static const struct tftp_shm_stats *slot_stats(const struct master *m,
-		    uint32_t k);
-static void	 check_started(struct master *m, uint32_t k, uint64_t now);
+static void	 serve(struct master *m);
+static void	 on_signals(struct master *m);
+static void	 on_event(struct master *m, uint64_t data);
 static void	 on_tick(struct master *m);
-static void	 begin_stop(struct master *m, const char *why, int sig);
-static void	 kill_all(struct master *m, int sig);
-static void	 publish(struct master *m, const struct tftpd_config *c);
-static void	 roll_workers(struct master *m);
-static void	 append(char *buf, size_t len, size_t *off, const char *fmt,
-		    ...) __attribute__((format(printf, 4, 5)));
-static int	 reload(struct master *m, char *msg, size_t msglen);
-static int	 ctl_reload(struct master *m, const char *arg, uid_t uid,
-		    char *msg, size_t msglen);
-static int	 set_key(struct master *m, const char *arg, uid_t uid,
-		    char *msg, size_t msglen);
-static void	 ctl_accept(struct master *m);
-static void	 client_close(struct master *m, struct client *c);
-static void	 client_request(struct master *m, struct client *c);
 static void	 on_timer(struct master *m, struct mtimer *t);
 static void	 cleanup(struct master *m);
 
 /*
- * What a control client may ask (include/tftp_ctl.h); anything else is
- * refused.  Both need root or the service user (the socket's mode and
- * SO_PEERCRED).
+ * The startup sequence, in order.  Each step reports its own failure;
+ * the first one that fails ends it, and the master exits 1.
  */
-struct ctl_cmd {
-	uint32_t	 cmd;
-	int		(*fn)(struct master *, const char *, uid_t, char *,
-			    size_t);
+static int	(*const startup[])(struct master *) = {
+	listen_detect_mode,	/* standalone, inetd or socket activation */
+	open_devnull,
+	open_log,		/* and sd_notify's socket */
+	listen_take_sockets,	/* bind them, or adopt the inherited ones */
+	runtime_paths,		/* the instance's name and runtime files */
+	open_root,
+	runtime_dir_make,	/* as root */
+	runtime_daemonize,	/* unless in the foreground */
+	runtime_pidfile,
+	runtime_dir_give,	/* to the service user */
+	drop_privileges,	/* from here on the service user, no caps */
+	runtime_shm_create,
+	ctl_open,
+	setup_loop,
+	proc_start_all,
 };
+#define NSTARTUP	(sizeof(startup) / sizeof(startup[0]))
 
-static const struct ctl_cmd ctl_cmds[] = {
-	{ TFTP_CTL_RELOAD,	ctl_reload },
-	{ TFTP_CTL_SET,		set_key },
-};
-#define NCTL_CMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
-
-static void
+void
 startup_err(struct master *m, const char *fmt, ...)
 {
 	char	 buf[CONFIG_ERR_MAX + PATH_MAX];
@@ -270,685 +106,79 @@ startup_err(struct master *m, const char *fmt, ...)
 		log_msg(LOG_ERR, "%s", buf);
 }
 
-/*
- * sd_notify(3) by hand: datagrams to $NOTIFY_SOCKET, which systemd reads
- * with the sender's credentials (so it must be the main pid: the variable
- * is taken out of the environment the workers get).  The socket is
- * connected at startup, as root, so the service user needs no right on
- * the socket file later.
- */
-static void
-notify_open(struct master *m)
-{
-	struct sockaddr_un	 sa;
-	const char		*ns;
-	socklen_t		 salen;
-	size_t			 len;
-	int			 fd;
-
-	ns = getenv("NOTIFY_SOCKET");
-	if (ns == NULL || (ns[0] != '/' && ns[0] != '@') ||
-	    (len = strlen(ns)) >= sizeof(sa.sun_path))
-		goto out;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, ns, len);
-	if (ns[0] == '@')
-		sa.sun_path[0] = '\0';	/* abstract: no NUL at the end */
-	else
-		len++;
-	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		goto out;
-	if (connect(fd, (struct sockaddr *)&sa, salen) < 0) {
-		log_warn("NOTIFY_SOCKET %s", ns);
-		close(fd);
-		goto out;
-	}
-	m->notify_fd = fd;
-out:
-	(void)unsetenv("NOTIFY_SOCKET");
-}
-
-static void
-notify(struct master *m, const char *fmt, ...)
-{
-	char	 buf[256];
-	va_list	 ap;
-	int	 n;
-
-	if (m->notify_fd < 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return;
-	if (send(m->notify_fd, buf, (size_t)n, MSG_NOSIGNAL |
-	    MSG_DONTWAIT) < 0)
-		log_debug("sd_notify: %s", strerror(errno));
-}
-
 static void
 on_sigchld(int sig)
 {
 	got_chld = 1;
 }
 
-static bool
-fd_is_udp(int fd)
-{
-	int		 type = 0, proto = 0;
-	socklen_t	 len = sizeof(type);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
-	    type != SOCK_DGRAM)
-		return false;
-	len = sizeof(proto);
-	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
-	    proto == IPPROTO_UDP;
-}
-
-static uint32_t
-cpu_count(void)
-{
-	cpu_set_t	 set;
-	long		 n;
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		n = CPU_COUNT(&set);
-	else
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 1)
-		n = 1;
-	if (n > TFTP_SHM_MAX_WORKERS)
-		n = TFTP_SHM_MAX_WORKERS;
-	return (uint32_t)n;
-}
-
-/*
- * What the mode implies, applied to every configuration the master reads
- * so a reload compares like with like: under inetd or systemd the server
- * never daemonizes (its caller waits for this very process), and under
- * inetd stderr is the socket, so the log goes to syslog unless the file
- * chose otherwise.
- */
 static void
-mode_adjust(const struct master *m, struct tftpd_config *c)
-{
-	if (m->mode == MODE_STANDALONE)
-		return;
-	c->foreground = true;
-	if (!c->log_set)
-		c->log = m->mode == MODE_INETD ? LOG_TO_SYSLOG : LOG_TO_STDERR;
-}
-
-static int
-adopt_inetd(struct master *m)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
-	int			 fd, r, i;
-
-	/* Off fd 0, which becomes /dev/null like 1 and 2 when they are
-	 * the socket too (inetd hands it over as all three). */
-	if ((fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3)) < 0)
-		return -errno;
-	if ((r = sock_adopt(fd, &m->cfg, &ss, &len)) < 0) {
-		close(fd);
-		return r;
-	}
-	for (i = 0; i <= 2; i++)
-		if (i == 0 || fd_is_udp(i))
-			(void)dup2(m->devnull, i);
-	m->fds[0] = fd;
-	m->naddr = 1;
-	m->nsets = 1;
-	return 0;
-}
-
-static int
-adopt_systemd(struct master *m, uint32_t n)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
-	uint32_t		 i;
-	int			 r;
-
-	if (n == 0)
-		return -EINVAL;
-	if (n > SOCK_MAX_LISTEN)
-		return -E2BIG;
-	for (i = 0; i < n; i++) {
-		if ((r = sock_adopt(3 + (int)i, &m->cfg, &ss, &len)) < 0)
-			return r;
-		m->fds[i] = 3 + (int)i;
-	}
-	m->naddr = n;
-	m->nsets = 1;
-	return 0;
-}
-
-/*
- * Where the sockets come from: -i, then systemd's LISTEN_PID/LISTEN_FDS,
- * then a UDP socket on fd 0 (inetd) unless -l/-L said standalone; else
- * they are bound here.
- */
-static void
-detect_mode(struct master *m, const struct run_opts *run, uint32_t *nfds)
-{
-	const char	*pid_s, *fds_s;
-	uint32_t	 pid, n = 0;
-
-	pid_s = getenv("LISTEN_PID");
-	fds_s = getenv("LISTEN_FDS");
-	if (run->inetd) {
-		m->mode = MODE_INETD;
-	} else if (pid_s != NULL && fds_s != NULL &&
-	    parse_u32(pid_s, 1, INT32_MAX, &pid) == 0 &&
-	    (pid_t)pid == getpid()) {
-		/* For us: a bad count is an error, not standalone. */
-		if (parse_u32(fds_s, 0, UINT32_MAX, &n) < 0)
-			n = 0;
-		m->mode = MODE_SYSTEMD;
-	} else if (!run->listen_only && fd_is_udp(STDIN_FILENO)) {
-		m->mode = MODE_INETD;
-	} else {
-		m->mode = MODE_STANDALONE;
-	}
-	/* Not for the workers, nor for anything they might start. */
-	(void)unsetenv("LISTEN_PID");
-	(void)unsetenv("LISTEN_FDS");
-	(void)unsetenv("LISTEN_FDNAMES");
-	*nfds = n;
-	mode_adjust(m, &m->cfg);
-}
-
-static int
-take_sockets(struct master *m, uint32_t n)
-{
-	char		 err[CONFIG_ERR_MAX];
-	int		 r;
-
-	m->nworkers = m->cfg.workers != 0 ? m->cfg.workers : cpu_count();
-	m->fds = calloc((size_t)m->nworkers * SOCK_MAX_LISTEN,
-	    sizeof(*m->fds));
-	if (m->fds == NULL) {
-		startup_err(m, "%s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-
-	switch (m->mode) {
-	case MODE_INETD:
-		if ((r = adopt_inetd(m)) < 0) {
-			startup_err(m, "inetd mode: standard input is not a "
-			    "UDP socket: %s", strerror(-r));
-			return r;
-		}
-		break;
-	case MODE_SYSTEMD:
-		if ((r = adopt_systemd(m, n)) < 0) {
-			startup_err(m, "socket activation: LISTEN_FDS=%u: "
-			    "every descriptor must be a UDP socket: %s", n,
-			    strerror(-r));
-			return r;
-		}
-		break;
-	case MODE_STANDALONE:
-		if ((r = sock_listen_sets(&m->cfg, m->nworkers, m->fds,
-		    &m->naddr, &m->nsets, err, sizeof(err))) < 0) {
-			startup_err(m, "%s", err);
-			return r;
-		}
-		break;
-	}
-	/*
-	 * Single-port mode demultiplexes in the worker that reads a
-	 * client's packets: an inherited socket, which all workers would
-	 * share, gets one worker.
-	 */
-	if (m->cfg.single_port && m->nsets == 1 && m->nworkers > 1) {
-		log_info("single_port: one worker serves the inherited "
-		    "socket%s", m->naddr > 1 ? "s" : "");
-		m->nworkers = 1;
-	}
-	return 0;
-}
-
-/* path made absolute against the current directory (no resolving). */
-static int
-abs_path(const char *path, char *out, size_t len)
-{
-	char	 cwd[PATH_MAX];
-	int	 n;
-
-	if (path[0] == '/')
-		n = snprintf(out, len, "%s", path);
-	else if (getcwd(cwd, sizeof(cwd)) == NULL)
-		return -errno;
-	else
-		n = snprintf(out, len, "%s/%s", cwd, path);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-/*
- * The runtime files, all absolute: the master leaves its working
- * directory when it daemonizes, and reloads read the file again.
- */
-static int
-make_paths(struct master *m, const struct run_opts *run)
-{
-	struct sockaddr_storage	 ss;
-	struct sockaddr_un	 sun;
-	socklen_t		 len = sizeof(ss);
-	const char		*mode;
-	int			 r, n;
-
-	if (getsockname(m->fds[0], (struct sockaddr *)&ss, &len) < 0) {
-		startup_err(m, "getsockname: %s", strerror(errno));
-		return -errno;
-	}
-	mode = m->mode == MODE_INETD ? "inetd" :
-	    m->mode == MODE_SYSTEMD ? "systemd" : NULL;
-	if ((r = config_instance_name(&m->cfg, mode,
-	    (struct sockaddr *)&ss, m->instance, sizeof(m->instance))) < 0) {
-		startup_err(m, "cannot name the instance: %s", strerror(-r));
-		return r;
-	}
-	if ((r = abs_path(run->config_path, m->config_path,
-	    sizeof(m->config_path))) < 0 ||
-	    (r = abs_path(m->cfg.runtime_dir, m->rundir,
-	    sizeof(m->rundir))) < 0 ||
-	    (m->cfg.pid_file[0] != '\0' && (r = abs_path(m->cfg.pid_file,
-	    m->pidfile, sizeof(m->pidfile))) < 0)) {
-		startup_err(m, "paths: %s", strerror(-r));
-		return r;
-	}
-	r = 0;
-	if (m->cfg.pid_file[0] == '\0') {
-		n = snprintf(m->pidfile, sizeof(m->pidfile), "%s/%s.pid",
-		    m->rundir, m->instance);
-		r |= n < 0 || (size_t)n >= sizeof(m->pidfile);
-	}
-	n = snprintf(m->shmpath, sizeof(m->shmpath), "%s/%s.shm", m->rundir,
-	    m->instance);
-	r |= n < 0 || (size_t)n >= sizeof(m->shmpath);
-	n = snprintf(m->ctlpath, sizeof(m->ctlpath), "%s/%s.ctl", m->rundir,
-	    m->instance);
-	r |= n < 0 || (size_t)n >= sizeof(m->ctlpath);
-	if (r != 0 || strlen(m->ctlpath) >= sizeof(sun.sun_path)) {
-		startup_err(m, "runtime directory %s: path too long for the "
-		    "control socket %s.ctl", m->rundir, m->instance);
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
-
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-	char	 buf[PATH_MAX];
-	char	*p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0)
-		return -errno;
-	return 0;
-}
-
-static bool
-dir_empty(int dirfd)
-{
-	struct dirent	*de;
-	DIR		*d;
-	bool		 empty = true;
-	int		 fd;
-
-	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return false;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return false;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0) {
-			empty = false;
-			break;
-		}
-	closedir(d);
-	return empty;
-}
-
-/*
- * Run by a user, the master must own its runtime directory: the files in
- * it are trusted by tftpctl, and a directory someone else made (say in
- * /tmp) would let them swap those files.
- */
-static int
-check_own_rundir(struct master *m)
-{
-	struct stat	 st;
-
-	if (lstat(m->rundir, &st) < 0) {
-		startup_err(m, "runtime directory %s: %s", m->rundir,
-		    strerror(errno));
-		return -errno;
-	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 0022) != 0) {
-		startup_err(m, "runtime directory %s is not a directory of "
-		    "uid %lu writable only by it; set --runtime-dir or "
-		    "[server] runtime_dir", m->rundir,
-		    (unsigned long)geteuid());
-		return -EPERM;
-	}
-	return 0;
-}
-
-/*
- * The runtime directory, created as root (0755) and handed to the service
- * user, who creates the segment and the control socket in it after the
- * drop.  An existing directory is handed over only when it is empty (as
- * systemd's RuntimeDirectory= makes it) or already the user's: a
- * misconfigured runtime_dir = /etc must not be given away.  The hand-over
- * itself waits until root has written the pid file there (give_rundir),
- * so root needs no CAP_DAC_OVERRIDE to write into the user's directory.
- */
-static int
-make_rundir(struct master *m)
-{
-	struct stat	 st;
-	bool		 created;
-	int		 fd, r;
-
-	r = mkdir_p(m->rundir, 0755);
-	created = r == 0;
-	if (r < 0 && r != -EEXIST) {
-		startup_err(m, "cannot create the runtime directory %s: %s%s",
-		    m->rundir, strerror(-r), geteuid() != 0 ? " (as a user, "
-		    "set --runtime-dir or [server] runtime_dir)" : "");
-		return r;
-	}
-	if (geteuid() != 0)
-		return check_own_rundir(m);
-	if ((r = privs_lookup(m->cfg.user, &m->uid, &m->gid)) < 0) {
-		startup_err(m, "unknown user %s", m->cfg.user);
-		return r;
-	}
-	fd = open(m->rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		startup_err(m, "runtime directory %s: %s", m->rundir,
-		    strerror(-r));
-		goto out_close;
-	}
-	r = 0;
-	if (st.st_uid == m->uid)
-		goto out_close;
-	if (created || dir_empty(fd)) {
-		m->give_rundir = true;
-		goto out_close;
-	}
-	/* A sticky, world-writable directory (/tmp) is usable as it is. */
-	if ((st.st_mode & (S_ISVTX | S_IWOTH)) == (S_ISVTX | S_IWOTH))
-		goto out_close;
-	r = -EPERM;
-	startup_err(m, "runtime directory %s is not empty and belongs to "
-	    "uid %lu: make it empty or give it to %s", m->rundir,
-	    (unsigned long)st.st_uid, m->cfg.user);
-out_close:
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-static int
-give_rundir(struct master *m)
-{
-	int	 fd, r = 0;
-
-	if (!m->give_rundir)
-		return 0;
-	fd = open(m->rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	/* Mode first: once it is the user's, root needs CAP_FOWNER. */
-	if (fd < 0 || fchmod(fd, 0755) < 0 ||
-	    fchown(fd, m->uid, m->gid) < 0) {
-		r = -errno;
-		startup_err(m, "runtime directory %s: %s", m->rundir,
-		    strerror(-r));
-	}
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-/*
- * One fork; the parent waits until the child is serving (or failed), so
- * an init script's exit status means something.  The child leads a new
- * session without a terminal and never opens one.
- */
-static int
-daemonize(struct master *m)
-{
-	char	 c = '1';
-	ssize_t	 n;
-	pid_t	 pid;
-	int	 p[2];
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	if ((pid = fork()) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -errno;
-	}
-	if (pid > 0) {
-		close(p[1]);
-		while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
-			;
-		if (n == 1 && c == '0')
-			_exit(0);
-		fprintf(stderr, "%s: the server did not start; see the "
-		    "log\n", PROGNAME);
-		_exit(1);
-	}
-	close(p[0]);
-	m->ready_fd = p[1];
-	if (setsid() < 0 || chdir("/") < 0)
-		return -errno;
-	if (dup2(m->devnull, STDIN_FILENO) < 0 ||
-	    dup2(m->devnull, STDOUT_FILENO) < 0 ||
-	    dup2(m->devnull, STDERR_FILENO) < 0)
-		return -errno;
-	m->daemonized = true;
-	return 0;
-}
-
-static void
-ready(struct master *m)
-{
-	char	 addrs[SOCK_MAX_LISTEN * (SOCKADDR_STRLEN + 1)];
-	char	 a[SOCKADDR_STRLEN];
-	struct sockaddr_storage ss;
-	socklen_t len;
-	size_t	 i, off = 0;
-
-	addrs[0] = '\0';
-	for (i = 0; i < m->naddr; i++) {
-		len = sizeof(ss);
-		if (getsockname(m->fds[i], (struct sockaddr *)&ss, &len) < 0)
-			continue;
-		append(addrs, sizeof(addrs), &off, "%s%s", off > 0 ? " " : "",
-		    sockaddr_str((struct sockaddr *)&ss, a, sizeof(a)));
-	}
-	log_info("ready: serving %s on %s%s, %u workers%s, instance %s",
-	    m->cfg.root, addrs, m->mode == MODE_INETD ? " (inetd)" :
-	    m->mode == MODE_SYSTEMD ? " (socket activation)" : "",
-	    m->nworkers, m->cfg.single_port ? ", single port" : "",
-	    m->instance);
-	notify(m, "READY=1\nSTATUS=serving on %s\nMAINPID=%ld", addrs,
-	    (long)getpid());
-	if (m->ready_fd >= 0) {
-		(void)!write(m->ready_fd, "0", 1);
-		close(m->ready_fd);
-		m->ready_fd = -1;
-	}
-}
-
-/*
- * O_EXCL, so two masters cannot both believe they own it; a file left by
- * a master that is gone (its pid is dead) is replaced once.
- */
-static int
-write_pidfile(struct master *m)
-{
-	char		 buf[32];
-	uint32_t	 pid;
-	ssize_t		 n;
-	int		 fd, tries, r;
-
-	for (tries = 0; tries < 2; tries++) {
-		fd = open(m->pidfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-		    O_NOFOLLOW, 0644);
-		if (fd >= 0)
-			break;
-		r = -errno;
-		if (r != -EEXIST)
-			goto fail;
-		if ((fd = open(m->pidfile, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-		    O_CLOEXEC)) >= 0) {
-			n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			buf[n > 0 ? n : 0] = '\0';
-			buf[strcspn(buf, "\n")] = '\0';
-			if (parse_u32(buf, 1, INT32_MAX, &pid) == 0 &&
-			    (pid_t)pid != getpid() &&
-			    (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
-				startup_err(m, "already running as pid %u "
-				    "(pid file %s)", pid, m->pidfile);
-				return -EADDRINUSE;
-			}
-		}
-		if (unlink(m->pidfile) < 0 && errno != ENOENT) {
-			r = -errno;
-			goto fail;
-		}
-	}
-	if (fd < 0) {
-		r = -EEXIST;
-		goto fail;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
-		r = -errno;
-		close(fd);
-		(void)unlink(m->pidfile);
-		goto fail;
-	}
-	close(fd);
-	m->pid_written = true;
-	return 0;
-
-fail:
-	startup_err(m, "pid file %s: %s", m->pidfile, strerror(-r));
-	return r;
-}
-
-/*
- * The control socket, mode 0600: only its owner (the service user) and
- * root can connect.  A socket file nobody listens on is a leftover of a
- * master that was killed and is replaced; one that answers is another
- * live master of the same instance.
- */
-static int
-ctl_open(struct master *m)
-{
-	struct sockaddr_un	 sun;
-	struct stat		 st;
-	mode_t			 old;
-	int			 fd, probe, r, tries;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, m->ctlpath, strlen(m->ctlpath) + 1);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0);
-	if (fd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	for (tries = 0; tries < 2; tries++) {
-		old = umask(0177);
-		r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-		umask(old);
-		if (r == 0)
-			break;
-		r = -errno;
-		if (r != -EADDRINUSE || tries > 0)
-			goto fail_close;
-		if (lstat(m->ctlpath, &st) < 0 || !S_ISSOCK(st.st_mode))
-			goto fail_close;
-		probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, 0);
-		if (probe < 0) {
-			r = -errno;
-			goto fail_close;
-		}
-		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
-		    errno == EAGAIN) {
-			close(probe);
-			close(fd);
-			startup_err(m, "instance %s is already running "
-			    "(%s answers)", m->instance, m->ctlpath);
-			return -EADDRINUSE;
-		}
-		close(probe);
-		if (unlink(m->ctlpath) < 0) {
-			r = -errno;
-			goto fail_close;
-		}
-	}
-	if (chmod(m->ctlpath, 0600) < 0 || listen(fd, MAX_CLIENTS) < 0) {
-		r = -errno;
-		(void)unlink(m->ctlpath);
-		goto fail_close;
-	}
-	m->ctlfd = fd;
-	return 0;
-
-fail_close:
-	close(fd);
-fail:
-	startup_err(m, "control socket %s: %s", m->ctlpath, strerror(-r));
-	return r;
-}
-
-static void
-ctl_close(struct master *m)
+init(struct master *m, int argc, char *argv[], const struct tftpd_config *cfg,
+    const struct run_opts *run)
 {
 	size_t	 i;
 
+	memset(m, 0, sizeof(*m));
+	m->argc = argc;
+	m->argv = argv;
+	m->run = run;
+	m->cfg = *cfg;
+	m->rootfd = m->devnull = m->ctlfd = m->ready_fd = m->notify_fd = -1;
+	for (i = 0; i < MAX_PROCS; i++)
+		m->procs[i].logfd = -1;
 	for (i = 0; i < MAX_CLIENTS; i++)
-		if (m->clients[i].fd >= 0)
-			client_close(m, &m->clients[i]);
-	if (m->ctlfd >= 0) {
-		if (m->loop_ok)
-			(void)loop_del(&m->loop, m->ctlfd);
-		close(m->ctlfd);
-		m->ctlfd = -1;
-		if (unlink(m->ctlpath) < 0 && errno != ENOENT)
-			log_warn("unlink %s", m->ctlpath);
+		m->clients[i].fd = -1;
+	m->status = 1;
+}
+
+/* Standard input and output of the workers, and of the daemon. */
+static int
+open_devnull(struct master *m)
+{
+	int	 r;
+
+	if ((m->devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY)) <
+	    0) {
+		r = -errno;
+		startup_err(m, "/dev/null: %s", strerror(-r));
+		return r;
 	}
+	return 0;
+}
+
+static int
+open_log(struct master *m)
+{
+	log_init(PROGNAME, m->cfg.log, m->cfg.log_level);
+	m->notify_fd = notify_open();
+	return 0;
+}
+
+/* The served tree, as a descriptor every worker inherits. */
+static int
+open_root(struct master *m)
+{
+	int	 r;
+
+	m->rootfd = open(m->cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (m->rootfd < 0) {
+		r = -errno;
+		startup_err(m, "cannot open root %s: %s", m->cfg.root,
+		    strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static int
+drop_privileges(struct master *m)
+{
+	if (privs_drop(m->cfg.user) < 0) {
+		startup_err(m, "cannot drop privileges to user %s",
+		    m->cfg.user);
+		return -EPERM;
+	}
+	return 0;
 }
 
 /*
@@ -965,18 +195,19 @@ setup_loop(struct master *m)
 
 	if ((r = loop_init(&m->loop, 2 + TFTP_SHM_MAX_WORKERS +
 	    MAX_CLIENTS)) < 0)
-		return r;
+		goto fail;
 	m->loop_ok = true;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigchld;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-	if (sigaction(SIGCHLD, &sa, NULL) < 0)
-		return -errno;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
+	if (sigaction(SIGCHLD, &sa, NULL) < 0 ||
+	    sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
+		r = -errno;
+		goto fail;
+	}
 	sigdelset(&m->loop.waitmask, SIGCHLD);
 
 	m->tick.kind = T_TICK;
@@ -993,427 +224,81 @@ setup_loop(struct master *m)
 		m->clients[i].timer.idx = (uint32_t)i;
 		m->clients[i].timer.lt.arg = &m->clients[i].timer;
 	}
-	if ((r = loop_add(&m->loop, m->ctlfd, EPOLLIN, EV_CTL)) < 0)
-		return r;
-	return loop_timer_set(&m->loop, &m->tick.lt, time_now_ms() +
-	    TICK_MS);
-}
-
-static struct proc *
-proc_alloc(struct master *m)
-{
-	size_t	 i;
-
-	for (i = 0; i < MAX_PROCS; i++)
-		if (m->procs[i].pid == 0 && m->procs[i].logfd < 0)
-			return &m->procs[i];
-	return NULL;
-}
-
-static struct proc *
-proc_by_pid(struct master *m, pid_t pid)
-{
-	size_t	 i;
-
-	for (i = 0; i < MAX_PROCS; i++)
-		if (m->procs[i].pid == pid)
-			return &m->procs[i];
-	return NULL;
-}
-
-static size_t
-live_procs(const struct master *m)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < MAX_PROCS; i++)
-		if (m->procs[i].pid != 0)
-			n++;
-	return n;
-}
-
-static void
-publish_slot(struct master *m, uint32_t k)
-{
-	struct slot	*s = &m->slots[k];
-
-	shm_set_worker(&m->shm, k, s->cur != NULL ? s->cur->pid : 0,
-	    s->state, s->last_status, s->restarts, s->started_at);
-}
-
-/*
- * The child's side of the process contract, between fork and exec (only
- * async-signal-safe calls).  src[] lists the descriptors for 0, 1, 2, ...
- * in order; each is first moved above the whole target range so no dup2
- * overwrites a source still to be placed, then placed, then everything
- * above is closed.  SIGTERM, SIGINT, SIGHUP and SIGQUIT are blocked
- * across the exec on purpose: one sent now stays pending until the
- * worker's loop takes it (loop_init, loop_catch) instead of being lost or
- * killing a half-started worker.
- */
-static void
-child_exec(const int *src, size_t nsrc, char *const args[], pid_t parent)
-{
-	int		 tmp[WORKER_FIXED_FDS + SOCK_MAX_LISTEN];
-	struct sigaction sa;
-	sigset_t	 set;
-	size_t		 i;
-	int		 fd;
-
-	/* A worker whose master is gone drains and exits. */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-		_exit(WORKER_EXIT_SETUP);
-	/* Terminal signals are for the master, which drains in order. */
-	(void)setpgid(0, 0);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGCHLD, &sa, NULL);
-	(void)sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	(void)sigprocmask(SIG_UNBLOCK, &set, NULL);
-	sigemptyset(&set);
-	sigaddset(&set, SIGQUIT);
-	(void)sigprocmask(SIG_BLOCK, &set, NULL);
-
-	for (i = 0; i < nsrc; i++)
-		if ((tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, (int)nsrc)) < 0)
-			_exit(WORKER_EXIT_SETUP);
-	for (i = 0; i < nsrc; i++)
-		if (dup2(tmp[i], (int)i) < 0)
-			_exit(WORKER_EXIT_SETUP);
-	if (close_range((unsigned int)nsrc, ~0U, 0) < 0)
-		for (fd = (int)nsrc; fd < 65536; fd++)
-			(void)close(fd);
-	execv("/proc/self/exe", args);
-	exec_failed(errno);
-}
-
-/* After a failed exec, in the child: one log line on the pipe (fd 2),
- * built without stdio. */
-static void
-exec_failed(int err)
-{
-	char	 line[64] = "<3>cannot execute /proc/self/exe: errno ";
-	char	 num[12];
-	size_t	 n = strlen(line), i = sizeof(num);
-
-	do {
-		num[--i] = (char)('0' + err % 10);
-		err /= 10;
-	} while (err > 0 && i > 0);
-	while (i < sizeof(num) && n < sizeof(line) - 1)
-		line[n++] = num[i++];
-	line[n++] = '\n';
-	(void)!write(STDERR_FILENO, line, n);
-	_exit(WORKER_EXIT_SETUP);
-}
-
-static int
-spawn(struct master *m, uint32_t k)
-{
-	int		 src[WORKER_FIXED_FDS + SOCK_MAX_LISTEN];
-	char		 ks[16], ns[16];
-	static char	 worker_flag[] = MASTER_WORKER_FLAG;
-	static char	 nfds_flag[] = MASTER_NFDS_FLAG;
-	char		*args[] = { m->argv[0], worker_flag, ks, nfds_flag,
-			    ns, NULL };
-	struct slot	*s = &m->slots[k];
-	struct proc	*p;
-	const int	*socks;
-	size_t		 i, nsrc = 0;
-	pid_t		 pid, self = getpid();
-	int		 pfd[2], r;
-
-	if ((p = proc_alloc(m)) == NULL)
-		return -ENOMEM;
-	socks = m->fds + (m->nsets > 1 ? k : 0) * m->naddr;
-	snprintf(ks, sizeof(ks), "%u", k);
-	snprintf(ns, sizeof(ns), "%zu", m->naddr);
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -errno;
-	src[nsrc++] = m->devnull;
-	src[nsrc++] = m->devnull;
-	src[nsrc++] = pfd[1];
-	src[nsrc++] = m->shm.ro_fd;
-	src[nsrc++] = m->shm.fd;
-	src[nsrc++] = m->rootfd;
-	for (i = 0; i < m->naddr; i++)
-		src[nsrc++] = socks[i];
-
-	if ((pid = fork()) < 0) {
-		r = -errno;
-		close(pfd[0]);
-		close(pfd[1]);
-		return r;
-	}
-	if (pid == 0)
-		child_exec(src, nsrc, args, self);
-
-	close(pfd[1]);
-	(void)fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-	memset(p, 0, sizeof(*p));
-	p->pid = pid;
-	p->slot = k;
-	p->logfd = pfd[0];
-	if ((r = loop_add(&m->loop, p->logfd, EPOLLIN,
-	    EV_LOG | (uint64_t)(p - m->procs))) < 0) {
-		log_warnx("worker %u: epoll_ctl: %s", k, strerror(-r));
-		close(p->logfd);
-		p->logfd = -1;
-	}
-	s->cur = p;
-	s->state = TFTP_SHM_W_STARTING;
-	s->started_at = (int64_t)time(NULL);
-	s->started_ms = time_now_ms();
-	publish_slot(m, k);
-	log_debug("worker %u: started, pid %ld", k, (long)pid);
+	if ((r = loop_add(&m->loop, m->ctlfd, EPOLLIN, EV_CTL)) < 0 ||
+	    (r = loop_timer_set(&m->loop, &m->tick.lt, time_now_ms() +
+	    TICK_MS)) < 0)
+		goto fail;
 	return 0;
+
+fail:
+	startup_err(m, "event loop: %s", strerror(-r));
+	return r;
 }
 
-/* A crashed slot gets a fresh region (counters kept) and a process. */
+/* Until stopped and every worker process is gone. */
 static void
-respawn(struct master *m, uint32_t k)
+serve(struct master *m)
 {
-	struct slot	*s = &m->slots[k];
-	int		 r;
+	struct epoll_event	 ev[MAX_EVENTS];
+	struct loop_timer	*lt;
+	int			 i, n;
 
-	if (m->stopping || s->cur != NULL || s->state == TFTP_SHM_W_FAILED)
-		return;
-	shm_reset_worker_region(&m->shm, k);
-	s->restarts++;
-	if ((r = spawn(m, k)) < 0) {
-		log_warnx("worker %u: cannot start: %s", k, strerror(-r));
-		s->started_ms = time_now_ms();
-		schedule_respawn(m, k);
-		return;
-	}
-	log_info("worker %u: restarted (pid %ld, restart %" PRIu64 ")", k,
-	    (long)s->cur->pid, s->restarts);
-}
-
-/*
- * At once the first time; while it keeps dying within STABLE_MS of its
- * start, after 100 ms, then twice as long each time, up to 10 s.
- */
-static void
-schedule_respawn(struct master *m, uint32_t k)
-{
-	struct slot	*s = &m->slots[k];
-	uint64_t	 now = time_now_ms();
-	uint32_t	 delay;
-
-	if (now - s->started_ms >= STABLE_MS)
-		s->next_delay_ms = 0;
-	delay = s->next_delay_ms;
-	s->next_delay_ms = delay == 0 ? BACKOFF_MIN_MS :
-	    delay >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS : delay * 2;
-	if (delay == 0) {
-		respawn(m, k);
-		return;
-	}
-	log_info("worker %u: restarting in %u ms", k, delay);
-	if (loop_timer_set(&m->loop, &s->respawn.lt, now + delay) < 0)
-		respawn(m, k);
-}
-
-static void
-exit_text(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d",
-		    WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d (%s)%s",
-		    WTERMSIG(status), strsignal(WTERMSIG(status)),
-		    WCOREDUMP(status) ? ", core dumped" : "");
-	else
-		snprintf(buf, len, "wait status %#x", (unsigned)status);
-}
-
-static void
-reap(struct master *m)
-{
-	struct proc	*p;
-	pid_t		 pid;
-	int		 status;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		if ((p = proc_by_pid(m, pid)) != NULL)
-			proc_exited(m, p, status);
-}
-
-/*
- * A slot that will not run again must not keep its own SO_REUSEPORT
- * sockets: the kernel would go on hashing clients to a socket that no one
- * reads.  Closed, they leave the group and the others get those clients.
- * (A crashed worker's sockets stay open during its backoff: what arrives
- * there waits in the queue for the replacement.)  Shared sockets (inetd,
- * systemd, reuse_port = no) belong to every worker and stay.
- */
-static void
-close_slot_sockets(struct master *m, uint32_t k)
-{
-	size_t	 i;
-	int	*socks;
-
-	if (m->nsets <= 1)
-		return;
-	socks = m->fds + (size_t)k * m->naddr;
-	for (i = 0; i < m->naddr; i++) {
-		if (socks[i] >= 0)
-			close(socks[i]);
-		socks[i] = -1;
-	}
-}
-
-static void
-proc_exited(struct master *m, struct proc *p, int status)
-{
-	struct slot	*s = &m->slots[p->slot];
-	uint32_t	 k = p->slot, i, left = 0;
-	char		 how[96];
-	pid_t		 pid = p->pid;
-
-	/* Everything it wrote is in the pipe now. */
-	log_read(m, p, true);
-	log_close(m, p);
-	p->pid = 0;
-	exit_text(status, how, sizeof(how));
-
-	if (p->retiring) {
-		log_info("worker %u: retired process %ld %s", k, (long)pid,
-		    how);
-		return;
-	}
-	s->cur = NULL;
-	s->last_status = status;
-	if (m->stopping) {
-		s->state = TFTP_SHM_W_EXITED;
-		publish_slot(m, k);
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			log_warnx("worker %u (pid %ld) %s while draining", k,
-			    (long)pid, how);
-		return;
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_SETUP) {
-		s->state = TFTP_SHM_W_FAILED;
-		publish_slot(m, k);
-		log_msg(LOG_ERR, "worker %u (pid %ld) failed its setup (exit "
-		    "%d): not restarted", k, (long)pid, WORKER_EXIT_SETUP);
-		close_slot_sockets(m, k);
-		for (i = 0; i < m->nworkers; i++)
-			if (m->slots[i].state != TFTP_SHM_W_FAILED)
-				left++;
-		if (left == 0) {
-			log_msg(LOG_ERR, "every worker failed its setup: "
-			    "stopping");
+	m->idle_since_ms = time_now_ms();
+	while (!m->stopping || proc_live(m) > 0) {
+		n = loop_wait(&m->loop, ev, MAX_EVENTS, time_now_ms());
+		if (n < 0) {
+			log_warnx("epoll_wait: %s", strerror(-n));
 			m->status = 1;
-			begin_stop(m, "no worker left", SIGTERM);
-		}
-		return;
-	}
-	s->state = TFTP_SHM_W_EXITED;
-	publish_slot(m, k);
-	log_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? LOG_NOTICE :
-	    LOG_WARNING, "worker %u (pid %ld) %s", k, (long)pid, how);
-	schedule_respawn(m, k);
-}
-
-/* Lines of at most LOG_LINE_MAX bytes; the rest of a longer one is cut. */
-static void
-log_feed(struct proc *p, const char *data, size_t n)
-{
-	char	 prefix[32];
-	size_t	 i;
-
-	snprintf(prefix, sizeof(prefix), "worker %u", p->slot);
-	for (i = 0; i < n; i++) {
-		if (data[i] == '\n') {
-			if (!p->logskip)
-				log_relay(prefix, p->logbuf, p->loglen);
-			p->loglen = 0;
-			p->logskip = false;
-		} else if (p->logskip) {
-			continue;
-		} else if (p->loglen == sizeof(p->logbuf)) {
-			log_relay(prefix, p->logbuf, p->loglen);
-			p->loglen = 0;
-			p->logskip = true;
-		} else {
-			p->logbuf[p->loglen++] = data[i];
-		}
-	}
-}
-
-/* A bounded number of reads per wakeup, or all of it when it exited. */
-static void
-log_read(struct master *m, struct proc *p, bool all)
-{
-	char	 buf[4096];
-	ssize_t	 n;
-	int	 i;
-
-	for (i = 0; p->logfd >= 0 && (all || i < LOG_READS_PER_EVENT); i++) {
-		n = read(p->logfd, buf, sizeof(buf));
-		if (n > 0) {
-			log_feed(p, buf, (size_t)n);
-			if (!p->retiring && m->slots[p->slot].cur == p)
-				check_started(m, p->slot, time_now_ms());
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
+			proc_kill_all(m, SIGKILL);
 			return;
-		log_close(m, p);
+		}
+		on_signals(m);
+		for (i = 0; i < n; i++)
+			on_event(m, ev[i].data.u64);
+		while ((lt = loop_timer_expired(&m->loop, time_now_ms())) !=
+		    NULL)
+			on_timer(m, lt->arg);
+	}
+}
+
+/* What the loop caught: SIGHUP, SIGTERM, SIGINT; then SIGCHLD. */
+static void
+on_signals(struct master *m)
+{
+	char	 msg[TFTP_CTL_MSG_MAX];
+	int	 sig;
+
+	while ((sig = loop_signal()) != 0) {
+		if (sig == SIGHUP) {
+			if (m->stopping)
+				continue;
+			log_info("SIGHUP: reloading %s", m->config_path);
+			(void)reload_config(m, msg, sizeof(msg));
+			continue;
+		}
+		master_stop(m, sig == SIGTERM ? "SIGTERM" : "SIGINT",
+		    SIGTERM);
+	}
+	if (got_chld) {
+		got_chld = 0;
+		proc_reap(m);
 	}
 }
 
 static void
-log_close(struct master *m, struct proc *p)
+on_event(struct master *m, uint64_t data)
 {
-	char	 prefix[32];
-
-	if (p->logfd < 0)
-		return;
-	if (p->loglen > 0 && !p->logskip) {
-		snprintf(prefix, sizeof(prefix), "worker %u", p->slot);
-		log_relay(prefix, p->logbuf, p->loglen);
-	}
-	p->loglen = 0;
-	p->logskip = false;
-	(void)loop_del(&m->loop, p->logfd);
-	close(p->logfd);
-	p->logfd = -1;
-}
-
-static const struct tftp_shm_stats *
-slot_stats(const struct master *m, uint32_t k)
-{
-	return (const struct tftp_shm_stats *)(const void *)
-	    ((const char *)m->shm.base + m->shm.hdr->workers_off +
-	    (uint64_t)k * m->shm.hdr->worker_stride);
-}
-
-/*
- * A starting worker counts as running once it has read its settings (its
- * slot shows a generation) or after a second.  Checked when it logs (it
- * says when it is ready) and once a second.
- */
-static void
-check_started(struct master *m, uint32_t k, uint64_t now)
-{
-	struct slot	*s = &m->slots[k];
-
-	if (s->state != TFTP_SHM_W_STARTING || s->cur == NULL)
-		return;
-	if (__atomic_load_n(&slot_stats(m, k)->generation,
-	    __ATOMIC_RELAXED) != 0 || now - s->started_ms >= RUNNING_AFTER_MS) {
-		s->state = TFTP_SHM_W_RUNNING;
-		publish_slot(m, k);
+	switch (EV_KIND(data)) {
+	case EV_CTL:
+		ctl_accept(m);
+		break;
+	case EV_CLIENT:
+		ctl_client_read(m, EV_INDEX(data));
+		break;
+	case EV_LOG:
+		if (EV_INDEX(data) < MAX_PROCS)
+			logrelay_read(m, &m->procs[EV_INDEX(data)], false);
+		break;
 	}
 }
 
@@ -1427,13 +312,15 @@ on_tick(struct master *m)
 	uint32_t			 k;
 
 	for (k = 0; k < m->nworkers; k++) {
-		st = slot_stats(m, k);
-		active += __atomic_load_n(&st->active_transfers,
-		    __ATOMIC_RELAXED);
-		requests += __atomic_load_n(&st->counters[TFTP_SHM_C_RRQ],
-		    __ATOMIC_RELAXED) + __atomic_load_n(
-		    &st->counters[TFTP_SHM_C_WRQ], __ATOMIC_RELAXED);
-		check_started(m, k, now);
+		if ((st = shm_master_stats(&m->shm, k)) != NULL) {
+			active += __atomic_load_n(&st->active_transfers,
+			    __ATOMIC_RELAXED);
+			requests += __atomic_load_n(
+			    &st->counters[TFTP_SHM_C_RRQ], __ATOMIC_RELAXED) +
+			    __atomic_load_n(&st->counters[TFTP_SHM_C_WRQ],
+			    __ATOMIC_RELAXED);
+		}
+		proc_check_started(m, k, now);
 	}
 	if (m->mode == MODE_INETD && m->cfg.idle_timeout != 0 &&
 	    !m->stopping) {
@@ -1446,7 +333,7 @@ on_tick(struct master *m)
 			    m->cfg.idle_timeout);
 			/* Retire, not drain: a request arriving now stays
 			 * queued for the server inetd starts next. */
-			begin_stop(m, NULL, SIGQUIT);
+			master_stop(m, NULL, SIGQUIT);
 		}
 	}
 	(void)loop_timer_set(&m->loop, &m->tick.lt, now + TICK_MS);
@@ -1458,368 +345,28 @@ on_tick(struct master *m)
  * SIGQUIT: requests left unread), and what is still there after
  * drain_timeout + 5 s is killed.  A second signal kills at once.
  */
-static void
-begin_stop(struct master *m, const char *why, int sig)
+void
+master_stop(struct master *m, const char *why, int sig)
 {
-	uint32_t	 k;
-
 	if (m->stopping) {
 		if (why != NULL && !m->killed) {
 			log_info("%s again: killing the workers", why);
-			kill_all(m, SIGKILL);
+			proc_kill_all(m, SIGKILL);
 			m->killed = true;
 		}
 		return;
 	}
 	m->stopping = true;
-	notify(m, "STOPPING=1");
+	notify_send(m->notify_fd, "STOPPING=1");
 	ctl_close(m);
-	for (k = 0; k < m->nworkers; k++) {
-		(void)loop_timer_set(&m->loop, &m->slots[k].respawn.lt, 0);
-		if (m->slots[k].cur != NULL) {
-			m->slots[k].state = TFTP_SHM_W_DRAINING;
-			publish_slot(m, k);
-		}
-	}
-	kill_all(m, sig);
-	if (live_procs(m) > 0)
+	proc_drain(m, sig);
+	if (proc_live(m) > 0)
 		log_info("%s%sdraining %zu worker process%s (up to %u s)",
 		    why != NULL ? why : "", why != NULL ? ": " : "",
-		    live_procs(m), live_procs(m) == 1 ? "" : "es",
+		    proc_live(m), proc_live(m) == 1 ? "" : "es",
 		    m->cfg.drain_timeout);
 	(void)loop_timer_set(&m->loop, &m->drain.lt, time_now_ms() +
 	    (uint64_t)m->cfg.drain_timeout * 1000 + DRAIN_GRACE_MS);
-}
-
-static void
-kill_all(struct master *m, int sig)
-{
-	size_t	 i;
-
-	for (i = 0; i < MAX_PROCS; i++)
-		if (m->procs[i].pid != 0)
-			(void)kill(m->procs[i].pid, sig);
-}
-
-static void
-publish(struct master *m, const struct tftpd_config *c)
-{
-	bool	 roll = c->write_enable != m->cfg.write_enable;
-
-	m->cfg = *c;
-	(void)shm_publish(&m->shm, &m->cfg);
-	log_setlevel(m->cfg.log_level);
-	if (roll)
-		roll_workers(m);
-}
-
-/*
- * Landlock's write right is fixed when a worker starts, so a change of
- * write.enable replaces every worker: the old one retires (SIGQUIT: it
- * stops taking requests and finishes its transfers) while its successor
- * starts at once on the same sockets.
- */
-static void
-roll_workers(struct master *m)
-{
-	struct slot	*s;
-	uint32_t	 k;
-
-	log_info("write.enable is now %s: replacing the workers",
-	    m->cfg.write_enable ? "yes" : "no");
-	for (k = 0; k < m->nworkers; k++) {
-		s = &m->slots[k];
-		if (s->cur == NULL || s->state == TFTP_SHM_W_FAILED)
-			continue;
-		s->cur->retiring = true;
-		(void)kill(s->cur->pid, SIGQUIT);
-		s->cur = NULL;
-		if (spawn(m, k) < 0) {
-			s->state = TFTP_SHM_W_EXITED;
-			s->started_ms = time_now_ms();
-			schedule_respawn(m, k);
-		}
-	}
-}
-
-/* snprintf at *off, which stops growing once buf is full. */
-static void
-append(char *buf, size_t len, size_t *off, const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 n;
-
-	if (*off >= len - 1)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *off, len - *off, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*off = *off + (size_t)n < len ? *off + (size_t)n : len - 1;
-}
-
-/*
- * SIGHUP and TFTP_CTL_RELOAD: the file and the saved command line again.
- * A bad file changes nothing; a changed key that is not live keeps its
- * value and is named; the live ones are published as a new generation.
- */
-static int
-reload(struct master *m, char *msg, size_t msglen)
-{
-	struct tftpd_config	*nc = &scratch_new, *out = &scratch_out;
-	const char		*secs[64], *keys[64];
-	char			 err[CONFIG_ERR_MAX];
-	char			 restart[512], changed[512];
-	size_t			 n, i, nlive = 0, off_r = 0, off_c = 0;
-	uint64_t		 gen;
-	int			 r;
-
-	notify(m, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
-	    time_now_ms() * 1000);
-	if ((r = config_reload(m->argc, m->argv, m->config_path, nc, err,
-	    sizeof(err))) < 0) {
-		log_warnx("reload: %s; the current settings stay", err);
-		snprintf(msg, msglen, "%s; nothing changed", err);
-		goto out;
-	}
-	mode_adjust(m, nc);
-	*out = m->cfg;
-	restart[0] = changed[0] = '\0';
-	n = config_diff(&m->cfg, nc, secs, keys, 64);
-	for (i = 0; i < n && i < 64; i++) {
-		if (config_key_live(secs[i], keys[i])) {
-			(void)config_copy_key(out, nc, secs[i], keys[i]);
-			nlive++;
-			append(changed, sizeof(changed), &off_c, "%s%s.%s",
-			    off_c > 0 ? ", " : "", secs[i], keys[i]);
-			continue;
-		}
-		log_warnx("reload: %s.%s needs a restart; it keeps its "
-		    "current value", secs[i], keys[i]);
-		append(restart, sizeof(restart), &off_r,
-		    "; %s.%s needs a restart", secs[i], keys[i]);
-	}
-	if ((r = config_validate(out, err, sizeof(err))) < 0) {
-		log_warnx("reload: %s; the current settings stay", err);
-		snprintf(msg, msglen, "%s; nothing changed", err);
-		goto out;
-	}
-	if (nlive > 0)
-		publish(m, out);
-	gen = shm_generation(m->shm.ctl);
-	if (nlive > 0)
-		log_info("reload: %s changed (generation %" PRIu64 ")",
-		    changed, gen);
-	else
-		log_info("reload: no live setting changed (generation %"
-		    PRIu64 ")", gen);
-	snprintf(msg, msglen, "reloaded %.256s: %zu setting%s changed "
-	    "(generation %" PRIu64 ")%s", m->config_path, nlive,
-	    nlive == 1 ? "" : "s", gen, restart);
-	r = 0;
-out:
-	notify(m, "READY=1");
-	return r;
-}
-
-static int
-ctl_reload(struct master *m, const char *arg, uid_t uid, char *msg,
-    size_t msglen)
-{
-	log_info("reload requested by uid %lu", (unsigned long)uid);
-	return reload(m, msg, msglen);
-}
-
-/* TFTP_CTL_SET "key=value": one live key, validated like the file. */
-static int
-set_key(struct master *m, const char *arg, uid_t uid, char *msg,
-    size_t msglen)
-{
-	struct tftpd_config	*c = &scratch_out;
-	const char		*section, *key, *value;
-	char			 name[128], val[TFTP_CTL_ARG_MAX];
-	char			 err[CONFIG_ERR_MAX], shown[512];
-	char			*line, *save = NULL;
-	size_t			 n, off;
-	uint64_t		 gen;
-	FILE			*fp;
-	int			 r;
-
-	arg += strspn(arg, " \t");
-	if ((value = strchr(arg, '=')) == NULL) {
-		snprintf(msg, msglen, "expected KEY=VALUE");
-		return -EINVAL;
-	}
-	n = (size_t)(value - arg);
-	while (n > 0 && (arg[n - 1] == ' ' || arg[n - 1] == '\t'))
-		n--;
-	if (n == 0 || n >= sizeof(name)) {
-		snprintf(msg, msglen, "expected KEY=VALUE");
-		return -EINVAL;
-	}
-	memcpy(name, arg, n);
-	name[n] = '\0';
-	value++;
-	value += strspn(value, " \t");
-	n = strlen(value);
-	while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
-		n--;
-	if (n >= sizeof(val)) {
-		snprintf(msg, msglen, "value too long");
-		return -EINVAL;
-	}
-	memcpy(val, value, n);
-	val[n] = '\0';
-	if ((r = config_find_key(name, &section, &key)) < 0) {
-		str_vis(shown, sizeof(shown), name);
-		snprintf(msg, msglen, r == -ENOTUNIQ ? "%s is in several "
-		    "sections: say which, as section.key" : "unknown key %s",
-		    shown);
-		return r;
-	}
-	if (!config_key_live(section, key)) {
-		snprintf(msg, msglen, "%s.%s cannot change while the server "
-		    "runs: edit the configuration file and restart", section,
-		    key);
-		return -EOPNOTSUPP;
-	}
-	*c = m->cfg;
-	if ((r = config_set(c, section, key, val, err, sizeof(err))) < 0 ||
-	    (r = config_validate(c, err, sizeof(err))) < 0) {
-		snprintf(msg, msglen, "%s", err);
-		return r;
-	}
-	if (memcmp(c, &m->cfg, sizeof(*c)) != 0) {
-		publish(m, c);
-		log_info("set %s.%s by uid %lu (generation %" PRIu64 ")",
-		    section, key, (unsigned long)uid,
-		    shm_generation(m->shm.ctl));
-	}
-	gen = shm_generation(m->shm.ctl);
-
-	shown[0] = '\0';
-	if ((fp = fmemopen(shown, sizeof(shown), "w")) != NULL) {
-		(void)config_print_key(&m->cfg, section, key, fp);
-		fclose(fp);
-	}
-	shown[sizeof(shown) - 1] = '\0';
-	/* One line per list item ("allow = a; allow = b"). */
-	for (n = strlen(shown); n > 0 && shown[n - 1] == '\n'; n--)
-		shown[n - 1] = '\0';
-	off = 0;
-	msg[0] = '\0';
-	for (line = strtok_r(shown, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
-		append(msg, msglen, &off, "%s%s", off > 0 ? "; " : "", line);
-	append(msg, msglen, &off, " (generation %" PRIu64 ")", gen);
-	return 0;
-}
-
-static void
-ctl_accept(struct master *m)
-{
-	struct ucred	 cred;
-	socklen_t	 len;
-	struct client	*c;
-	size_t		 i;
-	int		 fd;
-
-	for (;;) {
-		fd = accept4(m->ctlfd, NULL, NULL, SOCK_CLOEXEC |
-		    SOCK_NONBLOCK);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_warn("control socket: accept");
-			return;
-		}
-		c = NULL;
-		for (i = 0; i < MAX_CLIENTS; i++)
-			if (m->clients[i].fd < 0) {
-				c = &m->clients[i];
-				break;
-			}
-		len = sizeof(cred);
-		if (c == NULL || getsockopt(fd, SOL_SOCKET, SO_PEERCRED,
-		    &cred, &len) < 0 || loop_add(&m->loop, fd, EPOLLIN,
-		    EV_CLIENT | i) < 0) {
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->uid = cred.uid;
-		(void)loop_timer_set(&m->loop, &c->timer.lt, time_now_ms() +
-		    CLIENT_TIMEOUT_MS);
-	}
-}
-
-static void
-client_close(struct master *m, struct client *c)
-{
-	(void)loop_timer_set(&m->loop, &c->timer.lt, 0);
-	(void)loop_del(&m->loop, c->fd);
-	close(c->fd);
-	c->fd = -1;
-}
-
-/*
- * Exactly one request of exactly the right size, from root or the
- * service user; one reply; the connection is closed either way.
- */
-static void
-client_request(struct master *m, struct client *c)
-{
-	union {
-		struct tftp_ctl_request	 req;
-		char			 raw[sizeof(struct tftp_ctl_request) +
-					    1];
-	} u;
-	struct tftp_ctl_reply	 rep;
-	const struct ctl_cmd	*cmd;
-	ssize_t			 n;
-
-	n = recv(c->fd, &u, sizeof(u), MSG_DONTWAIT | MSG_TRUNC);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		client_close(m, c);
-		return;
-	}
-	memset(&rep, 0, sizeof(rep));
-	rep.magic = TFTP_CTL_MAGIC;
-	rep.version = TFTP_CTL_VERSION;
-	if (c->uid != 0 && c->uid != getuid()) {
-		rep.status = -EPERM;
-		snprintf(rep.msg, sizeof(rep.msg), "uid %lu may not control "
-		    "this server", (unsigned long)c->uid);
-	} else if ((size_t)n != sizeof(u.req) ||
-	    u.req.magic != TFTP_CTL_MAGIC) {
-		rep.status = -EINVAL;
-		snprintf(rep.msg, sizeof(rep.msg), "malformed request");
-	} else if (u.req.version != TFTP_CTL_VERSION) {
-		rep.status = -EPROTONOSUPPORT;
-		snprintf(rep.msg, sizeof(rep.msg), "request version %u, this "
-		    "server speaks %u", u.req.version, TFTP_CTL_VERSION);
-	} else if (memchr(u.req.arg, '\0', sizeof(u.req.arg)) == NULL) {
-		rep.status = -EINVAL;
-		snprintf(rep.msg, sizeof(rep.msg), "argument not terminated");
-	} else {
-		for (cmd = ctl_cmds; cmd < ctl_cmds + NCTL_CMDS; cmd++)
-			if (cmd->cmd == u.req.cmd)
-				break;
-		if (cmd == ctl_cmds + NCTL_CMDS) {
-			rep.status = -EINVAL;
-			snprintf(rep.msg, sizeof(rep.msg), "unknown command "
-			    "%u", u.req.cmd);
-		} else {
-			rep.status = cmd->fn(m, u.req.arg, c->uid, rep.msg,
-			    sizeof(rep.msg));
-		}
-	}
-	rep.generation = shm_generation(m->shm.ctl);
-	if (send(c->fd, &rep, sizeof(rep), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		log_debug("control reply: %s", strerror(errno));
-	client_close(m, c);
 }
 
 static void
@@ -1830,25 +377,25 @@ on_timer(struct master *m, struct mtimer *t)
 		on_tick(m);
 		break;
 	case T_RESPAWN:
-		respawn(m, t->idx);
+		proc_respawn(m, t->idx);
 		break;
 	case T_CLIENT:
-		/* Connected and said nothing: dropped. */
-		if (m->clients[t->idx].fd >= 0)
-			client_close(m, &m->clients[t->idx]);
+		ctl_client_timeout(m, t->idx);
 		break;
 	case T_DRAIN:
-		if (live_procs(m) > 0 && !m->killed) {
+		/* drain_timeout + DRAIN_GRACE_MS after master_stop(). */
+		if (proc_live(m) > 0 && !m->killed) {
 			log_warnx("drain timeout: killing %zu worker "
-			    "process%s", live_procs(m),
-			    live_procs(m) == 1 ? "" : "es");
-			kill_all(m, SIGKILL);
+			    "process%s", proc_live(m),
+			    proc_live(m) == 1 ? "" : "es");
+			proc_kill_all(m, SIGKILL);
 			m->killed = true;
 		}
 		break;
 	}
 }
 
+/* Whatever startup got as far as, undone. */
 static void
 cleanup(struct master *m)
 {
@@ -1857,16 +404,8 @@ cleanup(struct master *m)
 	ctl_close(m);
 	for (i = 0; i < MAX_PROCS; i++)
 		if (m->procs[i].logfd >= 0)
-			log_close(m, &m->procs[i]);
-	if (m->shm_created) {
-		shm_destroy(&m->shm);
-		m->shm_created = false;
-	}
-	/* Outside the runtime directory it may be root's to remove. */
-	if (m->pid_written && unlink(m->pidfile) < 0 && errno != ENOENT)
-		log_debug("cannot remove the pid file %s: %s", m->pidfile,
-		    strerror(errno));
-	m->pid_written = false;
+			logrelay_close(m, &m->procs[i]);
+	runtime_remove(m);
 	for (i = 0; m->fds != NULL && i < (size_t)m->nsets * m->naddr; i++)
 		if (m->fds[i] >= 0)
 			close(m->fds[i]);
@@ -1881,160 +420,32 @@ cleanup(struct master *m)
 		loop_free(&m->loop);
 		m->loop_ok = false;
 	}
+	if (m->ready_fd >= 0)
+		close(m->ready_fd);
+	if (m->notify_fd >= 0)
+		close(m->notify_fd);
+	m->ready_fd = m->notify_fd = -1;
 }
 
 int
 master_main(int argc, char *argv[], const struct tftpd_config *cfg,
     const struct run_opts *run)
 {
-	struct master		*m = &M;
-	struct epoll_event	 ev[MAX_EVENTS];
-	struct loop_timer	*lt;
-	char			 msg[TFTP_CTL_MSG_MAX];
-	uint64_t		 d;
-	size_t			 i;
-	uint32_t		 k, nfds = 0;
-	pid_t			 pid;
-	int			 n, sig, r, st;
+	struct master	*m = &M;
+	size_t		 i;
 
-	memset(m, 0, sizeof(*m));
-	m->argc = argc;
-	m->argv = argv;
-	m->cfg = *cfg;
-	m->rootfd = m->devnull = m->ctlfd = m->ready_fd = m->notify_fd = -1;
-	for (i = 0; i < MAX_PROCS; i++)
-		m->procs[i].logfd = -1;
-	for (i = 0; i < MAX_CLIENTS; i++)
-		m->clients[i].fd = -1;
-	m->status = 1;
-
-	detect_mode(m, run, &nfds);
-	/*
-	 * Nothing inherited stays open but stdio and the sockets handed
-	 * over: a daemon must not hold its starter's pipes.
-	 */
-	if (close_range(3 + (m->mode == MODE_SYSTEMD &&
-	    nfds <= SOCK_MAX_LISTEN ? nfds : 0), ~0U, 0) < 0)
-		log_debug("close_range: %s", strerror(errno));
-	if ((m->devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY)) <
-	    0) {
-		startup_err(m, "/dev/null: %s", strerror(errno));
-		return 1;
-	}
-	log_init(PROGNAME, m->cfg.log, m->cfg.log_level);
-	notify_open(m);
-	if (take_sockets(m, nfds) < 0)
-		goto out;
-	if (make_paths(m, run) < 0)
-		goto out;
-	m->rootfd = open(m->cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (m->rootfd < 0) {
-		startup_err(m, "cannot open root %s: %s", m->cfg.root,
-		    strerror(errno));
-		goto out;
-	}
-	if (make_rundir(m) < 0)
-		goto out;
-	if (!m->cfg.foreground && (r = daemonize(m)) < 0) {
-		startup_err(m, "cannot become a daemon: %s", strerror(-r));
-		goto out;
-	}
-	if (write_pidfile(m) < 0 || give_rundir(m) < 0)
-		goto out;
-	if (privs_drop(m->cfg.user) < 0) {
-		startup_err(m, "cannot drop privileges to user %s",
-		    m->cfg.user);
-		goto out;
-	}
-	if ((r = shm_create(&m->shm, m->shmpath, m->instance, m->nworkers,
-	    m->cfg.max_transfers < 4096 ? m->cfg.max_transfers : 4096,
-	    &m->cfg)) < 0) {
-		if (r == -EADDRINUSE)
-			startup_err(m, "instance %s is already running (%s "
-			    "is in use)", m->instance, m->shmpath);
-		else
-			startup_err(m, "shared memory %s: %s", m->shmpath,
-			    strerror(-r));
-		goto out;
-	}
-	m->shm_created = true;
-	if (ctl_open(m) < 0)
-		goto out;
-	if ((r = setup_loop(m)) < 0) {
-		startup_err(m, "event loop: %s", strerror(-r));
-		goto out;
-	}
-	for (k = 0; k < m->nworkers; k++) {
-		if ((r = spawn(m, k)) < 0) {
-			startup_err(m, "cannot start worker %u: %s", k,
-			    strerror(-r));
-			m->stopping = true;
-			kill_all(m, SIGKILL);
-			goto out_wait;
-		}
-	}
-	m->idle_since_ms = time_now_ms();
-	ready(m);
-	m->status = 0;
-
-	while (!m->stopping || live_procs(m) > 0) {
-		n = loop_wait(&m->loop, ev, MAX_EVENTS, time_now_ms());
-		if (n < 0) {
-			log_warnx("epoll_wait: %s", strerror(-n));
-			m->status = 1;
-			kill_all(m, SIGKILL);
+	init(m, argc, argv, cfg, run);
+	for (i = 0; i < NSTARTUP; i++)
+		if (startup[i](m) < 0)
 			break;
-		}
-		while ((sig = loop_signal()) != 0) {
-			if (sig == SIGHUP) {
-				if (m->stopping)
-					continue;
-				log_info("SIGHUP: reloading %s",
-				    m->config_path);
-				(void)reload(m, msg, sizeof(msg));
-				continue;
-			}
-			begin_stop(m, sig == SIGTERM ? "SIGTERM" : "SIGINT",
-			    SIGTERM);
-		}
-		if (got_chld) {
-			got_chld = 0;
-			reap(m);
-		}
-		for (i = 0; i < (size_t)n; i++) {
-			d = ev[i].data.u64;
-			if (EV_KIND(d) == EV_CTL && m->ctlfd >= 0)
-				ctl_accept(m);
-			else if (EV_KIND(d) == EV_CLIENT &&
-			    EV_INDEX(d) < MAX_CLIENTS &&
-			    m->clients[EV_INDEX(d)].fd >= 0)
-				client_request(m, &m->clients[EV_INDEX(d)]);
-			else if (EV_KIND(d) == EV_LOG &&
-			    EV_INDEX(d) < MAX_PROCS)
-				log_read(m, &m->procs[EV_INDEX(d)], false);
-		}
-		while ((lt = loop_timer_expired(&m->loop, time_now_ms())) !=
-		    NULL)
-			on_timer(m, lt->arg);
+	if (i == NSTARTUP) {
+		runtime_ready(m);
+		m->status = 0;
+		serve(m);
 	}
-out_wait:
-	/* Anything left was SIGKILLed: collect it. */
-	while (live_procs(m) > 0) {
-		if ((pid = waitpid(-1, &st, 0)) < 0)
-			break;
-		for (i = 0; i < MAX_PROCS; i++)
-			if (m->procs[i].pid == pid) {
-				log_close(m, &m->procs[i]);
-				m->procs[i].pid = 0;
-			}
-	}
+	proc_collect(m);
 	if (m->status == 0)
 		log_info("stopped");
-out:
 	cleanup(m);
-	if (m->ready_fd >= 0)
-		close(m->ready_fd);
-	if (m->notify_fd >= 0)
-		close(m->notify_fd);
 	return m->status;
 }

@@ -1,9 +1,10 @@
 /*
- * The master process (design.md section 2): the only process that reads
- * the configuration.  It takes its sockets (bound here, or inherited from
- * inetd or systemd), opens the root, creates the runtime files, drops
- * privileges, starts the workers by fork+exec and supervises them, and
- * answers the control socket.
+ * The master process: the only process that reads the configuration.  It
+ * takes its sockets (bound here, or inherited from inetd or systemd),
+ * opens the root, creates the runtime files, drops privileges, starts the
+ * workers by fork+exec and supervises them, and answers the control
+ * socket.  master_main() is its one entry point; the files that make it
+ * up share master_int.h.
  */
 #ifndef MASTER_H
 #define MASTER_H

@@ -1,9 +1,9 @@
 /*
- * The privilege drop of design.md section 3.2, done once at startup after
- * the sockets are bound and the root directory is open: libcap-ng clears
- * every capability and the bounding set and switches uid, gid and
- * supplementary groups in one call; the result is then read back from the
- * kernel rather than trusted.
+ * The master's privilege drop, done once at startup after the sockets are
+ * bound and the root directory is open: libcap-ng clears every capability
+ * and the bounding set and switches uid, gid and supplementary groups in
+ * one call; the result is then read back from the kernel rather than
+ * trusted.
  */
 #include <cap-ng.h>
 #include <errno.h>

@@ -1,6 +1,7 @@
 /*
- * The worker sandbox (design.md section 3, layers 3 and 4): the order of
- * the confinement steps, the Landlock ruleset and the seccomp allow-list.
+ * The worker sandbox, which confines a worker further than the master's
+ * privilege drop (service user, no capabilities) can: the order of the
+ * confinement steps, the Landlock ruleset and the seccomp allow-list.
  * This is the only file that includes <seccomp.h> and the Landlock
  * headers.  The allow-list is kept as tables grouped by purpose, after
  * chrony's sys_linux.c: plain system calls first, then the argument

@@ -1,5 +1,5 @@
 /*
- * The worker's sandbox (design.md section 3, layers 3 and 4): resource
+ * The worker's sandbox, on top of the master's privilege drop: resource
  * limits, no_new_privs, a Landlock ruleset confining the filesystem to the
  * tree beneath the served root, and a seccomp allow-list whose default
  * action kills the process.  Applied once, by a worker, after it has

@@ -73,6 +73,7 @@ static int	 shm_open_new(const char *path);
 static void	 seq_begin(uint32_t *seq);
 static void	 seq_end(uint32_t *seq);
 static void	 session_clear(struct tftp_shm_session *s);
+static char	*worker_region(const struct shm_master *m, uint32_t k);
 static inline void cpu_relax(void);
 
 static int
@@ -525,6 +526,14 @@ session_clear(struct tftp_shm_session *s)
 	__atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELEASE);
 }
 
+/* Worker k's region as the master maps it (k < nworkers). */
+static char *
+worker_region(const struct shm_master *m, uint32_t k)
+{
+	return (char *)m->base + m->hdr->workers_off +
+	    (uint64_t)k * m->hdr->worker_stride;
+}
+
 void
 shm_reset_worker_region(struct shm_master *m, uint32_t k)
 {
@@ -535,8 +544,7 @@ shm_reset_worker_region(struct shm_master *m, uint32_t k)
 
 	if (k >= m->hdr->nworkers)
 		return;
-	region = (char *)m->base + m->hdr->workers_off +
-	    (uint64_t)k * m->hdr->worker_stride;
+	region = worker_region(m, k);
 	st = (struct tftp_shm_stats *)region;
 	ss = (struct tftp_shm_session *)(region + sizeof(*st));
 	for (i = 0; i < m->hdr->sessions_per_worker; i++)
@@ -550,6 +558,15 @@ shm_reset_worker_region(struct shm_master *m, uint32_t k)
 	shm_gauge(&st->pool_in_use, 0);
 	shm_gauge(&st->pool_high_water, 0);
 	shm_gauge(&st->generation, 0);
+}
+
+const struct tftp_shm_stats *
+shm_master_stats(const struct shm_master *m, uint32_t k)
+{
+	if (m->hdr == NULL || k >= m->hdr->nworkers)
+		return NULL;
+	return (const struct tftp_shm_stats *)(const void *)
+	    worker_region(m, k);
 }
 
 void

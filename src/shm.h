@@ -76,6 +76,10 @@ void	 shm_set_worker(struct shm_master *m, uint32_t k, int64_t pid,
 /* A respawned worker k starts from a clean region (counters are kept:
  * only the transfer table and the gauges are cleared). */
 void	 shm_reset_worker_region(struct shm_master *m, uint32_t k);
+/* Worker k's statistics slot, for the master to read (worker states, idle
+ * exit); NULL when k >= the segment's worker count. */
+const struct tftp_shm_stats *shm_master_stats(const struct shm_master *m,
+	    uint32_t k);
 /* Unmap, close, and unlink the file. */
 void	 shm_destroy(struct shm_master *m);
 

@@ -3,12 +3,14 @@
  * booleans, sizes, umasks and socket addresses typed by an operator (the
  * only place strtoull-style conversion happens, always fully checked),
  * socket address formatting, escaping of client strings before they reach
- * a log, and the monotonic clock.  Nothing here logs or keeps state.
+ * a log, bounded string building, and the monotonic clock.  Nothing here
+ * logs or keeps state.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -365,6 +367,21 @@ str_vis(char *dst, size_t dstlen, const char *src)
 	}
 	dst[n] = '\0';
 	return n;
+}
+
+void
+str_append(char *buf, size_t len, size_t *off, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	if (*off >= len - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*off = *off + (size_t)n < len ? *off + (size_t)n : len - 1;
 }
 
 uint64_t

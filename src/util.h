@@ -43,6 +43,13 @@ uint16_t	 sockaddr_port(const struct sockaddr *sa);
  */
 size_t		 str_vis(char *dst, size_t dstlen, const char *src);
 
+/*
+ * snprintf at buf + *off, advancing *off; once buf (len > 0) is full the
+ * text is cut and later calls add nothing.  For lists built piece by piece.
+ */
+void		 str_append(char *buf, size_t len, size_t *off,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Monotonic milliseconds. */
 uint64_t	 time_now_ms(void);
 

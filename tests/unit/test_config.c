@@ -1654,6 +1654,42 @@ test_diff_and_copy(void **state)
 	free(text);
 }
 
+/* Set section.key to value, then check its line, cut to len bytes. */
+static void
+check_key_line(struct tftpd_config *c, const char *section, const char *key,
+    const char *value, size_t len, const char *want)
+{
+	char	 err[ERRLEN], line[128];
+
+	assert_true(len <= sizeof(line));
+	assert_int_equal(config_set(c, section, key, value, err, sizeof(err)),
+	    0);
+	assert_int_equal(config_key_line(c, section, key, line, len), 0);
+	assert_string_equal(line, want);
+}
+
+/* One key on one line, as the master answers "tftpctl set". */
+static void
+test_key_line(void **state)
+{
+	struct tftpd_config c;
+	char line[128];
+
+	config_defaults(&c);
+	check_key_line(&c, "transfer", "max_blksize", "1024", sizeof(line),
+	    "max_blksize = 1024");
+	/* A list: one "key = value" per item, joined. */
+	check_key_line(&c, "write", "allow", "a/* b/* c", sizeof(line),
+	    "allow = a/*; allow = b/*; allow = c");
+	check_key_line(&c, "write", "allow", "", sizeof(line), "allow =");
+	/* Cut short, still terminated. */
+	check_key_line(&c, "write", "allow", "a/* b/*", 12, "allow = a/*");
+
+	assert_int_equal(config_key_line(&c, "write", "nope", line,
+	    sizeof(line)), -ENOENT);
+	assert_string_equal(line, "");
+}
+
 /*
  * config_reload(): what the master does on SIGHUP.  The same argv again
  * (command line still over the file), the file from the given path, and
@@ -1803,6 +1839,7 @@ main(void)
 		cmocka_unit_test(test_instance_name),
 		cmocka_unit_test(test_keys_by_name),
 		cmocka_unit_test(test_diff_and_copy),
+		cmocka_unit_test(test_key_line),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_cli_issue3_flags),
 	};

@@ -554,6 +554,34 @@ test_worker_region_visible(void **state)
 	shm_destroy(&m);
 }
 
+/* The master reads worker k's slot where worker k writes it. */
+static void
+test_master_stats(void **state)
+{
+	struct fixture *f = *state;
+	struct shm_master m;
+	struct shm_worker w;
+	const struct tftp_shm_stats *st;
+	uint32_t k;
+
+	create(f, &m);
+	for (k = 0; k < NWORKERS; k++) {
+		attach(&m, &w, k);
+		shm_count(w.stats, TFTP_SHM_C_RRQ, 10 + k);
+		shm_gauge(&w.stats->active_transfers, 20 + k);
+		detach(&w);
+	}
+	for (k = 0; k < NWORKERS; k++) {
+		st = shm_master_stats(&m, k);
+		assert_non_null(st);
+		assert_int_equal(st->counters[TFTP_SHM_C_RRQ], 10 + k);
+		assert_int_equal(st->active_transfers, 20 + k);
+	}
+	assert_null(shm_master_stats(&m, NWORKERS));
+	assert_null(shm_master_stats(&m, UINT32_MAX));
+	shm_destroy(&m);
+}
+
 static void
 test_attach_rejects(void **state)
 {
@@ -1197,6 +1225,7 @@ main(void)
 		T(test_seqlock_race),
 		T(test_worker_readonly),
 		T(test_worker_region_visible),
+		T(test_master_stats),
 		T(test_attach_rejects),
 		T(test_sessions),
 		T(test_session_torn),

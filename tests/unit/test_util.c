@@ -425,6 +425,25 @@ test_str_vis(void **state)
 }
 
 static void
+test_str_append(void **state)
+{
+	char	 buf[12];
+	size_t	 off = 0;
+
+	str_append(buf, sizeof(buf), &off, "%s", "ab");
+	str_append(buf, sizeof(buf), &off, "%s%d", off > 0 ? ", " : "", 7);
+	assert_string_equal(buf, "ab, 7");
+	assert_int_equal(off, 5);
+	/* Cut at the end of buf; later pieces add nothing. */
+	str_append(buf, sizeof(buf), &off, "%s", "123456789");
+	assert_string_equal(buf, "ab, 7123456");
+	assert_int_equal(off, sizeof(buf) - 1);
+	str_append(buf, sizeof(buf), &off, "%s", "x");
+	assert_string_equal(buf, "ab, 7123456");
+	assert_int_equal(off, sizeof(buf) - 1);
+}
+
+static void
 test_time_now_ms(void **state)
 {
 	struct timespec ts, d = { 0, 30 * 1000 * 1000 };
@@ -773,6 +792,7 @@ main(void)
 		cmocka_unit_test(test_parse_sockaddr_bad),
 		cmocka_unit_test(test_sockaddr_str),
 		cmocka_unit_test(test_str_vis),
+		cmocka_unit_test(test_str_append),
 		cmocka_unit_test(test_time_now_ms),
 		cmocka_unit_test(test_log_stderr),
 		cmocka_unit_test(test_log_levels),

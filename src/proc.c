@@ -1,0 +1,484 @@
+/*
+ * The worker processes: starting worker k by fork+exec of this binary with
+ * its descriptors at fixed numbers, reaping, restarting one that died
+ * (at once, then with backoff while it keeps dying young), giving up on
+ * one that failed its own setup, replacing them all when write.enable
+ * changes, and draining them at the end.  Each slot's state is published
+ * in the segment for tftpctl.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "master.h"
+#include "master_int.h"
+#include "shm.h"
+#include "sock.h"
+#include "tftp_shm.h"
+#include "util.h"
+#include "worker.h"
+
+#define BACKOFF_MIN_MS		100
+#define BACKOFF_MAX_MS		10000
+#define STABLE_MS		10000	/* alive this long: not a crash loop */
+#define RUNNING_AFTER_MS	1000	/* STARTING shown at most this long */
+#define WORKER_FIXED_FDS	WORKER_FD_LISTEN /* before the sockets */
+
+static struct proc *proc_alloc(struct master *m);
+static struct proc *proc_by_pid(struct master *m, pid_t pid);
+static void	 publish_slot(struct master *m, uint32_t k);
+static void	 child_exec(const int *src, size_t nsrc, char *const args[],
+		    pid_t parent) __attribute__((noreturn));
+static void	 exec_failed(int err) __attribute__((noreturn));
+static int	 spawn(struct master *m, uint32_t k);
+static void	 schedule_respawn(struct master *m, uint32_t k);
+static void	 exit_text(int status, char *buf, size_t len);
+static void	 close_slot_sockets(struct master *m, uint32_t k);
+static void	 proc_exited(struct master *m, struct proc *p, int status);
+
+static struct proc *
+proc_alloc(struct master *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < MAX_PROCS; i++)
+		if (m->procs[i].pid == 0 && m->procs[i].logfd < 0)
+			return &m->procs[i];
+	return NULL;
+}
+
+static struct proc *
+proc_by_pid(struct master *m, pid_t pid)
+{
+	size_t	 i;
+
+	for (i = 0; i < MAX_PROCS; i++)
+		if (m->procs[i].pid == pid)
+			return &m->procs[i];
+	return NULL;
+}
+
+size_t
+proc_live(const struct master *m)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < MAX_PROCS; i++)
+		if (m->procs[i].pid != 0)
+			n++;
+	return n;
+}
+
+static void
+publish_slot(struct master *m, uint32_t k)
+{
+	struct slot	*s = &m->slots[k];
+
+	shm_set_worker(&m->shm, k, s->cur != NULL ? s->cur->pid : 0,
+	    s->state, s->last_status, s->restarts, s->started_at);
+}
+
+/*
+ * The child's side of worker.h's descriptor contract, between fork and
+ * exec (only async-signal-safe calls).  src[] lists the descriptors for
+ * 0, 1, 2, ... in order; each is first moved above the whole target range
+ * so no dup2 overwrites a source still to be placed, then placed, then
+ * everything above is closed.  SIGTERM, SIGINT, SIGHUP and SIGQUIT are
+ * blocked across the exec on purpose: one sent now stays pending until
+ * the worker's loop takes it (loop_init, loop_catch) instead of being
+ * lost or killing a half-started worker.
+ */
+static void
+child_exec(const int *src, size_t nsrc, char *const args[], pid_t parent)
+{
+	int		 tmp[WORKER_FIXED_FDS + SOCK_MAX_LISTEN];
+	struct sigaction sa;
+	sigset_t	 set;
+	size_t		 i;
+	int		 fd;
+
+	/* A worker whose master is gone drains and exits. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+		_exit(WORKER_EXIT_SETUP);
+	/* Terminal signals are for the master, which drains in order. */
+	(void)setpgid(0, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGCHLD, &sa, NULL);
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	(void)sigprocmask(SIG_UNBLOCK, &set, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGQUIT);
+	(void)sigprocmask(SIG_BLOCK, &set, NULL);
+
+	for (i = 0; i < nsrc; i++)
+		if ((tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, (int)nsrc)) < 0)
+			_exit(WORKER_EXIT_SETUP);
+	for (i = 0; i < nsrc; i++)
+		if (dup2(tmp[i], (int)i) < 0)
+			_exit(WORKER_EXIT_SETUP);
+	if (close_range((unsigned int)nsrc, ~0U, 0) < 0)
+		for (fd = (int)nsrc; fd < 65536; fd++)
+			(void)close(fd);
+	execv("/proc/self/exe", args);
+	exec_failed(errno);
+}
+
+/* After a failed exec, in the child: one log line on the pipe (fd 2),
+ * built without stdio. */
+static void
+exec_failed(int err)
+{
+	char	 line[64] = "<3>cannot execute /proc/self/exe: errno ";
+	char	 num[12];
+	size_t	 n = strlen(line), i = sizeof(num);
+
+	do {
+		num[--i] = (char)('0' + err % 10);
+		err /= 10;
+	} while (err > 0 && i > 0);
+	while (i < sizeof(num) && n < sizeof(line) - 1)
+		line[n++] = num[i++];
+	line[n++] = '\n';
+	(void)!write(STDERR_FILENO, line, n);
+	_exit(WORKER_EXIT_SETUP);
+}
+
+static int
+spawn(struct master *m, uint32_t k)
+{
+	int		 src[WORKER_FIXED_FDS + SOCK_MAX_LISTEN];
+	char		 ks[16], ns[16];
+	static char	 worker_flag[] = MASTER_WORKER_FLAG;
+	static char	 nfds_flag[] = MASTER_NFDS_FLAG;
+	char		*args[] = { m->argv[0], worker_flag, ks, nfds_flag,
+			    ns, NULL };
+	struct slot	*s = &m->slots[k];
+	struct proc	*p;
+	const int	*socks;
+	size_t		 i, nsrc = 0;
+	pid_t		 pid, self = getpid();
+	int		 pfd[2], r;
+
+	if ((p = proc_alloc(m)) == NULL)
+		return -ENOMEM;
+	socks = m->fds + (m->nsets > 1 ? k : 0) * m->naddr;
+	snprintf(ks, sizeof(ks), "%u", k);
+	snprintf(ns, sizeof(ns), "%zu", m->naddr);
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	src[nsrc++] = m->devnull;
+	src[nsrc++] = m->devnull;
+	src[nsrc++] = pfd[1];
+	src[nsrc++] = m->shm.ro_fd;
+	src[nsrc++] = m->shm.fd;
+	src[nsrc++] = m->rootfd;
+	for (i = 0; i < m->naddr; i++)
+		src[nsrc++] = socks[i];
+
+	if ((pid = fork()) < 0) {
+		r = -errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return r;
+	}
+	if (pid == 0)
+		child_exec(src, nsrc, args, self);
+
+	close(pfd[1]);
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->slot = k;
+	logrelay_open(m, p, pfd[0]);
+	s->cur = p;
+	s->state = TFTP_SHM_W_STARTING;
+	s->started_at = (int64_t)time(NULL);
+	s->started_ms = time_now_ms();
+	publish_slot(m, k);
+	log_debug("worker %u: started, pid %ld", k, (long)pid);
+	return 0;
+}
+
+/*
+ * A crashed slot gets a fresh region (counters kept) and a process; also
+ * its respawn timer.
+ */
+void
+proc_respawn(struct master *m, uint32_t k)
+{
+	struct slot	*s = &m->slots[k];
+	int		 r;
+
+	if (m->stopping || s->cur != NULL || s->state == TFTP_SHM_W_FAILED)
+		return;
+	shm_reset_worker_region(&m->shm, k);
+	s->restarts++;
+	if ((r = spawn(m, k)) < 0) {
+		log_warnx("worker %u: cannot start: %s", k, strerror(-r));
+		s->started_ms = time_now_ms();
+		schedule_respawn(m, k);
+		return;
+	}
+	log_info("worker %u: restarted (pid %ld, restart %" PRIu64 ")", k,
+	    (long)s->cur->pid, s->restarts);
+}
+
+/*
+ * At once the first time; while it keeps dying within STABLE_MS of its
+ * start, after 100 ms, then twice as long each time, up to 10 s.
+ */
+static void
+schedule_respawn(struct master *m, uint32_t k)
+{
+	struct slot	*s = &m->slots[k];
+	uint64_t	 now = time_now_ms();
+	uint32_t	 delay;
+
+	if (now - s->started_ms >= STABLE_MS)
+		s->next_delay_ms = 0;
+	delay = s->next_delay_ms;
+	s->next_delay_ms = delay == 0 ? BACKOFF_MIN_MS :
+	    delay >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS : delay * 2;
+	if (delay == 0) {
+		proc_respawn(m, k);
+		return;
+	}
+	log_info("worker %u: restarting in %u ms", k, delay);
+	if (loop_timer_set(&m->loop, &s->respawn.lt, now + delay) < 0)
+		proc_respawn(m, k);
+}
+
+static void
+exit_text(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)%s",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		snprintf(buf, len, "wait status %#x", (unsigned)status);
+}
+
+void
+proc_reap(struct master *m)
+{
+	struct proc	*p;
+	pid_t		 pid;
+	int		 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		if ((p = proc_by_pid(m, pid)) != NULL)
+			proc_exited(m, p, status);
+}
+
+/*
+ * A slot that will not run again must not keep its own SO_REUSEPORT
+ * sockets: the kernel would go on hashing clients to a socket that no one
+ * reads.  Closed, they leave the group and the others get those clients.
+ * (A crashed worker's sockets stay open during its backoff: what arrives
+ * there waits in the queue for the replacement.)  Shared sockets (inetd,
+ * systemd, reuse_port = no) belong to every worker and stay.
+ */
+static void
+close_slot_sockets(struct master *m, uint32_t k)
+{
+	size_t	 i;
+	int	*socks;
+
+	if (m->nsets <= 1)
+		return;
+	socks = m->fds + (size_t)k * m->naddr;
+	for (i = 0; i < m->naddr; i++) {
+		if (socks[i] >= 0)
+			close(socks[i]);
+		socks[i] = -1;
+	}
+}
+
+static void
+proc_exited(struct master *m, struct proc *p, int status)
+{
+	struct slot	*s = &m->slots[p->slot];
+	uint32_t	 k = p->slot, i, left = 0;
+	char		 how[96];
+	pid_t		 pid = p->pid;
+
+	/* Everything it wrote is in the pipe now. */
+	logrelay_read(m, p, true);
+	logrelay_close(m, p);
+	p->pid = 0;
+	exit_text(status, how, sizeof(how));
+
+	if (p->retiring) {
+		log_info("worker %u: retired process %ld %s", k, (long)pid,
+		    how);
+		return;
+	}
+	s->cur = NULL;
+	s->last_status = status;
+	if (m->stopping) {
+		s->state = TFTP_SHM_W_EXITED;
+		publish_slot(m, k);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			log_warnx("worker %u (pid %ld) %s while draining", k,
+			    (long)pid, how);
+		return;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_SETUP) {
+		s->state = TFTP_SHM_W_FAILED;
+		publish_slot(m, k);
+		log_msg(LOG_ERR, "worker %u (pid %ld) failed its setup (exit "
+		    "%d): not restarted", k, (long)pid, WORKER_EXIT_SETUP);
+		close_slot_sockets(m, k);
+		for (i = 0; i < m->nworkers; i++)
+			if (m->slots[i].state != TFTP_SHM_W_FAILED)
+				left++;
+		if (left == 0) {
+			log_msg(LOG_ERR, "every worker failed its setup: "
+			    "stopping");
+			m->status = 1;
+			master_stop(m, "no worker left", SIGTERM);
+		}
+		return;
+	}
+	s->state = TFTP_SHM_W_EXITED;
+	publish_slot(m, k);
+	log_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? LOG_NOTICE :
+	    LOG_WARNING, "worker %u (pid %ld) %s", k, (long)pid, how);
+	schedule_respawn(m, k);
+}
+
+/*
+ * A starting worker counts as running once it has read its settings (its
+ * slot shows a generation) or after a second.  Checked when it logs (it
+ * says when it is ready) and once a second.
+ */
+void
+proc_check_started(struct master *m, uint32_t k, uint64_t now)
+{
+	const struct tftp_shm_stats	*st = shm_master_stats(&m->shm, k);
+	struct slot			*s = &m->slots[k];
+
+	if (s->state != TFTP_SHM_W_STARTING || s->cur == NULL)
+		return;
+	if ((st != NULL &&
+	    __atomic_load_n(&st->generation, __ATOMIC_RELAXED) != 0) ||
+	    now - s->started_ms >= RUNNING_AFTER_MS) {
+		s->state = TFTP_SHM_W_RUNNING;
+		publish_slot(m, k);
+	}
+}
+
+void
+proc_kill_all(struct master *m, int sig)
+{
+	size_t	 i;
+
+	for (i = 0; i < MAX_PROCS; i++)
+		if (m->procs[i].pid != 0)
+			(void)kill(m->procs[i].pid, sig);
+}
+
+/*
+ * Landlock's write right is fixed when a worker starts, so a change of
+ * write.enable replaces every worker: the old one retires (SIGQUIT: it
+ * stops taking requests and finishes its transfers) while its successor
+ * starts at once on the same sockets.
+ */
+void
+proc_roll(struct master *m)
+{
+	struct slot	*s;
+	uint32_t	 k;
+
+	log_info("write.enable is now %s: replacing the workers",
+	    m->cfg.write_enable ? "yes" : "no");
+	for (k = 0; k < m->nworkers; k++) {
+		s = &m->slots[k];
+		if (s->cur == NULL || s->state == TFTP_SHM_W_FAILED)
+			continue;
+		s->cur->retiring = true;
+		(void)kill(s->cur->pid, SIGQUIT);
+		s->cur = NULL;
+		if (spawn(m, k) < 0) {
+			s->state = TFTP_SHM_W_EXITED;
+			s->started_ms = time_now_ms();
+			schedule_respawn(m, k);
+		}
+	}
+}
+
+/* Startup: every worker; one that cannot be started stops them all. */
+int
+proc_start_all(struct master *m)
+{
+	uint32_t	 k;
+	int		 r;
+
+	for (k = 0; k < m->nworkers; k++) {
+		if ((r = spawn(m, k)) < 0) {
+			startup_err(m, "cannot start worker %u: %s", k,
+			    strerror(-r));
+			m->stopping = true;
+			proc_kill_all(m, SIGKILL);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Stopping: no more restarts, and every worker is told to go: SIGTERM
+ * drains (new requests refused, transfers finish), SIGQUIT retires
+ * (requests left unread for whoever serves the socket next).
+ */
+void
+proc_drain(struct master *m, int sig)
+{
+	uint32_t	 k;
+
+	for (k = 0; k < m->nworkers; k++) {
+		(void)loop_timer_set(&m->loop, &m->slots[k].respawn.lt, 0);
+		if (m->slots[k].cur != NULL) {
+			m->slots[k].state = TFTP_SHM_W_DRAINING;
+			publish_slot(m, k);
+		}
+	}
+	proc_kill_all(m, sig);
+}
+
+/* At exit: what is still there was SIGKILLed; collect it. */
+void
+proc_collect(struct master *m)
+{
+	size_t	 i;
+	pid_t	 pid;
+	int	 st;
+
+	while (proc_live(m) > 0) {
+		if ((pid = waitpid(-1, &st, 0)) < 0)
+			break;
+		for (i = 0; i < MAX_PROCS; i++)
+			if (m->procs[i].pid == pid) {
+				logrelay_close(m, &m->procs[i]);
+				m->procs[i].pid = 0;
+			}
+	}
+}

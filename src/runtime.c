@@ -1,0 +1,434 @@
+/*
+ * The master's runtime files and its life as a daemon: the instance name
+ * and the absolute paths it gives (pid file, segment, control socket);
+ * the runtime directory, made by root and handed to the service user;
+ * daemonizing, with the parent waiting until the child serves; the pid
+ * file; the shared-memory segment; and removing them at exit.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "master_int.h"
+#include "notify.h"
+#include "privs.h"
+#include "shm.h"
+#include "sock.h"
+#include "util.h"
+
+static int	 abs_path(const char *path, char *out, size_t len);
+static int	 mkdir_p(const char *path, mode_t mode);
+static bool	 dir_empty(int dirfd);
+static int	 check_own_rundir(struct master *m);
+
+/* path made absolute against the current directory (no resolving). */
+static int
+abs_path(const char *path, char *out, size_t len)
+{
+	char	 cwd[PATH_MAX];
+	int	 n;
+
+	if (path[0] == '/')
+		n = snprintf(out, len, "%s", path);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -errno;
+	else
+		n = snprintf(out, len, "%s/%s", cwd, path);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * The runtime files, all absolute: the master leaves its working
+ * directory when it daemonizes, and reloads read the file again.
+ */
+int
+runtime_paths(struct master *m)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_un	 sun;
+	socklen_t		 len = sizeof(ss);
+	const char		*mode;
+	int			 r, n;
+
+	if (getsockname(m->fds[0], (struct sockaddr *)&ss, &len) < 0) {
+		startup_err(m, "getsockname: %s", strerror(errno));
+		return -errno;
+	}
+	mode = m->mode == MODE_INETD ? "inetd" :
+	    m->mode == MODE_SYSTEMD ? "systemd" : NULL;
+	if ((r = config_instance_name(&m->cfg, mode,
+	    (struct sockaddr *)&ss, m->instance, sizeof(m->instance))) < 0) {
+		startup_err(m, "cannot name the instance: %s", strerror(-r));
+		return r;
+	}
+	if ((r = abs_path(m->run->config_path, m->config_path,
+	    sizeof(m->config_path))) < 0 ||
+	    (r = abs_path(m->cfg.runtime_dir, m->rundir,
+	    sizeof(m->rundir))) < 0 ||
+	    (m->cfg.pid_file[0] != '\0' && (r = abs_path(m->cfg.pid_file,
+	    m->pidfile, sizeof(m->pidfile))) < 0)) {
+		startup_err(m, "paths: %s", strerror(-r));
+		return r;
+	}
+	r = 0;
+	if (m->cfg.pid_file[0] == '\0') {
+		n = snprintf(m->pidfile, sizeof(m->pidfile), "%s/%s.pid",
+		    m->rundir, m->instance);
+		r |= n < 0 || (size_t)n >= sizeof(m->pidfile);
+	}
+	n = snprintf(m->shmpath, sizeof(m->shmpath), "%s/%s.shm", m->rundir,
+	    m->instance);
+	r |= n < 0 || (size_t)n >= sizeof(m->shmpath);
+	n = snprintf(m->ctlpath, sizeof(m->ctlpath), "%s/%s.ctl", m->rundir,
+	    m->instance);
+	r |= n < 0 || (size_t)n >= sizeof(m->ctlpath);
+	if (r != 0 || strlen(m->ctlpath) >= sizeof(sun.sun_path)) {
+		startup_err(m, "runtime directory %s: path too long for the "
+		    "control socket %s.ctl", m->rundir, m->instance);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char	 buf[PATH_MAX];
+	char	*p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0)
+		return -errno;
+	return 0;
+}
+
+static bool
+dir_empty(int dirfd)
+{
+	struct dirent	*de;
+	DIR		*d;
+	bool		 empty = true;
+	int		 fd;
+
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return false;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return false;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0) {
+			empty = false;
+			break;
+		}
+	closedir(d);
+	return empty;
+}
+
+/*
+ * Run by a user, the master must own its runtime directory: the files in
+ * it are trusted by tftpctl, and a directory someone else made (say in
+ * /tmp) would let them swap those files.
+ */
+static int
+check_own_rundir(struct master *m)
+{
+	struct stat	 st;
+
+	if (lstat(m->rundir, &st) < 0) {
+		startup_err(m, "runtime directory %s: %s", m->rundir,
+		    strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 0022) != 0) {
+		startup_err(m, "runtime directory %s is not a directory of "
+		    "uid %lu writable only by it; set --runtime-dir or "
+		    "[server] runtime_dir", m->rundir,
+		    (unsigned long)geteuid());
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * The runtime directory, created as root (0755) and handed to the service
+ * user, who creates the segment and the control socket in it after the
+ * drop.  An existing directory is handed over only when it is empty (as
+ * systemd's RuntimeDirectory= makes it) or already the user's: a
+ * misconfigured runtime_dir = /etc must not be given away.  The hand-over
+ * itself waits until root has written the pid file there (runtime_dir_give),
+ * so root needs no CAP_DAC_OVERRIDE to write into the user's directory.
+ */
+int
+runtime_dir_make(struct master *m)
+{
+	struct stat	 st;
+	bool		 created;
+	int		 fd, r;
+
+	r = mkdir_p(m->rundir, 0755);
+	created = r == 0;
+	if (r < 0 && r != -EEXIST) {
+		startup_err(m, "cannot create the runtime directory %s: %s%s",
+		    m->rundir, strerror(-r), geteuid() != 0 ? " (as a user, "
+		    "set --runtime-dir or [server] runtime_dir)" : "");
+		return r;
+	}
+	if (geteuid() != 0)
+		return check_own_rundir(m);
+	if ((r = privs_lookup(m->cfg.user, &m->uid, &m->gid)) < 0) {
+		startup_err(m, "unknown user %s", m->cfg.user);
+		return r;
+	}
+	fd = open(m->rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = -errno;
+		startup_err(m, "runtime directory %s: %s", m->rundir,
+		    strerror(-r));
+		goto out_close;
+	}
+	r = 0;
+	if (st.st_uid == m->uid)
+		goto out_close;
+	if (created || dir_empty(fd)) {
+		m->give_rundir = true;
+		goto out_close;
+	}
+	/* A sticky, world-writable directory (/tmp) is usable as it is. */
+	if ((st.st_mode & (S_ISVTX | S_IWOTH)) == (S_ISVTX | S_IWOTH))
+		goto out_close;
+	r = -EPERM;
+	startup_err(m, "runtime directory %s is not empty and belongs to "
+	    "uid %lu: make it empty or give it to %s", m->rundir,
+	    (unsigned long)st.st_uid, m->cfg.user);
+out_close:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int
+runtime_dir_give(struct master *m)
+{
+	int	 fd, r = 0;
+
+	if (!m->give_rundir)
+		return 0;
+	fd = open(m->rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* Mode first: once it is the user's, root needs CAP_FOWNER. */
+	if (fd < 0 || fchmod(fd, 0755) < 0 ||
+	    fchown(fd, m->uid, m->gid) < 0) {
+		r = -errno;
+		startup_err(m, "runtime directory %s: %s", m->rundir,
+		    strerror(-r));
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/*
+ * O_EXCL, so two masters cannot both believe they own it; a file left by
+ * a master that is gone (its pid is dead) is replaced once.
+ */
+int
+runtime_pidfile(struct master *m)
+{
+	char		 buf[32];
+	uint32_t	 pid;
+	ssize_t		 n;
+	int		 fd, tries, r;
+
+	for (tries = 0; tries < 2; tries++) {
+		fd = open(m->pidfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		    O_NOFOLLOW, 0644);
+		if (fd >= 0)
+			break;
+		r = -errno;
+		if (r != -EEXIST)
+			goto fail;
+		if ((fd = open(m->pidfile, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC)) >= 0) {
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			buf[n > 0 ? n : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			if (parse_u32(buf, 1, INT32_MAX, &pid) == 0 &&
+			    (pid_t)pid != getpid() &&
+			    (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
+				startup_err(m, "already running as pid %u "
+				    "(pid file %s)", pid, m->pidfile);
+				return -EADDRINUSE;
+			}
+		}
+		if (unlink(m->pidfile) < 0 && errno != ENOENT) {
+			r = -errno;
+			goto fail;
+		}
+	}
+	if (fd < 0) {
+		r = -EEXIST;
+		goto fail;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		r = -errno;
+		close(fd);
+		(void)unlink(m->pidfile);
+		goto fail;
+	}
+	close(fd);
+	m->pid_written = true;
+	return 0;
+
+fail:
+	startup_err(m, "pid file %s: %s", m->pidfile, strerror(-r));
+	return r;
+}
+
+/*
+ * One fork; the parent waits until the child is serving (or failed), so
+ * an init script's exit status means something.  The child leads a new
+ * session without a terminal and never opens one.
+ */
+int
+runtime_daemonize(struct master *m)
+{
+	char	 c = '1';
+	ssize_t	 n;
+	pid_t	 pid;
+	int	 p[2], r;
+
+	if (m->cfg.foreground)
+		return 0;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if ((pid = fork()) < 0) {
+		r = -errno;
+		close(p[0]);
+		close(p[1]);
+		goto fail;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		if (n == 1 && c == '0')
+			_exit(0);
+		fprintf(stderr, "%s: the server did not start; see the "
+		    "log\n", PROGNAME);
+		_exit(1);
+	}
+	close(p[0]);
+	m->ready_fd = p[1];
+	if (setsid() < 0 || chdir("/") < 0 ||
+	    dup2(m->devnull, STDIN_FILENO) < 0 ||
+	    dup2(m->devnull, STDOUT_FILENO) < 0 ||
+	    dup2(m->devnull, STDERR_FILENO) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	m->daemonized = true;
+	return 0;
+
+fail:
+	startup_err(m, "cannot become a daemon: %s", strerror(-r));
+	return r;
+}
+
+/*
+ * Serving: say so in the log, to systemd, and to the parent waiting in
+ * runtime_daemonize().
+ */
+void
+runtime_ready(struct master *m)
+{
+	char	 addrs[SOCK_MAX_LISTEN * (SOCKADDR_STRLEN + 1)];
+	char	 a[SOCKADDR_STRLEN];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	size_t	 i, off = 0;
+
+	addrs[0] = '\0';
+	for (i = 0; i < m->naddr; i++) {
+		len = sizeof(ss);
+		if (getsockname(m->fds[i], (struct sockaddr *)&ss, &len) < 0)
+			continue;
+		str_append(addrs, sizeof(addrs), &off, "%s%s",
+		    off > 0 ? " " : "",
+		    sockaddr_str((struct sockaddr *)&ss, a, sizeof(a)));
+	}
+	log_info("ready: serving %s on %s%s, %u workers%s, instance %s",
+	    m->cfg.root, addrs, m->mode == MODE_INETD ? " (inetd)" :
+	    m->mode == MODE_SYSTEMD ? " (socket activation)" : "",
+	    m->nworkers, m->cfg.single_port ? ", single port" : "",
+	    m->instance);
+	notify_send(m->notify_fd, "READY=1\nSTATUS=serving on %s\nMAINPID=%ld",
+	    addrs, (long)getpid());
+	if (m->ready_fd >= 0) {
+		(void)!write(m->ready_fd, "0", 1);
+		close(m->ready_fd);
+		m->ready_fd = -1;
+	}
+}
+
+/*
+ * The segment, created after the drop (so the service user owns it) and
+ * after daemonizing (so its master_pid is the process that stays).
+ */
+int
+runtime_shm_create(struct master *m)
+{
+	int	 r;
+
+	if ((r = shm_create(&m->shm, m->shmpath, m->instance, m->nworkers,
+	    m->cfg.max_transfers < 4096 ? m->cfg.max_transfers : 4096,
+	    &m->cfg)) < 0) {
+		if (r == -EADDRINUSE)
+			startup_err(m, "instance %s is already running (%s "
+			    "is in use)", m->instance, m->shmpath);
+		else
+			startup_err(m, "shared memory %s: %s", m->shmpath,
+			    strerror(-r));
+		return r;
+	}
+	m->shm_created = true;
+	return 0;
+}
+
+/* At exit: the segment and the pid file go; the directory stays. */
+void
+runtime_remove(struct master *m)
+{
+	if (m->shm_created) {
+		shm_destroy(&m->shm);
+		m->shm_created = false;
+	}
+	/* Outside the runtime directory it may be root's to remove. */
+	if (m->pid_written && unlink(m->pidfile) < 0 && errno != ENOENT)
+		log_debug("cannot remove the pid file %s: %s", m->pidfile,
+		    strerror(errno));
+	m->pid_written = false;
+}

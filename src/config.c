@@ -20,7 +20,9 @@
 
 #include "config.h"
 #include "proto.h"
+#include "tftp_shm.h"
 #include "util.h"
+#include "xfer.h"
 
 /* Bytes of an offending value quoted back in a message. */
 #define VALUE_SHOW_MAX	80
@@ -191,7 +193,8 @@ static const struct key_def keys[] = {
 	    NOSPAN),
 	STRKEY(SERVER, "root", root, 1, RESTART),
 	STRKEY(SERVER, "user", user, 1, RESTART),
-	U32KEY(SERVER, "workers", workers, 0, 256, 0, RESTART),
+	U32KEY(SERVER, "workers", workers, 0, TFTP_SHM_MAX_WORKERS, 0,
+	    RESTART),
 	STRKEY(SERVER, "pid_file", pid_file, 0, RESTART),
 	STRKEY(SERVER, "runtime_dir", runtime_dir, 1, RESTART),
 	FUNCKEY(SERVER, "instance", false, instance, RESTART,
@@ -211,7 +214,8 @@ static const struct key_def keys[] = {
 	U32KEY(TRANSFER, "retries", retries, 1, 100, 5, LIVE),
 	U32KEY(TRANSFER, "max_blksize", max_blksize, TFTP_BLKSIZE_MIN,
 	    TFTP_BLKSIZE_MAX, TFTP_BLKSIZE_MAX, LIVE),
-	U32KEY(TRANSFER, "max_windowsize", max_windowsize, 1, 32768, 64, LIVE),
+	U32KEY(TRANSFER, "max_windowsize", max_windowsize, TFTP_WINDOW_MIN,
+	    XFER_WINDOW_LIMIT, 64, LIVE),
 	FUNCKEY(TRANSFER, "allow_options", true, allow_options, LIVE,
 	    SPAN(allowed_opts), NOSPAN),
 	/* Folded into allowed_opts: it has no value of its own. */
@@ -222,7 +226,8 @@ static const struct key_def keys[] = {
 	BOOLKEY(TRANSFER, "permissive", permissive, false, LIVE),
 	FUNCKEY(TRANSFER, "port_range", false, port_range, RESTART,
 	    SPAN(port_min), SPAN(port_max)),
-	U32KEY(TRANSFER, "max_transfers", max_transfers, 1, 65536, 1024, LIVE),
+	U32KEY(TRANSFER, "max_transfers", max_transfers, 1,
+	    CONFIG_MAX_TRANSFERS, 1024, LIVE),
 	BOOLKEY(TRANSFER, "single_port", single_port, false, RESTART),
 
 	/* enable: the master restarts the workers (Landlock's write
@@ -238,8 +243,8 @@ static const struct key_def keys[] = {
 	BOOLKEY(WRITE, "fsync", fsync, true, LIVE),
 
 	/* No tighter than max_transfers: see snowowl-tftpd.conf(5). */
-	U32KEY(PERF, "buffer_pool_size", buffer_pool_size, 1, 65536, 1024,
-	    RESTART),
+	U32KEY(PERF, "buffer_pool_size", buffer_pool_size, 1,
+	    CONFIG_MAX_TRANSFERS, 1024, RESTART),
 
 	BOOLKEY(BATCH, "enable_recvmmsg", enable_recvmmsg, true, RESTART),
 	BOOLKEY(BATCH, "enable_sendmmsg", enable_sendmmsg, true, RESTART),

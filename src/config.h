@@ -23,6 +23,8 @@
 #define CONFIG_INSTANCE_MAX	64	/* == TFTP_SHM_NAME_MAX */
 #define CONFIG_DRAIN_MAX	3600
 #define CONFIG_IDLE_MAX		86400
+/* max_transfers' ceiling, and buffer_pool_size's: a pool may match it. */
+#define CONFIG_MAX_TRANSFERS	65536
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR		"/etc"

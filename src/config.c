@@ -266,6 +266,10 @@ static const char *const sections[] = {
 	SERVER, TRANSFER, WRITE, PERF, BATCH, SOCKET,
 };
 
+/* What an instance name may contain: safe in a file name, never a path. */
+static const char instance_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "abcdefghijklmnopqrstuvwxyz0123456789._-";
+
 static const char *const family_names[] = {
 	[FAMILY_ANY]	= "any",
 	[FAMILY_IPV4]	= "ipv4",
@@ -507,19 +511,6 @@ set_log_level(struct tftpd_config *c, const char *value, bool append,
 	return 0;
 }
 
-bool
-config_instance_valid(const char *name)
-{
-	size_t	 n = strlen(name);
-
-	/* Not hidden, not an option to tftpctl. */
-	if (n == 0 || n >= CONFIG_INSTANCE_MAX || name[0] == '.' ||
-	    name[0] == '-')
-		return false;
-	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
-}
-
 /* Empty means "derive it from the first listen address". */
 static int
 set_instance(struct tftpd_config *c, const char *value, bool append,
@@ -528,9 +519,9 @@ set_instance(struct tftpd_config *c, const char *value, bool append,
 	char	 v[VALUE_SHOW_MAX];
 
 	if (*value != '\0' && !config_instance_valid(value)) {
-		snprintf(why, whylen, "\"%s\" is not an instance name (1 to "
-		    "%d of A-Z a-z 0-9 . _ -, not starting with . or -)",
-		    show(value, v, sizeof(v)), CONFIG_INSTANCE_MAX - 1);
+		snprintf(why, whylen, "\"%s\" is not an instance name ("
+		    CONFIG_INSTANCE_RULE ")", show(value, v, sizeof(v)),
+		    CONFIG_INSTANCE_MAX - 1);
 		return -EINVAL;
 	}
 	memset(c->instance, 0, sizeof(c->instance));
@@ -1434,8 +1425,24 @@ config_instance_name(const struct tftpd_config *c, const char *mode,
 		return -ENAMETOOLONG;
 	/* Anything else (':' of IPv6, a mode's odd letter) becomes '_'. */
 	for (p = buf; *p != '\0'; p++)
-		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "abcdefghijklmnopqrstuvwxyz0123456789.-", *p) == NULL)
+		if (strchr(instance_chars, *p) == NULL)
 			*p = '_';
-	return 0;
+	/* An address or a mode never starts with '.' or '-': a backstop. */
+	return config_instance_valid(buf) ? 0 : -EINVAL;
+}
+
+/*
+ * The one rule for instance names, which the daemon enforces when it
+ * names its runtime files and tftpctl when it looks for them.
+ */
+bool
+config_instance_valid(const char *name)
+{
+	size_t	 n = strlen(name);
+
+	/* Not hidden, not an option to tftpctl. */
+	if (n == 0 || n >= CONFIG_INSTANCE_MAX || name[0] == '.' ||
+	    name[0] == '-')
+		return false;
+	return strspn(name, instance_chars) == n;
 }

@@ -205,8 +205,12 @@ int	 config_copy_key(struct tftpd_config *dst,
 int	 config_instance_name(const struct tftpd_config *c, const char *mode,
 	    const struct sockaddr *sa, char *buf, size_t len);
 
-/* Whether name is a valid instance name (1..63 of [A-Za-z0-9._-], not
- * starting with '.' or '-'). */
+/*
+ * Whether name is a valid instance name: CONFIG_INSTANCE_RULE, which is a
+ * printf format taking CONFIG_INSTANCE_MAX - 1, for messages.
+ */
+#define CONFIG_INSTANCE_RULE \
+	"1 to %d of A-Z a-z 0-9 . _ -, not starting with . or -"
 bool	 config_instance_valid(const char *name);
 
 #endif /* CONFIG_H */

@@ -104,7 +104,6 @@ static int	 cmd_reload(int, char **);
 static int	 cmd_instances(int, char **);
 static int	 cmd_help(int, char **);
 static enum fmt	 parse_fmt(int argc, char **argv, bool prom_ok);
-static bool	 name_ok(const char *name);
 static int64_t	 alive_pid(const struct shm_view *v);
 static int	 inst_cmp(const void *a, const void *b);
 static size_t	 discover(struct inst **list);
@@ -245,9 +244,9 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 1;
 	}
-	if (instance_opt != NULL && !name_ok(instance_opt))
-		errx(1, "invalid instance name \"%s\" (letters, digits, "
-		    "'.', '_' and '-' only)", instance_opt);
+	if (instance_opt != NULL && !config_instance_valid(instance_opt))
+		errx(1, "invalid instance name \"%s\" (" CONFIG_INSTANCE_RULE
+		    ")", instance_opt, CONFIG_INSTANCE_MAX - 1);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[0], commands[i].name) == 0)
 			return commands[i].run(argc, argv);
@@ -303,19 +302,6 @@ parse_fmt(int argc, char **argv, bool prom_ok)
 /* -------------------------------------------------------------------- */
 /* Finding the instance */
 
-/* The master's instance names: [A-Za-z0-9._-], not "." or "..". */
-static bool
-name_ok(const char *name)
-{
-	size_t	 n = strlen(name);
-
-	if (n == 0 || n >= TFTP_SHM_NAME_MAX || strcmp(name, ".") == 0 ||
-	    strcmp(name, "..") == 0)
-		return false;
-	return strspn(name, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
-}
-
 /* The master's pid if that process exists, else 0. */
 static int64_t
 alive_pid(const struct shm_view *v)
@@ -370,7 +356,7 @@ discover(struct inst **list)
 		if (len - 4 >= sizeof(l[n].name))
 			continue;
 		memcpy(l[n].name, de->d_name, len - 4);
-		if (!name_ok(l[n].name))
+		if (!config_instance_valid(l[n].name))
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", rundir,
 		    de->d_name) >= sizeof(path))

@@ -27,6 +27,11 @@
 /* Bytes of an offending value quoted back in a message. */
 #define VALUE_SHOW_MAX	80
 
+/* The names a key takes, for the messages of its setter and its check. */
+#define FAMILY_CHOICES	"any, ipv4, ipv6"
+#define LOG_CHOICES	"syslog, stderr"
+#define LEVEL_CHOICES	"err, warning, notice, info, debug"
+
 enum key_type {
 	KT_BOOL,
 	KT_U32,		/* min..max */
@@ -40,6 +45,8 @@ typedef int	(*key_setter)(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
 typedef void	(*key_printer)(const struct tftpd_config *,
 		    const struct key_def *, FILE *);
+/* One check of config_validate(): 0, or -errno and "key: reason". */
+typedef int	(*config_check)(const struct tftpd_config *, char *, size_t);
 
 /*
  * off/size is the field a key sets; a KT_FUNC key may own a second span
@@ -147,6 +154,20 @@ static int	 set_key(struct tftpd_config *c, const struct key_def *k,
 static int	 lookup_and_set(struct tftpd_config *c, const char *section,
 		    const char *name, const char *value, bool append,
 		    const struct key_def **kp, char *why, size_t whylen);
+static int	 check_ranges(const struct tftpd_config *, char *, size_t);
+static int	 check_timeout(const struct tftpd_config *, char *, size_t);
+static int	 check_family(const struct tftpd_config *, char *, size_t);
+static int	 check_log(const struct tftpd_config *, char *, size_t);
+static int	 check_log_level(const struct tftpd_config *, char *, size_t);
+static int	 check_allow_options(const struct tftpd_config *, char *,
+		    size_t);
+static int	 check_umask(const struct tftpd_config *, char *, size_t);
+static int	 check_single_port(const struct tftpd_config *, char *,
+		    size_t);
+static int	 check_port_range(const struct tftpd_config *, char *, size_t);
+static int	 check_instance(const struct tftpd_config *, char *, size_t);
+static int	 check_write_allow(const struct tftpd_config *, char *, size_t);
+static int	 check_listen(const struct tftpd_config *, char *, size_t);
 static int	 load_fail(struct load_ctx *ctx, int rc, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 static char	*load_reader(char *str, int num, void *stream);
@@ -471,7 +492,7 @@ set_family(struct tftpd_config *c, const char *value, bool append,
 			return 0;
 		}
 	}
-	snprintf(why, whylen, "\"%s\" is not one of any, ipv4, ipv6",
+	snprintf(why, whylen, "\"%s\" is not one of " FAMILY_CHOICES,
 	    show(value, v, sizeof(v)));
 	return -EINVAL;
 }
@@ -487,7 +508,7 @@ set_log(struct tftpd_config *c, const char *value, bool append, char *why,
 	else if (strcasecmp(value, "stderr") == 0)
 		c->log = LOG_TO_STDERR;
 	else {
-		snprintf(why, whylen, "\"%s\" is not one of syslog, stderr",
+		snprintf(why, whylen, "\"%s\" is not one of " LOG_CHOICES,
 		    show(value, v, sizeof(v)));
 		return -EINVAL;
 	}
@@ -503,8 +524,8 @@ set_log_level(struct tftpd_config *c, const char *value, bool append,
 	int	 level;
 
 	if ((level = log_level_parse(value)) < 0) {
-		snprintf(why, whylen, "\"%s\" is not one of err, warning, "
-		    "notice, info, debug", show(value, v, sizeof(v)));
+		snprintf(why, whylen, "\"%s\" is not one of "
+		    LEVEL_CHOICES, show(value, v, sizeof(v)));
 		return -EINVAL;
 	}
 	c->log_level = level;
@@ -1121,21 +1142,18 @@ out_close:
 	return r;
 }
 
-int
-config_validate(const struct tftpd_config *c, char *err, size_t errlen)
+/*
+ * Ranges again: the struct may have been filled by hand, and a worker
+ * reading it from shared memory must treat it as input.
+ */
+static int
+check_ranges(const struct tftpd_config *c, char *err, size_t errlen)
 {
 	const char		*base = (const char *)c;
 	const struct key_def	*k;
-	const struct sockaddr	*sa;
-	char			 a[SOCKADDR_STRLEN];
-	uint32_t		 v, i, j, nfam;
+	uint32_t		 v;
 	size_t			 n;
-	int			 want;
 
-	/*
-	 * Ranges again: the struct may have been filled by hand, and a
-	 * worker reading it from shared memory must treat it as input.
-	 */
 	for (k = keys; k < keys + NKEYS; k++) {
 		switch (k->type) {
 		case KT_U32:
@@ -1160,38 +1178,119 @@ config_validate(const struct tftpd_config *c, char *err, size_t errlen)
 			break;
 		}
 	}
+	return 0;
+}
+
+static int
+check_timeout(const struct tftpd_config *c, char *err, size_t errlen)
+{
 	if (c->timeout_ms < TFTP_TIMEOUT_MIN * 1000 ||
 	    c->timeout_ms > TFTP_TIMEOUT_MAX * 1000) {
 		snprintf(err, errlen, "transfer.timeout: %u ms is out of "
-		    "range 1..255 s", c->timeout_ms);
+		    "range %d..%d s", c->timeout_ms, TFTP_TIMEOUT_MIN,
+		    TFTP_TIMEOUT_MAX);
 		return -ERANGE;
 	}
-	if ((unsigned)c->family > FAMILY_IPV6 ||
-	    (c->log != LOG_TO_STDERR && c->log != LOG_TO_SYSLOG) ||
-	    c->log_level < LOG_ERR || c->log_level > LOG_DEBUG ||
-	    (c->allowed_opts & ~TFTP_OPT_ALL) != 0 || c->umask > 0777) {
-		snprintf(err, errlen, "invalid family, log, log_level, "
-		    "allow_options or umask");
+	return 0;
+}
+
+static int
+check_family(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	if ((unsigned)c->family > FAMILY_IPV6) {
+		snprintf(err, errlen, "server.family: %u is not one of "
+		    FAMILY_CHOICES, (unsigned)c->family);
 		return -EINVAL;
 	}
-	/* Each worker must read its own clients' packets, and only them. */
+	return 0;
+}
+
+static int
+check_log(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	if (c->log != LOG_TO_STDERR && c->log != LOG_TO_SYSLOG) {
+		snprintf(err, errlen, "server.log: %d is not one of "
+		    LOG_CHOICES, (int)c->log);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+check_log_level(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	if (c->log_level < LOG_ERR || c->log_level > LOG_DEBUG) {
+		snprintf(err, errlen, "server.log_level: %d is not one of "
+		    LEVEL_CHOICES, c->log_level);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+check_allow_options(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	if ((c->allowed_opts & ~TFTP_OPT_ALL) != 0) {
+		snprintf(err, errlen, "transfer.allow_options: unknown option "
+		    "bits %#x", c->allowed_opts & ~TFTP_OPT_ALL);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+check_umask(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	if (c->umask > 0777) {
+		snprintf(err, errlen, "write.umask: %#o is out of range "
+		    "000..0777", c->umask);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Each worker must read its own clients' packets, and only them. */
+static int
+check_single_port(const struct tftpd_config *c, char *err, size_t errlen)
+{
 	if (c->single_port && !c->reuse_port && c->workers != 1) {
 		snprintf(err, errlen, "transfer.single_port: the workers would "
 		    "share one listen socket: needs performance.platform."
 		    "socket.reuse_port = yes or server.workers = 1");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int
+check_port_range(const struct tftpd_config *c, char *err, size_t errlen)
+{
 	if ((c->port_min == 0) != (c->port_max == 0) ||
 	    c->port_min > c->port_max) {
 		snprintf(err, errlen, "transfer.port_range: %u:%u: ports must "
 		    "be 1..65535 with LO <= HI", c->port_min, c->port_max);
 		return -ERANGE;
 	}
+	return 0;
+}
+
+static int
+check_instance(const struct tftpd_config *c, char *err, size_t errlen)
+{
 	if (strnlen(c->instance, sizeof(c->instance)) == sizeof(c->instance) ||
 	    (c->instance[0] != '\0' && !config_instance_valid(c->instance))) {
 		snprintf(err, errlen, "server.instance: not a valid name");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int
+check_write_allow(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	uint32_t	 i;
+	size_t		 n;
+
 	if (c->nwrite_allow > CONFIG_MAX_PATTERNS) {
 		snprintf(err, errlen, "write.allow: more than %d patterns",
 		    CONFIG_MAX_PATTERNS);
@@ -1205,6 +1304,16 @@ config_validate(const struct tftpd_config *c, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+static int
+check_listen(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	const struct sockaddr	*sa;
+	char			 a[SOCKADDR_STRLEN];
+	uint32_t		 i, j, nfam;
+	int			 want;
 
 	if (c->nlisten > CONFIG_MAX_LISTEN) {
 		snprintf(err, errlen, "server.listen: more than %d addresses",
@@ -1242,6 +1351,35 @@ config_validate(const struct tftpd_config *c, char *err, size_t errlen)
 		    "%s (server.family)", family_names[c->family]);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* In this order: the first failure is the one reported. */
+static const config_check checks[] = {
+	check_ranges,
+	check_timeout,
+	check_family,
+	check_log,
+	check_log_level,
+	check_allow_options,
+	check_umask,
+	check_single_port,
+	check_port_range,
+	check_instance,
+	check_write_allow,
+	/* After check_family: it names the family. */
+	check_listen,
+};
+
+int
+config_validate(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	size_t	 i;
+	int	 r;
+
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		if ((r = checks[i](c, err, errlen)) < 0)
+			return r;
 	return 0;
 }
 

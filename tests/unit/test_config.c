@@ -880,18 +880,24 @@ test_validate(void **state)
 	config_defaults(&c);
 	memset(c.runtime_dir, 'a', sizeof(c.runtime_dir));
 	expect_invalid(&c, "server.runtime_dir: not terminated");
+	/* Each key's own failure, with its own reason. */
 	config_defaults(&c);
 	c.allowed_opts |= 1u << 20;
-	assert_true(config_validate(&c, err, sizeof(err)) < 0);
+	expect_invalid(&c, "transfer.allow_options: unknown option bits "
+	    "0x100000");
 	config_defaults(&c);
 	c.umask = 01000;
-	assert_true(config_validate(&c, err, sizeof(err)) < 0);
+	expect_invalid(&c, "write.umask: 01000 is out of range 000..0777");
 	config_defaults(&c);
 	c.log_level = LOG_EMERG;
-	assert_true(config_validate(&c, err, sizeof(err)) < 0);
+	expect_invalid(&c, "server.log_level: 0 is not one of err, warning, "
+	    "notice, info, debug");
 	config_defaults(&c);
 	c.family = (enum config_family)7;
-	assert_true(config_validate(&c, err, sizeof(err)) < 0);
+	expect_invalid(&c, "server.family: 7 is not one of any, ipv4, ipv6");
+	config_defaults(&c);
+	c.log = LOG_TO_PIPE;
+	expect_invalid(&c, "server.log: 2 is not one of syslog, stderr");
 	/* single_port: each worker must own its listen sockets. */
 	config_defaults(&c);
 	c.single_port = true;
@@ -1368,7 +1374,7 @@ test_contrib_example(void **state)
 	free(text);
 }
 
-/* ---- issue 3: instance, live keys, reload ------------------------ */
+/* ---- instance names, live keys, reload -------------------------- */
 
 static void
 test_instance_key(void **state)
@@ -1731,7 +1737,7 @@ test_reload(void **state)
 }
 
 static void
-test_cli_issue3_flags(void **state)
+test_cli_inetd_flags(void **state)
 {
 	struct tftpd_config c;
 	struct run_opts run;
@@ -1804,7 +1810,7 @@ main(void)
 		cmocka_unit_test(test_keys_by_name),
 		cmocka_unit_test(test_diff_and_copy),
 		cmocka_unit_test(test_reload),
-		cmocka_unit_test(test_cli_issue3_flags),
+		cmocka_unit_test(test_cli_inetd_flags),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -43,8 +43,9 @@ struct key_def;
 
 typedef int	(*key_setter)(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
+struct key_out;
 typedef void	(*key_printer)(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 /* One check of config_validate(): 0, or -errno and "key: reason". */
 typedef int	(*config_check)(const struct tftpd_config *, char *, size_t);
 
@@ -71,6 +72,12 @@ struct key_def {
 	bool		 live;
 	key_setter	 set;
 	key_printer	 print;
+};
+
+/* Where a key's value goes, and whether as "key = value" or alone. */
+struct key_out {
+	FILE		*fp;
+	bool		 bare;
 };
 
 struct load_ctx {
@@ -119,34 +126,38 @@ static int	 set_max_file_size(struct tftpd_config *, const char *, bool,
 static int	 set_write_allow(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
 static void	 print_listen(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_family(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_log(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_log_level(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_instance(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_timeout(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_allow_options(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_refuse_options(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_port_range(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_umask(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_max_file_size(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_write_allow(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static const struct key_def *key_find(const char *section, const char *name,
 		    bool *section_known);
 static bool	 section_known(const char *section);
+static void	 put_value(const struct key_out *o, const struct key_def *k,
+		    const char *v, int prec);
 static void	 print_one(const struct tftpd_config *c,
-		    const struct key_def *k, FILE *fp);
+		    const struct key_def *k, const struct key_out *o);
+static int	 print_key(const struct tftpd_config *c, const char *section,
+		    const char *key, bool bare, FILE *fp);
 static bool	 key_differs(const struct key_def *k,
 		    const struct tftpd_config *a, const struct tftpd_config *b);
 static int	 set_key(struct tftpd_config *c, const struct key_def *k,
@@ -717,122 +728,149 @@ set_write_allow(struct tftpd_config *c, const char *value, bool append,
 	return 0;
 }
 
+/*
+ * One line of a key: "key = value", or "key =" when the value is empty,
+ * or with o->bare the value alone.  prec bounds v as printf's "%.*s"
+ * does; negative, v is a terminated string.
+ */
+static void
+put_value(const struct key_out *o, const struct key_def *k, const char *v,
+    int prec)
+{
+	if (o->bare)
+		fprintf(o->fp, "%.*s\n", prec, v);
+	else if (v[0] == '\0')
+		fprintf(o->fp, "%s =\n", k->name);
+	else
+		fprintf(o->fp, "%s = %.*s\n", k->name, prec, v);
+}
+
 static void
 print_listen(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
 	char		 buf[SOCKADDR_STRLEN];
 	uint32_t	 i;
 
 	if (c->nlisten == 0)
-		fprintf(fp, "%s =\n", k->name);
+		put_value(o, k, "", -1);
 	/* One entry per line: libinih's lines are short. */
 	for (i = 0; i < c->nlisten && i < CONFIG_MAX_LISTEN; i++)
-		fprintf(fp, "%s = %s\n", k->name, sockaddr_str(
-		    (const struct sockaddr *)&c->listen[i].ss, buf,
-		    sizeof(buf)));
+		put_value(o, k, sockaddr_str((const struct sockaddr *)
+		    &c->listen[i].ss, buf, sizeof(buf)), -1);
 }
 
 static void
 print_family(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
-	fprintf(fp, "%s = %s\n", k->name, (unsigned)c->family <= FAMILY_IPV6 ?
-	    family_names[c->family] : "?");
+	put_value(o, k, (unsigned)c->family <= FAMILY_IPV6 ?
+	    family_names[c->family] : "?", -1);
 }
 
 static void
-print_log(const struct tftpd_config *c, const struct key_def *k, FILE *fp)
+print_log(const struct tftpd_config *c, const struct key_def *k,
+    const struct key_out *o)
 {
-	fprintf(fp, "%s = %s\n", k->name,
-	    c->log == LOG_TO_STDERR ? "stderr" : "syslog");
+	put_value(o, k, c->log == LOG_TO_STDERR ? "stderr" : "syslog", -1);
 }
 
 static void
 print_log_level(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
-	fprintf(fp, "%s = %s\n", k->name, log_level_name(c->log_level));
+	put_value(o, k, log_level_name(c->log_level), -1);
 }
 
 static void
 print_instance(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
-	if (c->instance[0] == '\0')
-		fprintf(fp, "%s =\n", k->name);
-	else
-		fprintf(fp, "%s = %.*s\n", k->name, CONFIG_INSTANCE_MAX - 1,
-		    c->instance);
+	put_value(o, k, c->instance, CONFIG_INSTANCE_MAX - 1);
 }
 
 static void
 print_timeout(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
-	fprintf(fp, "%s = %u\n", k->name, c->timeout_ms / 1000);
+	char	 buf[16];
+
+	snprintf(buf, sizeof(buf), "%u", c->timeout_ms / 1000);
+	put_value(o, k, buf, -1);
 }
 
 static void
 print_allow_options(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
-	const char	*sep = " ";
-	int		 o;
+	char	 buf[TFTP_OPT_MAX * 32];
+	size_t	 off = 0;
+	int	 opt, n;
 
-	fprintf(fp, "%s =", k->name);
-	for (o = 0; o < TFTP_OPT_MAX; o++) {
-		if (c->allowed_opts & TFTP_OPT_BIT(o)) {
-			fprintf(fp, "%s%s", sep, proto_opt_name(o));
-			sep = " ";
-		}
+	buf[0] = '\0';
+	for (opt = 0; opt < TFTP_OPT_MAX; opt++) {
+		if (!(c->allowed_opts & TFTP_OPT_BIT(opt)))
+			continue;
+		n = snprintf(buf + off, sizeof(buf) - off, "%s%s",
+		    off > 0 ? " " : "", proto_opt_name(opt));
+		if (n < 0 || (size_t)n >= sizeof(buf) - off)
+			break;
+		off += (size_t)n;
 	}
-	fputc('\n', fp);
+	put_value(o, k, buf, -1);
 }
 
 static void
 print_refuse_options(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
 	/* Already taken out of allow_options. */
-	fprintf(fp, "%s =\n", k->name);
+	put_value(o, k, "", -1);
 }
 
 static void
 print_port_range(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
-	if (c->port_min == 0 && c->port_max == 0)
-		fprintf(fp, "%s =\n", k->name);
-	else
-		fprintf(fp, "%s = %u:%u\n", k->name, c->port_min, c->port_max);
+	char	 buf[16];
+
+	buf[0] = '\0';
+	if (c->port_min != 0 || c->port_max != 0)
+		snprintf(buf, sizeof(buf), "%u:%u", c->port_min, c->port_max);
+	put_value(o, k, buf, -1);
 }
 
 static void
-print_umask(const struct tftpd_config *c, const struct key_def *k, FILE *fp)
+print_umask(const struct tftpd_config *c, const struct key_def *k,
+    const struct key_out *o)
 {
-	fprintf(fp, "%s = %03o\n", k->name, c->umask);
+	char	 buf[16];
+
+	snprintf(buf, sizeof(buf), "%03o", c->umask);
+	put_value(o, k, buf, -1);
 }
 
 static void
 print_max_file_size(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
-	fprintf(fp, "%s = %llu\n", k->name,
+	char	 buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu",
 	    (unsigned long long)c->max_file_size);
+	put_value(o, k, buf, -1);
 }
 
 static void
 print_write_allow(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
 	uint32_t	 i;
 
 	if (c->nwrite_allow == 0)
-		fprintf(fp, "%s =\n", k->name);
+		put_value(o, k, "", -1);
 	for (i = 0; i < c->nwrite_allow && i < CONFIG_MAX_PATTERNS; i++)
-		fprintf(fp, "%s = %.*s\n", k->name, CONFIG_PATTERN_MAX - 1,
-		    c->write_allow[i]);
+		put_value(o, k, c->write_allow[i], CONFIG_PATTERN_MAX - 1);
 }
 
 static bool
@@ -1384,30 +1422,29 @@ config_validate(const struct tftpd_config *c, char *err, size_t errlen)
 }
 
 static void
-print_one(const struct tftpd_config *c, const struct key_def *k, FILE *fp)
+print_one(const struct tftpd_config *c, const struct key_def *k,
+    const struct key_out *o)
 {
 	const char	*base = (const char *)c;
+	char		 buf[16];
 	uint32_t	 v;
 	bool		 b;
 
 	switch (k->type) {
 	case KT_BOOL:
 		memcpy(&b, base + k->off, sizeof(b));
-		fprintf(fp, "%s = %s\n", k->name, b ? "yes" : "no");
+		put_value(o, k, b ? "yes" : "no", -1);
 		break;
 	case KT_U32:
 		memcpy(&v, base + k->off, sizeof(v));
-		fprintf(fp, "%s = %u\n", k->name, v);
+		snprintf(buf, sizeof(buf), "%u", v);
+		put_value(o, k, buf, -1);
 		break;
 	case KT_STR:
-		if (base[k->off] == '\0')
-			fprintf(fp, "%s =\n", k->name);
-		else
-			fprintf(fp, "%s = %.*s\n", k->name, (int)k->size,
-			    base + k->off);
+		put_value(o, k, base + k->off, (int)k->size);
 		break;
 	case KT_FUNC:
-		k->print(c, k, fp);
+		k->print(c, k, o);
 		break;
 	}
 }
@@ -1415,6 +1452,7 @@ print_one(const struct tftpd_config *c, const struct key_def *k, FILE *fp)
 void
 config_dump(const struct tftpd_config *c, FILE *fp)
 {
+	const struct key_out	 o = { fp, false };
 	const char		*section = NULL;
 	const struct key_def	*k;
 
@@ -1424,7 +1462,7 @@ config_dump(const struct tftpd_config *c, FILE *fp)
 			    k->section);
 			section = k->section;
 		}
-		print_one(c, k, fp);
+		print_one(c, k, &o);
 	}
 }
 
@@ -1472,17 +1510,32 @@ config_key_live(const char *section, const char *key)
 	return k != NULL && k->live;
 }
 
-int
-config_print_key(const struct tftpd_config *c, const char *section,
-    const char *key, FILE *fp)
+static int
+print_key(const struct tftpd_config *c, const char *section,
+    const char *key, bool bare, FILE *fp)
 {
+	const struct key_out	 o = { fp, bare };
 	const struct key_def	*k;
 	bool			 known;
 
 	if ((k = key_find(section, key, &known)) == NULL)
 		return -ENOENT;
-	print_one(c, k, fp);
+	print_one(c, k, &o);
 	return 0;
+}
+
+int
+config_print_key(const struct tftpd_config *c, const char *section,
+    const char *key, FILE *fp)
+{
+	return print_key(c, section, key, false, fp);
+}
+
+int
+config_print_value(const struct tftpd_config *c, const char *section,
+    const char *key, FILE *fp)
+{
+	return print_key(c, section, key, true, fp);
 }
 
 static bool

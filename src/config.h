@@ -176,9 +176,15 @@ int	 config_find_key(const char *name, const char **section,
  */
 bool	 config_key_live(const char *section, const char *key);
 
-/* Print one key as config_dump() would ("key = value" lines). */
+/*
+ * Print one key as config_dump() would ("key = value" lines), or with
+ * config_print_value() its value alone (a line per item of a list, an
+ * empty line for an empty value).  0 or -ENOENT.
+ */
 int	 config_print_key(const struct tftpd_config *c, const char *section,
 	    const char *key, FILE *fp);
+int	 config_print_value(const struct tftpd_config *c,
+	    const char *section, const char *key, FILE *fp);
 
 /*
  * The keys whose values differ between a and b, in table order: up to

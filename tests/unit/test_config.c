@@ -1588,6 +1588,96 @@ test_keys_by_name(void **state)
 	assert_false(config_key_live(NULL, NULL));
 }
 
+/* Print one key with config_print_key() or config_print_value(). */
+static char *
+printed(const struct tftpd_config *c, const char *section, const char *key,
+    bool bare)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	assert_non_null(fp = open_memstream(&text, &len));
+	if (bare)
+		assert_int_equal(config_print_value(c, section, key, fp), 0);
+	else
+		assert_int_equal(config_print_key(c, section, key, fp), 0);
+	assert_int_equal(fclose(fp), 0);
+	return text;
+}
+
+/*
+ * tftpctl get's value alone is config_print_key()'s line without
+ * "key = " ("key =" for an empty value), for every key, a list key
+ * giving a line per item.
+ */
+static void
+test_print_value(void **state)
+{
+	struct tftpd_config c;
+	char err[ERRLEN], *dump = NULL, *line, *save = NULL, cur[64] = "";
+	char name[64], *kv, *v, *want, *p;
+	size_t len = 0, klen, n = 0;
+	FILE *fp;
+
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "server", "listen",
+	    "127.0.0.1:69 [::1]:6969", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "write", "allow", "a/* b", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "server", "pid_file", "", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "transfer", "allow_options",
+	    "blksize tsize", err, sizeof(err)), 0);
+	assert_non_null(fp = open_memstream(&dump, &len));
+	config_dump(&c, fp);
+	fclose(fp);
+	for (line = strtok_r(dump, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '[') {
+			snprintf(cur, sizeof(cur), "%.*s",
+			    (int)strcspn(line + 1, "]"), line + 1);
+			continue;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(line, " "),
+		    line);
+		kv = printed(&c, cur, name, false);
+		v = printed(&c, cur, name, true);
+		/* Strip "name = " or "name =" from each line of kv. */
+		assert_non_null(want = calloc(1, strlen(kv) + 1));
+		klen = strlen(name);
+		for (p = kv; *p != '\0'; p += strcspn(p, "\n") + 1) {
+			assert_memory_equal(p, name, klen);
+			assert_memory_equal(p + klen, " =", 2);
+			strncat(want, p + klen + 2 + (p[klen + 2] == ' '),
+			    strcspn(p + klen + 2 + (p[klen + 2] == ' '),
+			    "\n") + 1);
+		}
+		assert_string_equal(v, want);
+		free(want);
+		free(kv);
+		free(v);
+		n++;
+	}
+	free(dump);
+	assert_true(n >= 40);
+
+	v = printed(&c, "server", "listen", true);
+	assert_string_equal(v, "127.0.0.1:69\n[::1]:6969\n");
+	free(v);
+	v = printed(&c, "server", "pid_file", true);
+	assert_string_equal(v, "\n");
+	free(v);
+	v = printed(&c, "transfer", "allow_options", true);
+	assert_string_equal(v, "blksize tsize\n");
+	free(v);
+	v = printed(&c, "write", "umask", true);
+	assert_string_equal(v, "022\n");
+	free(v);
+	assert_int_equal(config_print_value(&c, "server", "nope", stdout),
+	    -ENOENT);
+}
+
 static void
 test_diff_and_copy(void **state)
 {
@@ -1808,6 +1898,7 @@ main(void)
 		cmocka_unit_test(test_instance_key),
 		cmocka_unit_test(test_instance_name),
 		cmocka_unit_test(test_keys_by_name),
+		cmocka_unit_test(test_print_value),
 		cmocka_unit_test(test_diff_and_copy),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_cli_inetd_flags),

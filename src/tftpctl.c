@@ -138,7 +138,6 @@ static void	 client_str(const struct tftp_shm_session *e, char *addr,
 static void	 session_print(enum fmt f, uint32_t k,
 		    const struct tftp_shm_session *e, int64_t now_ms,
 		    bool first);
-static int	 get_key(const char *dump, const char *key);
 static void	 print_safe(FILE *fp, const char *s, size_t max);
 static int	 ctl_request(uint32_t cmd, const char *arg);
 
@@ -1081,76 +1080,19 @@ cmd_workers(int argc, char **argv)
 /* -------------------------------------------------------------------- */
 /* get */
 
+
 /*
- * Print the value(s) of KEY ("section.key" or a bare key found in one
- * section only) from config_dump()'s INI text, so the key table stays
- * config.c's alone.  List keys have one line per item.  Returns the
- * number of lines printed.
+ * All published settings as INI, or the value(s) of KEY, "section.key"
+ * or a bare key found in one section only, a line per list item.
  */
-static int
-get_key(const char *dump, const char *key)
-{
-	const char	*line, *next, *val, *dot, *name = key;
-	char		 want[128], section[128], match[128];
-	char		*out = NULL;
-	size_t		 len, klen, outlen = 0;
-	FILE		*fp;
-	int		 found = 0;
-
-	want[0] = '\0';
-	if ((dot = strrchr(key, '.')) != NULL) {
-		if (dot == key || dot[1] == '\0' ||
-		    (size_t)(dot - key) >= sizeof(want))
-			errx(1, "invalid key \"%s\"", key);
-		memcpy(want, key, (size_t)(dot - key));
-		want[dot - key] = '\0';
-		name = dot + 1;
-	}
-	klen = strlen(name);
-	if ((fp = open_memstream(&out, &outlen)) == NULL)
-		err(1, "open_memstream");
-	section[0] = match[0] = '\0';
-	for (line = dump; *line != '\0'; line = next) {
-		len = strcspn(line, "\n");
-		next = line + len + (line[len] == '\n');
-		if (len >= 2 && line[0] == '[' && line[len - 1] == ']') {
-			snprintf(section, sizeof(section), "%.*s",
-			    (int)(len - 2), line + 1);
-			continue;
-		}
-		/* "name = value" or "name =" */
-		if (len < klen + 2 || strncmp(line, name, klen) != 0 ||
-		    line[klen] != ' ' || line[klen + 1] != '=')
-			continue;
-		if (want[0] != '\0' && strcmp(want, section) != 0)
-			continue;
-		if (match[0] == '\0')
-			snprintf(match, sizeof(match), "%s", section);
-		else if (strcmp(match, section) != 0)
-			errx(1, "key \"%s\" is in [%s] and [%s]: use "
-			    "SECTION.KEY", name, match, section);
-		val = line + klen + 2;
-		if (val < line + len && *val == ' ')
-			val++;
-		fprintf(fp, "%.*s\n", (int)(len - (size_t)(val - line)), val);
-		found++;
-	}
-	if (fclose(fp) != 0)
-		err(1, "open_memstream");
-	fputs(out, stdout);
-	free(out);
-	return found;
-}
-
 static int
 cmd_get(int argc, char **argv)
 {
 	struct tftpd_config	 cfg;
 	struct inst		 in;
+	const char		*section, *key, *dot;
 	uint64_t		 gen;
-	char			*dump = NULL, why[CONFIG_ERR_MAX];
-	size_t			 len = 0;
-	FILE			*fp;
+	char			 why[CONFIG_ERR_MAX];
 	int			 r;
 
 	if (argc > 2)
@@ -1170,21 +1112,21 @@ cmd_get(int argc, char **argv)
 	if (config_validate(&cfg, why, sizeof(why)) < 0)
 		errx(1, "%s: the published settings are invalid: %s",
 		    in.name, why);
-	if ((fp = open_memstream(&dump, &len)) == NULL)
-		err(1, "open_memstream");
-	config_dump(&cfg, fp);
-	if (fclose(fp) != 0)
-		err(1, "open_memstream");
-	if (argc == 2) {
-		r = get_key(dump, argv[1]);
-		free(dump);
-		if (r == 0)
-			errx(1, "unknown key \"%s\"", argv[1]);
-	} else {
+	if (argc == 1) {
 		printf("# instance %s, generation %" PRIu64 "\n", in.name,
 		    gen);
-		fputs(dump, stdout);
-		free(dump);
+		config_dump(&cfg, stdout);
+	} else {
+		if ((dot = strrchr(argv[1], '.')) != NULL &&
+		    (dot == argv[1] || dot[1] == '\0'))
+			errx(1, "invalid key \"%s\"", argv[1]);
+		if ((r = config_find_key(argv[1], &section, &key)) ==
+		    -ENOTUNIQ)
+			errx(1, "key \"%s\" is in more than one section: "
+			    "use SECTION.KEY", argv[1]);
+		if (r < 0)
+			errx(1, "unknown key \"%s\"", argv[1]);
+		config_print_value(&cfg, section, key, stdout);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		err(1, "stdout");

@@ -1524,12 +1524,35 @@ in_live_list(const char *section, const char *key)
 	return false;
 }
 
+/*
+ * The next "key = value" line of config_dump()'s text (strtok_r() over
+ * dump, NULL after the first call): its section in cur and its key in
+ * name, each 64 bytes.  NULL at the end.
+ */
+static char *
+next_key(char *dump, char **save, char *cur, char *name)
+{
+	char *line;
+
+	while ((line = strtok_r(dump, "\n", save)) != NULL) {
+		dump = NULL;
+		if (line[0] != '[')
+			break;
+		snprintf(cur, 64, "%.*s", (int)strcspn(line + 1, "]"),
+		    line + 1);
+	}
+	if (line != NULL)
+		snprintf(name, 64, "%.*s", (int)strcspn(line, " "), line);
+	return line;
+}
+
 static void
 test_keys_by_name(void **state)
 {
 	struct tftpd_config c;
 	const char *section, *key;
 	char *dump = NULL, *line, *save = NULL, cur[64] = "", full[128];
+	char name[64];
 	size_t len = 0, nkeys = 0, nlive = 0;
 	FILE *fp;
 
@@ -1538,17 +1561,8 @@ test_keys_by_name(void **state)
 	assert_non_null(fp = open_memstream(&dump, &len));
 	config_dump(&c, fp);
 	fclose(fp);
-	for (line = strtok_r(dump, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		char name[64];
-
-		if (line[0] == '[') {
-			snprintf(cur, sizeof(cur), "%.*s",
-			    (int)strcspn(line + 1, "]"), line + 1);
-			continue;
-		}
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(line, " "),
-		    line);
+	for (line = next_key(dump, &save, cur, name); line != NULL;
+	    line = next_key(NULL, &save, cur, name)) {
 		/* listen and allow appear once per item. */
 		snprintf(full, sizeof(full), "%s.%s", cur, name);
 		assert_int_equal(config_find_key(full, &section, &key), 0);
@@ -1606,6 +1620,16 @@ printed(const struct tftpd_config *c, const char *section, const char *key,
 	return text;
 }
 
+static void
+expect_printed(const struct tftpd_config *c, const char *section,
+    const char *key, const char *want)
+{
+	char *v = printed(c, section, key, true);
+
+	assert_string_equal(v, want);
+	free(v);
+}
+
 /*
  * tftpctl get's value alone is config_print_key()'s line without
  * "key = " ("key =" for an empty value), for every key, a list key
@@ -1632,15 +1656,8 @@ test_print_value(void **state)
 	assert_non_null(fp = open_memstream(&dump, &len));
 	config_dump(&c, fp);
 	fclose(fp);
-	for (line = strtok_r(dump, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if (line[0] == '[') {
-			snprintf(cur, sizeof(cur), "%.*s",
-			    (int)strcspn(line + 1, "]"), line + 1);
-			continue;
-		}
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(line, " "),
-		    line);
+	for (line = next_key(dump, &save, cur, name); line != NULL;
+	    line = next_key(NULL, &save, cur, name)) {
 		kv = printed(&c, cur, name, false);
 		v = printed(&c, cur, name, true);
 		/* Strip "name = " or "name =" from each line of kv. */
@@ -1662,18 +1679,10 @@ test_print_value(void **state)
 	free(dump);
 	assert_true(n >= 40);
 
-	v = printed(&c, "server", "listen", true);
-	assert_string_equal(v, "127.0.0.1:69\n[::1]:6969\n");
-	free(v);
-	v = printed(&c, "server", "pid_file", true);
-	assert_string_equal(v, "\n");
-	free(v);
-	v = printed(&c, "transfer", "allow_options", true);
-	assert_string_equal(v, "blksize tsize\n");
-	free(v);
-	v = printed(&c, "write", "umask", true);
-	assert_string_equal(v, "022\n");
-	free(v);
+	expect_printed(&c, "server", "listen", "127.0.0.1:69\n[::1]:6969\n");
+	expect_printed(&c, "server", "pid_file", "\n");
+	expect_printed(&c, "transfer", "allow_options", "blksize tsize\n");
+	expect_printed(&c, "write", "umask", "022\n");
 	assert_int_equal(config_print_value(&c, "server", "nope", stdout),
 	    -ENOENT);
 }

@@ -5,8 +5,9 @@
  * an option, so the arguments are read twice over: one getopt pass
  * collects every override, then the file is loaded, then the overrides
  * are applied through config_set() so they meet the same checks as the
- * file.  Nothing here logs: problems go to stderr, prefixed with the
- * program name, and the caller exits.
+ * file.  One table says what each flag sets.  Nothing here logs:
+ * problems go to stderr, prefixed with the program name, and the caller
+ * exits.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +23,8 @@
 #endif
 
 #define PROGNAME	"snowowl-tftpd"
+/* The most keys one flag sets (-c: write.enable and write.create). */
+#define FLAG_KEYS_MAX	2
 
 enum {
 	OPT_CONFIG = 256,
@@ -31,11 +34,43 @@ enum {
 	OPT_INSTANCE,
 };
 
+/* A key the command line sets, applied after the file. */
 struct override {
 	const char	*flag;	/* for messages: "-B", "--workers" */
 	const char	*section;
 	const char	*key;
 	const char	*value;
+};
+
+/* One pass over the arguments: what it found so far. */
+struct args {
+	struct run_opts	*run;
+	struct override	*ov;
+	char		(*labels)[32];	/* ov[i].flag, when it is copied */
+	size_t		 nov;
+	char		*addrs;		/* every -a, space-separated */
+	size_t		 addrlen;
+	char		*err;
+	size_t		 errlen;
+};
+
+/*
+ * What a flag does besides setting keys.  0 to go on, 1 when the program
+ * should exit 0 now, -1 after a problem (printed, or written to err).
+ */
+typedef int	(*flag_handler)(struct args *, const char *);
+
+/*
+ * A flag sets section.key to value, or to its argument when value is
+ * NULL; a flag that sets two keys has two rows.  A flag with a handler
+ * may set no key at all.
+ */
+struct flag {
+	int		 ch;	/* getopt_long()'s value */
+	const char	*section;
+	const char	*key;
+	const char	*value;
+	flag_handler	 handle;
 };
 
 static void	 usage_short(FILE *fp);
@@ -45,6 +80,17 @@ static int	 usage_error(const char *fmt, ...)
 static const char *flag_name(int ch, const struct option *lo, int idx,
 		    char *buf, size_t len);
 static const char *spelled(const char *arg, int opt, char *buf, size_t len);
+static int	 flag_listen(struct args *a, const char *arg);
+static int	 flag_inetd(struct args *a, const char *arg);
+static int	 flag_address(struct args *a, const char *arg);
+static int	 flag_version(struct args *a, const char *arg);
+static int	 flag_help(struct args *a, const char *arg);
+static int	 flag_config(struct args *a, const char *arg);
+static int	 flag_check_config(struct args *a, const char *arg);
+static void	 add_override(struct args *a, const char *flag,
+		    const char *section, const char *key, const char *value);
+static int	 apply_flag(struct args *a, int ch, int idx, const char *arg);
+static int	 read_args(int argc, char *argv[], struct args *a);
 static int	 from_args(int argc, char *argv[], struct tftpd_config *c,
 		    struct run_opts *run, const char *config_path, char *err,
 		    size_t errlen);
@@ -80,6 +126,37 @@ static const struct option long_opts[] = {
 	{ "version",      no_argument,       NULL, 'V' },
 	{ NULL,           0,                 NULL, 0 },
 };
+
+static const struct flag flags[] = {
+	{ 'l', NULL, NULL, NULL, flag_listen },
+	{ 'L', "server", "foreground", "yes", flag_listen },
+	{ 'i', NULL, NULL, NULL, flag_inetd },
+	{ 't', "server", "idle_timeout", NULL, NULL },
+	{ 'a', NULL, NULL, NULL, flag_address },
+	{ '4', "server", "family", "ipv4", NULL },
+	{ '6', "server", "family", "ipv6", NULL },
+	/* Always in effect: requests never leave root. */
+	{ 's', NULL, NULL, NULL, NULL },
+	{ 'c', "write", "enable", "yes", NULL },
+	{ 'c', "write", "create", "yes", NULL },
+	{ 'u', "server", "user", NULL, NULL },
+	{ 'U', "write", "umask", NULL, NULL },
+	{ 'p', "transfer", "permissive", "yes", NULL },
+	{ 'B', "transfer", "max_blksize", NULL, NULL },
+	/* Each refusal removes from what is allowed. */
+	{ 'r', "transfer", "refuse_options", NULL, NULL },
+	{ 'R', "transfer", "port_range", NULL, NULL },
+	{ 'P', "server", "pid_file", NULL, NULL },
+	{ 'v', "server", "log_level", "debug", NULL },
+	{ 'V', NULL, NULL, NULL, flag_version },
+	{ 'h', NULL, NULL, NULL, flag_help },
+	{ OPT_CONFIG, NULL, NULL, NULL, flag_config },
+	{ OPT_CHECK_CONFIG, NULL, NULL, NULL, flag_check_config },
+	{ OPT_WORKERS, "server", "workers", NULL, NULL },
+	{ OPT_RUNTIME_DIR, "server", "runtime_dir", NULL, NULL },
+	{ OPT_INSTANCE, "server", "instance", NULL, NULL },
+};
+#define NFLAGS	(sizeof(flags) / sizeof(flags[0]))
 
 static void
 usage_short(FILE *fp)
@@ -179,50 +256,116 @@ spelled(const char *arg, int opt, char *buf, size_t len)
 	return buf;
 }
 
+static int
+flag_listen(struct args *a, const char *arg)
+{
+	a->run->listen_only = true;
+	return 0;
+}
+
+static int
+flag_inetd(struct args *a, const char *arg)
+{
+	a->run->inetd = true;
+	return 0;
+}
+
 /*
- * The whole chain.  Usage errors, -V and --help print here (they happen
- * at startup only); configuration problems go to err for the caller.
- * config_path, when given, replaces the --config argument's path.
+ * Every -a goes into one server.listen value, set once after the file:
+ * the first -a replaces the file's list, later ones add to it.
  */
 static int
-from_args(int argc, char *argv[], struct tftpd_config *c,
-    struct run_opts *run, const char *config_path, char *err, size_t errlen)
+flag_address(struct args *a, const char *arg)
 {
-	struct override	*ov = NULL;
-	size_t		 nov = 0, nmax = 2, i;
-	char		*addrs = NULL;
-	size_t		 addrlen = 0, alen;
-	char		 buf[64], why[CONFIG_ERR_MAX];
-	char		 (*labels)[32] = NULL;
-	const char	*path;
-	int		 ch, idx, r, ret = -1;
+	size_t	 alen = strlen(arg);
+	char	*p;
 
-	memset(run, 0, sizeof(*run));
-	snprintf(run->config_path, sizeof(run->config_path), "%s",
-	    CONFIG_DEFAULT_PATH);
-
-	/*
-	 * Bound on the overrides: each option letter sets at most two keys
-	 * (-c), letters may be bundled ("-cpv"), plus root and -a.
-	 */
-	for (i = 1; i < (size_t)argc; i++)
-		nmax += 2 * (strlen(argv[i]) + 1);
-	err[0] = '\0';
-	ov = calloc(nmax, sizeof(*ov));
-	labels = calloc(nmax, sizeof(*labels));
-	if (ov == NULL || labels == NULL) {
-		snprintf(err, errlen, "%s", strerror(ENOMEM));
-		goto out;
+	if ((p = realloc(a->addrs, a->addrlen + alen + 2)) == NULL) {
+		snprintf(a->err, a->errlen, "%s", strerror(ENOMEM));
+		return -1;
 	}
+	a->addrs = p;
+	if (a->addrlen > 0)
+		a->addrs[a->addrlen++] = ' ';
+	memcpy(a->addrs + a->addrlen, arg, alen + 1);
+	a->addrlen += alen;
+	return 0;
+}
 
-#define OVERRIDE(s, k, v) do {						\
-	ov[nov].flag = flag_name(ch, long_opts, idx, labels[nov],	\
-	    sizeof(labels[nov]));					\
-	ov[nov].section = (s);						\
-	ov[nov].key = (k);						\
-	ov[nov].value = (v);						\
-	nov++;								\
-} while (0)
+static int
+flag_version(struct args *a, const char *arg)
+{
+	printf(PROGNAME " " PACKAGE_VERSION "\n");
+	return 1;
+}
+
+static int
+flag_help(struct args *a, const char *arg)
+{
+	usage_long(stdout);
+	return 1;
+}
+
+static int
+flag_config(struct args *a, const char *arg)
+{
+	if (snprintf(a->run->config_path, sizeof(a->run->config_path), "%s",
+	    arg) >= (int)sizeof(a->run->config_path))
+		return usage_error("--config: path too long");
+	a->run->config_given = true;
+	return 0;
+}
+
+static int
+flag_check_config(struct args *a, const char *arg)
+{
+	a->run->check_config = true;
+	return 0;
+}
+
+/* read_args() made room for every override the arguments can give. */
+static void
+add_override(struct args *a, const char *flag, const char *section,
+    const char *key, const char *value)
+{
+	a->ov[a->nov].flag = flag;
+	a->ov[a->nov].section = section;
+	a->ov[a->nov].key = key;
+	a->ov[a->nov].value = value;
+	a->nov++;
+}
+
+/* Every row of ch: its handler, its key.  -2 when no row has ch. */
+static int
+apply_flag(struct args *a, int ch, int idx, const char *arg)
+{
+	const struct flag	*f;
+	int			 r, found = 0;
+
+	for (f = flags; f < flags + NFLAGS; f++) {
+		if (f->ch != ch)
+			continue;
+		found = 1;
+		if (f->handle != NULL && (r = f->handle(a, arg)) != 0)
+			return r;
+		if (f->key == NULL)
+			continue;
+		add_override(a, flag_name(ch, long_opts, idx,
+		    a->labels[a->nov], sizeof(a->labels[a->nov])),
+		    f->section, f->key, f->value != NULL ? f->value : arg);
+	}
+	return found ? 0 : -2;
+}
+
+/*
+ * The getopt pass: flags into a->run and a->ov, then the root directory
+ * and the -a addresses.  0, 1 (exit 0 now) or -1.
+ */
+static int
+read_args(int argc, char *argv[], struct args *a)
+{
+	char	 buf[64];
+	int	 ch, idx, r;
 
 	/* glibc: optind = 0 starts over, so tests can call us again. */
 	optind = 0;
@@ -232,149 +375,81 @@ from_args(int argc, char *argv[], struct tftpd_config *c,
 		if ((ch = getopt_long(argc, argv, short_opts, long_opts,
 		    &idx)) == -1)
 			break;
-		switch (ch) {
-		case 'l':
-			run->listen_only = true;
-			break;
-		case 'L':
-			run->listen_only = true;
-			OVERRIDE("server", "foreground", "yes");
-			break;
-		case 'i':
-			run->inetd = true;
-			break;
-		case 't':
-			OVERRIDE("server", "idle_timeout", optarg);
-			break;
-		case 'a':
-			/* The first -a replaces the list; later ones add. */
-			alen = strlen(optarg);
-			if ((addrs = realloc(addrs, addrlen + alen + 2)) ==
-			    NULL) {
-				snprintf(err, errlen, "%s", strerror(ENOMEM));
-				goto out;
-			}
-			if (addrlen > 0)
-				addrs[addrlen++] = ' ';
-			memcpy(addrs + addrlen, optarg, alen + 1);
-			addrlen += alen;
-			break;
-		case '4':
-			OVERRIDE("server", "family", "ipv4");
-			break;
-		case '6':
-			OVERRIDE("server", "family", "ipv6");
-			break;
-		case 's':
-			/* Always in effect: requests never leave root. */
-			break;
-		case 'c':
-			OVERRIDE("write", "enable", "yes");
-			OVERRIDE("write", "create", "yes");
-			break;
-		case 'u':
-			OVERRIDE("server", "user", optarg);
-			break;
-		case 'U':
-			OVERRIDE("write", "umask", optarg);
-			break;
-		case 'p':
-			OVERRIDE("transfer", "permissive", "yes");
-			break;
-		case 'B':
-			OVERRIDE("transfer", "max_blksize", optarg);
-			break;
-		case 'r':
-			/* Each refusal removes from what is allowed. */
-			OVERRIDE("transfer", "refuse_options", optarg);
-			break;
-		case 'R':
-			OVERRIDE("transfer", "port_range", optarg);
-			break;
-		case 'P':
-			OVERRIDE("server", "pid_file", optarg);
-			break;
-		case 'v':
-			OVERRIDE("server", "log_level", "debug");
-			break;
-		case 'V':
-			printf(PROGNAME " " PACKAGE_VERSION "\n");
-			ret = 1;
-			goto out;
-		case 'h':
-			usage_long(stdout);
-			ret = 1;
-			goto out;
-		case OPT_CONFIG:
-			if (snprintf(run->config_path,
-			    sizeof(run->config_path), "%s", optarg) >=
-			    (int)sizeof(run->config_path)) {
-				ret = usage_error("--config: path too long");
-				goto out;
-			}
-			run->config_given = true;
-			break;
-		case OPT_CHECK_CONFIG:
-			run->check_config = true;
-			break;
-		case OPT_WORKERS:
-			OVERRIDE("server", "workers", optarg);
-			break;
-		case OPT_RUNTIME_DIR:
-			OVERRIDE("server", "runtime_dir", optarg);
-			break;
-		case OPT_INSTANCE:
-			OVERRIDE("server", "instance", optarg);
-			break;
-		case ':':
-			ret = usage_error("option %s needs an argument",
+		if (ch == ':')
+			return usage_error("option %s needs an argument",
 			    spelled(argv[optind - 1], optopt, buf,
 			    sizeof(buf)));
-			goto out;
-		case '?':
-		default:
-			ret = usage_error("unknown option %s",
+		if ((r = apply_flag(a, ch, idx, optarg)) == -2)
+			return usage_error("unknown option %s",
 			    spelled(argv[optind - 1], optopt, buf,
 			    sizeof(buf)));
-			goto out;
-		}
+		if (r != 0)
+			return r;
 	}
-#undef OVERRIDE
 
-	if (argc - optind > 1) {
-		ret = usage_error("only one root directory may be given "
+	if (argc - optind > 1)
+		return usage_error("only one root directory may be given "
 		    "(\"%s\", \"%s\")", argv[optind], argv[optind + 1]);
-		goto out;
-	}
-	if (argc - optind == 1) {
-		ov[nov].flag = "root directory";
-		ov[nov].section = "server";
-		ov[nov].key = "root";
-		ov[nov].value = argv[optind];
-		nov++;
-	}
-	if (addrs != NULL) {
-		ov[nov].flag = "-a";
-		ov[nov].section = "server";
-		ov[nov].key = "listen";
-		ov[nov].value = addrs;
-		nov++;
-	}
-
-	if (run->inetd && run->listen_only) {
-		ret = usage_error("-i (inetd) and -l/-L (standalone) exclude "
+	if (argc - optind == 1)
+		add_override(a, "root directory", "server", "root",
+		    argv[optind]);
+	if (a->addrs != NULL)
+		add_override(a, "-a", "server", "listen", a->addrs);
+	if (a->run->inetd && a->run->listen_only)
+		return usage_error("-i (inetd) and -l/-L (standalone) exclude "
 		    "each other");
+	return 0;
+}
+
+/*
+ * The whole chain.  Usage errors, -V and --help print here (they happen
+ * at startup only); configuration problems go to err for the caller.
+ * config_path, when given, replaces the --config argument's path.
+ */
+static int
+from_args(int argc, char *argv[], struct tftpd_config *c,
+    struct run_opts *run, const char *config_path, char *err, size_t errlen)
+{
+	struct args	 a;
+	char		 why[CONFIG_ERR_MAX];
+	const char	*path;
+	size_t		 nmax = 2, i;
+	int		 ret = -1;
+
+	memset(run, 0, sizeof(*run));
+	snprintf(run->config_path, sizeof(run->config_path), "%s",
+	    CONFIG_DEFAULT_PATH);
+	memset(&a, 0, sizeof(a));
+	a.run = run;
+	a.err = err;
+	a.errlen = errlen;
+
+	/*
+	 * Bound on the overrides: each option letter sets at most
+	 * FLAG_KEYS_MAX keys, letters may be bundled ("-cpv"), plus root
+	 * and -a.
+	 */
+	for (i = 1; i < (size_t)argc; i++)
+		nmax += FLAG_KEYS_MAX * (strlen(argv[i]) + 1);
+	err[0] = '\0';
+	a.ov = calloc(nmax, sizeof(*a.ov));
+	a.labels = calloc(nmax, sizeof(*a.labels));
+	if (a.ov == NULL || a.labels == NULL) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		goto out;
 	}
+	if ((ret = read_args(argc, argv, &a)) != 0)
+		goto out;
+	ret = -1;
 
 	config_defaults(c);
 	path = config_path != NULL ? config_path : run->config_path;
-	if ((r = config_load(c, path, run->config_given, err, errlen)) < 0)
+	if (config_load(c, path, run->config_given, err, errlen) < 0)
 		goto out;
-	for (i = 0; i < nov; i++) {
-		if (config_set(c, ov[i].section, ov[i].key, ov[i].value, why,
-		    sizeof(why)) < 0) {
-			snprintf(err, errlen, "%s: %s", ov[i].flag, why);
+	for (i = 0; i < a.nov; i++) {
+		if (config_set(c, a.ov[i].section, a.ov[i].key,
+		    a.ov[i].value, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: %s", a.ov[i].flag, why);
 			goto out;
 		}
 	}
@@ -385,9 +460,9 @@ from_args(int argc, char *argv[], struct tftpd_config *c,
 		goto out;
 	ret = 0;
 out:
-	free(addrs);
-	free(labels);
-	free(ov);
+	free(a.addrs);
+	free(a.labels);
+	free(a.ov);
 	optind = 0;
 	return ret;
 }

@@ -20,10 +20,17 @@
 
 #include "config.h"
 #include "proto.h"
+#include "tftp_shm.h"
 #include "util.h"
+#include "xfer.h"
 
 /* Bytes of an offending value quoted back in a message. */
 #define VALUE_SHOW_MAX	80
+
+/* The names a key takes, for the messages of its setter and its check. */
+#define FAMILY_CHOICES	"any, ipv4, ipv6"
+#define LOG_CHOICES	"syslog, stderr"
+#define LEVEL_CHOICES	"err, warning, notice, info, debug"
 
 enum key_type {
 	KT_BOOL,
@@ -36,8 +43,11 @@ struct key_def;
 
 typedef int	(*key_setter)(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
+struct key_out;
 typedef void	(*key_printer)(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
+/* One check of config_validate(): 0, or -errno and "key: reason". */
+typedef int	(*config_check)(const struct tftpd_config *, char *, size_t);
 
 /*
  * off/size is the field a key sets; a KT_FUNC key may own a second span
@@ -62,6 +72,12 @@ struct key_def {
 	bool		 live;
 	key_setter	 set;
 	key_printer	 print;
+};
+
+/* Where a key's value goes, and whether as "key = value" or alone. */
+struct key_out {
+	FILE		*fp;
+	bool		 bare;
 };
 
 /* config_key_line()'s stream: the printed lines, joined by "; ". */
@@ -118,34 +134,38 @@ static int	 set_max_file_size(struct tftpd_config *, const char *, bool,
 static int	 set_write_allow(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
 static void	 print_listen(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_family(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_log(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_log_level(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_instance(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_timeout(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_allow_options(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_refuse_options(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_port_range(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_umask(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_max_file_size(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static void	 print_write_allow(const struct tftpd_config *,
-		    const struct key_def *, FILE *);
+		    const struct key_def *, const struct key_out *);
 static const struct key_def *key_find(const char *section, const char *name,
 		    bool *section_known);
 static bool	 section_known(const char *section);
+static void	 put_value(const struct key_out *o, const struct key_def *k,
+		    const char *v, int prec);
 static void	 print_one(const struct tftpd_config *c,
-		    const struct key_def *k, FILE *fp);
+		    const struct key_def *k, const struct key_out *o);
+static int	 print_key(const struct tftpd_config *c, const char *section,
+		    const char *key, bool bare, FILE *fp);
 static void	 line_put(struct line_sink *s, char ch);
 static ssize_t	 line_write(void *cookie, const char *data, size_t n);
 static bool	 key_differs(const struct key_def *k,
@@ -155,6 +175,20 @@ static int	 set_key(struct tftpd_config *c, const struct key_def *k,
 static int	 lookup_and_set(struct tftpd_config *c, const char *section,
 		    const char *name, const char *value, bool append,
 		    const struct key_def **kp, char *why, size_t whylen);
+static int	 check_ranges(const struct tftpd_config *, char *, size_t);
+static int	 check_timeout(const struct tftpd_config *, char *, size_t);
+static int	 check_family(const struct tftpd_config *, char *, size_t);
+static int	 check_log(const struct tftpd_config *, char *, size_t);
+static int	 check_log_level(const struct tftpd_config *, char *, size_t);
+static int	 check_allow_options(const struct tftpd_config *, char *,
+		    size_t);
+static int	 check_umask(const struct tftpd_config *, char *, size_t);
+static int	 check_single_port(const struct tftpd_config *, char *,
+		    size_t);
+static int	 check_port_range(const struct tftpd_config *, char *, size_t);
+static int	 check_instance(const struct tftpd_config *, char *, size_t);
+static int	 check_write_allow(const struct tftpd_config *, char *, size_t);
+static int	 check_listen(const struct tftpd_config *, char *, size_t);
 static int	 load_fail(struct load_ctx *ctx, int rc, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 static char	*load_reader(char *str, int num, void *stream);
@@ -201,7 +235,8 @@ static const struct key_def keys[] = {
 	    NOSPAN),
 	STRKEY(SERVER, "root", root, 1, RESTART),
 	STRKEY(SERVER, "user", user, 1, RESTART),
-	U32KEY(SERVER, "workers", workers, 0, 256, 0, RESTART),
+	U32KEY(SERVER, "workers", workers, 0, TFTP_SHM_MAX_WORKERS, 0,
+	    RESTART),
 	STRKEY(SERVER, "pid_file", pid_file, 0, RESTART),
 	STRKEY(SERVER, "runtime_dir", runtime_dir, 1, RESTART),
 	FUNCKEY(SERVER, "instance", false, instance, RESTART,
@@ -221,7 +256,8 @@ static const struct key_def keys[] = {
 	U32KEY(TRANSFER, "retries", retries, 1, 100, 5, LIVE),
 	U32KEY(TRANSFER, "max_blksize", max_blksize, TFTP_BLKSIZE_MIN,
 	    TFTP_BLKSIZE_MAX, TFTP_BLKSIZE_MAX, LIVE),
-	U32KEY(TRANSFER, "max_windowsize", max_windowsize, 1, 32768, 64, LIVE),
+	U32KEY(TRANSFER, "max_windowsize", max_windowsize, TFTP_WINDOW_MIN,
+	    XFER_WINDOW_LIMIT, 64, LIVE),
 	FUNCKEY(TRANSFER, "allow_options", true, allow_options, LIVE,
 	    SPAN(allowed_opts), NOSPAN),
 	/* Folded into allowed_opts: it has no value of its own. */
@@ -232,7 +268,8 @@ static const struct key_def keys[] = {
 	BOOLKEY(TRANSFER, "permissive", permissive, false, LIVE),
 	FUNCKEY(TRANSFER, "port_range", false, port_range, RESTART,
 	    SPAN(port_min), SPAN(port_max)),
-	U32KEY(TRANSFER, "max_transfers", max_transfers, 1, 65536, 1024, LIVE),
+	U32KEY(TRANSFER, "max_transfers", max_transfers, 1,
+	    CONFIG_MAX_TRANSFERS, 1024, LIVE),
 	BOOLKEY(TRANSFER, "single_port", single_port, false, RESTART),
 
 	/* enable: the master restarts the workers (Landlock's write
@@ -248,8 +285,8 @@ static const struct key_def keys[] = {
 	BOOLKEY(WRITE, "fsync", fsync, true, LIVE),
 
 	/* No tighter than max_transfers: see snowowl-tftpd.conf(5). */
-	U32KEY(PERF, "buffer_pool_size", buffer_pool_size, 1, 65536, 1024,
-	    RESTART),
+	U32KEY(PERF, "buffer_pool_size", buffer_pool_size, 1,
+	    CONFIG_MAX_TRANSFERS, 1024, RESTART),
 
 	BOOLKEY(BATCH, "enable_recvmmsg", enable_recvmmsg, true, RESTART),
 	BOOLKEY(BATCH, "enable_sendmmsg", enable_sendmmsg, true, RESTART),
@@ -270,6 +307,10 @@ static const struct key_def keys[] = {
 static const char *const sections[] = {
 	SERVER, TRANSFER, WRITE, PERF, BATCH, SOCKET,
 };
+
+/* What an instance name may contain: safe in a file name, never a path. */
+static const char instance_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "abcdefghijklmnopqrstuvwxyz0123456789._-";
 
 static const char *const family_names[] = {
 	[FAMILY_ANY]	= "any",
@@ -472,7 +513,7 @@ set_family(struct tftpd_config *c, const char *value, bool append,
 			return 0;
 		}
 	}
-	snprintf(why, whylen, "\"%s\" is not one of any, ipv4, ipv6",
+	snprintf(why, whylen, "\"%s\" is not one of " FAMILY_CHOICES,
 	    show(value, v, sizeof(v)));
 	return -EINVAL;
 }
@@ -488,7 +529,7 @@ set_log(struct tftpd_config *c, const char *value, bool append, char *why,
 	else if (strcasecmp(value, "stderr") == 0)
 		c->log = LOG_TO_STDERR;
 	else {
-		snprintf(why, whylen, "\"%s\" is not one of syslog, stderr",
+		snprintf(why, whylen, "\"%s\" is not one of " LOG_CHOICES,
 		    show(value, v, sizeof(v)));
 		return -EINVAL;
 	}
@@ -504,25 +545,12 @@ set_log_level(struct tftpd_config *c, const char *value, bool append,
 	int	 level;
 
 	if ((level = log_level_parse(value)) < 0) {
-		snprintf(why, whylen, "\"%s\" is not one of err, warning, "
-		    "notice, info, debug", show(value, v, sizeof(v)));
+		snprintf(why, whylen, "\"%s\" is not one of "
+		    LEVEL_CHOICES, show(value, v, sizeof(v)));
 		return -EINVAL;
 	}
 	c->log_level = level;
 	return 0;
-}
-
-bool
-config_instance_valid(const char *name)
-{
-	size_t	 n = strlen(name);
-
-	/* Not hidden, not an option to tftpctl. */
-	if (n == 0 || n >= CONFIG_INSTANCE_MAX || name[0] == '.' ||
-	    name[0] == '-')
-		return false;
-	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
 /* Empty means "derive it from the first listen address". */
@@ -533,9 +561,9 @@ set_instance(struct tftpd_config *c, const char *value, bool append,
 	char	 v[VALUE_SHOW_MAX];
 
 	if (*value != '\0' && !config_instance_valid(value)) {
-		snprintf(why, whylen, "\"%s\" is not an instance name (1 to "
-		    "%d of A-Z a-z 0-9 . _ -, not starting with . or -)",
-		    show(value, v, sizeof(v)), CONFIG_INSTANCE_MAX - 1);
+		snprintf(why, whylen, "\"%s\" is not an instance name ("
+		    CONFIG_INSTANCE_RULE ")", show(value, v, sizeof(v)),
+		    CONFIG_INSTANCE_MAX - 1);
 		return -EINVAL;
 	}
 	memset(c->instance, 0, sizeof(c->instance));
@@ -710,122 +738,149 @@ set_write_allow(struct tftpd_config *c, const char *value, bool append,
 	return 0;
 }
 
+/*
+ * One line of a key: "key = value", or "key =" when the value is empty,
+ * or with o->bare the value alone.  prec bounds v as printf's "%.*s"
+ * does; negative, v is a terminated string.
+ */
+static void
+put_value(const struct key_out *o, const struct key_def *k, const char *v,
+    int prec)
+{
+	if (o->bare)
+		fprintf(o->fp, "%.*s\n", prec, v);
+	else if (v[0] == '\0')
+		fprintf(o->fp, "%s =\n", k->name);
+	else
+		fprintf(o->fp, "%s = %.*s\n", k->name, prec, v);
+}
+
 static void
 print_listen(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
 	char		 buf[SOCKADDR_STRLEN];
 	uint32_t	 i;
 
 	if (c->nlisten == 0)
-		fprintf(fp, "%s =\n", k->name);
+		put_value(o, k, "", -1);
 	/* One entry per line: libinih's lines are short. */
 	for (i = 0; i < c->nlisten && i < CONFIG_MAX_LISTEN; i++)
-		fprintf(fp, "%s = %s\n", k->name, sockaddr_str(
-		    (const struct sockaddr *)&c->listen[i].ss, buf,
-		    sizeof(buf)));
+		put_value(o, k, sockaddr_str((const struct sockaddr *)
+		    &c->listen[i].ss, buf, sizeof(buf)), -1);
 }
 
 static void
 print_family(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
-	fprintf(fp, "%s = %s\n", k->name, (unsigned)c->family <= FAMILY_IPV6 ?
-	    family_names[c->family] : "?");
+	put_value(o, k, (unsigned)c->family <= FAMILY_IPV6 ?
+	    family_names[c->family] : "?", -1);
 }
 
 static void
-print_log(const struct tftpd_config *c, const struct key_def *k, FILE *fp)
+print_log(const struct tftpd_config *c, const struct key_def *k,
+    const struct key_out *o)
 {
-	fprintf(fp, "%s = %s\n", k->name,
-	    c->log == LOG_TO_STDERR ? "stderr" : "syslog");
+	put_value(o, k, c->log == LOG_TO_STDERR ? "stderr" : "syslog", -1);
 }
 
 static void
 print_log_level(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
-	fprintf(fp, "%s = %s\n", k->name, log_level_name(c->log_level));
+	put_value(o, k, log_level_name(c->log_level), -1);
 }
 
 static void
 print_instance(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
-	if (c->instance[0] == '\0')
-		fprintf(fp, "%s =\n", k->name);
-	else
-		fprintf(fp, "%s = %.*s\n", k->name, CONFIG_INSTANCE_MAX - 1,
-		    c->instance);
+	put_value(o, k, c->instance, CONFIG_INSTANCE_MAX - 1);
 }
 
 static void
 print_timeout(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
-	fprintf(fp, "%s = %u\n", k->name, c->timeout_ms / 1000);
+	char	 buf[16];
+
+	snprintf(buf, sizeof(buf), "%u", c->timeout_ms / 1000);
+	put_value(o, k, buf, -1);
 }
 
 static void
 print_allow_options(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
-	const char	*sep = " ";
-	int		 o;
+	char	 buf[TFTP_OPT_MAX * 32];
+	size_t	 off = 0;
+	int	 opt, n;
 
-	fprintf(fp, "%s =", k->name);
-	for (o = 0; o < TFTP_OPT_MAX; o++) {
-		if (c->allowed_opts & TFTP_OPT_BIT(o)) {
-			fprintf(fp, "%s%s", sep, proto_opt_name(o));
-			sep = " ";
-		}
+	buf[0] = '\0';
+	for (opt = 0; opt < TFTP_OPT_MAX; opt++) {
+		if (!(c->allowed_opts & TFTP_OPT_BIT(opt)))
+			continue;
+		n = snprintf(buf + off, sizeof(buf) - off, "%s%s",
+		    off > 0 ? " " : "", proto_opt_name(opt));
+		if (n < 0 || (size_t)n >= sizeof(buf) - off)
+			break;
+		off += (size_t)n;
 	}
-	fputc('\n', fp);
+	put_value(o, k, buf, -1);
 }
 
 static void
 print_refuse_options(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
 	/* Already taken out of allow_options. */
-	fprintf(fp, "%s =\n", k->name);
+	put_value(o, k, "", -1);
 }
 
 static void
 print_port_range(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
-	if (c->port_min == 0 && c->port_max == 0)
-		fprintf(fp, "%s =\n", k->name);
-	else
-		fprintf(fp, "%s = %u:%u\n", k->name, c->port_min, c->port_max);
+	char	 buf[16];
+
+	buf[0] = '\0';
+	if (c->port_min != 0 || c->port_max != 0)
+		snprintf(buf, sizeof(buf), "%u:%u", c->port_min, c->port_max);
+	put_value(o, k, buf, -1);
 }
 
 static void
-print_umask(const struct tftpd_config *c, const struct key_def *k, FILE *fp)
+print_umask(const struct tftpd_config *c, const struct key_def *k,
+    const struct key_out *o)
 {
-	fprintf(fp, "%s = %03o\n", k->name, c->umask);
+	char	 buf[16];
+
+	snprintf(buf, sizeof(buf), "%03o", c->umask);
+	put_value(o, k, buf, -1);
 }
 
 static void
 print_max_file_size(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
-	fprintf(fp, "%s = %llu\n", k->name,
+	char	 buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu",
 	    (unsigned long long)c->max_file_size);
+	put_value(o, k, buf, -1);
 }
 
 static void
 print_write_allow(const struct tftpd_config *c, const struct key_def *k,
-    FILE *fp)
+    const struct key_out *o)
 {
 	uint32_t	 i;
 
 	if (c->nwrite_allow == 0)
-		fprintf(fp, "%s =\n", k->name);
+		put_value(o, k, "", -1);
 	for (i = 0; i < c->nwrite_allow && i < CONFIG_MAX_PATTERNS; i++)
-		fprintf(fp, "%s = %.*s\n", k->name, CONFIG_PATTERN_MAX - 1,
-		    c->write_allow[i]);
+		put_value(o, k, c->write_allow[i], CONFIG_PATTERN_MAX - 1);
 }
 
 static bool
@@ -1135,21 +1190,18 @@ out_close:
 	return r;
 }
 
-int
-config_validate(const struct tftpd_config *c, char *err, size_t errlen)
+/*
+ * Ranges again: the struct may have been filled by hand, and a worker
+ * reading it from shared memory must treat it as input.
+ */
+static int
+check_ranges(const struct tftpd_config *c, char *err, size_t errlen)
 {
 	const char		*base = (const char *)c;
 	const struct key_def	*k;
-	const struct sockaddr	*sa;
-	char			 a[SOCKADDR_STRLEN];
-	uint32_t		 v, i, j, nfam;
+	uint32_t		 v;
 	size_t			 n;
-	int			 want;
 
-	/*
-	 * Ranges again: the struct may have been filled by hand, and a
-	 * worker reading it from shared memory must treat it as input.
-	 */
 	for (k = keys; k < keys + NKEYS; k++) {
 		switch (k->type) {
 		case KT_U32:
@@ -1174,38 +1226,119 @@ config_validate(const struct tftpd_config *c, char *err, size_t errlen)
 			break;
 		}
 	}
+	return 0;
+}
+
+static int
+check_timeout(const struct tftpd_config *c, char *err, size_t errlen)
+{
 	if (c->timeout_ms < TFTP_TIMEOUT_MIN * 1000 ||
 	    c->timeout_ms > TFTP_TIMEOUT_MAX * 1000) {
 		snprintf(err, errlen, "transfer.timeout: %u ms is out of "
-		    "range 1..255 s", c->timeout_ms);
+		    "range %d..%d s", c->timeout_ms, TFTP_TIMEOUT_MIN,
+		    TFTP_TIMEOUT_MAX);
 		return -ERANGE;
 	}
-	if ((unsigned)c->family > FAMILY_IPV6 ||
-	    (c->log != LOG_TO_STDERR && c->log != LOG_TO_SYSLOG) ||
-	    c->log_level < LOG_ERR || c->log_level > LOG_DEBUG ||
-	    (c->allowed_opts & ~TFTP_OPT_ALL) != 0 || c->umask > 0777) {
-		snprintf(err, errlen, "invalid family, log, log_level, "
-		    "allow_options or umask");
+	return 0;
+}
+
+static int
+check_family(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	if ((unsigned)c->family > FAMILY_IPV6) {
+		snprintf(err, errlen, "server.family: %u is not one of "
+		    FAMILY_CHOICES, (unsigned)c->family);
 		return -EINVAL;
 	}
-	/* Each worker must read its own clients' packets, and only them. */
+	return 0;
+}
+
+static int
+check_log(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	if (c->log != LOG_TO_STDERR && c->log != LOG_TO_SYSLOG) {
+		snprintf(err, errlen, "server.log: %d is not one of "
+		    LOG_CHOICES, (int)c->log);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+check_log_level(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	if (c->log_level < LOG_ERR || c->log_level > LOG_DEBUG) {
+		snprintf(err, errlen, "server.log_level: %d is not one of "
+		    LEVEL_CHOICES, c->log_level);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+check_allow_options(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	if ((c->allowed_opts & ~TFTP_OPT_ALL) != 0) {
+		snprintf(err, errlen, "transfer.allow_options: unknown option "
+		    "bits %#x", c->allowed_opts & ~TFTP_OPT_ALL);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+check_umask(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	if (c->umask > 0777) {
+		snprintf(err, errlen, "write.umask: %#o is out of range "
+		    "000..0777", c->umask);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Each worker must read its own clients' packets, and only them. */
+static int
+check_single_port(const struct tftpd_config *c, char *err, size_t errlen)
+{
 	if (c->single_port && !c->reuse_port && c->workers != 1) {
 		snprintf(err, errlen, "transfer.single_port: the workers would "
 		    "share one listen socket: needs performance.platform."
 		    "socket.reuse_port = yes or server.workers = 1");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int
+check_port_range(const struct tftpd_config *c, char *err, size_t errlen)
+{
 	if ((c->port_min == 0) != (c->port_max == 0) ||
 	    c->port_min > c->port_max) {
 		snprintf(err, errlen, "transfer.port_range: %u:%u: ports must "
 		    "be 1..65535 with LO <= HI", c->port_min, c->port_max);
 		return -ERANGE;
 	}
+	return 0;
+}
+
+static int
+check_instance(const struct tftpd_config *c, char *err, size_t errlen)
+{
 	if (strnlen(c->instance, sizeof(c->instance)) == sizeof(c->instance) ||
 	    (c->instance[0] != '\0' && !config_instance_valid(c->instance))) {
 		snprintf(err, errlen, "server.instance: not a valid name");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int
+check_write_allow(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	uint32_t	 i;
+	size_t		 n;
+
 	if (c->nwrite_allow > CONFIG_MAX_PATTERNS) {
 		snprintf(err, errlen, "write.allow: more than %d patterns",
 		    CONFIG_MAX_PATTERNS);
@@ -1219,6 +1352,16 @@ config_validate(const struct tftpd_config *c, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+static int
+check_listen(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	const struct sockaddr	*sa;
+	char			 a[SOCKADDR_STRLEN];
+	uint32_t		 i, j, nfam;
+	int			 want;
 
 	if (c->nlisten > CONFIG_MAX_LISTEN) {
 		snprintf(err, errlen, "server.listen: more than %d addresses",
@@ -1259,31 +1402,59 @@ config_validate(const struct tftpd_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* In this order: the first failure is the one reported. */
+static const config_check checks[] = {
+	check_ranges,
+	check_timeout,
+	check_family,
+	check_log,
+	check_log_level,
+	check_allow_options,
+	check_umask,
+	check_single_port,
+	check_port_range,
+	check_instance,
+	check_write_allow,
+	/* After check_family: it names the family. */
+	check_listen,
+};
+
+int
+config_validate(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	size_t	 i;
+	int	 r;
+
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		if ((r = checks[i](c, err, errlen)) < 0)
+			return r;
+	return 0;
+}
+
 static void
-print_one(const struct tftpd_config *c, const struct key_def *k, FILE *fp)
+print_one(const struct tftpd_config *c, const struct key_def *k,
+    const struct key_out *o)
 {
 	const char	*base = (const char *)c;
+	char		 buf[16];
 	uint32_t	 v;
 	bool		 b;
 
 	switch (k->type) {
 	case KT_BOOL:
 		memcpy(&b, base + k->off, sizeof(b));
-		fprintf(fp, "%s = %s\n", k->name, b ? "yes" : "no");
+		put_value(o, k, b ? "yes" : "no", -1);
 		break;
 	case KT_U32:
 		memcpy(&v, base + k->off, sizeof(v));
-		fprintf(fp, "%s = %u\n", k->name, v);
+		snprintf(buf, sizeof(buf), "%u", v);
+		put_value(o, k, buf, -1);
 		break;
 	case KT_STR:
-		if (base[k->off] == '\0')
-			fprintf(fp, "%s =\n", k->name);
-		else
-			fprintf(fp, "%s = %.*s\n", k->name, (int)k->size,
-			    base + k->off);
+		put_value(o, k, base + k->off, (int)k->size);
 		break;
 	case KT_FUNC:
-		k->print(c, k, fp);
+		k->print(c, k, o);
 		break;
 	}
 }
@@ -1291,6 +1462,7 @@ print_one(const struct tftpd_config *c, const struct key_def *k, FILE *fp)
 void
 config_dump(const struct tftpd_config *c, FILE *fp)
 {
+	const struct key_out	 o = { fp, false };
 	const char		*section = NULL;
 	const struct key_def	*k;
 
@@ -1300,7 +1472,7 @@ config_dump(const struct tftpd_config *c, FILE *fp)
 			    k->section);
 			section = k->section;
 		}
-		print_one(c, k, fp);
+		print_one(c, k, &o);
 	}
 }
 
@@ -1348,17 +1520,32 @@ config_key_live(const char *section, const char *key)
 	return k != NULL && k->live;
 }
 
-int
-config_print_key(const struct tftpd_config *c, const char *section,
-    const char *key, FILE *fp)
+static int
+print_key(const struct tftpd_config *c, const char *section,
+    const char *key, bool bare, FILE *fp)
 {
+	const struct key_out	 o = { fp, bare };
 	const struct key_def	*k;
 	bool			 known;
 
 	if ((k = key_find(section, key, &known)) == NULL)
 		return -ENOENT;
-	print_one(c, k, fp);
+	print_one(c, k, &o);
 	return 0;
+}
+
+int
+config_print_key(const struct tftpd_config *c, const char *section,
+    const char *key, FILE *fp)
+{
+	return print_key(c, section, key, false, fp);
+}
+
+int
+config_print_value(const struct tftpd_config *c, const char *section,
+    const char *key, FILE *fp)
+{
+	return print_key(c, section, key, true, fp);
 }
 
 static void
@@ -1395,19 +1582,16 @@ config_key_line(const struct tftpd_config *c, const char *section,
 {
 	static const cookie_io_functions_t io = { .write = line_write };
 	struct line_sink	 s = { .buf = buf, .len = len };
-	const struct key_def	*k;
-	bool			 known;
 	FILE			*fp;
+	int			 r;
 
 	buf[0] = '\0';
-	if ((k = key_find(section, key, &known)) == NULL)
-		return -ENOENT;
 	if ((fp = fopencookie(&s, "w", io)) == NULL)
 		return -ENOMEM;
-	print_one(c, k, fp);
+	r = print_key(c, section, key, false, fp);
 	fclose(fp);
 	buf[s.off] = '\0';
-	return 0;
+	return r;
 }
 
 static bool
@@ -1488,8 +1672,24 @@ config_instance_name(const struct tftpd_config *c, const char *mode,
 		return -ENAMETOOLONG;
 	/* Anything else (':' of IPv6, a mode's odd letter) becomes '_'. */
 	for (p = buf; *p != '\0'; p++)
-		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "abcdefghijklmnopqrstuvwxyz0123456789.-", *p) == NULL)
+		if (strchr(instance_chars, *p) == NULL)
 			*p = '_';
-	return 0;
+	/* An address or a mode never starts with '.' or '-': a backstop. */
+	return config_instance_valid(buf) ? 0 : -EINVAL;
+}
+
+/*
+ * The one rule for instance names, which the daemon enforces when it
+ * names its runtime files and tftpctl when it looks for them.
+ */
+bool
+config_instance_valid(const char *name)
+{
+	size_t	 n = strlen(name);
+
+	/* Not hidden, not an option to tftpctl. */
+	if (n == 0 || n >= CONFIG_INSTANCE_MAX || name[0] == '.' ||
+	    name[0] == '-')
+		return false;
+	return strspn(name, instance_chars) == n;
 }

@@ -23,6 +23,8 @@
 #define CONFIG_INSTANCE_MAX	64	/* == TFTP_SHM_NAME_MAX */
 #define CONFIG_DRAIN_MAX	3600
 #define CONFIG_IDLE_MAX		86400
+/* max_transfers' ceiling, and buffer_pool_size's: a pool may match it. */
+#define CONFIG_MAX_TRANSFERS	65536
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR		"/etc"
@@ -174,9 +176,15 @@ int	 config_find_key(const char *name, const char **section,
  */
 bool	 config_key_live(const char *section, const char *key);
 
-/* Print one key as config_dump() would ("key = value" lines). */
+/*
+ * Print one key as config_dump() would ("key = value" lines), or with
+ * config_print_value() its value alone (a line per item of a list, an
+ * empty line for an empty value).  0 or -ENOENT.
+ */
 int	 config_print_key(const struct tftpd_config *c, const char *section,
 	    const char *key, FILE *fp);
+int	 config_print_value(const struct tftpd_config *c,
+	    const char *section, const char *key, FILE *fp);
 
 /*
  * The same on one line, for a message: a list key's "key = value" lines
@@ -210,8 +218,12 @@ int	 config_copy_key(struct tftpd_config *dst,
 int	 config_instance_name(const struct tftpd_config *c, const char *mode,
 	    const struct sockaddr *sa, char *buf, size_t len);
 
-/* Whether name is a valid instance name (1..63 of [A-Za-z0-9._-], not
- * starting with '.' or '-'). */
+/*
+ * Whether name is a valid instance name: CONFIG_INSTANCE_RULE, which is a
+ * printf format taking CONFIG_INSTANCE_MAX - 1, for messages.
+ */
+#define CONFIG_INSTANCE_RULE \
+	"1 to %d of A-Z a-z 0-9 . _ -, not starting with . or -"
 bool	 config_instance_valid(const char *name);
 
 #endif /* CONFIG_H */

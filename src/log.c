@@ -22,6 +22,8 @@
 static void	 log_emit(int prio, const char *msg);
 static void	 log_vappend(int prio, int errnum, const char *fmt,
 		    va_list ap) __attribute__((format(printf, 3, 0)));
+static void	 log_vmsg(int prio, const char *fmt, va_list ap)
+		    __attribute__((format(printf, 2, 0)));
 
 static const char *const level_names[] = {
 	[LOG_EMERG]	= "emerg",
@@ -178,7 +180,7 @@ log_vappend(int prio, int errnum, const char *fmt, va_list ap)
 	log_emit(prio, msg);
 }
 
-void
+static void
 log_vmsg(int prio, const char *fmt, va_list ap)
 {
 	int	 saved = errno;

@@ -29,6 +29,8 @@
 
 static int	 set_int(int fd, int level, int name, int value);
 static int	 set_buffers(int fd, const struct tftpd_config *cfg);
+static int	 sock_listen(const struct listen_addr *la,
+		    const struct tftpd_config *cfg);
 static int	 family_wanted(const struct tftpd_config *cfg, int af);
 static int	 bind_port(int fd, const struct sockaddr *local,
 		    socklen_t llen, const struct tftpd_config *cfg);
@@ -61,14 +63,20 @@ set_buffers(int fd, const struct tftpd_config *cfg)
 	return 0;
 }
 
-int
-sock_listen(const struct sockaddr *sa, socklen_t len,
-    const struct tftpd_config *cfg)
+/*
+ * One listen socket on la: non-blocking, close-on-exec, SO_REUSEADDR and
+ * SO_REUSEPORT as configured, buffer sizes from the *_kb keys, IPv6 only
+ * on v6, destination-address reporting on.  The descriptor or -errno.
+ * The family is read as the sockaddr_storage it was written as: read
+ * through a struct sockaddr pointer, the compiler may (strict aliasing)
+ * load it before the caller's copy into la, once this is inlined.
+ */
+static int
+sock_listen(const struct listen_addr *la, const struct tftpd_config *cfg)
 {
-	int fd, r;
+	int af = la->ss.ss_family, fd, r;
 
-	fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0);
+	fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	if (cfg->reuse_address &&
@@ -78,14 +86,14 @@ sock_listen(const struct sockaddr *sa, socklen_t len,
 	    (r = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1)) < 0)
 		goto out_close;
 	set_buffers(fd, cfg);
-	if (sa->sa_family == AF_INET6) {
+	if (af == AF_INET6) {
 		if ((r = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) < 0 ||
 		    (r = set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)) < 0)
 			goto out_close;
 	} else if ((r = set_int(fd, IPPROTO_IP, IP_PKTINFO, 1)) < 0) {
 		goto out_close;
 	}
-	if (bind(fd, sa, len) < 0) {
+	if (bind(fd, (const struct sockaddr *)&la->ss, la->len) < 0) {
 		r = -errno;
 		goto out_close;
 	}
@@ -143,15 +151,6 @@ listen_list(const struct tftpd_config *cfg, struct listen_addr *out)
 }
 
 int
-sock_listen_all(const struct tftpd_config *cfg, int *fds, size_t *nfds,
-    char *err, size_t errlen)
-{
-	uint32_t nsets;
-
-	return sock_listen_sets(cfg, 1, fds, nfds, &nsets, err, errlen);
-}
-
-int
 sock_listen_sets(const struct tftpd_config *cfg, uint32_t nworkers,
     int *fds, size_t *naddr, uint32_t *nsets, char *err, size_t errlen)
 {
@@ -170,8 +169,7 @@ sock_listen_sets(const struct tftpd_config *cfg, uint32_t nworkers,
 
 	for (i = 0; i < n; i++) {
 		for (set = 0; set < sets; set++) {
-			fd = sock_listen((const struct sockaddr *)&list[i].ss,
-			    list[i].len, cfg);
+			fd = sock_listen(&list[i], cfg);
 			/* The default pair on a host without IPv6. */
 			if (fd == -EAFNOSUPPORT && set == 0 &&
 			    cfg->nlisten == 0 && cfg->family == FAMILY_ANY &&

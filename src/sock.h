@@ -24,26 +24,11 @@
 #define SOCK_MAX_LISTEN	(CONFIG_MAX_LISTEN + 1)
 
 /*
- * One listen socket on sa: non-blocking, close-on-exec, SO_REUSEADDR and
- * SO_REUSEPORT as configured, buffer sizes from the *_kb keys, IPv6 only
- * on v6, destination-address reporting on.  The descriptor or -errno.
- */
-int		 sock_listen(const struct sockaddr *sa, socklen_t len,
-		    const struct tftpd_config *cfg);
-
-/*
- * Bind every listen address of cfg (none configured: 0.0.0.0:69 and
- * [::]:69, as the family allows; a host without IPv6 just gets the first).
- * fds must hold SOCK_MAX_LISTEN.  On error nothing stays open, err says
- * "cannot bind ADDR: reason" and the result is -errno.
- */
-int		 sock_listen_all(const struct tftpd_config *cfg, int *fds,
-		    size_t *nfds, char *err, size_t errlen);
-
-/*
  * The master's sockets for nworkers workers: every listen address of cfg
- * bound nworkers times with SO_REUSEPORT, so the kernel spreads clients
- * over the workers (a port 0 is resolved by the first copy and reused).
+ * (none configured: 0.0.0.0:69 and [::]:69, as the family allows; a host
+ * without IPv6 just gets the first) bound nworkers times with
+ * SO_REUSEPORT, so the kernel spreads clients over the workers (a port 0
+ * is resolved by the first copy and reused).
  * With reuse_port off only one set is bound, which the workers share.
  * fds[set * *naddr + i] is address i of set set; fds must hold
  * nworkers * SOCK_MAX_LISTEN.  *nsets is nworkers or 1.  On error
@@ -56,9 +41,9 @@ int		 sock_listen_sets(const struct tftpd_config *cfg,
 /*
  * An inherited socket (inetd's fd 0, systemd's LISTEN_FDS): checked to be
  * a bound IPv4/IPv6 UDP socket, then made close-on-exec and non-blocking
- * and told to report destination addresses, as sock_listen() does.
- * Its address goes to ss.  0 or -ENOTSOCK, -EPROTOTYPE (not UDP),
- * -EAFNOSUPPORT (not IP), -errno.
+ * and told to report destination addresses, as the sockets
+ * sock_listen_sets() binds are.  Its address goes to ss.  0 or -ENOTSOCK,
+ * -EPROTOTYPE (not UDP), -EAFNOSUPPORT (not IP), -errno.
  */
 int		 sock_adopt(int fd, const struct tftpd_config *cfg,
 		    struct sockaddr_storage *ss, socklen_t *len);

@@ -880,18 +880,24 @@ test_validate(void **state)
 	config_defaults(&c);
 	memset(c.runtime_dir, 'a', sizeof(c.runtime_dir));
 	expect_invalid(&c, "server.runtime_dir: not terminated");
+	/* Each key's own failure, with its own reason. */
 	config_defaults(&c);
 	c.allowed_opts |= 1u << 20;
-	assert_true(config_validate(&c, err, sizeof(err)) < 0);
+	expect_invalid(&c, "transfer.allow_options: unknown option bits "
+	    "0x100000");
 	config_defaults(&c);
 	c.umask = 01000;
-	assert_true(config_validate(&c, err, sizeof(err)) < 0);
+	expect_invalid(&c, "write.umask: 01000 is out of range 000..0777");
 	config_defaults(&c);
 	c.log_level = LOG_EMERG;
-	assert_true(config_validate(&c, err, sizeof(err)) < 0);
+	expect_invalid(&c, "server.log_level: 0 is not one of err, warning, "
+	    "notice, info, debug");
 	config_defaults(&c);
 	c.family = (enum config_family)7;
-	assert_true(config_validate(&c, err, sizeof(err)) < 0);
+	expect_invalid(&c, "server.family: 7 is not one of any, ipv4, ipv6");
+	config_defaults(&c);
+	c.log = LOG_TO_PIPE;
+	expect_invalid(&c, "server.log: 2 is not one of syslog, stderr");
 	/* single_port: each worker must own its listen sockets. */
 	config_defaults(&c);
 	c.single_port = true;
@@ -1368,7 +1374,7 @@ test_contrib_example(void **state)
 	free(text);
 }
 
-/* ---- issue 3: instance, live keys, reload ------------------------ */
+/* ---- instance names, live keys, reload -------------------------- */
 
 static void
 test_instance_key(void **state)
@@ -1518,12 +1524,35 @@ in_live_list(const char *section, const char *key)
 	return false;
 }
 
+/*
+ * The next "key = value" line of config_dump()'s text (strtok_r() over
+ * dump, NULL after the first call): its section in cur and its key in
+ * name, each 64 bytes.  NULL at the end.
+ */
+static char *
+next_key(char *dump, char **save, char *cur, char *name)
+{
+	char *line;
+
+	while ((line = strtok_r(dump, "\n", save)) != NULL) {
+		dump = NULL;
+		if (line[0] != '[')
+			break;
+		snprintf(cur, 64, "%.*s", (int)strcspn(line + 1, "]"),
+		    line + 1);
+	}
+	if (line != NULL)
+		snprintf(name, 64, "%.*s", (int)strcspn(line, " "), line);
+	return line;
+}
+
 static void
 test_keys_by_name(void **state)
 {
 	struct tftpd_config c;
 	const char *section, *key;
 	char *dump = NULL, *line, *save = NULL, cur[64] = "", full[128];
+	char name[64];
 	size_t len = 0, nkeys = 0, nlive = 0;
 	FILE *fp;
 
@@ -1532,17 +1561,8 @@ test_keys_by_name(void **state)
 	assert_non_null(fp = open_memstream(&dump, &len));
 	config_dump(&c, fp);
 	fclose(fp);
-	for (line = strtok_r(dump, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		char name[64];
-
-		if (line[0] == '[') {
-			snprintf(cur, sizeof(cur), "%.*s",
-			    (int)strcspn(line + 1, "]"), line + 1);
-			continue;
-		}
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(line, " "),
-		    line);
+	for (line = next_key(dump, &save, cur, name); line != NULL;
+	    line = next_key(NULL, &save, cur, name)) {
 		/* listen and allow appear once per item. */
 		snprintf(full, sizeof(full), "%s.%s", cur, name);
 		assert_int_equal(config_find_key(full, &section, &key), 0);
@@ -1580,6 +1600,91 @@ test_keys_by_name(void **state)
 	assert_false(config_key_live("transfer", "follow_symlinks"));
 	assert_false(config_key_live("nope", "max_blksize"));
 	assert_false(config_key_live(NULL, NULL));
+}
+
+/* Print one key with config_print_key() or config_print_value(). */
+static char *
+printed(const struct tftpd_config *c, const char *section, const char *key,
+    bool bare)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	assert_non_null(fp = open_memstream(&text, &len));
+	if (bare)
+		assert_int_equal(config_print_value(c, section, key, fp), 0);
+	else
+		assert_int_equal(config_print_key(c, section, key, fp), 0);
+	assert_int_equal(fclose(fp), 0);
+	return text;
+}
+
+static void
+expect_printed(const struct tftpd_config *c, const char *section,
+    const char *key, const char *want)
+{
+	char *v = printed(c, section, key, true);
+
+	assert_string_equal(v, want);
+	free(v);
+}
+
+/*
+ * tftpctl get's value alone is config_print_key()'s line without
+ * "key = " ("key =" for an empty value), for every key, a list key
+ * giving a line per item.
+ */
+static void
+test_print_value(void **state)
+{
+	struct tftpd_config c;
+	char err[ERRLEN], *dump = NULL, *line, *save = NULL, cur[64] = "";
+	char name[64], *kv, *v, *want, *p;
+	size_t len = 0, klen, n = 0;
+	FILE *fp;
+
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "server", "listen",
+	    "127.0.0.1:69 [::1]:6969", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "write", "allow", "a/* b", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "server", "pid_file", "", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "transfer", "allow_options",
+	    "blksize tsize", err, sizeof(err)), 0);
+	assert_non_null(fp = open_memstream(&dump, &len));
+	config_dump(&c, fp);
+	fclose(fp);
+	for (line = next_key(dump, &save, cur, name); line != NULL;
+	    line = next_key(NULL, &save, cur, name)) {
+		kv = printed(&c, cur, name, false);
+		v = printed(&c, cur, name, true);
+		/* Strip "name = " or "name =" from each line of kv. */
+		assert_non_null(want = calloc(1, strlen(kv) + 1));
+		klen = strlen(name);
+		for (p = kv; *p != '\0'; p += strcspn(p, "\n") + 1) {
+			assert_memory_equal(p, name, klen);
+			assert_memory_equal(p + klen, " =", 2);
+			strncat(want, p + klen + 2 + (p[klen + 2] == ' '),
+			    strcspn(p + klen + 2 + (p[klen + 2] == ' '),
+			    "\n") + 1);
+		}
+		assert_string_equal(v, want);
+		free(want);
+		free(kv);
+		free(v);
+		n++;
+	}
+	free(dump);
+	assert_true(n >= 40);
+
+	expect_printed(&c, "server", "listen", "127.0.0.1:69\n[::1]:6969\n");
+	expect_printed(&c, "server", "pid_file", "\n");
+	expect_printed(&c, "transfer", "allow_options", "blksize tsize\n");
+	expect_printed(&c, "write", "umask", "022\n");
+	assert_int_equal(config_print_value(&c, "server", "nope", stdout),
+	    -ENOENT);
 }
 
 static void
@@ -1767,7 +1872,7 @@ test_reload(void **state)
 }
 
 static void
-test_cli_issue3_flags(void **state)
+test_cli_inetd_flags(void **state)
 {
 	struct tftpd_config c;
 	struct run_opts run;
@@ -1838,10 +1943,11 @@ main(void)
 		cmocka_unit_test(test_instance_key),
 		cmocka_unit_test(test_instance_name),
 		cmocka_unit_test(test_keys_by_name),
+		cmocka_unit_test(test_print_value),
 		cmocka_unit_test(test_diff_and_copy),
 		cmocka_unit_test(test_key_line),
 		cmocka_unit_test(test_reload),
-		cmocka_unit_test(test_cli_issue3_flags),
+		cmocka_unit_test(test_cli_inetd_flags),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

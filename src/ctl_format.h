@@ -1,0 +1,41 @@
+/*
+ * tftpctl's output: the tables people read, JSON for programs and the
+ * Prometheus text format for "stats".  Everything here prints what
+ * ctl_instance copied out of a segment, to stdout; nothing reads the
+ * segment itself.
+ */
+#ifndef CTL_FORMAT_H
+#define CTL_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctl_instance.h"
+#include "tftp_shm.h"
+
+enum fmt {
+	FMT_TEXT,
+	FMT_JSON,
+	FMT_PROM,
+};
+
+/* "stats": every counter, per worker and summed, in format f. */
+void	 stats_print(enum fmt f, const char *name, const struct snap *s);
+/* "workers": one line or JSON object per worker (no FMT_PROM). */
+void	 workers_print(enum fmt f, const struct snap *s);
+/* "instances": the table of running instances. */
+void	 instances_print(const struct inst *l, size_t n);
+
+/* "sessions": begin, then each entry (a session_fn), then end. */
+struct sessions_out {
+	enum fmt	 f;
+	int64_t		 now_ms;	/* wall clock, as started_ms */
+	bool		 first;
+};
+void	 sessions_begin(struct sessions_out *o, enum fmt f, int64_t now_ms);
+void	 sessions_entry(uint32_t k, const struct tftp_shm_session *e,
+	    void *arg);
+void	 sessions_end(const struct sessions_out *o);
+
+#endif /* CTL_FORMAT_H */

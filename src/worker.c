@@ -80,7 +80,6 @@ struct transfer {
 	struct nasrc		 nas;	/* RRQ in netascii mode */
 	struct upload		 up;	/* WRQ */
 	struct xfer		 x;
-	struct tftp_params	 p;
 	struct loop_timer	 timer;
 	/* RRQ: its pool buffer, where its windows are laid out. */
 	uint8_t			*buf;
@@ -105,8 +104,6 @@ struct transfer {
 	/* Shared memory: the transfer-table entry and what it was told. */
 	int			 sess;	/* -1: not listed */
 	uint64_t		 sess_bytes;
-	uint32_t		 rtx_seen;	/* x.retransmits counted */
-	uint32_t		 tmo_seen;	/* x.timeouts counted */
 	struct reqinfo		 ri;
 };
 
@@ -245,7 +242,8 @@ static int	 start_transfer(struct worker *w, struct transfer *t,
 		    const struct request *rq, const struct tftp_request *req,
 		    uint16_t *code, const char **msg);
 static void	 session_begin(struct worker *w, struct transfer *t,
-		    const struct request *rq, uint64_t size);
+		    const struct request *rq, const struct tftp_params *p,
+		    uint64_t size);
 static void	 listen_readable(struct worker *w, struct listener *l);
 static void	 transfer_readable(struct worker *w, struct transfer *t);
 static void	 transfer_writable(struct worker *w, struct transfer *t);
@@ -872,7 +870,7 @@ handle_request(struct worker *w, struct request *rq, const struct msghdr *msg)
 /* List the transfer for tftpctl and count its options. */
 static void
 session_begin(struct worker *w, struct transfer *t, const struct request *rq,
-    uint64_t size)
+    const struct tftp_params *p, uint64_t size)
 {
 	const struct sockaddr_in *sin;
 	const struct sockaddr_in6 *sin6;
@@ -881,7 +879,7 @@ session_begin(struct worker *w, struct transfer *t, const struct request *rq,
 	int o;
 
 	for (o = 0; o < TFTP_OPT_MAX && o < TFTP_SHM_NOPTS; o++)
-		if (t->p.acked & TFTP_OPT_BIT(o))
+		if (p->acked & TFTP_OPT_BIT(o))
 			bump(&w->st->options[o]);
 	if (w->shm.stats == NULL)
 		return;
@@ -951,6 +949,7 @@ start_transfer(struct worker *w, struct transfer *t, const struct request *rq,
 	const struct tftpd_config *cfg = &w->cfg;
 	char rel[PATH_REL_MAX], addr[SOCKADDR_STRLEN];
 	struct tftp_limits lim;
+	struct tftp_params opt;
 	struct xfer_params xp;
 	struct xfer_action a;
 	uint64_t size = 0;
@@ -988,7 +987,7 @@ start_transfer(struct worker *w, struct transfer *t, const struct request *rq,
 		.allowed_opts = cfg->allowed_opts,
 		.max_file_size = cfg->max_file_size,
 	};
-	if ((r = proto_negotiate(req, &lim, size, &t->p)) < 0)
+	if ((r = proto_negotiate(req, &lim, size, &opt)) < 0)
 		goto out_errmap;
 
 	if (w->single) {
@@ -1016,30 +1015,13 @@ start_transfer(struct worker *w, struct transfer *t, const struct request *rq,
 		return r;
 	}
 negotiated:
-	opts_str(&t->ri, &t->p);
+	opts_str(&t->ri, &opt);
 	/* Expected size: the file's, or what an upload's tsize announced. */
-	session_begin(w, t, rq, req->opcode == TFTP_RRQ ? size :
-	    (t->p.acked & TFTP_OPT_BIT(TFTP_OPT_TSIZE)) ? t->p.tsize : 0);
+	session_begin(w, t, rq, &opt, req->opcode == TFTP_RRQ ? size :
+	    (opt.acked & TFTP_OPT_BIT(TFTP_OPT_TSIZE)) ? opt.tsize : 0);
 
-	xp = (struct xfer_params){
-		.dir = req->opcode == TFTP_RRQ ? XFER_READ : XFER_WRITE,
-		.blksize = t->p.blksize,
-		.windowsize = t->p.windowsize,
-		.rollover = t->p.rollover,
-		.oack = t->p.acked != 0,
-		.size = size,
-		.retries = cfg->retries,
-	};
-	if (t->p.timeout_ms != 0) {
-		/* The client chose: a fixed interval (RFC 2349). */
-		xp.timeout_ms = xp.max_timeout_ms = t->p.timeout_ms;
-	} else {
-		xp.timeout_ms = cfg->timeout_ms;
-		xp.max_timeout_ms = cfg->timeout_ms > UINT32_MAX / 8 ?
-		    UINT32_MAX : cfg->timeout_ms * 8;
-	}
-	xp.dally_ms = xp.timeout_ms > UINT32_MAX / 2 ? UINT32_MAX :
-	    xp.timeout_ms * 2;
+	xfer_params_init(&xp, req->opcode == TFTP_RRQ ? XFER_READ : XFER_WRITE,
+	    &opt, size, cfg->timeout_ms, cfg->retries);
 	xfer_start(&t->x, &xp, time_now_ms(), &a);
 	run_action(w, t, &a);
 	return 0;
@@ -1144,8 +1126,9 @@ transfer_readable(struct worker *w, struct transfer *t)
 		 * A download that just sent a window waits for its ACK: a
 		 * read now would almost always find the socket empty, and
 		 * the epoll wait it saves is the one we are about to make.
+		 * (Only downloads send DATA.)
 		 */
-		if (t->x.p.dir == XFER_READ && (flags & XA_SEND_DATA))
+		if (flags & XA_SEND_DATA)
 			return;
 	}
 }
@@ -1200,7 +1183,7 @@ single_packet(struct worker *w, struct request *rq, const struct msghdr *msg)
 		transfer_packet(w, t, rq->buf, rq->len);
 		return;
 	}
-	if (!t->heard && t->x.state != XS_DALLY &&
+	if (!t->heard && !xfer_dallying(&t->x) &&
 	    request_hash(rq) == t->req_hash) {
 		/* Counted as received, as it would start a transfer of its
 		 * own (a new TID) without single_port. */
@@ -1209,7 +1192,7 @@ single_packet(struct worker *w, struct request *rq, const struct msghdr *msg)
 		return;
 	}
 	a = (struct xfer_action){ .flags = XA_DONE };
-	if (t->x.state != XS_DALLY) {
+	if (!xfer_dallying(&t->x)) {
 		a.result = -ECONNABORTED;
 		a.error_msg = "Replaced by a new request from the client";
 	}
@@ -1282,8 +1265,10 @@ fill_block(struct worker *w, struct transfer *t, uint64_t idx, uint8_t *buf,
 
 	proto_build_data_hdr(buf, TFTP_HDR_LEN, xfer_wire_block(&t->x, idx));
 	if (t->netascii) {
-		n = files_nasrc_read(&t->nas, idx, t->x.p.blksize,
-		    t->x.acked + 1, buf + TFTP_HDR_LEN);
+		/* Checkpoint: no block before the window is sent again. */
+		n = files_nasrc_read(&t->nas, idx,
+		    xfer_params(&t->x)->opt.blksize, xfer_acked(&t->x) + 1,
+		    buf + TFTP_HDR_LEN);
 		if (n < 0)
 			return (int)n;
 		got = (size_t)n;
@@ -1441,7 +1426,7 @@ static int
 send_data(struct worker *w, struct transfer *t, uint64_t first,
     uint32_t nblk)
 {
-	size_t seg = TFTP_HDR_LEN + t->x.p.blksize;
+	size_t seg = TFTP_HDR_LEN + xfer_params(&t->x)->opt.blksize;
 	uint32_t fit, k, i;
 	uint64_t bytes;
 	int n, r;
@@ -1533,7 +1518,7 @@ send_data_single(struct worker *w, struct transfer *t, uint64_t first,
 	const struct sockaddr *peer = (const struct sockaddr *)&t->ri.peer;
 	const struct sockaddr *local = t->locallen > 0 ?
 	    (const struct sockaddr *)&t->local : NULL;
-	size_t seg = TFTP_HDR_LEN + t->x.p.blksize, total;
+	size_t seg = TFTP_HDR_LEN + xfer_params(&t->x)->opt.blksize, total;
 	struct sendq_tag tag;
 	uint32_t fit, k, i;
 	int r;
@@ -1686,16 +1671,11 @@ run_action(struct worker *w, struct transfer *t, struct xfer_action *a)
 	size_t len;
 	int r;
 
-	/* What the state machine counted since the last action. */
-	if (t->x.retransmits != t->rtx_seen) {
-		count(w, TFTP_SHM_C_RETRANSMITS, t->x.retransmits -
-		    t->rtx_seen);
-		t->rtx_seen = t->x.retransmits;
-	}
-	if (t->x.timeouts != t->tmo_seen) {
-		count(w, TFTP_SHM_C_TIMEOUTS, t->x.timeouts - t->tmo_seen);
-		t->tmo_seen = t->x.timeouts;
-	}
+	/* What the state machine counted for this step. */
+	if (a->retransmits != 0)
+		count(w, TFTP_SHM_C_RETRANSMITS, a->retransmits);
+	if (a->timeouts != 0)
+		count(w, TFTP_SHM_C_TIMEOUTS, a->timeouts);
 	if (a->flags & XA_WRITE) {
 		r = files_upload_write(&t->up, a->data, a->len);
 		if (r < 0) {
@@ -1713,7 +1693,8 @@ run_action(struct worker *w, struct transfer *t, struct xfer_action *a)
 		}
 	}
 	if (a->flags & XA_SEND_OACK)
-		send_one(w, t, proto_build_oack(w->sbuf, w->sbufsz, &t->p));
+		send_one(w, t, proto_build_oack(w->sbuf, w->sbufsz,
+		    &xfer_params(&t->x)->opt));
 	if (a->flags & XA_SEND_DATA) {
 		r = send_data(w, t, a->first, a->count);
 		if (r < 0) {
@@ -1741,16 +1722,16 @@ run_action(struct worker *w, struct transfer *t, struct xfer_action *a)
 	 * the dally only answers a lost ACK.  A draining worker does not
 	 * hold its exit, and the operator's stop, for that.
 	 */
-	if (w->mode == W_DRAIN && t->x.state == XS_DALLY) {
+	if (w->mode == W_DRAIN && xfer_dallying(&t->x)) {
 		*a = (struct xfer_action){ .flags = XA_DONE };
 		finish(w, t, a);
 		return;
 	}
 	/* tftpctl sessions: every 64 KiB or so, not every packet. */
-	if (t->sess >= 0 && (t->x.bytes - t->sess_bytes >= PROGRESS_BYTES ||
-	    (a->flags & XA_COMMIT))) {
-		shm_session_progress(&w->shm, t->sess, t->x.bytes);
-		t->sess_bytes = t->x.bytes;
+	if (t->sess >= 0 && (xfer_bytes(&t->x) - t->sess_bytes >=
+	    PROGRESS_BYTES || (a->flags & XA_COMMIT))) {
+		t->sess_bytes = xfer_bytes(&t->x);
+		shm_session_progress(&w->shm, t->sess, t->sess_bytes);
 	}
 	if (loop_timer_set(&w->loop, &t->timer, xfer_deadline(&t->x)) < 0) {
 		/* The heap holds a timer per slot; cannot happen. */
@@ -1766,14 +1747,15 @@ finish(struct worker *w, struct transfer *t, const struct xfer_action *a)
 
 	if (a->result == 0) {
 		count(w, TFTP_SHM_C_TRANSFERS_OK, 1);
-		log_request(&t->ri, t->x.bytes, "ok", 0, NULL);
+		log_request(&t->ri, xfer_bytes(&t->x), "ok", 0, NULL);
 	} else {
 		/* The code of the ERROR sent (or received, on an abort). */
 		count_failed(w, a->error_code);
 		if (a->result == -ETIMEDOUT)
-			log_request(&t->ri, t->x.bytes, "timeout", 0, NULL);
+			log_request(&t->ri, xfer_bytes(&t->x), "timeout", 0,
+			    NULL);
 		else
-			log_request(&t->ri, t->x.bytes,
+			log_request(&t->ri, xfer_bytes(&t->x),
 			    a->result == -ECONNABORTED ? "aborted" : "error",
 			    a->error_code, msg != NULL ? msg : "");
 	}
@@ -1849,7 +1831,7 @@ end_dallies(struct worker *w)
 
 	for (i = 0; i < w->ntx; i++) {
 		t = tx_at(w, i);
-		if (t->used && t->x.state == XS_DALLY) {
+		if (t->used && xfer_dallying(&t->x)) {
 			a = (struct xfer_action){ .flags = XA_DONE };
 			finish(w, t, &a);
 		}
@@ -1873,7 +1855,7 @@ end_all(struct worker *w, const char *msg, int result)
 		t = tx_at(w, i);
 		if (!t->used)
 			continue;
-		if (t->x.state == XS_DALLY) {
+		if (xfer_dallying(&t->x)) {
 			a = (struct xfer_action){ .flags = XA_DONE };
 			finish(w, t, &a);
 			continue;

@@ -247,10 +247,17 @@ static void	 session_begin(struct worker *w, struct transfer *t,
 static void	 listen_readable(struct worker *w, struct listener *l);
 static void	 transfer_readable(struct worker *w, struct transfer *t);
 static void	 transfer_writable(struct worker *w, struct transfer *t);
-static void	 run_action(struct worker *w, struct transfer *t,
-		    struct xfer_action *a);
-static void	 finish(struct worker *w, struct transfer *t,
+static int	 run_action(struct worker *w, struct transfer *t,
+		    const struct xfer_action *a, uint16_t *code,
+		    const char **msg);
+static void	 act(struct worker *w, struct transfer *t,
 		    const struct xfer_action *a);
+static void	 fail(struct worker *w, struct transfer *t, uint16_t code,
+		    const char *msg, int err);
+static void	 send_errmap(int r, uint16_t *code, const char **msg);
+static void	 resume(struct worker *w, struct transfer *t);
+static void	 finish(struct worker *w, struct transfer *t, int result,
+		    uint16_t code, const char *msg);
 static void	 send_one(struct worker *w, struct transfer *t, size_t len);
 static int	 fill_block(struct worker *w, struct transfer *t,
 		    uint64_t idx, uint8_t *buf, size_t *len);
@@ -1023,7 +1030,7 @@ negotiated:
 	xfer_params_init(&xp, req->opcode == TFTP_RRQ ? XFER_READ : XFER_WRITE,
 	    &opt, size, cfg->timeout_ms, cfg->retries);
 	xfer_start(&t->x, &xp, time_now_ms(), &a);
-	run_action(w, t, &a);
+	act(w, t, &a);
 	return 0;
 
 out_errmap:
@@ -1146,7 +1153,7 @@ transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
 		count(w, TFTP_SHM_C_BYTES_RECEIVED, len - TFTP_HDR_LEN);
 	t->heard = true;
 	xfer_on_packet(&t->x, buf, len, time_now_ms(), &a);
-	run_action(w, t, &a);
+	act(w, t, &a);
 	return a.flags;
 }
 
@@ -1164,7 +1171,6 @@ transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
 static void
 single_packet(struct worker *w, struct request *rq, const struct msghdr *msg)
 {
-	struct xfer_action a;
 	struct peer_key k;
 	struct transfer *t = NULL;
 	int64_t slot;
@@ -1191,31 +1197,22 @@ single_packet(struct worker *w, struct request *rq, const struct msghdr *msg)
 		count(w, op == TFTP_RRQ ? TFTP_SHM_C_RRQ : TFTP_SHM_C_WRQ, 1);
 		return;
 	}
-	a = (struct xfer_action){ .flags = XA_DONE };
-	if (!xfer_dallying(&t->x)) {
-		a.result = -ECONNABORTED;
-		a.error_msg = "Replaced by a new request from the client";
-	}
-	finish(w, t, &a);
+	if (xfer_dallying(&t->x))
+		finish(w, t, 0, 0, NULL);
+	else
+		finish(w, t, -ECONNABORTED, 0,
+		    "Replaced by a new request from the client");
 	handle_request(w, rq, msg);
 }
 
 static void
 transfer_writable(struct worker *w, struct transfer *t)
 {
-	struct xfer_action a;
-	int r;
-
 	if (t->pend_count == 0) {
 		want_out(w, t, false);
 		return;
 	}
-	r = send_data(w, t, t->pend_first, t->pend_count);
-	if (r < 0) {
-		xfer_fail(&t->x, TFTP_EUNDEF, r == -ESTALE ? "File changed" :
-		    strerror(-r), r, &a);
-		run_action(w, t, &a);
-	}
+	resume(w, t);
 }
 
 static void
@@ -1642,10 +1639,8 @@ listen_want_out(struct worker *w, uint8_t lis, bool on)
 static void
 listen_writable(struct worker *w, uint8_t lis)
 {
-	struct xfer_action a;
 	struct transfer *t;
 	uint32_t i;
-	int r;
 
 	listen_want_out(w, lis, false);
 	for (i = 0; i < w->ntx; i++) {
@@ -1653,21 +1648,21 @@ listen_writable(struct worker *w, uint8_t lis)
 		if (!t->used || !t->single || t->lis != lis ||
 		    t->pend_count == 0)
 			continue;
-		r = send_data(w, t, t->pend_first, t->pend_count);
-		if (r < 0) {
-			xfer_fail(&t->x, TFTP_EUNDEF, r == -ESTALE ?
-			    "File changed" : strerror(-r), r, &a);
-			run_action(w, t, &a);
-		}
+		resume(w, t);
 	}
 	single_flush(w);
 }
 
-static void
-run_action(struct worker *w, struct transfer *t, struct xfer_action *a)
+/*
+ * Carry out action a for t, its steps in flag order.  0 once it is done
+ * (the transfer may have ended), or the -errno of the step that failed,
+ * with the ERROR for the client in code/msg: the rest of the action is
+ * dropped, and the caller reports the failure to the state machine.
+ */
+static int
+run_action(struct worker *w, struct transfer *t, const struct xfer_action *a,
+    uint16_t *code, const char **msg)
 {
-	uint16_t code;
-	const char *msg;
 	size_t len;
 	int r;
 
@@ -1679,18 +1674,17 @@ run_action(struct worker *w, struct transfer *t, struct xfer_action *a)
 	if (a->flags & XA_WRITE) {
 		r = files_upload_write(&t->up, a->data, a->len);
 		if (r < 0) {
-			files_errmap(r, &code, &msg);
-			xfer_fail(&t->x, code, msg, r, a);
+			files_errmap(r, code, msg);
+			return r;
 		}
 	}
 	if (a->flags & XA_COMMIT) {
 		r = files_upload_commit(&t->up);
 		if (r < 0) {
-			files_errmap(r, &code, &msg);
-			xfer_fail(&t->x, code, msg, r, a);
-		} else {
-			t->ri.end_ms = time_now_ms();
+			files_errmap(r, code, msg);
+			return r;
 		}
+		t->ri.end_ms = time_now_ms();
 	}
 	if (a->flags & XA_SEND_OACK)
 		send_one(w, t, proto_build_oack(w->sbuf, w->sbufsz,
@@ -1698,12 +1692,8 @@ run_action(struct worker *w, struct transfer *t, struct xfer_action *a)
 	if (a->flags & XA_SEND_DATA) {
 		r = send_data(w, t, a->first, a->count);
 		if (r < 0) {
-			if (r == -ESTALE)
-				xfer_fail(&t->x, TFTP_EUNDEF, "File changed", r,
-				    a);
-			else
-				xfer_fail(&t->x, TFTP_EUNDEF, strerror(-r), r,
-				    a);
+			send_errmap(r, code, msg);
+			return r;
 		}
 	}
 	if (a->flags & XA_SEND_ACK)
@@ -1714,8 +1704,8 @@ run_action(struct worker *w, struct transfer *t, struct xfer_action *a)
 		send_one(w, t, len);
 	}
 	if (a->flags & XA_DONE) {
-		finish(w, t, a);
-		return;
+		finish(w, t, a->result, a->error_code, a->error_msg);
+		return 0;
 	}
 	/*
 	 * An upload in its dally is complete (committed, final ACK sent);
@@ -1723,9 +1713,8 @@ run_action(struct worker *w, struct transfer *t, struct xfer_action *a)
 	 * hold its exit, and the operator's stop, for that.
 	 */
 	if (w->mode == W_DRAIN && xfer_dallying(&t->x)) {
-		*a = (struct xfer_action){ .flags = XA_DONE };
-		finish(w, t, a);
-		return;
+		finish(w, t, 0, 0, NULL);
+		return 0;
 	}
 	/* tftpctl sessions: every 64 KiB or so, not every packet. */
 	if (t->sess >= 0 && (xfer_bytes(&t->x) - t->sess_bytes >=
@@ -1735,29 +1724,80 @@ run_action(struct worker *w, struct transfer *t, struct xfer_action *a)
 	}
 	if (loop_timer_set(&w->loop, &t->timer, xfer_deadline(&t->x)) < 0) {
 		/* The heap holds a timer per slot; cannot happen. */
-		xfer_fail(&t->x, TFTP_EUNDEF, "Server busy", -ENOSPC, a);
-		finish(w, t, a);
+		*code = TFTP_EUNDEF;
+		*msg = "Server busy";
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* Carry out a; a step that fails ends the transfer with an ERROR. */
+static void
+act(struct worker *w, struct transfer *t, const struct xfer_action *a)
+{
+	const char *msg;
+	uint16_t code;
+	int r;
+
+	if ((r = run_action(w, t, a, &code, &msg)) < 0)
+		fail(w, t, code, msg, r);
+}
+
+/*
+ * The worker cannot go on with t: the state machine is told once, and its
+ * answer (an ERROR to the client, the end) is carried out.  Those steps
+ * cannot fail.
+ */
+static void
+fail(struct worker *w, struct transfer *t, uint16_t code, const char *msg,
+    int err)
+{
+	struct xfer_action a;
+
+	xfer_fail(&t->x, code, msg, err, &a);
+	(void)run_action(w, t, &a, &code, &msg);
+}
+
+/* The ERROR for a window that could not be read or sent. */
+static void
+send_errmap(int r, uint16_t *code, const char **msg)
+{
+	*code = TFTP_EUNDEF;
+	*msg = r == -ESTALE ? "File changed" : strerror(-r);
+}
+
+/* Send the rest of a window the socket buffer had no room for. */
+static void
+resume(struct worker *w, struct transfer *t)
+{
+	const char *msg;
+	uint16_t code;
+	int r;
+
+	if ((r = send_data(w, t, t->pend_first, t->pend_count)) < 0) {
+		send_errmap(r, &code, &msg);
+		fail(w, t, code, msg, r);
 	}
 }
 
+/* The transfer's log line and outcome counters; its slot is freed. */
 static void
-finish(struct worker *w, struct transfer *t, const struct xfer_action *a)
+finish(struct worker *w, struct transfer *t, int result, uint16_t code,
+    const char *msg)
 {
-	const char *msg = a->error_msg;
+	uint64_t bytes = xfer_bytes(&t->x);
 
-	if (a->result == 0) {
+	if (result == 0) {
 		count(w, TFTP_SHM_C_TRANSFERS_OK, 1);
-		log_request(&t->ri, xfer_bytes(&t->x), "ok", 0, NULL);
+		log_request(&t->ri, bytes, "ok", 0, NULL);
 	} else {
 		/* The code of the ERROR sent (or received, on an abort). */
-		count_failed(w, a->error_code);
-		if (a->result == -ETIMEDOUT)
-			log_request(&t->ri, xfer_bytes(&t->x), "timeout", 0,
-			    NULL);
+		count_failed(w, code);
+		if (result == -ETIMEDOUT)
+			log_request(&t->ri, bytes, "timeout", 0, NULL);
 		else
-			log_request(&t->ri, xfer_bytes(&t->x),
-			    a->result == -ECONNABORTED ? "aborted" : "error",
-			    a->error_code, msg != NULL ? msg : "");
+			log_request(&t->ri, bytes, result == -ECONNABORTED ?
+			    "aborted" : "error", code, msg != NULL ? msg : "");
 	}
 	tx_release(w, t);
 }
@@ -1825,16 +1865,13 @@ on_signals(struct worker *w)
 static void
 end_dallies(struct worker *w)
 {
-	struct xfer_action a;
 	struct transfer *t;
 	uint32_t i;
 
 	for (i = 0; i < w->ntx; i++) {
 		t = tx_at(w, i);
-		if (t->used && xfer_dallying(&t->x)) {
-			a = (struct xfer_action){ .flags = XA_DONE };
-			finish(w, t, &a);
-		}
+		if (t->used && xfer_dallying(&t->x))
+			finish(w, t, 0, 0, NULL);
 	}
 }
 
@@ -1847,7 +1884,6 @@ end_dallies(struct worker *w)
 static void
 end_all(struct worker *w, const char *msg, int result)
 {
-	struct xfer_action a;
 	struct transfer *t;
 	uint32_t i;
 
@@ -1855,13 +1891,10 @@ end_all(struct worker *w, const char *msg, int result)
 		t = tx_at(w, i);
 		if (!t->used)
 			continue;
-		if (xfer_dallying(&t->x)) {
-			a = (struct xfer_action){ .flags = XA_DONE };
-			finish(w, t, &a);
-			continue;
-		}
-		xfer_fail(&t->x, TFTP_EUNDEF, msg, result, &a);
-		run_action(w, t, &a);
+		if (xfer_dallying(&t->x))
+			finish(w, t, 0, 0, NULL);
+		else
+			fail(w, t, TFTP_EUNDEF, msg, result);
 	}
 	if (w->single)
 		single_flush(w);
@@ -1934,7 +1967,7 @@ serve(struct worker *w)
 			}
 			t = lt->arg;
 			xfer_on_timeout(&t->x, time_now_ms(), &a);
-			run_action(w, t, &a);
+			act(w, t, &a);
 		}
 		/* The turn's sends, gathered across transfers: go. */
 		if (w->single)

@@ -92,7 +92,6 @@ struct transfer {
 	 * that socket, not ours to close), from the address the request was
 	 * sent to; peertab finds it by the client's address.
 	 */
-	bool			 single;
 	uint8_t			 lis;
 	bool			 heard;		/* a packet came since the request */
 	uint64_t		 req_hash;	/* of the request's bytes */
@@ -114,9 +113,10 @@ struct listener {
 	socklen_t		 len;
 };
 
-/* One received request and where it came from and went to. */
+/* One datagram read from a listen socket, where it came from and went to. */
 struct request {
 	struct listener		*l;
+	const struct msghdr	*msg;	/* its control messages */
 	const uint8_t		*buf;
 	size_t			 len;
 	bool			 truncated;
@@ -124,6 +124,57 @@ struct request {
 	socklen_t		 peerlen;
 	struct sockaddr_storage	 local;
 	socklen_t		 locallen;
+};
+
+struct worker;
+
+/*
+ * A transport: how a transfer's packets reach the worker and leave it,
+ * with a connected socket per transfer (conn_transport) or all from the
+ * listen socket (single_transport).  Chosen once at start, so nothing
+ * else asks which mode the worker is in.
+ */
+struct transport {
+	size_t		 recv_slot;	/* bytes per datagram read from a listen
+					 * socket */
+	uint32_t	 listen_events;	/* a listen socket's epoll events */
+	/* The ERROR for a DATA or ACK on a listen socket. */
+	uint16_t	 stray_code;
+	const char	*stray_msg;
+	/* SIGQUIT ends the transfers: their packets reach the replacement. */
+	bool		 retire_ends_all;
+
+	/* Its own memory, and room for nslots transfers: 0 or -errno. */
+	int		(*init)(struct worker *w);
+	int		(*reserve)(struct worker *w, uint32_t nslots);
+	void		(*fini)(struct worker *w);
+
+	/* A datagram read from a listen socket. */
+	void		(*datagram)(struct worker *w, struct request *rq);
+	/* Events on a transfer's own socket (NULL: transfers have none). */
+	void		(*event)(struct worker *w, struct transfer *t,
+			    uint32_t events);
+	/* Room again in listen socket lis (NULL: never waited for). */
+	void		(*listen_writable)(struct worker *w, uint8_t lis);
+
+	/* t's packets go to rq's sender from now on: 0 or -errno. */
+	int		(*begin)(struct worker *w, struct transfer *t,
+			    const struct request *rq);
+	void		(*end)(struct worker *w, struct transfer *t);
+
+	/* The ERROR of len bytes in sbuf, to rq's sender. */
+	void		(*reply)(struct worker *w, const struct request *rq,
+			    size_t len);
+	/* t's packet of len (> 0) bytes in sbuf: an OACK, an ERROR. */
+	void		(*send)(struct worker *w, struct transfer *t,
+			    size_t len);
+	void		(*send_ack)(struct worker *w, struct transfer *t,
+			    uint16_t block);
+	/* DATA blocks first .. first + n - 1: 0 or -errno. */
+	int		(*send_window)(struct worker *w, struct transfer *t,
+			    uint64_t first, uint32_t n);
+	/* The loop turn ends: what was gathered goes out. */
+	void		(*flush)(struct worker *w);
 };
 
 enum worker_mode {
@@ -184,15 +235,16 @@ struct worker {
 	struct mmsghdr		 smsg[SOCK_GSO_MAX_SEGS];
 	struct iovec		 siov[SOCK_GSO_MAX_SEGS];
 
-	/* Transfer sockets read into one buffer. */
+	const struct transport	*tp;
+
+	/* Connected sockets: a transfer's socket is read into rbuf. */
 	uint8_t			*rbuf;
 
 	/*
-	 * single_port (fixed at start): every transfer answers from its
-	 * listen socket; the batches read there carry ACKs and DATA too,
-	 * and what the transfers send waits in sq for one sendmmsg().
+	 * single_port: every transfer answers from its listen socket; the
+	 * batches read there carry ACKs and DATA too, and what the
+	 * transfers send waits in sq for one sendmmsg().
 	 */
-	bool			 single;
 	struct peertab		 pt;
 	struct sendq		 sq;
 
@@ -216,12 +268,11 @@ static uint64_t	 tx_data(const struct transfer *t);
 static struct transfer *tx_alloc(struct worker *w);
 static void	 tx_release(struct worker *w, struct transfer *t);
 static void	 pool_gauges(struct worker *w);
-static uint8_t	*pool_get(struct worker *w);
+static uint8_t *pool_get(struct worker *w);
 static void	 pool_put(struct worker *w, uint8_t *buf);
-static void	 count(struct worker *w, enum tftp_shm_counter c,
-		    uint64_t n);
-static void	 count_failed(struct worker *w, uint16_t code);
+static void	 count(struct worker *w, enum tftp_shm_counter c, uint64_t n);
 static void	 bump(uint64_t *v);
+static void	 count_failed(struct worker *w, uint16_t code);
 static int64_t	 realtime_ms(void);
 static void	 config_apply(struct worker *w, struct tftpd_config *c,
 		    uint64_t gen);
@@ -233,23 +284,70 @@ static void	 reqinfo_init(struct reqinfo *ri, const struct request *rq,
 static void	 opts_str(struct reqinfo *ri, const struct tftp_params *p);
 static void	 refuse(struct worker *w, const struct request *rq,
 		    struct reqinfo *ri, uint16_t code, const char *msg);
-static void	 handle_request(struct worker *w, struct request *rq,
-		    const struct msghdr *msg);
+static void	 handle_request(struct worker *w, struct request *rq);
+static void	 session_begin(struct worker *w, struct transfer *t,
+		    const struct request *rq, const struct tftp_params *p,
+		    uint64_t size);
 static uint64_t	 request_hash(const struct request *rq);
 static int	 single_begin(struct worker *w, struct transfer *t,
 		    const struct request *rq);
 static int	 start_transfer(struct worker *w, struct transfer *t,
 		    const struct request *rq, const struct tftp_request *req,
 		    uint16_t *code, const char **msg);
-static void	 session_begin(struct worker *w, struct transfer *t,
-		    const struct request *rq, const struct tftp_params *p,
-		    uint64_t size);
 static void	 listen_readable(struct worker *w, struct listener *l);
-static void	 transfer_readable(struct worker *w, struct transfer *t);
-static void	 transfer_writable(struct worker *w, struct transfer *t);
+static void	 conn_readable(struct worker *w, struct transfer *t);
+static uint32_t	 transfer_packet(struct worker *w, struct transfer *t,
+		    const uint8_t *buf, size_t len);
+static void	 single_datagram(struct worker *w, struct request *rq);
+static void	 conn_writable(struct worker *w, struct transfer *t);
+static void	 conn_event(struct worker *w, struct transfer *t,
+		    uint32_t events);
+static void	 want_out(struct worker *w, struct transfer *t, bool on);
+static void	 conn_send_fd(struct worker *w, int fd, size_t len);
+static void	 conn_send(struct worker *w, struct transfer *t, size_t len);
+static void	 conn_send_ack(struct worker *w, struct transfer *t,
+		    uint16_t block);
+static void	 conn_reply(struct worker *w, const struct request *rq,
+		    size_t len);
+static void	 send_from(struct worker *w, int fd, size_t len,
+		    const struct sockaddr *peer, socklen_t peerlen,
+		    const struct sockaddr *local);
+static void	 listen_reply(struct worker *w, const struct request *rq,
+		    size_t len);
+static int	 fill_block(struct worker *w, struct transfer *t, uint64_t idx,
+		    uint8_t *buf, size_t *len);
+static int	 fill_window(struct worker *w, struct transfer *t,
+		    uint64_t first, uint32_t k, size_t seg);
+static size_t	 gso_total(const struct worker *w, uint32_t k, size_t seg);
+static bool	 gso_refused(struct worker *w, int err);
+static int	 send_batch(struct worker *w, struct transfer *t, uint32_t k,
+		    size_t seg);
+static uint32_t	 window_fit(size_t seg);
+static int	 conn_send_window(struct worker *w, struct transfer *t,
+		    uint64_t first, uint32_t nblk);
+static void	 single_send_ack(struct worker *w, struct transfer *t,
+		    uint16_t block);
+static void	 single_send(struct worker *w, struct transfer *t, size_t len);
+static int	 single_send_window(struct worker *w, struct transfer *t,
+		    uint64_t first, uint32_t nblk);
+static void	 single_flush(struct worker *w);
+static void	 listen_want_out(struct worker *w, uint8_t lis, bool on);
+static void	 single_listen_writable(struct worker *w, uint8_t lis);
+static int	 conn_init(struct worker *w);
+static int	 conn_reserve(struct worker *w, uint32_t nslots);
+static void	 conn_fini(struct worker *w);
+static int	 conn_begin(struct worker *w, struct transfer *t,
+		    const struct request *rq);
+static void	 conn_end(struct worker *w, struct transfer *t);
+static void	 conn_flush(struct worker *w);
+static int	 single_init(struct worker *w);
+static int	 single_reserve(struct worker *w, uint32_t nslots);
+static void	 single_fini(struct worker *w);
+static void	 single_end(struct worker *w, struct transfer *t);
 static int	 run_action(struct worker *w, struct transfer *t,
 		    const struct xfer_action *a, uint16_t *code,
 		    const char **msg);
+static void	 send_packet(struct worker *w, struct transfer *t, size_t len);
 static void	 act(struct worker *w, struct transfer *t,
 		    const struct xfer_action *a);
 static void	 fail(struct worker *w, struct transfer *t, uint16_t code,
@@ -258,30 +356,10 @@ static void	 send_errmap(int r, uint16_t *code, const char **msg);
 static void	 resume(struct worker *w, struct transfer *t);
 static void	 finish(struct worker *w, struct transfer *t, int result,
 		    uint16_t code, const char *msg);
-static void	 send_one(struct worker *w, struct transfer *t, size_t len);
-static int	 fill_block(struct worker *w, struct transfer *t,
-		    uint64_t idx, uint8_t *buf, size_t *len);
-static int	 send_batch(struct worker *w, struct transfer *t, uint32_t k,
-		    size_t seg);
-static uint32_t	 window_fit(size_t seg);
-static int	 send_data(struct worker *w, struct transfer *t,
-		    uint64_t first, uint32_t nblk);
-static void	 want_out(struct worker *w, struct transfer *t, bool on);
-static uint32_t	 transfer_packet(struct worker *w, struct transfer *t,
-		    const uint8_t *buf, size_t len);
-static void	 single_packet(struct worker *w, struct request *rq,
-		    const struct msghdr *msg);
-static int	 send_data_single(struct worker *w, struct transfer *t,
-		    uint64_t first, uint32_t nblk);
-static void	 send_ack(struct worker *w, struct transfer *t,
-		    uint16_t block);
-static void	 single_flush(struct worker *w);
-static void	 listen_want_out(struct worker *w, uint8_t lis, bool on);
-static void	 listen_writable(struct worker *w, uint8_t lis);
-static void	 end_all(struct worker *w, const char *msg, int result);
 static void	 listen_stop(struct worker *w);
 static void	 on_signals(struct worker *w);
 static void	 end_dallies(struct worker *w);
+static void	 end_all(struct worker *w, const char *msg, int result);
 static int	 serve(struct worker *w);
 static void	 log_stats(struct worker *w);
 
@@ -337,8 +415,7 @@ worker_alloc(struct worker *w)
 
 	w->sbufsz = TFTP_HDR_LEN + TFTP_BLKSIZE_MAX;
 	w->sbuf = malloc(w->sbufsz);
-	w->rbuf = malloc(RECV_BUFSZ);
-	if (w->sbuf == NULL || w->rbuf == NULL)
+	if (w->sbuf == NULL)
 		return -ENOMEM;
 	w->nbatch = cfg->enable_sendmmsg && cfg->max_batch_size > 1 ?
 	    cfg->max_batch_size : 1;
@@ -368,8 +445,7 @@ worker_alloc(struct worker *w)
 
 	w->nq = cfg->enable_recvmmsg && cfg->max_batch_size > 1 ?
 	    cfg->max_batch_size : 1;
-	/* In single-port mode a message may be a DATA of any blksize. */
-	w->qslot = w->single ? RECV_BUFSZ : REQ_BUFSZ;
+	w->qslot = w->tp->recv_slot;
 	w->qbuf_len = (size_t)w->nq * w->qslot;
 	w->qbuf = mmap(NULL, w->qbuf_len, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -384,17 +460,8 @@ worker_alloc(struct worker *w)
 	if (w->qmsg == NULL || w->qiov == NULL || w->qpeer == NULL ||
 	    w->qcmsg == NULL)
 		return -ENOMEM;
-	if (w->single) {
-		uint64_t seed[2] = { 0, 0 };
-		/* The kernel's random bytes for this process: no syscall. */
-		const void *rnd = (const void *)getauxval(AT_RANDOM);
-
-		if (rnd != NULL)
-			memcpy(seed, rnd, sizeof(seed));
-		if ((r = peertab_init(&w->pt, PEER_BITS, seed)) < 0)
-			return r;
-		sendq_init(&w->sq);
-	}
+	if ((r = w->tp->init(w)) < 0)
+		return r;
 	return tx_reserve(w, cfg->max_transfers);
 }
 
@@ -410,10 +477,10 @@ worker_dealloc(struct worker *w)
 	if (w->pool != NULL)
 		(void)munmap(w->pool, w->pool_len);
 	free(w->pool_free);
-	free(w->rbuf);
 	if (w->qbuf != NULL)
 		(void)munmap(w->qbuf, w->qbuf_len);
-	peertab_free(&w->pt);
+	if (w->tp != NULL)
+		w->tp->fini(w);
 	free(w->qmsg);
 	free(w->qiov);
 	free(w->qpeer);
@@ -442,7 +509,7 @@ tx_reserve(struct worker *w, uint32_t n)
 		return 0;
 	if ((r = loop_grow(&w->loop, (size_t)want + 1)) < 0)
 		return r;
-	if (w->single && (r = peertab_reserve(&w->pt, want)) < 0)
+	if ((r = w->tp->reserve(w, want)) < 0)
 		return r;
 	fl = realloc(w->freelist, want * sizeof(*fl));
 	if (fl == NULL)
@@ -512,18 +579,7 @@ static void
 tx_release(struct worker *w, struct transfer *t)
 {
 	(void)loop_timer_set(&w->loop, &t->timer, 0);
-	if (t->single) {
-		/* Its buffer goes back to the pool: out with what it holds. */
-		if (t->queued)
-			single_flush(w);
-		peertab_remove(&w->pt, t->slot);
-		t->single = false;
-		t->sock = -1;
-	} else if (t->sock >= 0) {
-		(void)loop_del(&w->loop, t->sock);
-		close(t->sock);
-		t->sock = -1;
-	}
+	w->tp->end(w, t);
 	if (t->fd >= 0) {
 		close(t->fd);
 		t->fd = -1;
@@ -749,42 +805,15 @@ opts_str(struct reqinfo *ri, const struct tftp_params *p)
 }
 
 /*
- * Refusals come from a fresh socket connected to the client, as a
- * transfer's packets would: the ERROR then carries a new TID like every
- * other answer to a request (tftp-hpa and OpenBSD tftpd do the same), and
- * clients that lock onto the port of the first reply see no difference.
- * Only when no socket can be had (descriptors or ports exhausted) does it
- * go out from the listen socket, its source set from the pktinfo, and in
- * single-port mode, where everything is answered from there.  A refused
- * request (ri given) counts as a failed transfer.
+ * A request refused (or a datagram that is none) is answered with an
+ * ERROR, sent as the transport answers requests.  A refused request (ri
+ * given) counts as a failed transfer.
  */
 static void
 refuse(struct worker *w, const struct request *rq, struct reqinfo *ri,
     uint16_t code, const char *msg)
 {
-	size_t len;
-	int fd = -1;
-
-	len = proto_build_error(w->sbuf, w->sbufsz, code, msg);
-	if (!w->single)
-		fd = sock_transfer((const struct sockaddr *)&rq->local,
-		    rq->locallen, rq->peer, rq->peerlen, &w->cfg);
-	if (fd >= 0) {
-		count(w, TFTP_SHM_C_SYS_SENDTO, 1);
-		if (send(fd, w->sbuf, len, 0) >= 0) {
-			count(w, TFTP_SHM_C_PACKETS_SENT, 1);
-			count(w, TFTP_SHM_C_MSGS_SENT, 1);
-		}
-		close(fd);
-	} else {
-		count(w, TFTP_SHM_C_SYS_SENDMSG, 1);
-		if (sock_send_from(rq->l->fd, w->sbuf, len, rq->peer,
-		    rq->peerlen, rq->locallen > 0 ?
-		    (const struct sockaddr *)&rq->local : NULL) == 0) {
-			count(w, TFTP_SHM_C_PACKETS_SENT, 1);
-			count(w, TFTP_SHM_C_MSGS_SENT, 1);
-		}
-	}
+	w->tp->reply(w, rq, proto_build_error(w->sbuf, w->sbufsz, code, msg));
 	if (ri != NULL) {
 		count_failed(w, code);
 		log_request(ri, 0, "error", code, msg);
@@ -792,7 +821,7 @@ refuse(struct worker *w, const struct request *rq, struct reqinfo *ri,
 }
 
 static void
-handle_request(struct worker *w, struct request *rq, const struct msghdr *msg)
+handle_request(struct worker *w, struct request *rq)
 {
 	struct tftp_request req;
 	struct reqinfo ri;
@@ -810,15 +839,14 @@ handle_request(struct worker *w, struct request *rq, const struct msghdr *msg)
 	if (op == TFTP_ERROR)
 		return;
 	/* Without pktinfo the kernel picks the source: still an answer. */
-	(void)sock_local_addr(msg, (const struct sockaddr *)&rq->l->addr,
+	(void)sock_local_addr(rq->msg, (const struct sockaddr *)&rq->l->addr,
 	    &rq->local, &rq->locallen);
 	if (op != TFTP_RRQ && op != TFTP_WRQ) {
 		log_debug("opcode %u on the listen socket from %s", op,
 		    sockaddr_str(rq->peer, addr, sizeof(addr)));
-		/* Single-port: a packet of a transfer this worker lacks. */
-		if (w->single && (op == TFTP_DATA || op == TFTP_ACK))
-			refuse(w, rq, NULL, TFTP_EBADID,
-			    "Unknown transfer ID");
+		if (op == TFTP_DATA || op == TFTP_ACK)
+			refuse(w, rq, NULL, w->tp->stray_code,
+			    w->tp->stray_msg);
 		else
 			refuse(w, rq, NULL, TFTP_EBADOP,
 			    "Illegal TFTP operation");
@@ -934,7 +962,6 @@ single_begin(struct worker *w, struct transfer *t, const struct request *rq)
 		return r;
 	if ((r = peertab_insert(&w->pt, t->slot, &k)) < 0)
 		return r;
-	t->single = true;
 	t->lis = (uint8_t)(rq->l - w->lis);
 	t->sock = rq->l->fd;
 	/* A socket bound to one address answers from it without a pktinfo. */
@@ -954,7 +981,7 @@ start_transfer(struct worker *w, struct transfer *t, const struct request *rq,
     const struct tftp_request *req, uint16_t *code, const char **msg)
 {
 	const struct tftpd_config *cfg = &w->cfg;
-	char rel[PATH_REL_MAX], addr[SOCKADDR_STRLEN];
+	char rel[PATH_REL_MAX];
 	struct tftp_limits lim;
 	struct tftp_params opt;
 	struct xfer_params xp;
@@ -997,31 +1024,11 @@ start_transfer(struct worker *w, struct transfer *t, const struct request *rq,
 	if ((r = proto_negotiate(req, &lim, size, &opt)) < 0)
 		goto out_errmap;
 
-	if (w->single) {
-		if ((r = single_begin(w, t, rq)) < 0) {
-			*code = TFTP_EUNDEF;
-			*msg = "Server busy";
-			return r;
-		}
-		goto negotiated;
-	}
-	r = sock_transfer((const struct sockaddr *)&rq->local, rq->locallen,
-	    rq->peer, rq->peerlen, cfg);
-	if (r < 0) {
-		log_warnx("cannot open a transfer socket for %s: %s",
-		    sockaddr_str(rq->peer, addr, sizeof(addr)), strerror(-r));
+	if ((r = w->tp->begin(w, t, rq)) < 0) {
 		*code = TFTP_EUNDEF;
 		*msg = "Server busy";
 		return r;
 	}
-	t->sock = r;
-	if ((r = loop_add(&w->loop, t->sock, EPOLLIN, tx_data(t))) < 0) {
-		log_warnx("epoll_ctl: %s", strerror(-r));
-		*code = TFTP_EUNDEF;
-		*msg = "Server busy";
-		return r;
-	}
-negotiated:
 	opts_str(&t->ri, &opt);
 	/* Expected size: the file's, or what an upload's tsize announced. */
 	session_begin(w, t, rq, &opt, req->opcode == TFTP_RRQ ? size :
@@ -1083,16 +1090,14 @@ listen_readable(struct worker *w, struct listener *l)
 			mh = &w->qmsg[i].msg_hdr;
 			rq = (struct request){
 				.l = l,
+				.msg = mh,
 				.buf = w->qiov[i].iov_base,
 				.len = w->qmsg[i].msg_len,
 				.truncated = (mh->msg_flags & MSG_TRUNC) != 0,
 				.peer = (const struct sockaddr *)&w->qpeer[i],
 				.peerlen = mh->msg_namelen,
 			};
-			if (w->single)
-				single_packet(w, &rq, mh);
-			else
-				handle_request(w, &rq, mh);
+			w->tp->datagram(w, &rq);
 		}
 		if ((uint32_t)n < w->nq)
 			return;
@@ -1102,7 +1107,7 @@ listen_readable(struct worker *w, struct listener *l)
 /* Transfers ----------------------------------------------------------- */
 
 static void
-transfer_readable(struct worker *w, struct transfer *t)
+conn_readable(struct worker *w, struct transfer *t)
 {
 	uint32_t flags, gen = t->gen;
 	ssize_t n;
@@ -1151,7 +1156,6 @@ transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
 	count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
 	if (len >= TFTP_HDR_LEN && buf[0] == 0 && buf[1] == TFTP_DATA)
 		count(w, TFTP_SHM_C_BYTES_RECEIVED, len - TFTP_HDR_LEN);
-	t->heard = true;
 	xfer_on_packet(&t->x, buf, len, time_now_ms(), &a);
 	act(w, t, &a);
 	return a.flags;
@@ -1169,7 +1173,7 @@ transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
  * one starts.
  */
 static void
-single_packet(struct worker *w, struct request *rq, const struct msghdr *msg)
+single_datagram(struct worker *w, struct request *rq)
 {
 	struct peer_key k;
 	struct transfer *t = NULL;
@@ -1181,11 +1185,12 @@ single_packet(struct worker *w, struct request *rq, const struct msghdr *msg)
 	    (slot = peertab_find(&w->pt, &k)) >= 0)
 		t = tx_at(w, (uint32_t)slot);
 	if (t == NULL) {
-		handle_request(w, rq, msg);
+		handle_request(w, rq);
 		return;
 	}
 	op = rq->len >= 2 ? (uint16_t)(rq->buf[0] << 8 | rq->buf[1]) : 0;
 	if (op != TFTP_RRQ && op != TFTP_WRQ) {
+		t->heard = true;
 		transfer_packet(w, t, rq->buf, rq->len);
 		return;
 	}
@@ -1202,17 +1207,28 @@ single_packet(struct worker *w, struct request *rq, const struct msghdr *msg)
 	else
 		finish(w, t, -ECONNABORTED, 0,
 		    "Replaced by a new request from the client");
-	handle_request(w, rq, msg);
+	handle_request(w, rq);
 }
 
 static void
-transfer_writable(struct worker *w, struct transfer *t)
+conn_writable(struct worker *w, struct transfer *t)
 {
 	if (t->pend_count == 0) {
 		want_out(w, t, false);
 		return;
 	}
 	resume(w, t);
+}
+
+static void
+conn_event(struct worker *w, struct transfer *t, uint32_t events)
+{
+	uint32_t gen = t->gen;
+
+	if (events & (EPOLLIN | EPOLLERR))
+		conn_readable(w, t);
+	if (t->used && t->gen == gen && (events & EPOLLOUT))
+		conn_writable(w, t);
 }
 
 static void
@@ -1225,30 +1241,74 @@ want_out(struct worker *w, struct transfer *t, bool on)
 		t->wantout = on;
 }
 
+/* One packet in sbuf, counted as the send() system call it is. */
 static void
-send_one(struct worker *w, struct transfer *t, size_t len)
+conn_send_fd(struct worker *w, int fd, size_t len)
 {
-	if (len == 0)
-		return;
-	if (t->single) {
-		/* After what the transfer already queued, not before it. */
-		if (t->queued)
-			single_flush(w);
-		count(w, TFTP_SHM_C_SYS_SENDMSG, 1);
-		if (sock_send_from(t->sock, w->sbuf, len,
-		    (const struct sockaddr *)&t->ri.peer, t->ri.peerlen,
-		    t->locallen > 0 ? (const struct sockaddr *)&t->local :
-		    NULL) == 0) {
-			count(w, TFTP_SHM_C_PACKETS_SENT, 1);
-			count(w, TFTP_SHM_C_MSGS_SENT, 1);
-		}
-		return;
-	}
 	count(w, TFTP_SHM_C_SYS_SENDTO, 1);
-	if (send(t->sock, w->sbuf, len, 0) >= 0) {
+	if (send(fd, w->sbuf, len, 0) >= 0) {
 		count(w, TFTP_SHM_C_PACKETS_SENT, 1);
 		count(w, TFTP_SHM_C_MSGS_SENT, 1);
 	}
+}
+
+static void
+conn_send(struct worker *w, struct transfer *t, size_t len)
+{
+	conn_send_fd(w, t->sock, len);
+}
+
+static void
+conn_send_ack(struct worker *w, struct transfer *t, uint16_t block)
+{
+	size_t len = proto_build_ack(w->sbuf, w->sbufsz, block);
+
+	if (len > 0)
+		conn_send_fd(w, t->sock, len);
+}
+
+/*
+ * Refusals come from a fresh socket connected to the client, as a
+ * transfer's packets would: the ERROR then carries a new TID like every
+ * other answer to a request (tftp-hpa and OpenBSD tftpd do the same), and
+ * clients that lock onto the port of the first reply see no difference.
+ * Only when no socket can be had (descriptors or ports exhausted) does it
+ * go out from the listen socket, its source set from the pktinfo.
+ */
+static void
+conn_reply(struct worker *w, const struct request *rq, size_t len)
+{
+	int fd;
+
+	fd = sock_transfer((const struct sockaddr *)&rq->local, rq->locallen,
+	    rq->peer, rq->peerlen, &w->cfg);
+	if (fd < 0) {
+		listen_reply(w, rq, len);
+		return;
+	}
+	conn_send_fd(w, fd, len);
+	close(fd);
+}
+
+/* A packet in sbuf from listen socket fd, as one sendmsg(). */
+static void
+send_from(struct worker *w, int fd, size_t len, const struct sockaddr *peer,
+    socklen_t peerlen, const struct sockaddr *local)
+{
+	count(w, TFTP_SHM_C_SYS_SENDMSG, 1);
+	if (sock_send_from(fd, w->sbuf, len, peer, peerlen, local) == 0) {
+		count(w, TFTP_SHM_C_PACKETS_SENT, 1);
+		count(w, TFTP_SHM_C_MSGS_SENT, 1);
+	}
+}
+
+/* An answer to rq from the listen socket it came to, from the address
+ * it was sent to. */
+static void
+listen_reply(struct worker *w, const struct request *rq, size_t len)
+{
+	send_from(w, rq->l->fd, len, rq->peer, rq->peerlen,
+	    rq->locallen > 0 ? (const struct sockaddr *)&rq->local : NULL);
 }
 
 /* The DATA packet of block idx: header, then the payload read into place. */
@@ -1360,6 +1420,23 @@ gso_total(const struct worker *w, uint32_t k, size_t seg)
 	return total <= SOCK_GSO_MAX_BYTES ? total : 0;
 }
 
+/*
+ * A GSO send failed with err.  If that is the kernel (or the device)
+ * saying it has no UDP GSO, windows go out with sendmmsg from now on:
+ * true.
+ */
+static bool
+gso_refused(struct worker *w, int err)
+{
+	if (w->gso != 0 || (err != -EINVAL && err != -EIO &&
+	    err != -ENOPROTOOPT && err != -EOPNOTSUPP))
+		return false;
+	w->gso = -1;
+	log_info("UDP GSO unavailable (%s): windows go out with sendmmsg",
+	    strerror(-err));
+	return true;
+}
+
 static int
 send_batch(struct worker *w, struct transfer *t, uint32_t k, size_t seg)
 {
@@ -1375,12 +1452,7 @@ send_batch(struct worker *w, struct transfer *t, uint32_t k, size_t seg)
 			w->gso = 1;
 			return (int)k;
 		}
-		if (w->gso == 0 && (r == -EINVAL || r == -EIO ||
-		    r == -ENOPROTOOPT || r == -EOPNOTSUPP)) {
-			w->gso = -1;
-			log_info("UDP GSO unavailable (%s): windows go out "
-			    "with sendmmsg", strerror(-r));
-		} else {
+		if (!gso_refused(w, r)) {
 			errno = -r;
 			return -1;
 		}
@@ -1420,7 +1492,7 @@ window_fit(size_t seg)
  * new window (an ACK, a timeout) replaces whatever was still waiting.
  */
 static int
-send_data(struct worker *w, struct transfer *t, uint64_t first,
+conn_send_window(struct worker *w, struct transfer *t, uint64_t first,
     uint32_t nblk)
 {
 	size_t seg = TFTP_HDR_LEN + xfer_params(&t->x)->opt.blksize;
@@ -1428,8 +1500,6 @@ send_data(struct worker *w, struct transfer *t, uint64_t first,
 	uint64_t bytes;
 	int n, r;
 
-	if (t->single)
-		return send_data_single(w, t, first, nblk);
 	t->pend_count = 0;
 	if (t->buf == NULL)	/* only downloads send data */
 		return -ENOBUFS;
@@ -1478,15 +1548,11 @@ send_data(struct worker *w, struct transfer *t, uint64_t first,
  * the ACKs of many clients go out together like the windows do.
  */
 static void
-send_ack(struct worker *w, struct transfer *t, uint16_t block)
+single_send_ack(struct worker *w, struct transfer *t, uint16_t block)
 {
 	struct sendq_tag tag;
 	size_t len;
 
-	if (!t->single) {
-		send_one(w, t, proto_build_ack(w->sbuf, w->sbufsz, block));
-		return;
-	}
 	if (t->queued)
 		single_flush(w);
 	len = proto_build_ack(t->ackbuf, sizeof(t->ackbuf), block);
@@ -1501,15 +1567,26 @@ send_ack(struct worker *w, struct transfer *t, uint16_t block)
 	t->queued = true;
 }
 
+/* After what the transfer already queued, not before it. */
+static void
+single_send(struct worker *w, struct transfer *t, size_t len)
+{
+	if (t->queued)
+		single_flush(w);
+	send_from(w, t->sock, len, (const struct sockaddr *)&t->ri.peer,
+	    t->ri.peerlen, t->locallen > 0 ?
+	    (const struct sockaddr *)&t->local : NULL);
+}
+
 /*
- * send_data() for a transfer on a listen socket: the window is laid out
+ * A window of a transfer on a listen socket: the window is laid out
  * in the transfer's pool buffer as usual and queued, one GSO message
  * (or one message per packet) at a time; single_flush() sends it with
  * the other transfers' windows.  A window longer than the buffer holds
  * flushes between its parts, since the buffer is then filled again.
  */
 static int
-send_data_single(struct worker *w, struct transfer *t, uint64_t first,
+single_send_window(struct worker *w, struct transfer *t, uint64_t first,
     uint32_t nblk)
 {
 	const struct sockaddr *peer = (const struct sockaddr *)&t->ri.peer;
@@ -1612,13 +1689,8 @@ single_flush(struct worker *w)
 			}
 			continue;
 		}
-		if (tag->seg != 0 && w->gso == 0 && (err == -EINVAL ||
-		    err == -EIO || err == -ENOPROTOOPT ||
-		    err == -EOPNOTSUPP)) {
-			w->gso = -1;
-			log_info("UDP GSO unavailable (%s): windows go out "
-			    "with sendmmsg", strerror(-err));
-		}
+		if (tag->seg != 0)
+			(void)gso_refused(w, err);
 	}
 	sendq_reset(q);
 }
@@ -1637,7 +1709,7 @@ listen_want_out(struct worker *w, uint8_t lis, bool on)
 
 /* Room again in a listen socket's buffer: resume the windows cut short. */
 static void
-listen_writable(struct worker *w, uint8_t lis)
+single_listen_writable(struct worker *w, uint8_t lis)
 {
 	struct transfer *t;
 	uint32_t i;
@@ -1645,13 +1717,164 @@ listen_writable(struct worker *w, uint8_t lis)
 	listen_want_out(w, lis, false);
 	for (i = 0; i < w->ntx; i++) {
 		t = tx_at(w, i);
-		if (!t->used || !t->single || t->lis != lis ||
-		    t->pend_count == 0)
-			continue;
-		resume(w, t);
+		if (t->used && t->lis == lis && t->pend_count > 0)
+			resume(w, t);
 	}
 	single_flush(w);
 }
+
+/* Connected sockets ---------------------------------------------------- */
+
+static int
+conn_init(struct worker *w)
+{
+	w->rbuf = malloc(RECV_BUFSZ);
+	return w->rbuf != NULL ? 0 : -ENOMEM;
+}
+
+static int
+conn_reserve(struct worker *w, uint32_t nslots)
+{
+	(void)w;
+	(void)nslots;
+	return 0;
+}
+
+static void
+conn_fini(struct worker *w)
+{
+	free(w->rbuf);
+	w->rbuf = NULL;
+}
+
+/* The transfer's own socket, bound to the address the request came to. */
+static int
+conn_begin(struct worker *w, struct transfer *t, const struct request *rq)
+{
+	char addr[SOCKADDR_STRLEN];
+	int r;
+
+	r = sock_transfer((const struct sockaddr *)&rq->local, rq->locallen,
+	    rq->peer, rq->peerlen, &w->cfg);
+	if (r < 0) {
+		log_warnx("cannot open a transfer socket for %s: %s",
+		    sockaddr_str(rq->peer, addr, sizeof(addr)), strerror(-r));
+		return r;
+	}
+	t->sock = r;
+	if ((r = loop_add(&w->loop, t->sock, EPOLLIN, tx_data(t))) < 0) {
+		log_warnx("epoll_ctl: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static void
+conn_end(struct worker *w, struct transfer *t)
+{
+	if (t->sock < 0)
+		return;
+	(void)loop_del(&w->loop, t->sock);
+	close(t->sock);
+	t->sock = -1;
+}
+
+/* Sends go out as they are made: nothing waits for the end of a turn. */
+static void
+conn_flush(struct worker *w)
+{
+	(void)w;
+}
+
+static const struct transport conn_transport = {
+	.recv_slot = REQ_BUFSZ,
+	/* A socket shared by the workers (inetd) wakes only one. */
+	.listen_events = EPOLLIN | EPOLLEXCLUSIVE,
+	.stray_code = TFTP_EBADOP,
+	.stray_msg = "Illegal TFTP operation",
+	.retire_ends_all = false,
+	.init = conn_init,
+	.reserve = conn_reserve,
+	.fini = conn_fini,
+	.datagram = handle_request,
+	.event = conn_event,
+	.listen_writable = NULL,	/* never asks for EPOLLOUT there */
+	.begin = conn_begin,
+	.end = conn_end,
+	.reply = conn_reply,
+	.send = conn_send,
+	.send_ack = conn_send_ack,
+	.send_window = conn_send_window,
+	.flush = conn_flush,
+};
+
+/* Single-port mode: the listen sockets carry everything -------------- */
+
+static int
+single_init(struct worker *w)
+{
+	uint64_t seed[2] = { 0, 0 };
+	/* The kernel's random bytes for this process: no syscall. */
+	const void *rnd = (const void *)getauxval(AT_RANDOM);
+	int r;
+
+	if (rnd != NULL)
+		memcpy(seed, rnd, sizeof(seed));
+	if ((r = peertab_init(&w->pt, PEER_BITS, seed)) < 0)
+		return r;
+	sendq_init(&w->sq);
+	return 0;
+}
+
+static int
+single_reserve(struct worker *w, uint32_t nslots)
+{
+	return peertab_reserve(&w->pt, nslots);
+}
+
+static void
+single_fini(struct worker *w)
+{
+	peertab_free(&w->pt);
+}
+
+/* The listen socket stays; the transfer's buffer goes back to the pool,
+ * so out with what it holds first. */
+static void
+single_end(struct worker *w, struct transfer *t)
+{
+	if (t->queued)
+		single_flush(w);
+	peertab_remove(&w->pt, t->slot);
+	t->sock = -1;
+}
+
+static const struct transport single_transport = {
+	/* A datagram may be a DATA of any blksize. */
+	.recv_slot = RECV_BUFSZ,
+	/*
+	 * No socket is shared in this mode (the master sees to it), and
+	 * EPOLLOUT must be switchable, which exclusive waits do not allow.
+	 */
+	.listen_events = EPOLLIN,
+	/* A packet of a transfer this worker does not have. */
+	.stray_code = TFTP_EBADID,
+	.stray_msg = "Unknown transfer ID",
+	.retire_ends_all = true,
+	.init = single_init,
+	.reserve = single_reserve,
+	.fini = single_fini,
+	.datagram = single_datagram,
+	.event = NULL,		/* transfers have no socket of their own */
+	.listen_writable = single_listen_writable,
+	.begin = single_begin,
+	.end = single_end,
+	.reply = listen_reply,
+	.send = single_send,
+	.send_ack = single_send_ack,
+	.send_window = single_send_window,
+	.flush = single_flush,
+};
 
 /*
  * Carry out action a for t, its steps in flag order.  0 once it is done
@@ -1663,7 +1886,6 @@ static int
 run_action(struct worker *w, struct transfer *t, const struct xfer_action *a,
     uint16_t *code, const char **msg)
 {
-	size_t len;
 	int r;
 
 	/* What the state machine counted for this step. */
@@ -1687,22 +1909,20 @@ run_action(struct worker *w, struct transfer *t, const struct xfer_action *a,
 		t->ri.end_ms = time_now_ms();
 	}
 	if (a->flags & XA_SEND_OACK)
-		send_one(w, t, proto_build_oack(w->sbuf, w->sbufsz,
+		send_packet(w, t, proto_build_oack(w->sbuf, w->sbufsz,
 		    &xfer_params(&t->x)->opt));
 	if (a->flags & XA_SEND_DATA) {
-		r = send_data(w, t, a->first, a->count);
+		r = w->tp->send_window(w, t, a->first, a->count);
 		if (r < 0) {
 			send_errmap(r, code, msg);
 			return r;
 		}
 	}
 	if (a->flags & XA_SEND_ACK)
-		send_ack(w, t, a->ack_block);
-	if (a->flags & XA_SEND_ERROR) {
-		len = proto_build_error(w->sbuf, w->sbufsz, a->error_code,
-		    a->error_msg);
-		send_one(w, t, len);
-	}
+		w->tp->send_ack(w, t, a->ack_block);
+	if (a->flags & XA_SEND_ERROR)
+		send_packet(w, t, proto_build_error(w->sbuf, w->sbufsz,
+		    a->error_code, a->error_msg));
 	if (a->flags & XA_DONE) {
 		finish(w, t, a->result, a->error_code, a->error_msg);
 		return 0;
@@ -1729,6 +1949,14 @@ run_action(struct worker *w, struct transfer *t, const struct xfer_action *a,
 		return -ENOSPC;
 	}
 	return 0;
+}
+
+/* An OACK or ERROR in sbuf (none if it did not fit). */
+static void
+send_packet(struct worker *w, struct transfer *t, size_t len)
+{
+	if (len > 0)
+		w->tp->send(w, t, len);
 }
 
 /* Carry out a; a step that fails ends the transfer with an ERROR. */
@@ -1774,7 +2002,8 @@ resume(struct worker *w, struct transfer *t)
 	uint16_t code;
 	int r;
 
-	if ((r = send_data(w, t, t->pend_first, t->pend_count)) < 0) {
+	if ((r = w->tp->send_window(w, t, t->pend_first,
+	    t->pend_count)) < 0) {
 		send_errmap(r, &code, &msg);
 		fail(w, t, code, msg, r);
 	}
@@ -1850,8 +2079,7 @@ on_signals(struct worker *w)
 			    "to finish", w->active);
 			w->mode = W_RETIRE;
 			listen_stop(w);
-			/* Its clients' packets now reach the replacement. */
-			if (w->single && w->active > 0)
+			if (w->tp->retire_ends_all && w->active > 0)
 				end_all(w, "Server restarting", -ESHUTDOWN);
 			break;
 		default:
@@ -1896,8 +2124,7 @@ end_all(struct worker *w, const char *msg, int result)
 		else
 			fail(w, t, TFTP_EUNDEF, msg, result);
 	}
-	if (w->single)
-		single_flush(w);
+	w->tp->flush(w);
 }
 
 /* The loop.  0 once drained or retired, 1 if epoll itself failed. */
@@ -1940,11 +2167,7 @@ serve(struct worker *w)
 			t = tx_at(w, (uint32_t)data);
 			if (t == NULL || !t->used || t->gen != gen)
 				continue;
-			if (ev[i].events & (EPOLLIN | EPOLLERR))
-				transfer_readable(w, t);
-			if (t->used && t->gen == gen &&
-			    (ev[i].events & EPOLLOUT))
-				transfer_writable(w, t);
+			w->tp->event(w, t, ev[i].events);
 		}
 		for (i = 0; i < nev && w->listening; i++) {
 			data = ev[i].data.u64;
@@ -1953,7 +2176,8 @@ serve(struct worker *w)
 			if (ev[i].events & (EPOLLIN | EPOLLERR))
 				listen_readable(w, &w->lis[data & ~EV_LISTEN]);
 			if (ev[i].events & EPOLLOUT)
-				listen_writable(w, (uint8_t)(data & ~EV_LISTEN));
+				w->tp->listen_writable(w,
+				    (uint8_t)(data & ~EV_LISTEN));
 		}
 		while ((lt = loop_timer_expired(&w->loop, time_now_ms()))) {
 			if (lt == &w->drain_timer) {
@@ -1970,8 +2194,7 @@ serve(struct worker *w)
 			act(w, t, &a);
 		}
 		/* The turn's sends, gathered across transfers: go. */
-		if (w->single)
-			single_flush(w);
+		w->tp->flush(w);
 	}
 }
 
@@ -2056,7 +2279,7 @@ worker_main(uint32_t index, uint32_t nfds)
 	}
 	/* Landlock fixes this for the life of the process. */
 	w->can_write = w->cfg.write_enable;
-	w->single = w->cfg.single_port;
+	w->tp = w->cfg.single_port ? &single_transport : &conn_transport;
 	if ((r = worker_alloc(w)) < 0) {
 		log_warnx("cannot allocate the tables: %s", strerror(-r));
 		goto out;
@@ -2071,14 +2294,8 @@ worker_main(uint32_t index, uint32_t nfds)
 			log_warn("getsockname");
 			goto out;
 		}
-		/*
-		 * A socket shared by the workers (inetd) wakes only one.  In
-		 * single-port mode no socket is shared (the master sees to
-		 * it), and EPOLLOUT must be switchable, which exclusive
-		 * waits do not allow.
-		 */
-		if ((r = loop_add(&w->loop, w->lis[i].fd, w->single ? EPOLLIN :
-		    EPOLLIN | EPOLLEXCLUSIVE, EV_LISTEN | i)) < 0) {
+		if ((r = loop_add(&w->loop, w->lis[i].fd,
+		    w->tp->listen_events, EV_LISTEN | i)) < 0) {
 			log_warnx("epoll_ctl: %s", strerror(-r));
 			goto out;
 		}

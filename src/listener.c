@@ -1,0 +1,108 @@
+/*
+ * The listen sockets: requests (and, in single-port mode, every packet of
+ * every transfer) are read there in recvmmsg batches and handed to the
+ * transport; answers that have no transfer socket leave from there.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "loop.h"
+#include "sock.h"
+#include "worker_int.h"
+
+#define LISTEN_DRAIN	4		/* batches per listener, per wakeup */
+
+void
+listener_readable(struct worker *w, struct listener *l)
+{
+	struct request rq;
+	struct msghdr *mh;
+	uint32_t i;
+	int n, round;
+	ssize_t len;
+
+	for (round = 0; round < LISTEN_DRAIN; round++) {
+		for (i = 0; i < w->nq; i++) {
+			mh = &w->qmsg[i].msg_hdr;
+			w->qiov[i].iov_base = w->qbuf + (size_t)i * w->qslot;
+			w->qiov[i].iov_len = w->qslot;
+			*mh = (struct msghdr){
+				.msg_name = &w->qpeer[i],
+				.msg_namelen = sizeof(w->qpeer[i]),
+				.msg_iov = &w->qiov[i],
+				.msg_iovlen = 1,
+				.msg_control = w->qcmsg +
+				    (size_t)i * SOCK_CMSG_SPACE,
+				.msg_controllen = SOCK_CMSG_SPACE,
+			};
+		}
+		if (w->nq > 1) {
+			count(w, TFTP_SHM_C_SYS_RECVMMSG, 1);
+			n = recvmmsg(l->fd, w->qmsg, w->nq, MSG_DONTWAIT, NULL);
+		} else {
+			count(w, TFTP_SHM_C_SYS_RECVMSG, 1);
+			len = recvmsg(l->fd, &w->qmsg[0].msg_hdr, MSG_DONTWAIT);
+			if (len >= 0)
+				w->qmsg[0].msg_len = (unsigned)len;
+			n = len < 0 ? -1 : 1;
+		}
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_debug("recvmsg on a listen socket: %s",
+				    strerror(errno));
+			return;
+		}
+		count(w, TFTP_SHM_C_MSGS_RECEIVED, (uint64_t)n);
+		for (i = 0; i < (uint32_t)n; i++) {
+			mh = &w->qmsg[i].msg_hdr;
+			rq = (struct request){
+				.l = l,
+				.msg = mh,
+				.buf = w->qiov[i].iov_base,
+				.len = w->qmsg[i].msg_len,
+				.truncated = (mh->msg_flags & MSG_TRUNC) != 0,
+				.peer = (const struct sockaddr *)&w->qpeer[i],
+				.peerlen = mh->msg_namelen,
+			};
+			w->tp->datagram(w, &rq);
+		}
+		if ((uint32_t)n < w->nq)
+			return;
+	}
+}
+
+/* A packet in sbuf from listen socket fd, as one sendmsg(). */
+void
+listener_send(struct worker *w, int fd, size_t len, const struct sockaddr *peer,
+    socklen_t peerlen, const struct sockaddr *local)
+{
+	count(w, TFTP_SHM_C_SYS_SENDMSG, 1);
+	if (sock_send_from(fd, w->sbuf, len, peer, peerlen, local) == 0) {
+		count(w, TFTP_SHM_C_PACKETS_SENT, 1);
+		count(w, TFTP_SHM_C_MSGS_SENT, 1);
+	}
+}
+
+/* An answer to rq from the listen socket it came to, from the address
+ * it was sent to. */
+void
+listener_reply(struct worker *w, const struct request *rq, size_t len)
+{
+	listener_send(w, rq->l->fd, len, rq->peer, rq->peerlen,
+	    rq->locallen > 0 ? (const struct sockaddr *)&rq->local : NULL);
+}
+
+/* Retiring: the replacement worker reads these sockets now. */
+void
+listener_stop(struct worker *w)
+{
+	size_t i;
+
+	if (!w->listening)
+		return;
+	for (i = 0; i < w->nlis; i++)
+		(void)loop_del(&w->loop, w->lis[i].fd);
+	w->listening = false;
+}

@@ -25,26 +25,49 @@
 static int	 conn_init(struct worker *w);
 static int	 conn_reserve(struct worker *w, uint32_t nslots);
 static void	 conn_fini(struct worker *w);
-static int	 conn_begin(struct worker *w, struct transfer *t,
-		    const struct request *rq);
-static void	 conn_end(struct worker *w, struct transfer *t);
 static void	 conn_event(struct worker *w, struct transfer *t,
 		    uint32_t events);
 static void	 conn_readable(struct worker *w, struct transfer *t);
 static void	 conn_writable(struct worker *w, struct transfer *t);
 static void	 want_out(struct worker *w, struct transfer *t, bool on);
-static void	 conn_send_fd(struct worker *w, int fd, size_t len);
+static int	 conn_begin(struct worker *w, struct transfer *t,
+		    const struct request *rq);
+static void	 conn_end(struct worker *w, struct transfer *t);
+static void	 conn_reply(struct worker *w, const struct request *rq,
+		    size_t len);
 static void	 conn_send(struct worker *w, struct transfer *t, size_t len);
 static void	 conn_send_ack(struct worker *w, struct transfer *t,
 		    uint16_t block);
-static void	 conn_reply(struct worker *w, const struct request *rq,
-		    size_t len);
-static int	 send_batch(struct worker *w, struct transfer *t, uint32_t k,
-		    size_t seg);
+static void	 conn_send_fd(struct worker *w, int fd, size_t len);
 static int	 conn_send_window(struct worker *w, struct transfer *t,
 		    uint64_t first, uint32_t nblk);
+static int	 send_batch(struct worker *w, struct transfer *t, uint32_t k,
+		    size_t seg);
 static void	 conn_flush(struct worker *w);
 
+const struct transport conn_transport = {
+	.recv_slot = REQ_BUFSZ,
+	/* A socket shared by the workers (inetd) wakes only one. */
+	.listen_events = EPOLLIN | EPOLLEXCLUSIVE,
+	.stray_code = TFTP_EBADOP,
+	.stray_msg = "Illegal TFTP operation",
+	.retire_ends_all = false,
+	.init = conn_init,
+	.reserve = conn_reserve,
+	.fini = conn_fini,
+	.datagram = admit,
+	.event = conn_event,
+	.listen_writable = NULL,	/* never asks for EPOLLOUT there */
+	.begin = conn_begin,
+	.end = conn_end,
+	.reply = conn_reply,
+	.send = conn_send,
+	.send_ack = conn_send_ack,
+	.send_window = conn_send_window,
+	.flush = conn_flush,
+};
+
+/* Transfers' sockets are read into one buffer. */
 static int
 conn_init(struct worker *w)
 {
@@ -52,6 +75,7 @@ conn_init(struct worker *w)
 	return w->rbuf != NULL ? 0 : -ENOMEM;
 }
 
+/* A socket per transfer needs no table. */
 static int
 conn_reserve(struct worker *w, uint32_t nslots)
 {
@@ -67,38 +91,7 @@ conn_fini(struct worker *w)
 	w->rbuf = NULL;
 }
 
-/* The transfer's own socket, bound to the address the request came to. */
-static int
-conn_begin(struct worker *w, struct transfer *t, const struct request *rq)
-{
-	char addr[SOCKADDR_STRLEN];
-	int r;
-
-	r = sock_transfer((const struct sockaddr *)&rq->local, rq->locallen,
-	    rq->peer, rq->peerlen, &w->cfg);
-	if (r < 0) {
-		log_warnx("cannot open a transfer socket for %s: %s",
-		    sockaddr_str(rq->peer, addr, sizeof(addr)), strerror(-r));
-		return r;
-	}
-	t->sock = r;
-	if ((r = loop_add(&w->loop, t->sock, EPOLLIN, tx_data(t))) < 0) {
-		log_warnx("epoll_ctl: %s", strerror(-r));
-		return r;
-	}
-	return 0;
-}
-
-static void
-conn_end(struct worker *w, struct transfer *t)
-{
-	if (t->sock < 0)
-		return;
-	(void)loop_del(&w->loop, t->sock);
-	close(t->sock);
-	t->sock = -1;
-}
-
+/* Readable: the client's packets; writable: room for a window cut short. */
 static void
 conn_event(struct worker *w, struct transfer *t, uint32_t events)
 {
@@ -159,6 +152,7 @@ conn_writable(struct worker *w, struct transfer *t)
 	transfer_resume(w, t);
 }
 
+/* EPOLLOUT on the transfer's socket, wanted or not. */
 static void
 want_out(struct worker *w, struct transfer *t, bool on)
 {
@@ -169,30 +163,37 @@ want_out(struct worker *w, struct transfer *t, bool on)
 		t->wantout = on;
 }
 
-/* One packet in sbuf, counted as the send() system call it is. */
-static void
-conn_send_fd(struct worker *w, int fd, size_t len)
+/* The transfer's own socket, bound to the address the request came to. */
+static int
+conn_begin(struct worker *w, struct transfer *t, const struct request *rq)
 {
-	count(w, TFTP_SHM_C_SYS_SENDTO, 1);
-	if (send(fd, w->sbuf, len, 0) >= 0) {
-		count(w, TFTP_SHM_C_PACKETS_SENT, 1);
-		count(w, TFTP_SHM_C_MSGS_SENT, 1);
+	char addr[SOCKADDR_STRLEN];
+	int r;
+
+	r = sock_transfer((const struct sockaddr *)&rq->local, rq->locallen,
+	    rq->peer, rq->peerlen, &w->cfg);
+	if (r < 0) {
+		log_warnx("cannot open a transfer socket for %s: %s",
+		    sockaddr_str(rq->peer, addr, sizeof(addr)), strerror(-r));
+		return r;
 	}
+	t->sock = r;
+	if ((r = loop_add(&w->loop, t->sock, EPOLLIN, tx_data(t))) < 0) {
+		log_warnx("epoll_ctl: %s", strerror(-r));
+		return r;
+	}
+	return 0;
 }
 
+/* The socket goes: the table entry may be reused at once. */
 static void
-conn_send(struct worker *w, struct transfer *t, size_t len)
+conn_end(struct worker *w, struct transfer *t)
 {
-	conn_send_fd(w, t->sock, len);
-}
-
-static void
-conn_send_ack(struct worker *w, struct transfer *t, uint16_t block)
-{
-	size_t len = proto_build_ack(w->sbuf, w->sbufsz, block);
-
-	if (len > 0)
-		conn_send_fd(w, t->sock, len);
+	if (t->sock < 0)
+		return;
+	(void)loop_del(&w->loop, t->sock);
+	close(t->sock);
+	t->sock = -1;
 }
 
 /*
@@ -218,40 +219,30 @@ conn_reply(struct worker *w, const struct request *rq, size_t len)
 	close(fd);
 }
 
-static int
-send_batch(struct worker *w, struct transfer *t, uint32_t k, size_t seg)
+static void
+conn_send(struct worker *w, struct transfer *t, size_t len)
 {
-	size_t total;
-	uint32_t done;
-	int n, r;
+	conn_send_fd(w, t->sock, len);
+}
 
-	if ((total = window_gso_total(w, k, seg)) > 0) {
-		count(w, TFTP_SHM_C_SYS_SENDMSG, 1);
-		r = sock_send_gso(t->sock, w->siov[0].iov_base, total,
-		    (uint16_t)seg);
-		if (r == 0) {
-			w->gso = 1;
-			return (int)k;
-		}
-		if (!window_gso_refused(w, r)) {
-			errno = -r;
-			return -1;
-		}
+static void
+conn_send_ack(struct worker *w, struct transfer *t, uint16_t block)
+{
+	size_t len = proto_build_ack(w->sbuf, w->sbufsz, block);
+
+	if (len > 0)
+		conn_send_fd(w, t->sock, len);
+}
+
+/* One packet in sbuf, counted as the send() system call it is. */
+static void
+conn_send_fd(struct worker *w, int fd, size_t len)
+{
+	count(w, TFTP_SHM_C_SYS_SENDTO, 1);
+	if (send(fd, w->sbuf, len, 0) >= 0) {
+		count(w, TFTP_SHM_C_PACKETS_SENT, 1);
+		count(w, TFTP_SHM_C_MSGS_SENT, 1);
 	}
-	for (done = 0; done < k; done += (uint32_t)n) {
-		if (k - done == 1 || w->nbatch == 1) {
-			count(w, TFTP_SHM_C_SYS_SENDTO, 1);
-			n = send(t->sock, w->siov[done].iov_base,
-			    w->siov[done].iov_len, 0) < 0 ? -1 : 1;
-		} else {
-			count(w, TFTP_SHM_C_SYS_SENDMMSG, 1);
-			n = sendmmsg(t->sock, w->smsg + done, k - done <
-			    w->nbatch ? k - done : w->nbatch, 0);
-		}
-		if (n <= 0)
-			return done > 0 ? (int)done : -1;
-	}
-	return (int)k;
 }
 
 /*
@@ -311,31 +302,51 @@ conn_send_window(struct worker *w, struct transfer *t, uint64_t first,
 	return 0;
 }
 
+/*
+ * Send the packets of siov[0 .. k-1] (laid out back to back in the
+ * transfer's buffer): several with one GSO sendmsg() when they are all
+ * seg bytes but the last, else sendmmsg() (or send() each, as
+ * configured).  The number sent, or -1 with errno set when none was.
+ */
+static int
+send_batch(struct worker *w, struct transfer *t, uint32_t k, size_t seg)
+{
+	size_t total;
+	uint32_t done;
+	int n, r;
+
+	if ((total = window_gso_total(w, k, seg)) > 0) {
+		count(w, TFTP_SHM_C_SYS_SENDMSG, 1);
+		r = sock_send_gso(t->sock, w->siov[0].iov_base, total,
+		    (uint16_t)seg);
+		if (r == 0) {
+			w->gso = 1;
+			return (int)k;
+		}
+		if (!window_gso_refused(w, r)) {
+			errno = -r;
+			return -1;
+		}
+	}
+	for (done = 0; done < k; done += (uint32_t)n) {
+		if (k - done == 1 || w->nbatch == 1) {
+			count(w, TFTP_SHM_C_SYS_SENDTO, 1);
+			n = send(t->sock, w->siov[done].iov_base,
+			    w->siov[done].iov_len, 0) < 0 ? -1 : 1;
+		} else {
+			count(w, TFTP_SHM_C_SYS_SENDMMSG, 1);
+			n = sendmmsg(t->sock, w->smsg + done, k - done <
+			    w->nbatch ? k - done : w->nbatch, 0);
+		}
+		if (n <= 0)
+			return done > 0 ? (int)done : -1;
+	}
+	return (int)k;
+}
+
 /* Sends go out as they are made: nothing waits for the end of a turn. */
 static void
 conn_flush(struct worker *w)
 {
 	(void)w;
 }
-
-const struct transport conn_transport = {
-	.recv_slot = REQ_BUFSZ,
-	/* A socket shared by the workers (inetd) wakes only one. */
-	.listen_events = EPOLLIN | EPOLLEXCLUSIVE,
-	.stray_code = TFTP_EBADOP,
-	.stray_msg = "Illegal TFTP operation",
-	.retire_ends_all = false,
-	.init = conn_init,
-	.reserve = conn_reserve,
-	.fini = conn_fini,
-	.datagram = admit,
-	.event = conn_event,
-	.listen_writable = NULL,	/* never asks for EPOLLOUT there */
-	.begin = conn_begin,
-	.end = conn_end,
-	.reply = conn_reply,
-	.send = conn_send,
-	.send_ack = conn_send_ack,
-	.send_window = conn_send_window,
-	.flush = conn_flush,
-};

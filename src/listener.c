@@ -4,16 +4,92 @@
  * transport; answers that have no transfer socket leave from there.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "log.h"
 #include "loop.h"
 #include "sock.h"
+#include "worker.h"
 #include "worker_int.h"
 
 #define LISTEN_DRAIN	4		/* batches per listener, per wakeup */
 
+/*
+ * The recvmmsg batch: max_batch_size messages (1: recvmsg) of the
+ * transport's datagram size, the buffers reserved, not committed.
+ */
+int
+listener_alloc(struct worker *w)
+{
+	const struct tftpd_config *cfg = &w->cfg;
+
+	w->nq = cfg->enable_recvmmsg && cfg->max_batch_size > 1 ?
+	    cfg->max_batch_size : 1;
+	w->qslot = w->tp->recv_slot;
+	w->qbuf_len = (size_t)w->nq * w->qslot;
+	w->qbuf = mmap(NULL, w->qbuf_len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (w->qbuf == MAP_FAILED) {
+		w->qbuf = NULL;
+		return -ENOMEM;
+	}
+	w->qmsg = calloc(w->nq, sizeof(*w->qmsg));
+	w->qiov = calloc(w->nq, sizeof(*w->qiov));
+	w->qpeer = calloc(w->nq, sizeof(*w->qpeer));
+	w->qcmsg = calloc(w->nq, SOCK_CMSG_SPACE);
+	if (w->qmsg == NULL || w->qiov == NULL || w->qpeer == NULL ||
+	    w->qcmsg == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+void
+listener_free(struct worker *w)
+{
+	if (w->qbuf != NULL)
+		(void)munmap(w->qbuf, w->qbuf_len);
+	free(w->qmsg);
+	free(w->qiov);
+	free(w->qpeer);
+	free(w->qcmsg);
+}
+
+/*
+ * The inherited listen sockets, into the loop as the transport wants
+ * them polled.  0, or -errno (logged).
+ */
+int
+listener_start(struct worker *w, uint32_t nfds)
+{
+	struct listener *l;
+	uint32_t i;
+	int r;
+
+	for (i = 0; i < nfds; i++) {
+		l = &w->lis[i];
+		l->fd = WORKER_FD_LISTEN + (int)i;
+		l->len = sizeof(l->addr);
+		if (getsockname(l->fd, (struct sockaddr *)&l->addr,
+		    &l->len) < 0) {
+			r = -errno;
+			log_warn("getsockname");
+			return r;
+		}
+		if ((r = loop_add(&w->loop, l->fd, w->tp->listen_events,
+		    EV_LISTEN | i)) < 0) {
+			log_warnx("epoll_ctl: %s", strerror(-r));
+			return r;
+		}
+	}
+	w->nlis = nfds;
+	w->listening = true;
+	return 0;
+}
+
+/* Readable: up to LISTEN_DRAIN batches, each datagram to the transport. */
 void
 listener_readable(struct worker *w, struct listener *l)
 {

@@ -22,20 +22,48 @@
 static int	 single_init(struct worker *w);
 static int	 single_reserve(struct worker *w, uint32_t nslots);
 static void	 single_fini(struct worker *w);
+static void	 single_datagram(struct worker *w, struct request *rq);
 static uint64_t	 request_hash(const struct request *rq);
+static void	 single_listen_writable(struct worker *w, uint8_t lis);
+static void	 single_want_out(struct worker *w, uint8_t lis, bool on);
 static int	 single_begin(struct worker *w, struct transfer *t,
 		    const struct request *rq);
 static void	 single_end(struct worker *w, struct transfer *t);
-static void	 single_datagram(struct worker *w, struct request *rq);
 static void	 single_send(struct worker *w, struct transfer *t, size_t len);
 static void	 single_send_ack(struct worker *w, struct transfer *t,
 		    uint16_t block);
 static int	 single_send_window(struct worker *w, struct transfer *t,
 		    uint64_t first, uint32_t nblk);
 static void	 single_flush(struct worker *w);
-static void	 single_want_out(struct worker *w, uint8_t lis, bool on);
-static void	 single_listen_writable(struct worker *w, uint8_t lis);
 
+const struct transport single_transport = {
+	/* A datagram may be a DATA of any blksize. */
+	.recv_slot = RECV_BUFSZ,
+	/*
+	 * No socket is shared in this mode (the master sees to it), and
+	 * EPOLLOUT must be switchable, which exclusive waits do not allow.
+	 */
+	.listen_events = EPOLLIN,
+	/* A packet of a transfer this worker does not have. */
+	.stray_code = TFTP_EBADID,
+	.stray_msg = "Unknown transfer ID",
+	.retire_ends_all = true,
+	.init = single_init,
+	.reserve = single_reserve,
+	.fini = single_fini,
+	.datagram = single_datagram,
+	.event = NULL,		/* transfers have no socket of their own */
+	.listen_writable = single_listen_writable,
+	.begin = single_begin,
+	.end = single_end,
+	.reply = listener_reply,
+	.send = single_send,
+	.send_ack = single_send_ack,
+	.send_window = single_send_window,
+	.flush = single_flush,
+};
+
+/* The peer table, its hash seeded per process, and the send queue. */
 static int
 single_init(struct worker *w)
 {
@@ -52,6 +80,7 @@ single_init(struct worker *w)
 	return 0;
 }
 
+/* A peer-table entry per transfer slot. */
 static int
 single_reserve(struct worker *w, uint32_t nslots)
 {
@@ -64,64 +93,15 @@ single_fini(struct worker *w)
 	peertab_free(&w->pt);
 }
 
-/* FNV-1a: tells a repeated request from another one, nothing more. */
-static uint64_t
-request_hash(const struct request *rq)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	size_t i;
-
-	for (i = 0; i < rq->len; i++)
-		h = (h ^ rq->buf[i]) * UINT64_C(0x100000001b3);
-	return h;
-}
-
 /*
- * Single-port mode: the transfer answers from the listen socket the
- * request came to, and is found again by the client's address.
- */
-static int
-single_begin(struct worker *w, struct transfer *t, const struct request *rq)
-{
-	struct peer_key k;
-	int r;
-
-	if ((r = peertab_key(&k, rq->peer, rq->peerlen,
-	    (uint8_t)(rq->l - w->lis))) < 0)
-		return r;
-	if ((r = peertab_insert(&w->pt, t->slot, &k)) < 0)
-		return r;
-	t->lis = (uint8_t)(rq->l - w->lis);
-	t->sock = rq->l->fd;
-	/* A socket bound to one address answers from it without a pktinfo. */
-	memcpy(&t->local, &rq->local, sizeof(t->local));
-	t->locallen = sock_is_wildcard((const struct sockaddr *)&rq->l->addr) ?
-	    rq->locallen : 0;
-	t->req_hash = request_hash(rq);
-	return 0;
-}
-
-/* The listen socket stays; the transfer's buffer goes back to the pool,
- * so out with what it holds first. */
-static void
-single_end(struct worker *w, struct transfer *t)
-{
-	if (t->queued)
-		single_flush(w);
-	peertab_remove(&w->pt, t->slot);
-	t->sock = -1;
-}
-
-/*
- * Single-port mode: a datagram on a listen socket belongs to the
- * transfer of its sender's address, if there is one, else it is a
- * request.  The same request again, from a client whose transfer has
- * heard nothing yet, is a repeat (its answer was lost or slow: the timer
- * resends it); any other request from that port, or one after the
- * transfer has heard from the client or while it only dallies, means the
- * client has moved on, so the old transfer ends (without an ERROR, which
- * the client would take for the answer to its new request) and the new
- * one starts.
+ * A datagram on a listen socket belongs to the transfer of its sender's
+ * address, if there is one, else it is a request.  The same request
+ * again, from a client whose transfer has heard nothing yet, is a repeat
+ * (its answer was lost or slow: the timer resends it); any other request
+ * from that port, or one after the transfer has heard from the client or
+ * while it only dallies, means the client has moved on, so the old
+ * transfer ends (without an ERROR, which the client would take for the
+ * answer to its new request) and the new one starts.
  */
 static void
 single_datagram(struct worker *w, struct request *rq)
@@ -161,6 +141,85 @@ single_datagram(struct worker *w, struct request *rq)
 	admit(w, rq);
 }
 
+/* FNV-1a: tells a repeated request from another one, nothing more. */
+static uint64_t
+request_hash(const struct request *rq)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	size_t i;
+
+	for (i = 0; i < rq->len; i++)
+		h = (h ^ rq->buf[i]) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+/* Room again in a listen socket's buffer: resume the windows cut short. */
+static void
+single_listen_writable(struct worker *w, uint8_t lis)
+{
+	struct transfer *t;
+	uint32_t i;
+
+	single_want_out(w, lis, false);
+	for (i = 0; i < w->ntx; i++) {
+		t = tx_at(w, i);
+		if (t->used && t->lis == lis && t->pend_count > 0)
+			transfer_resume(w, t);
+	}
+	single_flush(w);
+}
+
+/* EPOLLOUT on listen socket lis, wanted or not (not once retired). */
+static void
+single_want_out(struct worker *w, uint8_t lis, bool on)
+{
+	struct listener *l = &w->lis[lis];
+
+	if (l->wantout == on || !w->listening)
+		return;
+	if (loop_mod(&w->loop, l->fd, on ? EPOLLIN | EPOLLOUT : EPOLLIN,
+	    EV_LISTEN | lis) == 0)
+		l->wantout = on;
+}
+
+/*
+ * The transfer answers from the listen socket the request came to, and
+ * is found again by the client's address.
+ */
+static int
+single_begin(struct worker *w, struct transfer *t, const struct request *rq)
+{
+	struct peer_key k;
+	int r;
+
+	if ((r = peertab_key(&k, rq->peer, rq->peerlen,
+	    (uint8_t)(rq->l - w->lis))) < 0)
+		return r;
+	if ((r = peertab_insert(&w->pt, t->slot, &k)) < 0)
+		return r;
+	t->lis = (uint8_t)(rq->l - w->lis);
+	t->sock = rq->l->fd;
+	/* A socket bound to one address answers from it without a pktinfo. */
+	memcpy(&t->local, &rq->local, sizeof(t->local));
+	t->locallen = sock_is_wildcard((const struct sockaddr *)&rq->l->addr) ?
+	    rq->locallen : 0;
+	t->req_hash = request_hash(rq);
+	return 0;
+}
+
+/*
+ * The listen socket stays.  The transfer's buffer goes back to the pool,
+ * so out with what it holds first.
+ */
+static void
+single_end(struct worker *w, struct transfer *t)
+{
+	if (t->queued)
+		single_flush(w);
+	peertab_remove(&w->pt, t->slot);
+	t->sock = -1;
+}
+
 /* After what the transfer already queued, not before it. */
 static void
 single_send(struct worker *w, struct transfer *t, size_t len)
@@ -197,11 +256,11 @@ single_send_ack(struct worker *w, struct transfer *t, uint16_t block)
 }
 
 /*
- * A window of a transfer on a listen socket: the window is laid out
- * in the transfer's pool buffer as usual and queued, one GSO message
- * (or one message per packet) at a time; single_flush() sends it with
- * the other transfers' windows.  A window longer than the buffer holds
- * flushes between its parts, since the buffer is then filled again.
+ * A window is laid out in the transfer's pool buffer as on the other
+ * transport, and queued, one GSO message (or one message per packet) at
+ * a time; single_flush() sends it with the other transfers' windows.  A
+ * window longer than the buffer holds flushes between its parts, since
+ * the buffer is then filled again.
  */
 static int
 single_send_window(struct worker *w, struct transfer *t, uint64_t first,
@@ -312,58 +371,3 @@ single_flush(struct worker *w)
 	}
 	sendq_reset(q);
 }
-
-static void
-single_want_out(struct worker *w, uint8_t lis, bool on)
-{
-	struct listener *l = &w->lis[lis];
-
-	if (l->wantout == on || !w->listening)
-		return;
-	if (loop_mod(&w->loop, l->fd, on ? EPOLLIN | EPOLLOUT : EPOLLIN,
-	    EV_LISTEN | lis) == 0)
-		l->wantout = on;
-}
-
-/* Room again in a listen socket's buffer: resume the windows cut short. */
-static void
-single_listen_writable(struct worker *w, uint8_t lis)
-{
-	struct transfer *t;
-	uint32_t i;
-
-	single_want_out(w, lis, false);
-	for (i = 0; i < w->ntx; i++) {
-		t = tx_at(w, i);
-		if (t->used && t->lis == lis && t->pend_count > 0)
-			transfer_resume(w, t);
-	}
-	single_flush(w);
-}
-
-const struct transport single_transport = {
-	/* A datagram may be a DATA of any blksize. */
-	.recv_slot = RECV_BUFSZ,
-	/*
-	 * No socket is shared in this mode (the master sees to it), and
-	 * EPOLLOUT must be switchable, which exclusive waits do not allow.
-	 */
-	.listen_events = EPOLLIN,
-	/* A packet of a transfer this worker does not have. */
-	.stray_code = TFTP_EBADID,
-	.stray_msg = "Unknown transfer ID",
-	.retire_ends_all = true,
-	.init = single_init,
-	.reserve = single_reserve,
-	.fini = single_fini,
-	.datagram = single_datagram,
-	.event = NULL,		/* transfers have no socket of their own */
-	.listen_writable = single_listen_writable,
-	.begin = single_begin,
-	.end = single_end,
-	.reply = listener_reply,
-	.send = single_send,
-	.send_ack = single_send_ack,
-	.send_window = single_send_window,
-	.flush = single_flush,
-};

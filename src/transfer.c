@@ -25,8 +25,10 @@ static int	 run_action(struct worker *w, struct transfer *t,
 static void	 send_packet(struct worker *w, struct transfer *t, size_t len);
 static void	 send_errmap(int r, uint16_t *code, const char **msg);
 
-/* A packet from the transfer's client, to its state machine; the
- * action's flags. */
+/*
+ * A packet from the transfer's client, to its state machine.  Returns the
+ * flags of the action it answered with.
+ */
 uint32_t
 transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
     size_t len)
@@ -39,6 +41,28 @@ transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
 	xfer_on_packet(&t->x, buf, len, time_now_ms(), &a);
 	transfer_act(w, t, &a);
 	return a.flags;
+}
+
+/* The transfer's timer expired. */
+void
+transfer_timeout(struct worker *w, struct transfer *t)
+{
+	struct xfer_action a;
+
+	xfer_on_timeout(&t->x, time_now_ms(), &a);
+	transfer_act(w, t, &a);
+}
+
+/* Carry out a; a step that fails ends the transfer with an ERROR. */
+void
+transfer_act(struct worker *w, struct transfer *t, const struct xfer_action *a)
+{
+	const char *msg;
+	uint16_t code;
+	int r;
+
+	if ((r = run_action(w, t, a, &code, &msg)) < 0)
+		transfer_fail(w, t, code, msg, r);
 }
 
 /*
@@ -124,18 +148,6 @@ send_packet(struct worker *w, struct transfer *t, size_t len)
 		w->tp->send(w, t, len);
 }
 
-/* Carry out a; a step that fails ends the transfer with an ERROR. */
-void
-transfer_act(struct worker *w, struct transfer *t, const struct xfer_action *a)
-{
-	const char *msg;
-	uint16_t code;
-	int r;
-
-	if ((r = run_action(w, t, a, &code, &msg)) < 0)
-		transfer_fail(w, t, code, msg, r);
-}
-
 /*
  * The worker cannot go on with t: the state machine is told once, and its
  * answer (an ERROR to the client, the end) is carried out.  Those steps
@@ -151,14 +163,6 @@ transfer_fail(struct worker *w, struct transfer *t, uint16_t code,
 	(void)run_action(w, t, &a, &code, &msg);
 }
 
-/* The ERROR for a window that could not be read or sent. */
-static void
-send_errmap(int r, uint16_t *code, const char **msg)
-{
-	*code = TFTP_EUNDEF;
-	*msg = r == -ESTALE ? "File changed" : strerror(-r);
-}
-
 /* Send the rest of a window the socket buffer had no room for. */
 void
 transfer_resume(struct worker *w, struct transfer *t)
@@ -172,6 +176,14 @@ transfer_resume(struct worker *w, struct transfer *t)
 		send_errmap(r, &code, &msg);
 		transfer_fail(w, t, code, msg, r);
 	}
+}
+
+/* The ERROR for a window that could not be read or sent. */
+static void
+send_errmap(int r, uint16_t *code, const char **msg)
+{
+	*code = TFTP_EUNDEF;
+	*msg = r == -ESTALE ? "File changed" : strerror(-r);
 }
 
 /* The transfer's log line and outcome counters; its slot is freed. */

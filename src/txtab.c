@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "files.h"
@@ -61,6 +62,7 @@ tx_reserve(struct worker *w, uint32_t n)
 	return w->ntx < want ? -ENOMEM : 0;
 }
 
+/* The transfer in slot, used or not; NULL past the table. */
 struct transfer *
 tx_at(struct worker *w, uint32_t slot)
 {
@@ -69,6 +71,7 @@ tx_at(struct worker *w, uint32_t slot)
 	return &w->chunk[slot / TX_CHUNK][slot % TX_CHUNK];
 }
 
+/* The transfer's epoll data, which tells a reused slot apart. */
 uint64_t
 tx_data(const struct transfer *t)
 {
@@ -147,6 +150,36 @@ tx_gauges(struct worker *w)
 	shm_gauge(&w->st->pool_capacity, w->pool_cap);
 }
 
+/*
+ * The buffer pool: buffer_pool_size buffers of POOL_BUFSZ, fixed at
+ * start.  A buffer holds one packet of the largest block, or a window of
+ * up to SOCK_GSO_MAX_SEGS smaller ones.  Its memory is reserved, not
+ * committed: a page costs memory once a transfer uses it.
+ */
+int
+pool_init(struct worker *w)
+{
+	uint32_t i;
+
+	w->pool_cap = w->cfg.buffer_pool_size > 0 ?
+	    w->cfg.buffer_pool_size : 1;
+	w->pool_len = (size_t)w->pool_cap * POOL_BUFSZ;
+	w->pool = mmap(NULL, w->pool_len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (w->pool == MAP_FAILED) {
+		w->pool = NULL;
+		return -ENOMEM;
+	}
+	w->pool_free = calloc(w->pool_cap, sizeof(*w->pool_free));
+	if (w->pool_free == NULL)
+		return -ENOMEM;
+	/* Taken from the bottom, so few buffers' pages are ever touched. */
+	for (i = 0; i < w->pool_cap; i++)
+		w->pool_free[i] = w->pool_cap - 1 - i;
+	w->pool_nfree = w->pool_cap;
+	return 0;
+}
+
 /* A free pool buffer, or NULL. */
 uint8_t *
 pool_get(struct worker *w)
@@ -168,4 +201,18 @@ pool_put(struct worker *w, uint8_t *buf)
 	w->pool_free[w->pool_nfree++] =
 	    (uint32_t)((size_t)(buf - w->pool) / POOL_BUFSZ);
 	tx_gauges(w);
+}
+
+/* The table and the pool, after a failed setup too. */
+void
+tx_free(struct worker *w)
+{
+	uint32_t i;
+
+	for (i = 0; i < TX_CHUNKS; i++)
+		free(w->chunk[i]);
+	free(w->freelist);
+	if (w->pool != NULL)
+		(void)munmap(w->pool, w->pool_len);
+	free(w->pool_free);
 }

@@ -19,43 +19,37 @@
 static int	 fill_block(struct worker *w, struct transfer *t, uint64_t idx,
 		    uint8_t *buf, size_t *len);
 
-/* The DATA packet of block idx: header, then the payload read into place. */
-static int
-fill_block(struct worker *w, struct transfer *t, uint64_t idx, uint8_t *buf,
-    size_t *len)
+/*
+ * How windows go out, fixed at start: sendmmsg() batches of nbatch (1:
+ * no sendmmsg), UDP GSO unless turned off (then tried once), and the
+ * message array over siov[].
+ */
+void
+window_init(struct worker *w)
 {
-	size_t want = xfer_block_len(&t->x, idx), got = 0;
-	off_t off;
-	ssize_t n;
+	const struct tftpd_config *cfg = &w->cfg;
+	uint32_t i;
 
-	proto_build_data_hdr(buf, TFTP_HDR_LEN, xfer_wire_block(&t->x, idx));
-	if (t->netascii) {
-		/* Checkpoint: no block before the window is sent again. */
-		n = files_nasrc_read(&t->nas, idx,
-		    xfer_params(&t->x)->opt.blksize, xfer_acked(&t->x) + 1,
-		    buf + TFTP_HDR_LEN);
-		if (n < 0)
-			return (int)n;
-		got = (size_t)n;
-	} else {
-		off = (off_t)xfer_block_offset(&t->x, idx);
-		while (got < want) {
-			n = pread(t->fd, buf + TFTP_HDR_LEN + got, want - got,
-			    off + (off_t)got);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return -errno;
-			if (n == 0)
-				break;
-			got += (size_t)n;
-		}
+	w->nbatch = cfg->enable_sendmmsg && cfg->max_batch_size > 1 ?
+	    cfg->max_batch_size : 1;
+	if (w->nbatch > SOCK_GSO_MAX_SEGS)
+		w->nbatch = SOCK_GSO_MAX_SEGS;
+	w->gso = cfg->enable_gso ? 0 : -1;
+	for (i = 0; i < SOCK_GSO_MAX_SEGS; i++) {
+		w->smsg[i].msg_hdr.msg_iov = &w->siov[i];
+		w->smsg[i].msg_hdr.msg_iovlen = 1;
 	}
-	/* Shorter (or, in netascii, longer) than the size we announced. */
-	if (got != want)
-		return -ESTALE;
-	*len = TFTP_HDR_LEN + got;
-	return 0;
+}
+
+/* Packets of seg bytes a pool buffer holds at once (and GSO sends). */
+uint32_t
+window_fit(size_t seg)
+{
+	uint32_t fit = (uint32_t)(POOL_BUFSZ / seg);
+
+	if (fit > SOCK_GSO_MAX_SEGS)
+		fit = SOCK_GSO_MAX_SEGS;
+	return fit > 0 ? fit : 1;
 }
 
 /*
@@ -100,6 +94,45 @@ window_fill(struct worker *w, struct transfer *t, uint64_t first,
 	return 0;
 }
 
+/* The DATA packet of block idx: header, then the payload read into place. */
+static int
+fill_block(struct worker *w, struct transfer *t, uint64_t idx, uint8_t *buf,
+    size_t *len)
+{
+	size_t want = xfer_block_len(&t->x, idx), got = 0;
+	off_t off;
+	ssize_t n;
+
+	proto_build_data_hdr(buf, TFTP_HDR_LEN, xfer_wire_block(&t->x, idx));
+	if (t->netascii) {
+		/* Checkpoint: no block before the window is sent again. */
+		n = files_nasrc_read(&t->nas, idx,
+		    xfer_params(&t->x)->opt.blksize, xfer_acked(&t->x) + 1,
+		    buf + TFTP_HDR_LEN);
+		if (n < 0)
+			return (int)n;
+		got = (size_t)n;
+	} else {
+		off = (off_t)xfer_block_offset(&t->x, idx);
+		while (got < want) {
+			n = pread(t->fd, buf + TFTP_HDR_LEN + got, want - got,
+			    off + (off_t)got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -errno;
+			if (n == 0)
+				break;
+			got += (size_t)n;
+		}
+	}
+	/* Shorter (or, in netascii, longer) than the size we announced. */
+	if (got != want)
+		return -ESTALE;
+	*len = TFTP_HDR_LEN + got;
+	return 0;
+}
+
 /*
  * The bytes of siov[0 .. k-1] when they can go out as one UDP GSO send
  * (several packets, all seg bytes but the last, within the kernel's
@@ -136,15 +169,4 @@ window_gso_refused(struct worker *w, int err)
 	log_info("UDP GSO unavailable (%s): windows go out with sendmmsg",
 	    strerror(-err));
 	return true;
-}
-
-/* Packets of seg bytes a pool buffer holds at once (and GSO sends). */
-uint32_t
-window_fit(size_t seg)
-{
-	uint32_t fit = (uint32_t)(POOL_BUFSZ / seg);
-
-	if (fit > SOCK_GSO_MAX_SEGS)
-		fit = SOCK_GSO_MAX_SEGS;
-	return fit > 0 ? fit : 1;
 }

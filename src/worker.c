@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -24,7 +23,6 @@
 #include "loop.h"
 #include "sandbox.h"
 #include "shm.h"
-#include "sock.h"
 #include "util.h"
 #include "worker.h"
 #include "worker_int.h"
@@ -36,364 +34,19 @@
 static int	 check_fds(uint32_t nfds, char *why, size_t whylen);
 static int	 worker_alloc(struct worker *w);
 static void	 worker_dealloc(struct worker *w);
+static int	 serve(struct worker *w);
+static void	 on_signals(struct worker *w);
+static void	 on_transfers(struct worker *w, const struct epoll_event *ev,
+		    int nev);
+static void	 on_listeners(struct worker *w, const struct epoll_event *ev,
+		    int nev);
+static int	 on_timers(struct worker *w);
+static void	 config_check(struct worker *w);
 static void	 config_apply(struct worker *w, struct tftpd_config *c,
 		    uint64_t gen);
-static void	 config_check(struct worker *w);
-static void	 on_signals(struct worker *w);
 static void	 end_dallies(struct worker *w);
 static void	 end_all(struct worker *w, const char *msg, int result);
-static int	 serve(struct worker *w);
 static void	 log_stats(struct worker *w);
-
-/* The inherited descriptors are what the contract says they are. */
-static int
-check_fds(uint32_t nfds, char *why, size_t whylen)
-{
-	struct stat st;
-	socklen_t len;
-	uint32_t i;
-	int type, domain;
-
-	if (nfds < 1 || nfds > WORKER_MAX_LISTEN) {
-		snprintf(why, whylen, "%" PRIu32 " listen sockets (1..%d)",
-		    nfds, WORKER_MAX_LISTEN);
-		return -EINVAL;
-	}
-	if (fstat(WORKER_FD_ROOT, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(why, whylen, "descriptor %d is not the root directory",
-		    WORKER_FD_ROOT);
-		return -EBADF;
-	}
-	for (i = 0; i < nfds; i++) {
-		len = sizeof(type);
-		if (getsockopt(WORKER_FD_LISTEN + (int)i, SOL_SOCKET, SO_TYPE,
-		    &type, &len) < 0 || type != SOCK_DGRAM ||
-		    getsockopt(WORKER_FD_LISTEN + (int)i, SOL_SOCKET,
-		    SO_DOMAIN, &domain, &len) < 0 ||
-		    (domain != AF_INET && domain != AF_INET6)) {
-			snprintf(why, whylen, "descriptor %d is not a UDP "
-			    "socket", WORKER_FD_LISTEN + (int)i);
-			return -EBADF;
-		}
-	}
-	return 0;
-}
-
-/*
- * The packet buffers.  They are sized for the largest block any setting
- * may allow, since max_blksize can be raised while the worker runs: a
- * pool buffer holds one packet of the largest block, or a window of up
- * to SOCK_GSO_MAX_SEGS smaller ones.  The pool's memory is reserved once
- * (pages are only touched as transfers use them) and never grows.
- */
-static int
-worker_alloc(struct worker *w)
-{
-	const struct tftpd_config *cfg = &w->cfg;
-	uint32_t i;
-	int r;
-
-	w->sbufsz = TFTP_HDR_LEN + TFTP_BLKSIZE_MAX;
-	w->sbuf = malloc(w->sbufsz);
-	if (w->sbuf == NULL)
-		return -ENOMEM;
-	w->nbatch = cfg->enable_sendmmsg && cfg->max_batch_size > 1 ?
-	    cfg->max_batch_size : 1;
-	if (w->nbatch > SOCK_GSO_MAX_SEGS)
-		w->nbatch = SOCK_GSO_MAX_SEGS;
-	w->gso = cfg->enable_gso ? 0 : -1;
-	for (i = 0; i < SOCK_GSO_MAX_SEGS; i++) {
-		w->smsg[i].msg_hdr.msg_iov = &w->siov[i];
-		w->smsg[i].msg_hdr.msg_iovlen = 1;
-	}
-	/* Reserved, not committed: a page costs memory once it is used. */
-	w->pool_cap = cfg->buffer_pool_size > 0 ? cfg->buffer_pool_size : 1;
-	w->pool_len = (size_t)w->pool_cap * POOL_BUFSZ;
-	w->pool = mmap(NULL, w->pool_len, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (w->pool == MAP_FAILED) {
-		w->pool = NULL;
-		return -ENOMEM;
-	}
-	w->pool_free = calloc(w->pool_cap, sizeof(*w->pool_free));
-	if (w->pool_free == NULL)
-		return -ENOMEM;
-	/* Taken from the bottom, so few buffers' pages are ever touched. */
-	for (i = 0; i < w->pool_cap; i++)
-		w->pool_free[i] = w->pool_cap - 1 - i;
-	w->pool_nfree = w->pool_cap;
-
-	w->nq = cfg->enable_recvmmsg && cfg->max_batch_size > 1 ?
-	    cfg->max_batch_size : 1;
-	w->qslot = w->tp->recv_slot;
-	w->qbuf_len = (size_t)w->nq * w->qslot;
-	w->qbuf = mmap(NULL, w->qbuf_len, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (w->qbuf == MAP_FAILED) {
-		w->qbuf = NULL;
-		return -ENOMEM;
-	}
-	w->qmsg = calloc(w->nq, sizeof(*w->qmsg));
-	w->qiov = calloc(w->nq, sizeof(*w->qiov));
-	w->qpeer = calloc(w->nq, sizeof(*w->qpeer));
-	w->qcmsg = calloc(w->nq, SOCK_CMSG_SPACE);
-	if (w->qmsg == NULL || w->qiov == NULL || w->qpeer == NULL ||
-	    w->qcmsg == NULL)
-		return -ENOMEM;
-	if ((r = w->tp->init(w)) < 0)
-		return r;
-	return tx_reserve(w, cfg->max_transfers);
-}
-
-static void
-worker_dealloc(struct worker *w)
-{
-	uint32_t i;
-
-	for (i = 0; i < TX_CHUNKS; i++)
-		free(w->chunk[i]);
-	free(w->freelist);
-	free(w->sbuf);
-	if (w->pool != NULL)
-		(void)munmap(w->pool, w->pool_len);
-	free(w->pool_free);
-	if (w->qbuf != NULL)
-		(void)munmap(w->qbuf, w->qbuf_len);
-	if (w->tp != NULL)
-		w->tp->fini(w);
-	free(w->qmsg);
-	free(w->qiov);
-	free(w->qpeer);
-	free(w->qcmsg);
-}
-
-/*
- * Make c (validated) the settings of new transfers.  Running transfers
- * copied what they need at their start and keep it.  The sandbox fixed
- * at start whether this process may write: if uploads were turned on
- * since, they stay off here until the master has replaced this worker.
- */
-static void
-config_apply(struct worker *w, struct tftpd_config *c, uint64_t gen)
-{
-	uint32_t want = c->max_transfers > 0 ? c->max_transfers : 1;
-	int r;
-
-	if (c->write_enable && !w->can_write) {
-		log_info("configuration %" PRIu64 ": uploads stay disabled in "
-		    "this worker until it is replaced", gen);
-		c->write_enable = false;
-	}
-	if (want > w->ntx && (r = tx_reserve(w, want)) < 0)
-		log_warnx("configuration %" PRIu64 ": room for only %" PRIu32
-		    " of max_transfers %" PRIu32 ": %s", gen, w->ntx, want,
-		    strerror(-r));
-	w->limit = want < w->ntx ? want : w->ntx;
-	log_setlevel(c->log_level);
-	if (c != &w->cfg)
-		memcpy(&w->cfg, c, sizeof(w->cfg));
-	w->gen = w->seen = gen;
-	if (w->mode != W_RETIRE)
-		shm_gauge(&w->st->generation, gen);
-	tx_gauges(w);
-}
-
-/*
- * Once per loop turn, before any request is handled: has the master
- * published new settings?  An invalid copy is reported once and the
- * settings in use stay; a copy torn by a master still writing is simply
- * read again next turn.
- */
-static void
-config_check(struct worker *w)
-{
-	char err[CONFIG_ERR_MAX];
-	uint64_t gen;
-
-	gen = shm_generation(w->shm.ctl);
-	if (gen == w->seen)
-		return;
-	if (shm_read_config(w->shm.ctl, &w->next, &gen) < 0)
-		return;
-	w->seen = gen;
-	if (gen == w->gen)
-		return;
-	if (config_validate(&w->next, err, sizeof(err)) < 0) {
-		log_warnx("configuration %" PRIu64 " is invalid, keeping %"
-		    PRIu64 ": %s", gen, w->gen, err);
-		return;
-	}
-	config_apply(w, &w->next, gen);
-	log_info("configuration %" PRIu64 " applied to new transfers", gen);
-}
-
-/*
- * SIGTERM and SIGINT drain: requests keep being read and are refused
- * with "Server shutting down", running transfers finish, for at most
- * drain_timeout seconds.  SIGQUIT retires: the listen sockets are left
- * alone and the transfers finish.  SIGHUP is the master's business.
- */
-static void
-on_signals(struct worker *w)
-{
-	uint32_t secs = w->cfg.drain_timeout;
-	int sig;
-
-	while ((sig = loop_signal()) != 0) {
-		switch (sig) {
-		case SIGTERM:
-		case SIGINT:
-			if (w->mode == W_DRAIN)
-				break;
-			w->mode = W_DRAIN;
-			end_dallies(w);
-			log_info("%s: draining %" PRIu32 " transfers (at most "
-			    "%" PRIu32 " s)", sig == SIGTERM ? "SIGTERM" :
-			    "SIGINT", w->active, secs);
-			(void)loop_timer_set(&w->loop, &w->drain_timer,
-			    time_now_ms() + (uint64_t)secs * 1000 + 1);
-			break;
-		case SIGQUIT:
-			if (w->mode != W_RUN)
-				break;
-			log_info("SIGQUIT: retiring, %" PRIu32 " transfers "
-			    "to finish", w->active);
-			w->mode = W_RETIRE;
-			listener_stop(w);
-			if (w->tp->retire_ends_all && w->active > 0)
-				end_all(w, "Server restarting", -ESHUTDOWN);
-			break;
-		default:
-			log_debug("signal %d ignored", sig);
-			break;
-		}
-	}
-}
-
-/* Draining: uploads that only dally are complete; they end now. */
-static void
-end_dallies(struct worker *w)
-{
-	struct transfer *t;
-	uint32_t i;
-
-	for (i = 0; i < w->ntx; i++) {
-		t = tx_at(w, i);
-		if (t->used && xfer_dallying(&t->x))
-			transfer_finish(w, t, 0, 0, NULL);
-	}
-}
-
-/*
- * Every transfer ends now (the drain timed out; or a single-port worker
- * retires, whose clients' packets the replacement will read): a
- * dallying upload is complete, any other gets ERROR 0 msg and an upload
- * leaves no temporary behind.
- */
-static void
-end_all(struct worker *w, const char *msg, int result)
-{
-	struct transfer *t;
-	uint32_t i;
-
-	for (i = 0; i < w->ntx; i++) {
-		t = tx_at(w, i);
-		if (!t->used)
-			continue;
-		if (xfer_dallying(&t->x))
-			transfer_finish(w, t, 0, 0, NULL);
-		else
-			transfer_fail(w, t, TFTP_EUNDEF, msg, result);
-	}
-	w->tp->flush(w);
-}
-
-/* The loop.  0 once drained or retired, 1 if epoll itself failed. */
-static int
-serve(struct worker *w)
-{
-	struct epoll_event ev[MAX_EVENTS];
-	struct loop_timer *lt;
-	struct transfer *t;
-	struct xfer_action a;
-	uint64_t data;
-	uint32_t gen;
-	int nev, i;
-
-	for (;;) {
-		if (w->mode != W_RUN && w->active == 0)
-			return 0;
-		/* The turn's log lines, in one write, before sleeping. */
-		log_flush();
-		nev = loop_wait(&w->loop, ev, MAX_EVENTS, time_now_ms());
-		if (nev < 0) {
-			log_warnx("epoll_wait: %s", strerror(-nev));
-			return 1;
-		}
-		on_signals(w);
-		if (w->mode != W_RUN && w->active == 0)
-			return 0;
-		config_check(w);
-		/*
-		 * Two passes: the transfers' packets first, so that final
-		 * ACKs free their slots and buffers before the requests of
-		 * the same turn (a client that fetched one file asks for the
-		 * next at once) are admitted; then the listen sockets.
-		 */
-		for (i = 0; i < nev; i++) {
-			data = ev[i].data.u64;
-			if (data & EV_LISTEN)
-				continue;
-			gen = (uint32_t)(data >> 32);
-			t = tx_at(w, (uint32_t)data);
-			if (t == NULL || !t->used || t->gen != gen)
-				continue;
-			w->tp->event(w, t, ev[i].events);
-		}
-		for (i = 0; i < nev && w->listening; i++) {
-			data = ev[i].data.u64;
-			if (!(data & EV_LISTEN))
-				continue;
-			if (ev[i].events & (EPOLLIN | EPOLLERR))
-				listener_readable(w, &w->lis[data & ~EV_LISTEN]);
-			if (ev[i].events & EPOLLOUT)
-				w->tp->listen_writable(w,
-				    (uint8_t)(data & ~EV_LISTEN));
-		}
-		while ((lt = loop_timer_expired(&w->loop, time_now_ms()))) {
-			if (lt == &w->drain_timer) {
-				if (w->active > 0) {
-					log_info("drain timeout: ending %"
-					    PRIu32 " transfers", w->active);
-					end_all(w, "Server shutting down",
-					    -ESHUTDOWN);
-				}
-				return 0;
-			}
-			t = lt->arg;
-			xfer_on_timeout(&t->x, time_now_ms(), &a);
-			transfer_act(w, t, &a);
-		}
-		/* The turn's sends, gathered across transfers: go. */
-		w->tp->flush(w);
-	}
-}
-
-static void
-log_stats(struct worker *w)
-{
-	const uint64_t *c = w->st->counters;
-
-	log_info("stats rrq=%" PRIu64 " wrq=%" PRIu64 " transfers_ok=%"
-	    PRIu64 " transfers_failed=%" PRIu64 " bytes_sent=%" PRIu64
-	    " bytes_received=%" PRIu64 " packets_sent=%" PRIu64
-	    " packets_received=%" PRIu64 " retransmits=%" PRIu64
-	    " timeouts=%" PRIu64, c[TFTP_SHM_C_RRQ], c[TFTP_SHM_C_WRQ],
-	    c[TFTP_SHM_C_TRANSFERS_OK], c[TFTP_SHM_C_TRANSFERS_FAILED],
-	    c[TFTP_SHM_C_BYTES_SENT], c[TFTP_SHM_C_BYTES_RECEIVED],
-	    c[TFTP_SHM_C_PACKETS_SENT], c[TFTP_SHM_C_PACKETS_RECEIVED],
-	    c[TFTP_SHM_C_RETRANSMITS], c[TFTP_SHM_C_TIMEOUTS]);
-}
 
 /*
  * Every line this process logs goes to the master over fd 2, which
@@ -466,23 +119,8 @@ worker_main(uint32_t index, uint32_t nfds)
 		goto out;
 	}
 	config_apply(w, &w->cfg, gen);
-
-	for (i = 0; i < nfds; i++) {
-		w->lis[i].fd = WORKER_FD_LISTEN + (int)i;
-		w->lis[i].len = sizeof(w->lis[i].addr);
-		if (getsockname(w->lis[i].fd,
-		    (struct sockaddr *)&w->lis[i].addr, &w->lis[i].len) < 0) {
-			log_warn("getsockname");
-			goto out;
-		}
-		if ((r = loop_add(&w->loop, w->lis[i].fd,
-		    w->tp->listen_events, EV_LISTEN | i)) < 0) {
-			log_warnx("epoll_ctl: %s", strerror(-r));
-			goto out;
-		}
-	}
-	w->nlis = nfds;
-	w->listening = true;
+	if (listener_start(w, nfds) < 0)
+		goto out;
 
 	if ((r = sandbox_apply(WORKER_FD_ROOT, w->can_write, why,
 	    sizeof(why))) < 0) {
@@ -506,4 +144,326 @@ out:
 		loop_free(&w->loop);
 	worker_dealloc(w);
 	return status;
+}
+
+/* The inherited descriptors are what the contract says they are. */
+static int
+check_fds(uint32_t nfds, char *why, size_t whylen)
+{
+	struct stat st;
+	socklen_t len;
+	uint32_t i;
+	int type, domain;
+
+	if (nfds < 1 || nfds > WORKER_MAX_LISTEN) {
+		snprintf(why, whylen, "%" PRIu32 " listen sockets (1..%d)",
+		    nfds, WORKER_MAX_LISTEN);
+		return -EINVAL;
+	}
+	if (fstat(WORKER_FD_ROOT, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(why, whylen, "descriptor %d is not the root directory",
+		    WORKER_FD_ROOT);
+		return -EBADF;
+	}
+	for (i = 0; i < nfds; i++) {
+		len = sizeof(type);
+		if (getsockopt(WORKER_FD_LISTEN + (int)i, SOL_SOCKET, SO_TYPE,
+		    &type, &len) < 0 || type != SOCK_DGRAM ||
+		    getsockopt(WORKER_FD_LISTEN + (int)i, SOL_SOCKET,
+		    SO_DOMAIN, &domain, &len) < 0 ||
+		    (domain != AF_INET && domain != AF_INET6)) {
+			snprintf(why, whylen, "descriptor %d is not a UDP "
+			    "socket", WORKER_FD_LISTEN + (int)i);
+			return -EBADF;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Everything the worker will use, by the settings it starts with.  The
+ * packet buffers are sized for the largest block any setting may allow,
+ * since max_blksize can be raised while the worker runs.
+ */
+static int
+worker_alloc(struct worker *w)
+{
+	int r;
+
+	w->sbufsz = TFTP_HDR_LEN + TFTP_BLKSIZE_MAX;
+	if ((w->sbuf = malloc(w->sbufsz)) == NULL)
+		return -ENOMEM;
+	window_init(w);
+	if ((r = pool_init(w)) < 0 || (r = listener_alloc(w)) < 0 ||
+	    (r = w->tp->init(w)) < 0)
+		return r;
+	return tx_reserve(w, w->cfg.max_transfers);
+}
+
+/* After a failed worker_alloc() too. */
+static void
+worker_dealloc(struct worker *w)
+{
+	tx_free(w);
+	listener_free(w);
+	if (w->tp != NULL)
+		w->tp->fini(w);
+	free(w->sbuf);
+}
+
+/* The loop.  0 once drained or retired, 1 if epoll itself failed. */
+static int
+serve(struct worker *w)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	int nev;
+
+	for (;;) {
+		if (w->mode != W_RUN && w->active == 0)
+			return 0;
+		/* The turn's log lines, in one write, before sleeping. */
+		log_flush();
+		nev = loop_wait(&w->loop, ev, MAX_EVENTS, time_now_ms());
+		if (nev < 0) {
+			log_warnx("epoll_wait: %s", strerror(-nev));
+			return 1;
+		}
+		on_signals(w);
+		if (w->mode != W_RUN && w->active == 0)
+			return 0;
+		config_check(w);
+		/*
+		 * Two passes: the transfers' packets first, so that final
+		 * ACKs free their slots and buffers before the requests of
+		 * the same turn (a client that fetched one file asks for the
+		 * next at once) are admitted; then the listen sockets.
+		 */
+		on_transfers(w, ev, nev);
+		on_listeners(w, ev, nev);
+		if (on_timers(w) < 0)
+			return 0;
+		/* The turn's sends, gathered across transfers: go. */
+		w->tp->flush(w);
+	}
+}
+
+/*
+ * SIGTERM and SIGINT drain: requests keep being read and are refused
+ * with "Server shutting down", running transfers finish, for at most
+ * drain_timeout seconds.  SIGQUIT retires: the listen sockets are left
+ * alone and the transfers finish.  SIGHUP is the master's business.
+ */
+static void
+on_signals(struct worker *w)
+{
+	uint32_t secs = w->cfg.drain_timeout;
+	int sig;
+
+	while ((sig = loop_signal()) != 0) {
+		switch (sig) {
+		case SIGTERM:
+		case SIGINT:
+			if (w->mode == W_DRAIN)
+				break;
+			w->mode = W_DRAIN;
+			end_dallies(w);
+			log_info("%s: draining %" PRIu32 " transfers (at most "
+			    "%" PRIu32 " s)", sig == SIGTERM ? "SIGTERM" :
+			    "SIGINT", w->active, secs);
+			(void)loop_timer_set(&w->loop, &w->drain_timer,
+			    time_now_ms() + (uint64_t)secs * 1000 + 1);
+			break;
+		case SIGQUIT:
+			if (w->mode != W_RUN)
+				break;
+			log_info("SIGQUIT: retiring, %" PRIu32 " transfers "
+			    "to finish", w->active);
+			w->mode = W_RETIRE;
+			listener_stop(w);
+			if (w->tp->retire_ends_all && w->active > 0)
+				end_all(w, "Server restarting", -ESHUTDOWN);
+			break;
+		default:
+			log_debug("signal %d ignored", sig);
+			break;
+		}
+	}
+}
+
+/* Events on the transfers' own sockets (connected-socket transport). */
+static void
+on_transfers(struct worker *w, const struct epoll_event *ev, int nev)
+{
+	struct transfer *t;
+	uint64_t data;
+	uint32_t gen;
+	int i;
+
+	for (i = 0; i < nev; i++) {
+		data = ev[i].data.u64;
+		if (data & EV_LISTEN)
+			continue;
+		gen = (uint32_t)(data >> 32);
+		t = tx_at(w, (uint32_t)data);
+		if (t == NULL || !t->used || t->gen != gen)
+			continue;
+		w->tp->event(w, t, ev[i].events);
+	}
+}
+
+/* Events on the listen sockets, unless retiring stopped listening. */
+static void
+on_listeners(struct worker *w, const struct epoll_event *ev, int nev)
+{
+	uint64_t data;
+	int i;
+
+	for (i = 0; i < nev && w->listening; i++) {
+		data = ev[i].data.u64;
+		if (!(data & EV_LISTEN))
+			continue;
+		if (ev[i].events & (EPOLLIN | EPOLLERR))
+			listener_readable(w, &w->lis[data & ~EV_LISTEN]);
+		if (ev[i].events & EPOLLOUT)
+			w->tp->listen_writable(w,
+			    (uint8_t)(data & ~EV_LISTEN));
+	}
+}
+
+/*
+ * The timers due: retransmissions, give-ups, ends of dallies.  -ETIME
+ * when it was the drain's, which ends every transfer still running.
+ */
+static int
+on_timers(struct worker *w)
+{
+	struct loop_timer *lt;
+
+	while ((lt = loop_timer_expired(&w->loop, time_now_ms()))) {
+		if (lt != &w->drain_timer) {
+			transfer_timeout(w, lt->arg);
+			continue;
+		}
+		if (w->active > 0) {
+			log_info("drain timeout: ending %" PRIu32
+			    " transfers", w->active);
+			end_all(w, "Server shutting down", -ESHUTDOWN);
+		}
+		return -ETIME;
+	}
+	return 0;
+}
+
+/*
+ * Once per loop turn, before any request is handled: has the master
+ * published new settings?  An invalid copy is reported once and the
+ * settings in use stay; a copy torn by a master still writing is simply
+ * read again next turn.
+ */
+static void
+config_check(struct worker *w)
+{
+	char err[CONFIG_ERR_MAX];
+	uint64_t gen;
+
+	gen = shm_generation(w->shm.ctl);
+	if (gen == w->seen)
+		return;
+	if (shm_read_config(w->shm.ctl, &w->next, &gen) < 0)
+		return;
+	w->seen = gen;
+	if (gen == w->gen)
+		return;
+	if (config_validate(&w->next, err, sizeof(err)) < 0) {
+		log_warnx("configuration %" PRIu64 " is invalid, keeping %"
+		    PRIu64 ": %s", gen, w->gen, err);
+		return;
+	}
+	config_apply(w, &w->next, gen);
+	log_info("configuration %" PRIu64 " applied to new transfers", gen);
+}
+
+/*
+ * Make c (validated) the settings of new transfers.  Running transfers
+ * copied what they need at their start and keep it.  The sandbox fixed
+ * at start whether this process may write: if uploads were turned on
+ * since, they stay off here until the master has replaced this worker.
+ */
+static void
+config_apply(struct worker *w, struct tftpd_config *c, uint64_t gen)
+{
+	uint32_t want = c->max_transfers > 0 ? c->max_transfers : 1;
+	int r;
+
+	if (c->write_enable && !w->can_write) {
+		log_info("configuration %" PRIu64 ": uploads stay disabled in "
+		    "this worker until it is replaced", gen);
+		c->write_enable = false;
+	}
+	if (want > w->ntx && (r = tx_reserve(w, want)) < 0)
+		log_warnx("configuration %" PRIu64 ": room for only %" PRIu32
+		    " of max_transfers %" PRIu32 ": %s", gen, w->ntx, want,
+		    strerror(-r));
+	w->limit = want < w->ntx ? want : w->ntx;
+	log_setlevel(c->log_level);
+	if (c != &w->cfg)
+		memcpy(&w->cfg, c, sizeof(w->cfg));
+	w->gen = w->seen = gen;
+	if (w->mode != W_RETIRE)
+		shm_gauge(&w->st->generation, gen);
+	tx_gauges(w);
+}
+
+/* Draining: uploads that only dally are complete; they end now. */
+static void
+end_dallies(struct worker *w)
+{
+	struct transfer *t;
+	uint32_t i;
+
+	for (i = 0; i < w->ntx; i++) {
+		t = tx_at(w, i);
+		if (t->used && xfer_dallying(&t->x))
+			transfer_finish(w, t, 0, 0, NULL);
+	}
+}
+
+/*
+ * Every transfer ends now (the drain timed out; or a single-port worker
+ * retires, whose clients' packets the replacement will read): a
+ * dallying upload is complete, any other gets ERROR 0 msg and an upload
+ * leaves no temporary behind.
+ */
+static void
+end_all(struct worker *w, const char *msg, int result)
+{
+	struct transfer *t;
+	uint32_t i;
+
+	for (i = 0; i < w->ntx; i++) {
+		t = tx_at(w, i);
+		if (!t->used)
+			continue;
+		if (xfer_dallying(&t->x))
+			transfer_finish(w, t, 0, 0, NULL);
+		else
+			transfer_fail(w, t, TFTP_EUNDEF, msg, result);
+	}
+	w->tp->flush(w);
+}
+
+static void
+log_stats(struct worker *w)
+{
+	const uint64_t *c = w->st->counters;
+
+	log_info("stats rrq=%" PRIu64 " wrq=%" PRIu64 " transfers_ok=%"
+	    PRIu64 " transfers_failed=%" PRIu64 " bytes_sent=%" PRIu64
+	    " bytes_received=%" PRIu64 " packets_sent=%" PRIu64
+	    " packets_received=%" PRIu64 " retransmits=%" PRIu64
+	    " timeouts=%" PRIu64, c[TFTP_SHM_C_RRQ], c[TFTP_SHM_C_WRQ],
+	    c[TFTP_SHM_C_TRANSFERS_OK], c[TFTP_SHM_C_TRANSFERS_FAILED],
+	    c[TFTP_SHM_C_BYTES_SENT], c[TFTP_SHM_C_BYTES_RECEIVED],
+	    c[TFTP_SHM_C_PACKETS_SENT], c[TFTP_SHM_C_PACKETS_RECEIVED],
+	    c[TFTP_SHM_C_RETRANSMITS], c[TFTP_SHM_C_TIMEOUTS]);
 }

@@ -34,8 +34,8 @@
 #include "shm.h"
 #include "sock.h"
 #include "tftp_wire.h"
-#include "xfer.h"
 #include "worker.h"
+#include "xfer.h"
 
 #define REQ_BUFSZ	8192		/* name, mode, options */
 #define RECV_BUFSZ	(TFTP_PKT_MAX + 1)	/* +1: see oversized DATA */
@@ -76,7 +76,7 @@ struct transfer {
 	/* A window cut short by a full socket buffer, resumed on EPOLLOUT. */
 	uint64_t		 pend_first;
 	uint32_t		 pend_count;
-	bool			 wantout;
+	bool			 wantout;	/* conn: EPOLLOUT on */
 	/*
 	 * single_port: the transfer answers from listen socket lis (sock is
 	 * that socket, not ours to close), from the address the request was
@@ -103,7 +103,10 @@ struct listener {
 	socklen_t		 len;
 };
 
-/* One datagram read from a listen socket, where it came from and went to. */
+/*
+ * One datagram read from a listen socket, where it came from and went to:
+ * a request, or in single-port mode maybe a transfer's packet.
+ */
 struct request {
 	struct listener		*l;
 	const struct msghdr	*msg;	/* its control messages */
@@ -125,8 +128,7 @@ struct worker;
  * else asks which mode the worker is in.
  */
 struct transport {
-	size_t		 recv_slot;	/* bytes per datagram read from a listen
-					 * socket */
+	size_t		 recv_slot;	/* a listen socket's datagrams: bytes */
 	uint32_t	 listen_events;	/* a listen socket's epoll events */
 	/* The ERROR for a DATA or ACK on a listen socket. */
 	uint16_t	 stray_code;
@@ -225,9 +227,10 @@ struct worker {
 	struct mmsghdr		 smsg[SOCK_GSO_MAX_SEGS];
 	struct iovec		 siov[SOCK_GSO_MAX_SEGS];
 
+	/* How the transfers' packets travel, by single_port at start. */
 	const struct transport	*tp;
 
-	/* Connected sockets: a transfer's socket is read into rbuf. */
+	/* conn: a transfer's socket is read into rbuf. */
 	uint8_t			*rbuf;
 
 	/*
@@ -275,7 +278,10 @@ count_failed(struct worker *w, uint16_t code)
 	bump(&w->st->errors[code < TFTP_SHM_NERRORS ? code : 0]);
 }
 
-/* listener.c */
+/* listener.c: the listen sockets */
+int		 listener_alloc(struct worker *w);
+void		 listener_free(struct worker *w);
+int		 listener_start(struct worker *w, uint32_t nfds);
 void		 listener_readable(struct worker *w, struct listener *l);
 void		 listener_send(struct worker *w, int fd, size_t len,
 		    const struct sockaddr *peer, socklen_t peerlen,
@@ -284,12 +290,14 @@ void		 listener_reply(struct worker *w, const struct request *rq,
 		    size_t len);
 void		 listener_stop(struct worker *w);
 
-/* admit.c */
+/* admit.c: requests admitted or refused */
 void		 log_request(const struct reqinfo *ri, uint64_t bytes,
 		    const char *result, uint16_t code, const char *msg);
 void		 admit(struct worker *w, struct request *rq);
 
-/* txtab.c */
+/* txtab.c: transfer slots and pool buffers */
+int		 pool_init(struct worker *w);
+void		 tx_free(struct worker *w);
 int		 tx_reserve(struct worker *w, uint32_t n);
 struct transfer *tx_at(struct worker *w, uint32_t slot);
 uint64_t	 tx_data(const struct transfer *t);
@@ -298,9 +306,10 @@ void		 tx_release(struct worker *w, struct transfer *t);
 void		 tx_gauges(struct worker *w);
 uint8_t		*pool_get(struct worker *w);
 
-/* transfer.c */
+/* transfer.c: the state machine fed, its actions carried out */
 uint32_t	 transfer_packet(struct worker *w, struct transfer *t,
 		    const uint8_t *buf, size_t len);
+void		 transfer_timeout(struct worker *w, struct transfer *t);
 void		 transfer_act(struct worker *w, struct transfer *t,
 		    const struct xfer_action *a);
 void		 transfer_fail(struct worker *w, struct transfer *t,
@@ -309,7 +318,8 @@ void		 transfer_resume(struct worker *w, struct transfer *t);
 void		 transfer_finish(struct worker *w, struct transfer *t,
 		    int result, uint16_t code, const char *msg);
 
-/* window.c */
+/* window.c: a download's window laid out for sending */
+void		 window_init(struct worker *w);
 int		 window_fill(struct worker *w, struct transfer *t,
 		    uint64_t first, uint32_t k, size_t seg);
 size_t		 window_gso_total(const struct worker *w, uint32_t k,
@@ -317,10 +327,8 @@ size_t		 window_gso_total(const struct worker *w, uint32_t k,
 bool		 window_gso_refused(struct worker *w, int err);
 uint32_t	 window_fit(size_t seg);
 
-/* conn.c */
+/* conn.c, single.c: the transports */
 extern const struct transport conn_transport;
-
-/* single.c */
 extern const struct transport single_transport;
 
 #endif /* WORKER_INT_H */

@@ -3,7 +3,9 @@
  * driven packet by packet with the packets a client would send, timeouts
  * with backoff and give-up, block-number wrap in both rollover modes, and
  * two simulated clients over a lossy, duplicating, reordering channel that
- * check every byte arrives once and in order.
+ * check every byte arrives once and in order; then the parameters built
+ * from a negotiation, the accessors the worker reads, and the counts each
+ * action reports.
  */
 #include <errno.h>
 #include <setjmp.h>

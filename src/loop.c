@@ -1,10 +1,10 @@
 /*
- * The event loop of a worker (design.md section 4): an epoll set, a
- * binary min-heap of timer deadlines, and signal flags.  Signals that end
- * or reconfigure the process are blocked at all times except inside
- * epoll_pwait(), so a signal either arrives before the sleep (and the
- * sleep returns at once with EINTR) or wakes it; the handlers do nothing
- * but set a flag that the worker reads between events.
+ * The event loop of a worker: an epoll set, a binary min-heap of timer
+ * deadlines, and signal flags.  Signals that end or reconfigure the
+ * process are blocked at all times except inside epoll_pwait(), so a
+ * signal either arrives before the sleep (and the sleep returns at once
+ * with EINTR) or wakes it; the handlers do nothing but set a flag that
+ * the worker reads between events.
  */
 #include <errno.h>
 #include <limits.h>

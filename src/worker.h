@@ -1,9 +1,10 @@
 /*
  * A worker: the process the master starts with fork+exec of the same
- * binary ("--worker K --listen-fds N"), which answers requests on its
- * listen sockets and runs the transfers (design.md sections 2 and 4; the
- * process contract of issue 3).  It never reads the configuration file:
- * its settings come from the shared-memory segment, validated like input.
+ * binary ("--worker K --listen-fds N"), so that it has a fresh address
+ * space and inherits nothing but the descriptors below.  It answers
+ * requests on its listen sockets and runs the transfers.  It never reads
+ * the configuration file: its settings come from the shared-memory
+ * segment, validated like input.  See the README's Design section.
  */
 #ifndef WORKER_H
 #define WORKER_H

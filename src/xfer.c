@@ -1,11 +1,11 @@
 /*
- * The transfer state machine of design.md section 7: windows, ACK rules,
- * retransmission with backoff, the upload dally.  It owns no file, socket,
- * clock or log; the worker feeds it packets and timer expiries with the
- * current time and carries out the action it answers with.  Blocks carry a
- * 64-bit index internally, so the 16-bit wire numbers only matter at the
- * edge: on the way out (xfer_wire_block) and when a packet's number is
- * placed relative to the window (wire_index).
+ * The transfer state machine: windows, ACK rules, retransmission with
+ * backoff, the upload dally.  It owns no file, socket, clock or log; the
+ * worker feeds it packets and timer expiries with the current time and
+ * carries out the action it answers with.  Blocks carry a 64-bit index
+ * internally, so the 16-bit wire numbers only matter at the edge: on the
+ * way out (xfer_wire_block) and when a packet's number is placed relative
+ * to the window (wire_index).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -22,6 +22,8 @@ static const char illegal_op[] = "Illegal TFTP operation";
 static bool	 wire_index(const struct xfer *, uint64_t, uint16_t,
 		    uint64_t *);
 static void	 arm(struct xfer *, uint64_t);
+static void	 retransmitted(struct xfer *, uint32_t,
+		    struct xfer_action *);
 static void	 finish(struct xfer *, int, struct xfer_action *);
 static void	 protocol_error(struct xfer *, struct xfer_action *);
 static void	 send_window(struct xfer *, struct xfer_action *);
@@ -36,7 +38,7 @@ static void	 dally_packet(struct xfer *, const struct tftp_packet *,
 uint16_t
 xfer_wire_block(const struct xfer *x, uint64_t idx)
 {
-	if (x->p.rollover == 0 || idx <= 65535)
+	if (x->p.opt.rollover == 0 || idx <= 65535)
 		return (uint16_t)idx;
 	return (uint16_t)((idx - 1) % ROLLOVER1_CYCLE + 1);
 }
@@ -53,7 +55,7 @@ wire_index(const struct xfer *x, uint64_t base, uint16_t w, uint64_t *idx)
 {
 	uint16_t bw = xfer_wire_block(x, base);
 
-	if (x->p.rollover == 0) {
+	if (x->p.opt.rollover == 0) {
 		*idx = base + (uint16_t)(w - bw);
 		return true;
 	}
@@ -74,7 +76,7 @@ xfer_block_offset(const struct xfer *x, uint64_t idx)
 {
 	if (idx == 0)
 		return 0;
-	return (idx - 1) * x->p.blksize;
+	return (idx - 1) * x->p.opt.blksize;
 }
 
 size_t
@@ -87,15 +89,23 @@ xfer_block_len(const struct xfer *x, uint64_t idx)
 	off = xfer_block_offset(x, idx);
 	if (off >= x->p.size)
 		return 0;
-	if (x->p.size - off < x->p.blksize)
+	if (x->p.size - off < x->p.opt.blksize)
 		return (size_t)(x->p.size - off);
-	return x->p.blksize;
+	return x->p.opt.blksize;
 }
 
 uint64_t
 xfer_deadline(const struct xfer *x)
 {
 	return x->state == XS_DONE ? 0 : x->deadline;
+}
+
+/* n packets go out (or will) again: the transfer's count and the step's. */
+static void
+retransmitted(struct xfer *x, uint32_t n, struct xfer_action *a)
+{
+	x->retransmits += n;
+	a->retransmits += n;
 }
 
 /* Progress: the next silence is measured from now, at the base interval. */
@@ -130,10 +140,11 @@ static void
 send_window(struct xfer *x, struct xfer_action *a)
 {
 	uint64_t left = x->nblocks - x->acked;
+	uint32_t w = x->p.opt.windowsize;
 
 	a->flags |= XA_SEND_DATA;
 	a->first = x->acked + 1;
-	a->count = left < x->p.windowsize ? (uint32_t)left : x->p.windowsize;
+	a->count = left < w ? (uint32_t)left : w;
 	x->sent = x->acked + a->count;
 }
 
@@ -144,13 +155,35 @@ send_ack(struct xfer *x, struct xfer_action *a)
 	/* In XS_OACK the OACK stood for ACK 0; ACK 0 itself was never sent. */
 	if (x->ack_sent == x->received && x->state != XS_OACK) {
 		a->flags |= XA_RETRANSMIT;
-		x->retransmits++;
+		retransmitted(x, 1, a);
 	}
 	a->flags |= XA_SEND_ACK;
 	a->ack_block = xfer_wire_block(x, x->received);
 	x->ack_sent = x->received;
 	if (x->state == XS_OACK)
 		x->state = XS_RUN;
+}
+
+void
+xfer_params_init(struct xfer_params *p, enum xfer_dir dir,
+    const struct tftp_params *opt, uint64_t size, uint32_t timeout_ms,
+    uint32_t retries)
+{
+	*p = (struct xfer_params){
+		.dir = dir,
+		.opt = *opt,
+		.size = size,
+		.retries = retries,
+	};
+	if (opt->timeout_ms != 0) {
+		p->timeout_ms = p->max_timeout_ms = opt->timeout_ms;
+	} else {
+		p->timeout_ms = timeout_ms;
+		p->max_timeout_ms = timeout_ms > UINT32_MAX / 8 ?
+		    UINT32_MAX : timeout_ms * 8;
+	}
+	p->dally_ms = p->timeout_ms > UINT32_MAX / 2 ? UINT32_MAX :
+	    p->timeout_ms * 2;
 }
 
 void
@@ -161,9 +194,9 @@ xfer_start(struct xfer *x, const struct xfer_params *p, uint64_t now,
 	*x = (struct xfer){ .p = *p, .gap_acked = UINT64_MAX };
 	*a = (struct xfer_action){ 0 };
 	if (p->dir == XFER_READ)
-		x->nblocks = p->size / p->blksize + 1;
+		x->nblocks = p->size / p->opt.blksize + 1;
 	arm(x, now);
-	if (p->oack) {
+	if (p->opt.acked != 0) {
 		x->state = XS_OACK;
 		a->flags = XA_SEND_OACK;
 		return;
@@ -194,9 +227,9 @@ read_ack(struct xfer *x, uint16_t w, uint64_t now, struct xfer_action *a)
 	if (!wire_index(x, x->acked, w, &n) || n == x->acked || n > x->sent)
 		return;
 	/* An ACK inside the window: the client lost what followed n. */
-	x->retransmits += (uint32_t)(x->sent - n);
+	retransmitted(x, (uint32_t)(x->sent - n), a);
 	x->acked = n;
-	x->bytes = n == x->nblocks ? x->p.size : n * x->p.blksize;
+	x->bytes = n == x->nblocks ? x->p.size : n * x->p.opt.blksize;
 	arm(x, now);
 	if (n == x->nblocks) {
 		finish(x, 0, a);
@@ -211,7 +244,7 @@ write_data(struct xfer *x, const struct tftp_packet *pk, uint64_t now,
 {
 	uint64_t n, d;
 
-	if (pk->len > x->p.blksize) {
+	if (pk->len > x->p.opt.blksize) {
 		protocol_error(x, a);
 		return;
 	}
@@ -226,7 +259,7 @@ write_data(struct xfer *x, const struct tftp_packet *pk, uint64_t now,
 	}
 	if (d > 1) {
 		/* A gap: say once where we stand, and let the client resume. */
-		if (d <= x->p.windowsize && x->gap_acked != x->received) {
+		if (d <= x->p.opt.windowsize && x->gap_acked != x->received) {
 			x->gap_acked = x->received;
 			send_ack(x, a);
 		}
@@ -238,14 +271,14 @@ write_data(struct xfer *x, const struct tftp_packet *pk, uint64_t now,
 	a->data = pk->data;
 	a->len = pk->len;
 	arm(x, now);
-	if (pk->len < x->p.blksize) {
+	if (pk->len < x->p.opt.blksize) {
 		a->flags |= XA_COMMIT;
 		send_ack(x, a);
 		x->state = XS_DALLY;
 		x->deadline = now + x->p.dally_ms;
 		return;
 	}
-	if (x->received - x->ack_sent >= x->p.windowsize)
+	if (x->received - x->ack_sent >= x->p.opt.windowsize)
 		send_ack(x, a);
 	else if (x->state == XS_OACK)
 		x->state = XS_RUN;
@@ -321,6 +354,7 @@ xfer_on_timeout(struct xfer *x, uint64_t now, struct xfer_action *a)
 		return;
 	}
 	x->timeouts++;
+	a->timeouts = 1;
 	if (x->tries >= x->p.retries) {
 		a->flags = XA_SEND_ERROR;
 		a->error_code = TFTP_EUNDEF;
@@ -335,12 +369,12 @@ xfer_on_timeout(struct xfer *x, uint64_t now, struct xfer_action *a)
 	x->deadline = now + x->cur_timeout_ms;
 	if (x->state == XS_OACK) {
 		a->flags = XA_SEND_OACK | XA_RETRANSMIT;
-		x->retransmits++;
+		retransmitted(x, 1, a);
 	} else if (x->p.dir == XFER_READ) {
 		a->flags = XA_SEND_DATA | XA_RETRANSMIT;
 		a->first = x->acked + 1;
 		a->count = (uint32_t)(x->sent - x->acked);
-		x->retransmits += a->count;
+		retransmitted(x, a->count, a);
 	} else {
 		/*
 		 * The last in-order block, which may be past our last ACK
@@ -348,7 +382,7 @@ xfer_on_timeout(struct xfer *x, uint64_t now, struct xfer_action *a)
 		 */
 		if (x->ack_sent != x->received) {
 			a->flags = XA_RETRANSMIT;
-			x->retransmits++;
+			retransmitted(x, 1, a);
 		}
 		send_ack(x, a);
 	}
@@ -365,4 +399,82 @@ xfer_fail(struct xfer *x, uint16_t code, const char *msg, int err,
 	a->error_code = code;
 	a->error_msg = msg;
 	finish(x, err, a);
+}
+
+const struct xfer_params *
+xfer_params(const struct xfer *x)
+{
+	return &x->p;
+}
+
+enum xfer_state
+xfer_state(const struct xfer *x)
+{
+	return x->state;
+}
+
+bool
+xfer_dallying(const struct xfer *x)
+{
+	return x->state == XS_DALLY;
+}
+
+uint64_t
+xfer_bytes(const struct xfer *x)
+{
+	return x->bytes;
+}
+
+uint64_t
+xfer_nblocks(const struct xfer *x)
+{
+	return x->nblocks;
+}
+
+uint64_t
+xfer_acked(const struct xfer *x)
+{
+	return x->acked;
+}
+
+uint64_t
+xfer_sent(const struct xfer *x)
+{
+	return x->sent;
+}
+
+uint64_t
+xfer_received(const struct xfer *x)
+{
+	return x->received;
+}
+
+uint64_t
+xfer_ack_sent(const struct xfer *x)
+{
+	return x->ack_sent;
+}
+
+uint32_t
+xfer_interval(const struct xfer *x)
+{
+	return x->cur_timeout_ms;
+}
+
+uint32_t
+xfer_tries(const struct xfer *x)
+{
+	return x->tries;
+}
+
+uint32_t
+xfer_retransmits(const struct xfer *x)
+{
+	return x->retransmits;
+}
+
+uint32_t
+xfer_timeouts(const struct xfer *x)
+{
+	return x->timeouts;
 }

@@ -2,7 +2,10 @@
  * The transfer state machine, for reads (we send DATA) and writes (we send
  * ACKs).  Pure: it is fed packets, timeouts and the time, and answers with
  * an action that the worker carries out.  It never touches a file or a
- * socket, so every rule of design.md section 7 is tested without either.
+ * socket, so every protocol rule (windows, which ACKs count, backoff, the
+ * upload dally) is tested without either.  It owns a transfer's
+ * parameters, the options negotiated among them, and its counters; the
+ * worker reads them through the accessors below.
  *
  * Blocks are numbered internally by a 64-bit index starting at 1, so a
  * transfer of any length is one sequence; xfer_wire_block() maps an index
@@ -15,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "proto.h"
 
 /*
  * Largest window we grant.  Kept below half the 16-bit block space so an
@@ -36,10 +41,13 @@ enum xfer_state {
 
 struct xfer_params {
 	enum xfer_dir	dir;
-	uint32_t	blksize;	/* 8..65464 */
-	uint32_t	windowsize;	/* 1..XFER_WINDOW_LIMIT */
-	uint16_t	rollover;	/* block number after 65535: 0 or 1 */
-	bool		oack;		/* options acknowledged: start with OACK */
+	/*
+	 * What the negotiation settled: opt.blksize (8..65464),
+	 * opt.windowsize (1..XFER_WINDOW_LIMIT) and opt.rollover (0 or 1)
+	 * are the ones the machine runs with; opt.acked != 0 starts the
+	 * transfer with an OACK, which carries those options.
+	 */
+	struct tftp_params opt;
 	uint64_t	size;		/* read: bytes to send, in wire encoding */
 	uint32_t	timeout_ms;	/* first retransmission interval, >= 1 */
 	uint32_t	max_timeout_ms;	/* backoff ceiling; == timeout_ms: fixed */
@@ -47,6 +55,11 @@ struct xfer_params {
 	uint32_t	dally_ms;	/* write: answer a repeated last block, >= 1 */
 };
 
+/*
+ * Declared here so that its owner can embed it (no allocation per
+ * transfer); its fields are the machine's own, read through the
+ * accessors below.
+ */
 struct xfer {
 	struct xfer_params p;
 	enum xfer_state	state;
@@ -64,7 +77,10 @@ struct xfer {
 	uint32_t	timeouts;	/* timer expiries, for statistics */
 };
 
-/* Action flags; the worker performs them in this order. */
+/*
+ * Action flags.  The worker performs them in this order; when one of its
+ * steps fails it stops there and reports that with xfer_fail().
+ */
 enum {
 	XA_WRITE	= 1 << 0,	/* append data/len to the upload */
 	XA_COMMIT	= 1 << 1,	/* upload complete: make it visible */
@@ -91,7 +107,26 @@ struct xfer_action {
 	 * the protocol (we sent ERROR 4), or what xfer_fail() was given.
 	 */
 	int		 result;
+	/*
+	 * What this step added to the transfer's counters, for the
+	 * worker's statistics: packets it sends again (or will, for an
+	 * ACK inside the window), and timer expiries (0 or 1).
+	 */
+	uint32_t	 retransmits;
+	uint32_t	 timeouts;
 };
+
+/*
+ * The parameters of a transfer in direction dir whose options were
+ * negotiated as opt, for size bytes (read; in wire encoding), with the
+ * server's retransmission interval timeout_ms and retries.  A client that
+ * chose a timeout gets that fixed interval (RFC 2349); otherwise ours
+ * doubles on each retransmission up to eight times itself.  A finished
+ * upload dallies for two intervals.
+ */
+void		 xfer_params_init(struct xfer_params *p, enum xfer_dir dir,
+		    const struct tftp_params *opt, uint64_t size,
+		    uint32_t timeout_ms, uint32_t retries);
 
 /*
  * Start a transfer at time now (ms).  The first action is the OACK, the
@@ -112,8 +147,12 @@ void		 xfer_on_packet(struct xfer *x, const uint8_t *buf, size_t len,
 void		 xfer_on_timeout(struct xfer *x, uint64_t now,
 		    struct xfer_action *a);
 
-/* The worker could not do its part (read error, disk full...): abort with
- * an ERROR to the client and XA_DONE with result err (a negative errno). */
+/*
+ * The worker could not do its part of an action (read error, disk
+ * full...): abort with an ERROR to the client and XA_DONE with result err
+ * (a negative errno), in a new action for the worker to carry out.  The
+ * action that failed is dropped, whatever it still held.
+ */
 void		 xfer_fail(struct xfer *x, uint16_t code, const char *msg,
 		    int err, struct xfer_action *a);
 
@@ -124,5 +163,28 @@ uint16_t	 xfer_wire_block(const struct xfer *x, uint64_t idx);
 size_t		 xfer_block_len(const struct xfer *x, uint64_t idx);
 /* Read: offset of block idx in the wire-encoded stream. */
 uint64_t	 xfer_block_offset(const struct xfer *x, uint64_t idx);
+
+/* What the worker, the tests and the fuzzer read of a transfer. */
+const struct xfer_params *xfer_params(const struct xfer *x);
+enum xfer_state	 xfer_state(const struct xfer *x);
+/* Write: committed, the final ACK sent; only a lost ACK is answered. */
+bool		 xfer_dallying(const struct xfer *x);
+/* Payload bytes delivered (read: acknowledged) or received (write). */
+uint64_t	 xfer_bytes(const struct xfer *x);
+/* Read: DATA blocks in all, the highest acknowledged, the highest sent.
+ * No block at or below xfer_acked() is ever sent again. */
+uint64_t	 xfer_nblocks(const struct xfer *x);
+uint64_t	 xfer_acked(const struct xfer *x);
+uint64_t	 xfer_sent(const struct xfer *x);
+/* Write: the highest in-order block received, the block last ACKed. */
+uint64_t	 xfer_received(const struct xfer *x);
+uint64_t	 xfer_ack_sent(const struct xfer *x);
+/* The retransmission interval now, and timeouts in a row without
+ * progress (at most the retries given). */
+uint32_t	 xfer_interval(const struct xfer *x);
+uint32_t	 xfer_tries(const struct xfer *x);
+/* Since the start: packets sent again, timer expiries. */
+uint32_t	 xfer_retransmits(const struct xfer *x);
+uint32_t	 xfer_timeouts(const struct xfer *x);
 
 #endif /* XFER_H */

@@ -5,8 +5,9 @@
  * and DATA aimed near the window (so the fuzzer can walk a transfer past
  * the 16-bit wrap), timer expiries and worker failures.  After every step
  * the invariants the worker relies on are checked with abort(): window
- * bounds, action shapes per direction, byte accounting, monotonic
- * progress, nothing sent after XS_DONE.
+ * bounds, action shapes per direction, byte and retransmission
+ * accounting, monotonic progress, nothing sent after XS_DONE.  It reads
+ * the machine only through its accessors, as the worker does.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -34,6 +35,8 @@ struct shadow {
 	uint64_t	written;	/* write: sum of XA_WRITE lengths */
 	uint64_t	acked;		/* previous values, for monotony */
 	uint64_t	received;
+	uint32_t	retransmits;	/* sums of what the actions reported */
+	uint32_t	timeouts;
 	bool		committed;
 	bool		done;
 };
@@ -89,16 +92,17 @@ get_params(struct input *in, struct xfer_params *p)
 
 	memset(p, 0, sizeof(*p));
 	p->dir = flags & 1 ? XFER_WRITE : XFER_READ;
-	p->oack = flags & 2;
-	p->rollover = flags & 4 ? 1 : 0;
+	/* Which options were acknowledged does not matter, only whether. */
+	p->opt.acked = flags & 2 ? TFTP_OPT_BIT(TFTP_OPT_BLKSIZE) : 0;
+	p->opt.rollover = flags & 4 ? 1 : 0;
 	if (b & 0x8000)
-		p->blksize = blksizes[b % (sizeof(blksizes) /
+		p->opt.blksize = blksizes[b % (sizeof(blksizes) /
 		    sizeof(blksizes[0]))];
 	else
-		p->blksize = TFTP_BLKSIZE_MIN + (b & 0x7fff) %
+		p->opt.blksize = TFTP_BLKSIZE_MIN + (b & 0x7fff) %
 		    (TFTP_BLKSIZE_MAX - TFTP_BLKSIZE_MIN + 1);
 	/* Mostly small windows, sometimes the limit. */
-	p->windowsize = w == 0xffff ? XFER_WINDOW_LIMIT :
+	p->opt.windowsize = w == 0xffff ? XFER_WINDOW_LIMIT :
 	    1 + (uint32_t)w % XFER_WINDOW_LIMIT;
 	/* Shifted sizes reach files of many wraps of the block number. */
 	p->size = flags & 8 ? (uint64_t)size << 24 : size;
@@ -112,36 +116,44 @@ get_params(struct input *in, struct xfer_params *p)
 static void
 check_state(const struct xfer *x, struct shadow *s)
 {
-	const struct xfer_params *p = &x->p;
+	const struct xfer_params *p = xfer_params(x);
+	enum xfer_state st = xfer_state(x);
+	uint64_t acked = xfer_acked(x), sent = xfer_sent(x);
+	uint64_t nblocks = xfer_nblocks(x), received = xfer_received(x);
+	uint64_t bytes = xfer_bytes(x);
 
-	check(x->state <= XS_DONE);
-	check(x->tries <= p->retries);
-	check(x->cur_timeout_ms >= p->timeout_ms &&
-	    x->cur_timeout_ms <= p->max_timeout_ms);
+	check(st <= XS_DONE);
+	check(xfer_dallying(x) == (st == XS_DALLY));
+	check(xfer_tries(x) <= p->retries);
+	check(xfer_interval(x) >= p->timeout_ms &&
+	    xfer_interval(x) <= p->max_timeout_ms);
+	/* The counters only grow, by what the actions reported. */
+	check(xfer_retransmits(x) == s->retransmits);
+	check(xfer_timeouts(x) == s->timeouts);
 	/* Packets may arrive late, so only "armed" is known here. */
-	check((xfer_deadline(x) == 0) == (x->state == XS_DONE));
+	check((xfer_deadline(x) == 0) == (st == XS_DONE));
 	if (p->dir == XFER_READ) {
-		check(x->nblocks == p->size / p->blksize + 1);
-		check(x->acked <= x->sent && x->sent <= x->nblocks);
-		check(x->sent - x->acked <= p->windowsize);
-		check(x->acked >= s->acked);
-		check(x->bytes == (x->acked == x->nblocks ? p->size :
-		    x->acked * p->blksize));
-		check(x->state != XS_DALLY);
-		if (x->state == XS_OACK)
-			check(x->acked == 0 && x->sent == 0);
-		else if (x->state == XS_RUN)
-			check(x->sent > x->acked);
-		s->acked = x->acked;
+		check(nblocks == p->size / p->opt.blksize + 1);
+		check(acked <= sent && sent <= nblocks);
+		check(sent - acked <= p->opt.windowsize);
+		check(acked >= s->acked);
+		check(bytes == (acked == nblocks ? p->size :
+		    acked * p->opt.blksize));
+		check(st != XS_DALLY);
+		if (st == XS_OACK)
+			check(acked == 0 && sent == 0);
+		else if (st == XS_RUN)
+			check(sent > acked);
+		s->acked = acked;
 	} else {
-		check(x->ack_sent <= x->received);
-		check(x->received >= s->received);
-		check(x->bytes == s->written);
-		check(x->bytes <= x->received * p->blksize);
-		check((x->state == XS_DALLY) <= s->committed);
-		if (x->state == XS_OACK)
-			check(x->received == 0);
-		s->received = x->received;
+		check(xfer_ack_sent(x) <= received);
+		check(received >= s->received);
+		check(bytes == s->written);
+		check(bytes <= received * p->opt.blksize);
+		check((st == XS_DALLY) <= s->committed);
+		if (st == XS_OACK)
+			check(received == 0);
+		s->received = received;
 	}
 }
 
@@ -149,23 +161,29 @@ static void
 check_action(const struct xfer *x, const struct xfer_action *a,
     const uint8_t *buf, size_t len, struct shadow *s)
 {
-	const struct xfer_params *p = &x->p;
+	const struct xfer_params *p = xfer_params(x);
+	enum xfer_state st = xfer_state(x);
 	uint64_t i, off;
 
 	check((a->flags & ~0xffu) == 0);
+	check(a->timeouts <= 1);
+	s->retransmits += a->retransmits;
+	s->timeouts += a->timeouts;
 	if (s->done) {
-		check(a->flags == 0);
+		check(a->flags == 0 && a->retransmits == 0 &&
+		    a->timeouts == 0);
 		return;
 	}
 	if (a->flags & XA_SEND_ERROR)
 		check(a->flags & XA_DONE);
 	if (a->flags & XA_DONE) {
-		check(x->state == XS_DONE);
+		check(st == XS_DONE);
 		check((a->flags & (XA_SEND_DATA | XA_SEND_ACK |
 		    XA_SEND_OACK | XA_WRITE | XA_COMMIT)) == 0);
 		check(a->result <= 0);
 		if (a->result == 0 && p->dir == XFER_READ)
-			check(x->acked == x->nblocks && x->bytes == p->size);
+			check(xfer_acked(x) == xfer_nblocks(x) &&
+			    xfer_bytes(x) == p->size);
 		if (a->result == 0 && p->dir == XFER_WRITE)
 			check(s->committed);
 		if (a->result == -ETIMEDOUT)
@@ -173,30 +191,30 @@ check_action(const struct xfer *x, const struct xfer_action *a,
 			    a->error_code == TFTP_EUNDEF);
 		s->done = true;
 	} else {
-		check(x->state != XS_DONE);
+		check(st != XS_DONE);
 	}
 	if (a->flags & XA_RETRANSMIT)
 		check(a->flags & (XA_SEND_DATA | XA_SEND_ACK | XA_SEND_OACK));
 	if (a->flags & XA_SEND_OACK) {
-		check(p->oack && x->state == XS_OACK);
+		check(p->opt.acked != 0 && st == XS_OACK);
 		check((a->flags & ~(XA_SEND_OACK | XA_RETRANSMIT)) == 0);
 	}
 	if (p->dir == XFER_READ) {
 		check((a->flags & (XA_WRITE | XA_COMMIT | XA_SEND_ACK)) == 0);
 		if (a->flags & XA_SEND_DATA) {
-			check(a->count >= 1 && a->count <= p->windowsize);
-			check(a->first == x->acked + 1);
-			check(a->first + a->count - 1 == x->sent);
+			check(a->count >= 1 && a->count <= p->opt.windowsize);
+			check(a->first == xfer_acked(x) + 1);
+			check(a->first + a->count - 1 == xfer_sent(x));
 			/* Blocks tile the file: check both ends. */
 			for (i = a->first; i < a->first + a->count;
 			    i += a->count - 1) {
 				off = xfer_block_offset(x, i);
-				check(off == (i - 1) * p->blksize);
-				check(xfer_block_len(x, i) <= p->blksize);
+				check(off == (i - 1) * p->opt.blksize);
+				check(xfer_block_len(x, i) <= p->opt.blksize);
 				check(off + xfer_block_len(x, i) <= p->size);
-				check(i == x->nblocks ?
-				    xfer_block_len(x, i) < p->blksize :
-				    xfer_block_len(x, i) == p->blksize);
+				check(i == xfer_nblocks(x) ?
+				    xfer_block_len(x, i) < p->opt.blksize :
+				    xfer_block_len(x, i) == p->opt.blksize);
 				if (a->count == 1)
 					break;
 			}
@@ -206,20 +224,20 @@ check_action(const struct xfer *x, const struct xfer_action *a,
 	check((a->flags & XA_SEND_DATA) == 0);
 	if (a->flags & XA_WRITE) {
 		check(!s->committed);
-		check(a->len <= p->blksize);
+		check(a->len <= p->opt.blksize);
 		check(a->data >= buf && a->data + a->len <= buf + len);
 		s->written += a->len;
 	}
 	if (a->flags & XA_COMMIT) {
 		check((a->flags & (XA_WRITE | XA_SEND_ACK)) ==
 		    (XA_WRITE | XA_SEND_ACK));
-		check(a->len < p->blksize);
-		check(x->state == XS_DALLY);
+		check(a->len < p->opt.blksize);
+		check(st == XS_DALLY);
 		s->committed = true;
 	}
 	if (a->flags & XA_SEND_ACK)
-		check(a->ack_block == xfer_wire_block(x, x->received) &&
-		    x->ack_sent == x->received);
+		check(a->ack_block == xfer_wire_block(x, xfer_received(x)) &&
+		    xfer_ack_sent(x) == xfer_received(x));
 }
 
 /*
@@ -232,16 +250,17 @@ check_wire(const struct xfer *x, const struct shadow *s, const uint8_t *buf,
     size_t len)
 {
 	struct tftp_packet pk;
+	enum xfer_dir dir = xfer_params(x)->dir;
 
 	if (proto_parse_packet(buf, len, &pk) != 0)
 		return;
-	if (x->p.dir == XFER_READ && x->acked != s->acked)
+	if (dir == XFER_READ && xfer_acked(x) != s->acked)
 		check(pk.opcode == TFTP_ACK &&
-		    xfer_wire_block(x, x->acked) == pk.block);
-	if (x->p.dir == XFER_WRITE && x->received != s->received)
+		    xfer_wire_block(x, xfer_acked(x)) == pk.block);
+	if (dir == XFER_WRITE && xfer_received(x) != s->received)
 		check(pk.opcode == TFTP_DATA &&
-		    x->received == s->received + 1 &&
-		    xfer_wire_block(x, x->received) == pk.block);
+		    xfer_received(x) == s->received + 1 &&
+		    xfer_wire_block(x, xfer_received(x)) == pk.block);
 }
 
 /* An ACK or DATA numbered near where the transfer stands. */
@@ -250,12 +269,13 @@ build_near(const struct xfer *x, struct input *in)
 {
 	uint8_t k = get8(in);
 	uint8_t shape = get8(in);
+	uint32_t blksize = xfer_params(x)->opt.blksize;
 	uint64_t base, idx;
 	size_t n, len;
 
-	if (x->p.dir == XFER_READ) {
+	if (xfer_params(x)->dir == XFER_READ) {
 		/* Mostly the window's end, else around acked. */
-		base = shape & 1 ? x->acked : x->sent;
+		base = shape & 1 ? xfer_acked(x) : xfer_sent(x);
 		idx = k & 0x80 ? base - (k & 0x7f) : base + (k & 0x7f);
 		n = proto_build_ack(pkt, sizeof(pkt),
 		    xfer_wire_block(x, idx));
@@ -263,21 +283,21 @@ build_near(const struct xfer *x, struct input *in)
 			pkt[n++] = 0;
 		return n;
 	}
-	base = x->received;
+	base = xfer_received(x);
 	idx = k & 0x80 ? base - (k & 0x7f) : base + (k & 0x7f);
 	n = proto_build_data_hdr(pkt, sizeof(pkt), xfer_wire_block(x, idx));
 	switch (shape & 3) {
 	case 0:
 	case 1:
-		len = x->p.blksize;
+		len = blksize;
 		break;
 	case 2:
 		len = shape >> 2;		/* short: the last block */
-		if (len >= x->p.blksize)
-			len = x->p.blksize - 1;
+		if (len >= blksize)
+			len = blksize - 1;
 		break;
 	default:
-		len = x->p.blksize + 1 + (shape >> 2);	/* too long */
+		len = blksize + 1 + (shape >> 2);	/* too long */
 		break;
 	}
 	if (len > sizeof(pkt) - n)
@@ -295,13 +315,13 @@ build_next(const struct xfer *x)
 {
 	size_t n;
 
-	if (x->p.dir == XFER_READ)
-		return proto_build_ack(pkt, sizeof(pkt),
-		    xfer_wire_block(x, x->state == XS_OACK ? 0 : x->sent));
+	if (xfer_params(x)->dir == XFER_READ)
+		return proto_build_ack(pkt, sizeof(pkt), xfer_wire_block(x,
+		    xfer_state(x) == XS_OACK ? 0 : xfer_sent(x)));
 	/* The machine never looks at the payload: whatever pkt holds. */
 	n = proto_build_data_hdr(pkt, sizeof(pkt),
-	    xfer_wire_block(x, x->received + 1));
-	return n + x->p.blksize;
+	    xfer_wire_block(x, xfer_received(x) + 1));
+	return n + xfer_params(x)->opt.blksize;
 }
 
 int
@@ -350,7 +370,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			xfer_on_timeout(&x, s.now, &a);
 			if (s.done)
 				check(a.flags == 0);
-			else if (x.state != XS_DONE)
+			else if (xfer_state(&x) != XS_DONE)
 				check(a.flags & XA_RETRANSMIT);
 			break;
 		default:
@@ -359,7 +379,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (!long_bursts)
 					count &= 0xff;
 				while (count-- > 0 && burst++ < MAX_BURST &&
-				    !s.done && x.state != XS_DALLY) {
+				    !s.done && !xfer_dallying(&x)) {
 					prev = x;
 					n = build_next(&x);
 					xfer_on_packet(&x, pkt, n, ++s.now,
@@ -368,9 +388,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					check_action(&x, &a, pkt, n, &s);
 					check_state(&x, &s);
 					/* The right packet always helps. */
-					check(x.state != prev.state ||
-					    x.acked > prev.acked ||
-					    x.received > prev.received);
+					check(xfer_state(&x) !=
+					    xfer_state(&prev) ||
+					    xfer_acked(&x) > xfer_acked(&prev) ||
+					    xfer_received(&x) >
+					    xfer_received(&prev));
 				}
 				continue;
 			}

@@ -3,7 +3,9 @@
  * driven packet by packet with the packets a client would send, timeouts
  * with backoff and give-up, block-number wrap in both rollover modes, and
  * two simulated clients over a lossy, duplicating, reordering channel that
- * check every byte arrives once and in order.
+ * check every byte arrives once and in order; then the parameters built
+ * from a negotiation, the accessors the worker reads, and the counts each
+ * action reports.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -33,14 +35,20 @@ params(enum xfer_dir dir, uint64_t size, uint32_t blksize, uint32_t w)
 {
 	return (struct xfer_params){
 		.dir = dir,
-		.blksize = blksize,
-		.windowsize = w,
+		.opt = { .blksize = blksize, .windowsize = w },
 		.size = size,
 		.timeout_ms = TMO,
 		.max_timeout_ms = TMO_MAX,
 		.retries = RETRIES,
 		.dally_ms = DALLY,
 	};
+}
+
+/* Options acknowledged (any will do): the transfer starts with an OACK. */
+static void
+with_oack(struct xfer_params *p, bool on)
+{
+	p->opt.acked = on ? TFTP_OPT_BIT(TFTP_OPT_BLKSIZE) : 0;
 }
 
 static void
@@ -161,10 +169,10 @@ read_all(const struct xfer_params *p)
 	uint64_t now = T0, off = 0, windows = 0, nblocks, i;
 	uint16_t wire = 0;
 
-	nblocks = p->size / p->blksize + 1;
+	nblocks = p->size / p->opt.blksize + 1;
 	xfer_start(&x, p, now, &a);
 	assert_int_equal(x.nblocks, nblocks);
-	if (p->oack) {
+	if (p->opt.acked != 0) {
 		assert_int_equal(a.flags, XA_SEND_OACK);
 		assert_int_equal(x.state, XS_OACK);
 		assert_int_equal(xfer_deadline(&x), now + p->timeout_ms);
@@ -173,15 +181,15 @@ read_all(const struct xfer_params *p)
 	for (;;) {
 		assert_int_equal(x.state, XS_RUN);
 		assert_data(&a, XA_SEND_DATA, x.acked + 1,
-		    (uint32_t)min64(p->windowsize, nblocks - x.acked));
+		    (uint32_t)min64(p->opt.windowsize, nblocks - x.acked));
 		assert_int_equal(xfer_deadline(&x), now + p->timeout_ms);
 		windows++;
 		for (i = a.first; i < a.first + a.count; i++) {
-			wire = next_wire(wire, p->rollover);
+			wire = next_wire(wire, p->opt.rollover);
 			assert_int_equal(xfer_wire_block(&x, i), wire);
 			assert_int_equal(xfer_block_offset(&x, i), off);
 			assert_int_equal(xfer_block_len(&x, i),
-			    min64(p->blksize, p->size - off));
+			    min64(p->opt.blksize, p->size - off));
 			off += xfer_block_len(&x, i);
 		}
 		send_ack(&x, wire, ++now, &a);
@@ -195,7 +203,7 @@ read_all(const struct xfer_params *p)
 	assert_int_equal(x.bytes, p->size);
 	assert_int_equal(x.acked, nblocks);
 	/* The last block is short: empty when size is a blksize multiple. */
-	assert_true(xfer_block_len(&x, nblocks) < p->blksize);
+	assert_true(xfer_block_len(&x, nblocks) < p->opt.blksize);
 	assert_int_equal(x.retransmits, 0);
 	assert_int_equal(x.timeouts, 0);
 	assert_dead(&x);
@@ -216,15 +224,15 @@ test_read_sizes(void **state)
 			for (oack = 0; oack <= 1; oack++) {
 				p = params(XFER_READ, sizes[i], 512,
 				    windows[j]);
-				p.oack = oack;
+				with_oack(&p, oack);
 				read_all(&p);
 			}
 	/* Window counts: 3 * 512 is 4 blocks (the last empty). */
 	p = params(XFER_READ, 3 * 512, 512, 1);
 	assert_int_equal(read_all(&p), 4);
-	p.windowsize = 4;
+	p.opt.windowsize = 4;
 	assert_int_equal(read_all(&p), 1);
-	p.windowsize = 3;
+	p.opt.windowsize = 3;
 	assert_int_equal(read_all(&p), 2);
 	p = params(XFER_READ, 0, 512, 16);
 	assert_int_equal(read_all(&p), 1);
@@ -262,7 +270,7 @@ test_read_oack_then_ack0(void **state)
 	struct xfer_action a;
 	struct xfer_params p = params(XFER_READ, 10 * 512, 512, 4);
 
-	p.oack = true;
+	with_oack(&p, true);
 	xfer_start(&x, &p, T0, &a);
 	assert_int_equal(a.flags, XA_SEND_OACK);
 	assert_int_equal(x.state, XS_OACK);
@@ -505,7 +513,7 @@ test_read_fixed_timeout(void **state)
 
 	p.timeout_ms = p.max_timeout_ms = 3000;
 	p.retries = 3;
-	p.oack = true;
+	with_oack(&p, true);
 	xfer_start(&x, &p, now, &a);
 	for (i = 0; i < 3; i++) {
 		now = xfer_deadline(&x);
@@ -541,9 +549,9 @@ read_wrap(uint16_t rollover, uint32_t w)
 {
 	struct xfer_params p = params(XFER_READ, 70000 * 8 + 3, 8, w);
 
-	p.rollover = rollover;
+	p.opt.rollover = rollover;
 	read_all(&p);
-	p.oack = true;
+	with_oack(&p, true);
 	p.size = 65536 * 8;	/* the empty last block sits past the wrap */
 	read_all(&p);
 }
@@ -588,7 +596,7 @@ test_read_ack_mapping_across_wrap(void **state)
 	assert_data(&a, XA_SEND_DATA, 65553, 16);
 
 	/* rollover 1: wire 1 follows 65535, wire 0 never comes back. */
-	p.rollover = 1;
+	p.opt.rollover = 1;
 	xfer_start(&x, &p, now, &a);
 	x.acked = 65514;
 	x.sent = 65530;
@@ -660,7 +668,7 @@ test_read_bad_packets(void **state)
 	assert_int_equal(a.result, -EPROTO);
 	assert_dead(&x);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		p.oack = i % 2;
+		with_oack(&p, i % 2);
 		xfer_start(&x, &p, T0, &a);
 		xfer_on_packet(&x, bad[i], badlen[i], T0 + 1, &a);
 		assert_int_equal(a.flags, XA_SEND_ERROR | XA_DONE);
@@ -689,7 +697,7 @@ test_read_client_error(void **state)
 	assert_dead(&x);
 
 	/* ERROR 8: the client refuses our OACK. */
-	p.oack = true;
+	with_oack(&p, true);
 	xfer_start(&x, &p, T0, &a);
 	send_error(&x, TFTP_EOPTNEG, "no", T0 + 1, &a);
 	assert_int_equal(a.flags, XA_DONE);
@@ -764,7 +772,7 @@ test_block_len_offset(void **state)
 
 	/* Large files: 64-bit offsets. */
 	p.size = 10ull << 32;
-	p.blksize = 65464;
+	p.opt.blksize = 65464;
 	xfer_start(&x, &p, T0, &a);
 	assert_int_equal(x.nblocks, (10ull << 32) / 65464 + 1);
 	assert_int_equal(xfer_block_offset(&x, x.nblocks),
@@ -776,7 +784,7 @@ test_block_len_offset(void **state)
 static void
 test_wire_block(void **state)
 {
-	struct xfer x = { .p = { .rollover = 0 } };
+	struct xfer x = { .p = { .opt = { .rollover = 0 } } };
 
 	assert_int_equal(xfer_wire_block(&x, 0), 0);
 	assert_int_equal(xfer_wire_block(&x, 1), 1);
@@ -784,7 +792,7 @@ test_wire_block(void **state)
 	assert_int_equal(xfer_wire_block(&x, 65536), 0);
 	assert_int_equal(xfer_wire_block(&x, 65537), 1);
 	assert_int_equal(xfer_wire_block(&x, 131072), 0);
-	x.p.rollover = 1;
+	x.p.opt.rollover = 1;
 	assert_int_equal(xfer_wire_block(&x, 0), 0);
 	assert_int_equal(xfer_wire_block(&x, 1), 1);
 	assert_int_equal(xfer_wire_block(&x, 65535), 65535);
@@ -875,7 +883,7 @@ test_write_window_cadence(void **state)
 	uint64_t now = T0;
 	uint16_t b;
 
-	p.oack = true;
+	with_oack(&p, true);
 	xfer_start(&x, &p, now, &a);
 	assert_int_equal(a.flags, XA_SEND_OACK);
 	assert_int_equal(x.state, XS_OACK);
@@ -974,7 +982,7 @@ test_write_lost_ack(void **state)
 	xfer_start(&x, &p, now, &a);
 	send_data(&x, 0, 512, ++now, &a);
 	assert_empty(&a);
-	p.rollover = 1;
+	p.opt.rollover = 1;
 	xfer_start(&x, &p, now, &a);
 	send_data(&x, 0, 512, ++now, &a);
 	assert_empty(&a);
@@ -1025,14 +1033,14 @@ test_write_gap(void **state)
 	assert_write(&a, XA_WRITE | XA_SEND_ACK, 7, 7, 512);
 
 	/* With W=1 a block ahead is outside the window. */
-	p.windowsize = 1;
+	p.opt.windowsize = 1;
 	xfer_start(&x, &p, now, &a);
 	send_data(&x, 2, 512, ++now, &a);
 	assert_empty(&a);
 
 	/* A gap right after the OACK is answered with ACK 0. */
-	p.windowsize = 8;
-	p.oack = true;
+	p.opt.windowsize = 8;
+	with_oack(&p, true);
 	xfer_start(&x, &p, now, &a);
 	send_data(&x, 2, 512, ++now, &a);
 	assert_ack(&a, XA_SEND_ACK, 0);
@@ -1119,7 +1127,7 @@ test_write_oack_retransmit(void **state)
 	struct xfer_params p = params(XFER_WRITE, 0, 512, 1);
 	uint64_t now = T0;
 
-	p.oack = true;
+	with_oack(&p, true);
 	xfer_start(&x, &p, now, &a);
 	assert_int_equal(a.flags, XA_SEND_OACK);
 	assert_int_equal(xfer_deadline(&x), now + TMO);
@@ -1208,7 +1216,7 @@ write_wrap(uint16_t rollover, uint32_t w)
 	uint64_t now = T0, i, n = 70000;
 	uint16_t wire = 0, last_ack = 0;
 
-	p.rollover = rollover;
+	p.opt.rollover = rollover;
 	xfer_start(&x, &p, now, &a);
 	assert_ack(&a, XA_SEND_ACK, 0);
 	for (i = 1; i <= n; i++) {
@@ -1274,7 +1282,7 @@ test_write_gap_across_wrap(void **state)
 	assert_int_equal(a.flags, XA_WRITE);
 	assert_int_equal(x.received, 65536);
 
-	p.rollover = 1;
+	p.opt.rollover = 1;
 	xfer_start(&x, &p, T0, &a);
 	x.received = 65534;
 	x.ack_sent = 65530;
@@ -1372,7 +1380,7 @@ read_act(struct xfer *x, const struct xfer_action *a, const struct net *net)
 	uint64_t i;
 
 	if (a->flags & XA_SEND_DATA) {
-		assert_true(a->count >= 1 && a->count <= x->p.windowsize);
+		assert_true(a->count >= 1 && a->count <= x->p.opt.windowsize);
 		assert_int_equal(a->first, x->acked + 1);
 		assert_true(a->first + a->count - 1 <= x->nblocks);
 		for (i = a->first; i < a->first + a->count; i++) {
@@ -1422,14 +1430,14 @@ sim_read(const struct xfer_params *p, const struct net *net, uint64_t seed)
 		}
 		if (take(&to_client, net, &m)) {
 			now++;
-			d = wire_dist(last, m.block, p->rollover);
+			d = wire_dist(last, m.block, p->opt.rollover);
 			if (!got_last && d == 1) {
 				/* In order: exactly the next bytes. */
 				assert_int_equal(m.off, next_off);
 				next_off += m.len;
 				last = m.block;
-				got_last = m.len < p->blksize;
-				if (++since_ack < p->windowsize && !got_last)
+				got_last = m.len < p->opt.blksize;
+				if (++since_ack < p->opt.windowsize && !got_last)
 					continue;
 			} else if (!got_last && d > 1) {
 				/* A gap: reported once per position. */
@@ -1483,7 +1491,7 @@ test_sim_read(void **state)
 			p = params(XFER_READ, 100 * 512 + i * 37, 512,
 			    windows[j]);
 			p.retries = 30;
-			p.oack = j % 2;
+			with_oack(&p, j % 2);
 			sim_read(&p, &nets[i], 0x9e3779b97f4a7c15ull + i * 8 +
 			    j);
 		}
@@ -1492,7 +1500,7 @@ test_sim_read(void **state)
 	p = params(XFER_READ, 66000 * 8, 8, 16);
 	p.retries = 30;
 	sim_read(&p, &nets[2], 12345);
-	p.rollover = 1;
+	p.opt.rollover = 1;
 	sim_read(&p, &nets[2], 54321);
 }
 
@@ -1517,7 +1525,7 @@ sim_write(const struct xfer_params *p, const struct net *net, uint64_t size,
 	rng_state = seed;
 	to_client.n = to_server.n = 0;
 	dropped = 0;
-	nblocks = size / p->blksize + 1;
+	nblocks = size / p->opt.blksize + 1;
 	xfer_start(&x, p, now, &a);
 	client_deadline = now + 3 * p->timeout_ms / 2;
 	for (;;) {
@@ -1546,7 +1554,7 @@ sim_write(const struct xfer_params *p, const struct net *net, uint64_t size,
 		assert_true(++steps < 5000000);
 
 		if (take(&to_server, net, &m)) {
-			uint64_t off = (m.off - 1) * p->blksize;
+			uint64_t off = (m.off - 1) * p->opt.blksize;
 
 			proto_build_data_hdr(pkt, sizeof(pkt), m.block);
 			for (i = 0; i < m.len; i++)
@@ -1559,10 +1567,10 @@ sim_write(const struct xfer_params *p, const struct net *net, uint64_t size,
 		a.flags = 0;
 		if (take(&to_client, net, &m)) {
 			now++;
-			d = wire_dist(acked_wire, m.block, p->rollover);
+			d = wire_dist(acked_wire, m.block, p->opt.rollover);
 			/* ACK 0 (or the OACK) starts the upload. */
 			if (acked == nblocks || d < 0 || (d == 0 && started) ||
-			    (uint64_t)d > p->windowsize)
+			    (uint64_t)d > p->opt.windowsize)
 				continue;
 			started = true;
 			acked += (uint64_t)d;
@@ -1582,11 +1590,11 @@ sim_write(const struct xfer_params *p, const struct net *net, uint64_t size,
 		continue;
 send_window:
 		for (i = acked + 1; i <= nblocks &&
-		    i <= acked + p->windowsize; i++) {
+		    i <= acked + p->opt.windowsize; i++) {
 			m.opcode = TFTP_DATA;
 			m.block = xfer_wire_block(&x, i);
 			m.off = i;	/* the block index, for the payload */
-			m.len = i < nblocks ? p->blksize : size % p->blksize;
+			m.len = i < nblocks ? p->opt.blksize : size % p->opt.blksize;
 			put(&to_server, net, &m);
 		}
 	}
@@ -1611,7 +1619,7 @@ test_sim_write(void **state)
 		for (j = 0; j < sizeof(windows) / sizeof(windows[0]); j++) {
 			p = params(XFER_WRITE, 0, 512, windows[j]);
 			p.retries = 30;
-			p.oack = j % 2;
+			with_oack(&p, j % 2);
 			sim_write(&p, &nets[i], 100 * 512 + (j == 2 ? 0 : 77),
 			    0x2545f4914f6cdd1dull + i * 8 + j);
 		}
@@ -1619,8 +1627,220 @@ test_sim_write(void **state)
 	p = params(XFER_WRITE, 0, 8, 16);
 	p.retries = 30;
 	sim_write(&p, &nets[2], 66000 * 8 + 5, 777);
-	p.rollover = 1;
+	p.opt.rollover = 1;
 	sim_write(&p, &nets[2], 66000 * 8 + 5, 778);
+}
+
+/* Parameters, accessors, what each action reports ------------------- */
+
+static void
+assert_opt_equal(const struct tftp_params *a, const struct tftp_params *b)
+{
+	assert_int_equal(a->blksize, b->blksize);
+	assert_int_equal(a->windowsize, b->windowsize);
+	assert_int_equal(a->timeout_ms, b->timeout_ms);
+	assert_int_equal(a->timeout, b->timeout);
+	assert_int_equal(a->utimeout, b->utimeout);
+	assert_int_equal(a->tsize, b->tsize);
+	assert_int_equal(a->rollover, b->rollover);
+	assert_int_equal(a->acked, b->acked);
+}
+
+static void
+test_params_init(void **state)
+{
+	struct tftp_params opt = {
+		.blksize = 1428, .windowsize = 16, .rollover = 1,
+		.tsize = 12345, .acked = TFTP_OPT_BIT(TFTP_OPT_BLKSIZE) |
+		    TFTP_OPT_BIT(TFTP_OPT_TSIZE),
+	};
+	struct xfer_params p;
+	struct xfer x;
+	struct xfer_action a;
+
+	/* Our interval: backoff up to eight times it, dally twice it. */
+	xfer_params_init(&p, XFER_READ, &opt, 99999, 1500, 7);
+	assert_int_equal(p.dir, XFER_READ);
+	assert_opt_equal(&p.opt, &opt);
+	assert_int_equal(p.size, 99999);
+	assert_int_equal(p.retries, 7);
+	assert_int_equal(p.timeout_ms, 1500);
+	assert_int_equal(p.max_timeout_ms, 12000);
+	assert_int_equal(p.dally_ms, 3000);
+
+	/* The client's interval (RFC 2349) is fixed. */
+	opt.timeout_ms = 250;
+	xfer_params_init(&p, XFER_WRITE, &opt, 0, 1500, 7);
+	assert_int_equal(p.dir, XFER_WRITE);
+	assert_int_equal(p.timeout_ms, 250);
+	assert_int_equal(p.max_timeout_ms, 250);
+	assert_int_equal(p.dally_ms, 500);
+
+	/* Huge intervals saturate instead of wrapping. */
+	opt.timeout_ms = 0;
+	xfer_params_init(&p, XFER_READ, &opt, 0, UINT32_MAX / 8 + 1, 1);
+	assert_int_equal(p.max_timeout_ms, UINT32_MAX);
+	assert_int_equal(p.dally_ms, (UINT32_MAX / 8 + 1) * 2);
+	opt.timeout_ms = UINT32_MAX / 2 + 1;
+	xfer_params_init(&p, XFER_READ, &opt, 0, 1000, 1);
+	assert_int_equal(p.dally_ms, UINT32_MAX);
+
+	/* The machine runs with the options negotiated and owns them. */
+	opt.timeout_ms = 0;
+	xfer_params_init(&p, XFER_READ, &opt, 100 * 1428, 1000, 5);
+	xfer_start(&x, &p, T0, &a);
+	assert_int_equal(a.flags, XA_SEND_OACK);
+	assert_opt_equal(&xfer_params(&x)->opt, &opt);
+	send_ack(&x, 0, T0 + 1, &a);
+	assert_data(&a, XA_SEND_DATA, 1, 16);
+	assert_int_equal(xfer_block_len(&x, 1), 1428);
+	/* No option acknowledged: no OACK. */
+	opt.acked = 0;
+	xfer_params_init(&p, XFER_READ, &opt, 100 * 1428, 1000, 5);
+	xfer_start(&x, &p, T0, &a);
+	assert_data(&a, XA_SEND_DATA, 1, 16);
+}
+
+/* The accessors say what the fields hold. */
+static void
+assert_view(const struct xfer *x)
+{
+	assert_ptr_equal(xfer_params(x), &x->p);
+	assert_int_equal(xfer_state(x), x->state);
+	assert_int_equal(xfer_dallying(x), x->state == XS_DALLY);
+	assert_int_equal(xfer_bytes(x), x->bytes);
+	assert_int_equal(xfer_nblocks(x), x->nblocks);
+	assert_int_equal(xfer_acked(x), x->acked);
+	assert_int_equal(xfer_sent(x), x->sent);
+	assert_int_equal(xfer_received(x), x->received);
+	assert_int_equal(xfer_ack_sent(x), x->ack_sent);
+	assert_int_equal(xfer_interval(x), x->cur_timeout_ms);
+	assert_int_equal(xfer_tries(x), x->tries);
+	assert_int_equal(xfer_retransmits(x), x->retransmits);
+	assert_int_equal(xfer_timeouts(x), x->timeouts);
+}
+
+static void
+test_accessors(void **state)
+{
+	struct xfer x;
+	struct xfer_action a;
+	struct xfer_params p = params(XFER_READ, 10 * 512, 512, 4);
+	uint64_t now = T0;
+
+	with_oack(&p, true);
+	xfer_start(&x, &p, now, &a);
+	assert_view(&x);
+	assert_int_equal(xfer_state(&x), XS_OACK);
+	assert_int_equal(xfer_nblocks(&x), 11);
+	send_ack(&x, 0, ++now, &a);
+	send_ack(&x, 2, ++now, &a);
+	assert_view(&x);
+	assert_int_equal(xfer_state(&x), XS_RUN);
+	assert_int_equal(xfer_acked(&x), 2);
+	assert_int_equal(xfer_sent(&x), 6);
+	assert_int_equal(xfer_bytes(&x), 2 * 512);
+	assert_int_equal(xfer_retransmits(&x), 2);
+	now = xfer_deadline(&x);
+	xfer_on_timeout(&x, now, &a);
+	assert_view(&x);
+	assert_int_equal(xfer_tries(&x), 1);
+	assert_int_equal(xfer_interval(&x), 2 * TMO);
+	assert_int_equal(xfer_timeouts(&x), 1);
+	assert_int_equal(xfer_retransmits(&x), 6);
+	assert_false(xfer_dallying(&x));
+
+	p = params(XFER_WRITE, 0, 512, 2);
+	xfer_start(&x, &p, now, &a);
+	send_data(&x, 1, 512, ++now, &a);
+	assert_view(&x);
+	assert_int_equal(xfer_received(&x), 1);
+	assert_int_equal(xfer_ack_sent(&x), 0);
+	send_data(&x, 2, 512, ++now, &a);
+	assert_int_equal(xfer_ack_sent(&x), 2);
+	assert_false(xfer_dallying(&x));
+	send_data(&x, 3, 7, ++now, &a);
+	assert_view(&x);
+	assert_true(xfer_dallying(&x));
+	assert_int_equal(xfer_state(&x), XS_DALLY);
+	assert_int_equal(xfer_bytes(&x), 2 * 512 + 7);
+	xfer_on_timeout(&x, xfer_deadline(&x), &a);
+	assert_false(xfer_dallying(&x));
+	assert_int_equal(xfer_state(&x), XS_DONE);
+	assert_view(&x);
+}
+
+static void
+assert_counts(const struct xfer_action *a, uint32_t retransmits,
+    uint32_t timeouts)
+{
+	assert_int_equal(a->retransmits, retransmits);
+	assert_int_equal(a->timeouts, timeouts);
+}
+
+/* Each action reports what it added to the counters, once. */
+static void
+test_action_counts(void **state)
+{
+	struct xfer x;
+	struct xfer_action a;
+	struct xfer_params p = params(XFER_READ, 20 * 512, 512, 4);
+	uint64_t now = T0;
+
+	xfer_start(&x, &p, now, &a);
+	assert_counts(&a, 0, 0);
+	send_ack(&x, 4, ++now, &a);
+	assert_counts(&a, 0, 0);
+	/* An ACK inside the window: the blocks after it go again. */
+	send_ack(&x, 5, ++now, &a);
+	assert_data(&a, XA_SEND_DATA, 6, 4);
+	assert_counts(&a, 3, 0);
+	/* A duplicate: nothing. */
+	send_ack(&x, 5, ++now, &a);
+	assert_counts(&a, 0, 0);
+	/* A timeout: the window again. */
+	xfer_on_timeout(&x, xfer_deadline(&x), &a);
+	assert_counts(&a, 4, 1);
+	assert_int_equal(xfer_retransmits(&x), 7);
+	assert_int_equal(xfer_timeouts(&x), 1);
+	/* A failure reports nothing the failed action had counted. */
+	xfer_fail(&x, TFTP_EUNDEF, "Read error", -EIO, &a);
+	assert_counts(&a, 0, 0);
+	assert_int_equal(a.flags, XA_SEND_ERROR | XA_DONE);
+	assert_int_equal(xfer_retransmits(&x), 7);
+
+	/* Giving up is a timeout that sends nothing again. */
+	p.retries = 0;
+	xfer_start(&x, &p, now, &a);
+	xfer_on_timeout(&x, xfer_deadline(&x), &a);
+	assert_int_equal(a.flags, XA_SEND_ERROR | XA_DONE);
+	assert_counts(&a, 0, 1);
+	xfer_on_timeout(&x, now + 100000, &a);
+	assert_counts(&a, 0, 0);
+
+	/* The OACK again. */
+	p = params(XFER_WRITE, 0, 512, 1);
+	with_oack(&p, true);
+	xfer_start(&x, &p, now, &a);
+	xfer_on_timeout(&x, xfer_deadline(&x), &a);
+	assert_int_equal(a.flags, XA_SEND_OACK | XA_RETRANSMIT);
+	assert_counts(&a, 1, 1);
+	/* A repeated block: its ACK again; the dally's end is no timeout. */
+	send_data(&x, 1, 512, ++now, &a);
+	assert_counts(&a, 0, 0);
+	send_data(&x, 1, 512, ++now, &a);
+	assert_ack(&a, XA_SEND_ACK | XA_RETRANSMIT, 1);
+	assert_counts(&a, 1, 0);
+	xfer_on_timeout(&x, xfer_deadline(&x), &a);
+	assert_ack(&a, XA_SEND_ACK | XA_RETRANSMIT, 1);
+	assert_counts(&a, 1, 1);
+	send_data(&x, 2, 3, ++now, &a);
+	assert_true(xfer_dallying(&x));
+	xfer_on_timeout(&x, xfer_deadline(&x), &a);
+	assert_int_equal(a.flags, XA_DONE);
+	assert_counts(&a, 0, 0);
+	assert_int_equal(xfer_retransmits(&x), 3);
+	assert_int_equal(xfer_timeouts(&x), 2);
 }
 
 int
@@ -1658,6 +1878,9 @@ main(void)
 		cmocka_unit_test(test_write_gap_across_wrap),
 		cmocka_unit_test(test_sim_read),
 		cmocka_unit_test(test_sim_write),
+		cmocka_unit_test(test_params_init),
+		cmocka_unit_test(test_accessors),
+		cmocka_unit_test(test_action_counts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

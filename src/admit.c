@@ -1,0 +1,360 @@
+/*
+ * Admission: a datagram from a listen socket that is a request is parsed,
+ * checked against the policy, its file opened, its options negotiated,
+ * and a transfer created for it; or it is refused with an ERROR.  The
+ * transfer log line, written here for refusals and by transfer.c at the
+ * end, is this file's too.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "files.h"
+#include "log.h"
+#include "path.h"
+#include "proto.h"
+#include "shm.h"
+#include "sock.h"
+#include "util.h"
+#include "worker_int.h"
+#include "xfer.h"
+
+static void	 not_request(struct worker *w, const struct request *rq,
+		    uint16_t op);
+static void	 refuse(struct worker *w, const struct request *rq,
+		    struct reqinfo *ri, uint16_t code, const char *msg);
+static int	 create(struct worker *w, struct transfer *t,
+		    const struct request *rq, const struct tftp_request *req,
+		    struct xfer_action *first, uint16_t *code,
+		    const char **msg);
+static int	 open_file(struct worker *w, struct transfer *t,
+		    const struct tftp_request *req, uint64_t *size,
+		    uint16_t *code, const char **msg);
+static int	 negotiate(const struct tftpd_config *cfg,
+		    const struct tftp_request *req, uint64_t size,
+		    struct tftp_params *opt);
+static void	 session_begin(struct worker *w, struct transfer *t,
+		    const struct request *rq, const struct tftp_params *p,
+		    uint64_t size);
+static void	 reqinfo_init(struct reqinfo *ri, const struct request *rq,
+		    uint16_t opcode, const char *file, const char *mode);
+static void	 opts_str(struct reqinfo *ri, const struct tftp_params *p);
+static int64_t	 realtime_ms(void);
+
+/*
+ * A datagram from a listen socket that no transfer claims: a request is
+ * admitted, or refused with an ERROR and logged.
+ */
+void
+admit(struct worker *w, struct request *rq)
+{
+	struct tftp_request req;
+	struct xfer_action first;
+	struct reqinfo ri;
+	struct transfer *t;
+	const char *errmsg = NULL;
+	uint16_t op, code;
+	int r;
+
+	count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
+	if (rq->len < 2)
+		return;
+	op = (uint16_t)(rq->buf[0] << 8 | rq->buf[1]);
+	/* Answering an ERROR could start an endless exchange. */
+	if (op == TFTP_ERROR)
+		return;
+	/* Without pktinfo the kernel picks the source: still an answer. */
+	(void)sock_local_addr(rq->msg, (const struct sockaddr *)&rq->l->addr,
+	    &rq->local, &rq->locallen);
+	if (op != TFTP_RRQ && op != TFTP_WRQ) {
+		not_request(w, rq, op);
+		return;
+	}
+	/* (int64_t: the ABI's type; seconds) */
+	__atomic_store_n(&w->st->last_request, realtime_ms() / 1000,
+	    __ATOMIC_RELAXED);
+	count(w, op == TFTP_RRQ ? TFTP_SHM_C_RRQ : TFTP_SHM_C_WRQ, 1);
+	if (rq->truncated || rq->len > REQ_BUFSZ)
+		r = -EBADMSG;
+	else
+		r = proto_parse_request(rq->buf, rq->len, &req, &errmsg);
+	/* The parser calls an empty name malformed; the spec, a violation. */
+	if (r == -EBADMSG && rq->len > 2 && rq->buf[2] == '\0') {
+		reqinfo_init(&ri, rq, op, "", "-");
+		refuse(w, rq, &ri, TFTP_EACCESS, "Access violation");
+		return;
+	}
+	if (r < 0) {
+		/* For the log: the name, if the packet holds a whole one. */
+		reqinfo_init(&ri, rq, op, rq->len > 2 && memchr(rq->buf + 2,
+		    '\0', rq->len - 2) != NULL ? (const char *)rq->buf + 2 :
+		    NULL, "-");
+		refuse(w, rq, &ri, TFTP_EBADOP,
+		    errmsg != NULL ? errmsg : "Illegal TFTP operation");
+		return;
+	}
+	if (w->mode == W_DRAIN) {
+		reqinfo_init(&ri, rq, op, req.filename,
+		    proto_mode_name(req.mode));
+		refuse(w, rq, &ri, TFTP_EUNDEF, "Server shutting down");
+		return;
+	}
+	if ((t = tx_alloc(w)) == NULL) {
+		reqinfo_init(&ri, rq, op, req.filename,
+		    proto_mode_name(req.mode));
+		refuse(w, rq, &ri, TFTP_EUNDEF, "Server busy");
+		return;
+	}
+	reqinfo_init(&t->ri, rq, op, req.filename, proto_mode_name(req.mode));
+	/* A download sends from a pool buffer; none free: busy. */
+	if (op == TFTP_RRQ && (t->buf = pool_get(w)) == NULL) {
+		bump(&w->st->pool_exhausted);
+		refuse(w, rq, &t->ri, TFTP_EUNDEF, "Server busy");
+		tx_release(w, t);
+		return;
+	}
+	if ((r = create(w, t, rq, &req, &first, &code, &errmsg)) < 0) {
+		refuse(w, rq, &t->ri, code, errmsg);
+		tx_release(w, t);
+		return;
+	}
+	/* Its first packet: the OACK, the first window or ACK 0. */
+	transfer_act(w, t, &first);
+}
+
+/*
+ * A datagram on a listen socket that is neither a request nor an ERROR:
+ * a DATA or ACK (the transport says what that means there), or nonsense.
+ */
+static void
+not_request(struct worker *w, const struct request *rq, uint16_t op)
+{
+	char addr[SOCKADDR_STRLEN];
+
+	log_debug("opcode %u on the listen socket from %s", op,
+	    sockaddr_str(rq->peer, addr, sizeof(addr)));
+	if (op == TFTP_DATA || op == TFTP_ACK)
+		refuse(w, rq, NULL, w->tp->stray_code, w->tp->stray_msg);
+	else
+		refuse(w, rq, NULL, TFTP_EBADOP, "Illegal TFTP operation");
+}
+
+/*
+ * A request refused (or a datagram that is none) is answered with an
+ * ERROR, sent as the transport answers requests.  A refused request (ri
+ * given) counts as a failed transfer.
+ */
+static void
+refuse(struct worker *w, const struct request *rq, struct reqinfo *ri,
+    uint16_t code, const char *msg)
+{
+	w->tp->reply(w, rq, proto_build_error(w->sbuf, w->sbufsz, code, msg));
+	if (ri != NULL) {
+		count_failed(w, code);
+		log_request(ri, 0, "error", code, msg);
+	}
+}
+
+/*
+ * The transfer for req: the policy, its file, its options, its place in
+ * the transport, its tftpctl listing and its state machine, whose first
+ * action is returned, not carried out.  On failure the ERROR to send is
+ * in code/msg and the caller releases the slot.
+ */
+static int
+create(struct worker *w, struct transfer *t, const struct request *rq,
+    const struct tftp_request *req, struct xfer_action *first,
+    uint16_t *code, const char **msg)
+{
+	const struct tftpd_config *cfg = &w->cfg;
+	struct tftp_params opt;
+	struct xfer_params xp;
+	uint64_t size = 0;
+	int r;
+
+	if ((r = open_file(w, t, req, &size, code, msg)) < 0)
+		return r;
+	if ((r = negotiate(cfg, req, size, &opt)) < 0) {
+		files_errmap(r, code, msg);
+		return r;
+	}
+	if ((r = w->tp->begin(w, t, rq)) < 0) {
+		*code = TFTP_EUNDEF;
+		*msg = "Server busy";
+		return r;
+	}
+	opts_str(&t->ri, &opt);
+	/* Expected size: the file's, or what an upload's tsize announced. */
+	session_begin(w, t, rq, &opt, req->opcode == TFTP_RRQ ? size :
+	    (opt.acked & TFTP_OPT_BIT(TFTP_OPT_TSIZE)) ? opt.tsize : 0);
+	xfer_params_init(&xp, req->opcode == TFTP_RRQ ? XFER_READ : XFER_WRITE,
+	    &opt, size, cfg->timeout_ms, cfg->retries);
+	xfer_start(&t->x, &xp, time_now_ms(), first);
+	return 0;
+}
+
+/*
+ * The policy, then the file: opened for reading (size: what the client
+ * will receive, netascii-encoded in netascii mode) or as an upload.
+ */
+static int
+open_file(struct worker *w, struct transfer *t, const struct tftp_request *req,
+    uint64_t *size, uint16_t *code, const char **msg)
+{
+	const struct tftpd_config *cfg = &w->cfg;
+	char rel[PATH_REL_MAX];
+	int r;
+
+	if (req->mode == TFTP_MODE_NETASCII && !cfg->netascii) {
+		*code = TFTP_EBADOP;
+		*msg = "netascii mode disabled";
+		return -EPROTONOSUPPORT;
+	}
+	if ((r = path_normalize(req->filename, rel, sizeof(rel))) < 0)
+		goto out_errmap;
+	if (req->opcode == TFTP_WRQ) {
+		r = files_upload_open(&t->up, w->rootfd, rel, cfg,
+		    req->mode == TFTP_MODE_NETASCII);
+		if (r < 0)
+			goto out_errmap;
+		return 0;
+	}
+	if ((r = files_open_read(w->rootfd, rel, cfg, size)) < 0)
+		goto out_errmap;
+	t->fd = r;
+	if (req->mode == TFTP_MODE_NETASCII) {
+		if ((r = files_nasrc_init(&t->nas, t->fd, size)) < 0)
+			goto out_errmap;
+		t->netascii = true;
+	}
+	return 0;
+
+out_errmap:
+	files_errmap(r, code, msg);
+	return r;
+}
+
+/* The options granted: what the client asked, within the settings. */
+static int
+negotiate(const struct tftpd_config *cfg, const struct tftp_request *req,
+    uint64_t size, struct tftp_params *opt)
+{
+	const struct tftp_limits lim = {
+		.max_blksize = cfg->max_blksize,
+		.max_windowsize = cfg->max_windowsize < XFER_WINDOW_LIMIT ?
+		    cfg->max_windowsize : XFER_WINDOW_LIMIT,
+		.allowed_opts = cfg->allowed_opts,
+		.max_file_size = cfg->max_file_size,
+	};
+
+	return proto_negotiate(req, &lim, size, opt);
+}
+
+/* List the transfer for tftpctl and count its options. */
+static void
+session_begin(struct worker *w, struct transfer *t, const struct request *rq,
+    const struct tftp_params *p, uint64_t size)
+{
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+	const void *addr = NULL;
+	uint16_t port = 0;
+	int o;
+
+	for (o = 0; o < TFTP_OPT_MAX && o < TFTP_SHM_NOPTS; o++)
+		if (p->acked & TFTP_OPT_BIT(o))
+			bump(&w->st->options[o]);
+	if (w->shm.stats == NULL)
+		return;
+	if (rq->peer->sa_family == AF_INET) {
+		sin = (const struct sockaddr_in *)rq->peer;
+		addr = &sin->sin_addr;
+		port = ntohs(sin->sin_port);
+	} else if (rq->peer->sa_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)rq->peer;
+		addr = &sin6->sin6_addr;
+		port = ntohs(sin6->sin6_port);
+	}
+	/* -ENOSPC: a full table; the transfer runs unlisted. */
+	t->sess = shm_session_begin(&w->shm, t->ri.opcode == TFTP_RRQ ?
+	    TFTP_SHM_S_READ : TFTP_SHM_S_WRITE, rq->peer->sa_family, addr,
+	    port, t->ri.file, t->ri.opts, size, realtime_ms());
+	if (t->sess < 0)
+		t->sess = -1;
+}
+
+static void
+reqinfo_init(struct reqinfo *ri, const struct request *rq, uint16_t opcode,
+    const char *file, const char *mode)
+{
+	memset(ri, 0, sizeof(*ri));
+	memcpy(&ri->peer, rq->peer, rq->peerlen);
+	ri->peerlen = rq->peerlen;
+	ri->opcode = opcode;
+	ri->mode = mode;
+	ri->start_ms = time_now_ms();
+	if (file != NULL)
+		str_vis(ri->file, sizeof(ri->file), file);
+}
+
+/* "blksize=1428 tsize=1048576": what the OACK granted. */
+static void
+opts_str(struct reqinfo *ri, const struct tftp_params *p)
+{
+	size_t off = 0;
+	int o, n;
+
+	ri->opts[0] = '\0';
+	for (o = 0; o < TFTP_OPT_MAX; o++) {
+		if (!(p->acked & TFTP_OPT_BIT(o)))
+			continue;
+		n = snprintf(ri->opts + off, sizeof(ri->opts) - off,
+		    "%s%s=%" PRIu64, off > 0 ? " " : "",
+		    proto_opt_name((enum tftp_opt)o),
+		    proto_param_value(p, (enum tftp_opt)o));
+		if (n < 0 || (size_t)n >= sizeof(ri->opts) - off)
+			break;
+		off += (size_t)n;
+	}
+}
+
+void
+log_request(const struct reqinfo *ri, uint64_t bytes, const char *result,
+    uint16_t code, const char *msg)
+{
+	char addr[SOCKADDR_STRLEN], vmsg[128];
+	/* An upload's time ends at its commit, not after the dally. */
+	uint64_t ms = (ri->end_ms != 0 ? ri->end_ms : time_now_ms()) -
+	    ri->start_ms;
+	const char *op;
+
+	sockaddr_str((const struct sockaddr *)&ri->peer, addr, sizeof(addr));
+	op = ri->opcode == TFTP_RRQ ? "rrq" : ri->opcode == TFTP_WRQ ?
+	    "wrq" : "-";
+	if (msg == NULL) {
+		log_info("transfer client=%s op=%s file=\"%s\" mode=%s "
+		    "bytes=%" PRIu64 " seconds=%" PRIu64 ".%03u "
+		    "options=\"%s\" result=%s", addr, op, ri->file, ri->mode,
+		    bytes, ms / 1000, (unsigned)(ms % 1000), ri->opts, result);
+		return;
+	}
+	str_vis(vmsg, sizeof(vmsg), msg);
+	log_info("transfer client=%s op=%s file=\"%s\" mode=%s "
+	    "bytes=%" PRIu64 " seconds=%" PRIu64 ".%03u options=\"%s\" "
+	    "result=%s code=%u msg=\"%s\"", addr, op, ri->file, ri->mode,
+	    bytes, ms / 1000, (unsigned)(ms % 1000), ri->opts, result,
+	    (unsigned)code, vmsg);
+}
+
+static int64_t
+realtime_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

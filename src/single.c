@@ -1,0 +1,373 @@
+/*
+ * The single-port transport (single_port = yes): every transfer answers
+ * from the listen socket its request came to, and a datagram there is
+ * told apart by its sender's address (peertab).  What the transfers send
+ * is queued (sendq) and leaves in one sendmmsg() per loop turn; what a
+ * full socket buffer refuses waits for EPOLLOUT on the listen socket.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+#include "loop.h"
+#include "peertab.h"
+#include "proto.h"
+#include "sendq.h"
+#include "sock.h"
+#include "worker_int.h"
+#include "xfer.h"
+
+#define PEER_BITS	14		/* hash buckets, log2 */
+
+static int	 single_init(struct worker *w);
+static int	 single_reserve(struct worker *w, uint32_t nslots);
+static void	 single_fini(struct worker *w);
+static void	 single_datagram(struct worker *w, struct request *rq);
+static uint64_t	 request_hash(const struct request *rq);
+static void	 single_listen_writable(struct worker *w, uint8_t lis);
+static void	 single_want_out(struct worker *w, uint8_t lis, bool on);
+static int	 single_begin(struct worker *w, struct transfer *t,
+		    const struct request *rq);
+static void	 single_end(struct worker *w, struct transfer *t);
+static void	 single_send(struct worker *w, struct transfer *t, size_t len);
+static void	 single_send_ack(struct worker *w, struct transfer *t,
+		    uint16_t block);
+static int	 single_send_window(struct worker *w, struct transfer *t,
+		    uint64_t first, uint32_t nblk);
+static void	 single_flush(struct worker *w);
+
+const struct transport single_transport = {
+	/* A datagram may be a DATA of any blksize. */
+	.recv_slot = RECV_BUFSZ,
+	/*
+	 * No socket is shared in this mode (the master sees to it), and
+	 * EPOLLOUT must be switchable, which exclusive waits do not allow.
+	 */
+	.listen_events = EPOLLIN,
+	/* A packet of a transfer this worker does not have. */
+	.stray_code = TFTP_EBADID,
+	.stray_msg = "Unknown transfer ID",
+	.retire_ends_all = true,
+	.init = single_init,
+	.reserve = single_reserve,
+	.fini = single_fini,
+	.datagram = single_datagram,
+	.event = NULL,		/* transfers have no socket of their own */
+	.listen_writable = single_listen_writable,
+	.begin = single_begin,
+	.end = single_end,
+	.reply = listener_reply,
+	.send = single_send,
+	.send_ack = single_send_ack,
+	.send_window = single_send_window,
+	.flush = single_flush,
+};
+
+/* The peer table, its hash seeded per process, and the send queue. */
+static int
+single_init(struct worker *w)
+{
+	uint64_t seed[2] = { 0, 0 };
+	/* The kernel's random bytes for this process: no syscall. */
+	const void *rnd = (const void *)getauxval(AT_RANDOM);
+	int r;
+
+	if (rnd != NULL)
+		memcpy(seed, rnd, sizeof(seed));
+	if ((r = peertab_init(&w->pt, PEER_BITS, seed)) < 0)
+		return r;
+	sendq_init(&w->sq);
+	return 0;
+}
+
+/* A peer-table entry per transfer slot. */
+static int
+single_reserve(struct worker *w, uint32_t nslots)
+{
+	return peertab_reserve(&w->pt, nslots);
+}
+
+static void
+single_fini(struct worker *w)
+{
+	peertab_free(&w->pt);
+}
+
+/*
+ * A datagram on a listen socket belongs to the transfer of its sender's
+ * address, if there is one, else it is a request.  The same request
+ * again, from a client whose transfer has heard nothing yet, is a repeat
+ * (its answer was lost or slow: the timer resends it); any other request
+ * from that port, or one after the transfer has heard from the client or
+ * while it only dallies, means the client has moved on, so the old
+ * transfer ends (without an ERROR, which the client would take for the
+ * answer to its new request) and the new one starts.
+ */
+static void
+single_datagram(struct worker *w, struct request *rq)
+{
+	struct peer_key k;
+	struct transfer *t = NULL;
+	int64_t slot;
+	uint16_t op;
+
+	if (peertab_key(&k, rq->peer, rq->peerlen,
+	    (uint8_t)(rq->l - w->lis)) == 0 &&
+	    (slot = peertab_find(&w->pt, &k)) >= 0)
+		t = tx_at(w, (uint32_t)slot);
+	if (t == NULL) {
+		admit(w, rq);
+		return;
+	}
+	op = rq->len >= 2 ? (uint16_t)(rq->buf[0] << 8 | rq->buf[1]) : 0;
+	if (op != TFTP_RRQ && op != TFTP_WRQ) {
+		t->heard = true;
+		transfer_packet(w, t, rq->buf, rq->len);
+		return;
+	}
+	if (!t->heard && !xfer_dallying(&t->x) &&
+	    request_hash(rq) == t->req_hash) {
+		/* Counted as received, as it would start a transfer of its
+		 * own (a new TID) without single_port. */
+		count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
+		count(w, op == TFTP_RRQ ? TFTP_SHM_C_RRQ : TFTP_SHM_C_WRQ, 1);
+		return;
+	}
+	if (xfer_dallying(&t->x))
+		transfer_finish(w, t, 0, 0, NULL);
+	else
+		transfer_finish(w, t, -ECONNABORTED, 0,
+		    "Replaced by a new request from the client");
+	admit(w, rq);
+}
+
+/* FNV-1a: tells a repeated request from another one, nothing more. */
+static uint64_t
+request_hash(const struct request *rq)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	size_t i;
+
+	for (i = 0; i < rq->len; i++)
+		h = (h ^ rq->buf[i]) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+/* Room again in a listen socket's buffer: resume the windows cut short. */
+static void
+single_listen_writable(struct worker *w, uint8_t lis)
+{
+	struct transfer *t;
+	uint32_t i;
+
+	single_want_out(w, lis, false);
+	for (i = 0; i < w->ntx; i++) {
+		t = tx_at(w, i);
+		if (t->used && t->lis == lis && t->pend_count > 0)
+			transfer_resume(w, t);
+	}
+	single_flush(w);
+}
+
+/* EPOLLOUT on listen socket lis, wanted or not (not once retired). */
+static void
+single_want_out(struct worker *w, uint8_t lis, bool on)
+{
+	struct listener *l = &w->lis[lis];
+
+	if (l->wantout == on || !w->listening)
+		return;
+	if (loop_mod(&w->loop, l->fd, on ? EPOLLIN | EPOLLOUT : EPOLLIN,
+	    EV_LISTEN | lis) == 0)
+		l->wantout = on;
+}
+
+/*
+ * The transfer answers from the listen socket the request came to, and
+ * is found again by the client's address.
+ */
+static int
+single_begin(struct worker *w, struct transfer *t, const struct request *rq)
+{
+	struct peer_key k;
+	int r;
+
+	if ((r = peertab_key(&k, rq->peer, rq->peerlen,
+	    (uint8_t)(rq->l - w->lis))) < 0)
+		return r;
+	if ((r = peertab_insert(&w->pt, t->slot, &k)) < 0)
+		return r;
+	t->lis = (uint8_t)(rq->l - w->lis);
+	t->sock = rq->l->fd;
+	/* A socket bound to one address answers from it without a pktinfo. */
+	memcpy(&t->local, &rq->local, sizeof(t->local));
+	t->locallen = sock_is_wildcard((const struct sockaddr *)&rq->l->addr) ?
+	    rq->locallen : 0;
+	t->req_hash = request_hash(rq);
+	return 0;
+}
+
+/*
+ * The listen socket stays.  The transfer's buffer goes back to the pool,
+ * so out with what it holds first.
+ */
+static void
+single_end(struct worker *w, struct transfer *t)
+{
+	if (t->queued)
+		single_flush(w);
+	peertab_remove(&w->pt, t->slot);
+	t->sock = -1;
+}
+
+/* After what the transfer already queued, not before it. */
+static void
+single_send(struct worker *w, struct transfer *t, size_t len)
+{
+	if (t->queued)
+		single_flush(w);
+	listener_send(w, t->sock, len, (const struct sockaddr *)&t->ri.peer,
+	    t->ri.peerlen, t->locallen > 0 ?
+	    (const struct sockaddr *)&t->local : NULL);
+}
+
+/*
+ * An upload's ACK: queued from the transfer's own four bytes, so that
+ * the ACKs of many clients go out together like the windows do.
+ */
+static void
+single_send_ack(struct worker *w, struct transfer *t, uint16_t block)
+{
+	struct sendq_tag tag;
+	size_t len;
+
+	if (t->queued)
+		single_flush(w);
+	len = proto_build_ack(t->ackbuf, sizeof(t->ackbuf), block);
+	if (len == 0)
+		return;
+	if (!sendq_room(&w->sq, t->sock, 1))
+		single_flush(w);
+	tag = (struct sendq_tag){ .slot = t->slot, .gen = t->gen, .npkt = 1 };
+	sendq_add(&w->sq, t->sock, (const struct sockaddr *)&t->ri.peer,
+	    t->ri.peerlen, t->locallen > 0 ?
+	    (const struct sockaddr *)&t->local : NULL, t->ackbuf, len, &tag);
+	t->queued = true;
+}
+
+/*
+ * A window is laid out in the transfer's pool buffer as on the other
+ * transport, and queued, one GSO message (or one message per packet) at
+ * a time; single_flush() sends it with the other transfers' windows.  A
+ * window longer than the buffer holds flushes between its parts, since
+ * the buffer is then filled again.
+ */
+static int
+single_send_window(struct worker *w, struct transfer *t, uint64_t first,
+    uint32_t nblk)
+{
+	const struct sockaddr *peer = (const struct sockaddr *)&t->ri.peer;
+	const struct sockaddr *local = t->locallen > 0 ?
+	    (const struct sockaddr *)&t->local : NULL;
+	size_t seg = TFTP_HDR_LEN + xfer_params(&t->x)->opt.blksize, total;
+	struct sendq_tag tag;
+	uint32_t fit, k, i;
+	int r;
+
+	t->pend_count = 0;
+	t->win_end = first + nblk;
+	if (t->buf == NULL)
+		return -ENOBUFS;
+	fit = window_fit(seg);
+	while (nblk > 0) {
+		k = nblk < fit ? nblk : fit;
+		if (t->queued) {
+			single_flush(w);
+			/* The socket buffer filled: EPOLLOUT resumes. */
+			if (t->pend_count > 0)
+				return 0;
+		}
+		if ((r = window_fill(w, t, first, k, seg)) < 0)
+			return r;
+		total = window_gso_total(w, k, seg);
+		if (!sendq_room(&w->sq, t->sock, total > 0 ? 1 : k))
+			single_flush(w);
+		tag = (struct sendq_tag){ .slot = t->slot, .gen = t->gen };
+		if (total > 0) {
+			tag.first = first;
+			tag.npkt = tag.nblk = k;
+			tag.bytes = total - (size_t)k * TFTP_HDR_LEN;
+			tag.seg = (uint16_t)seg;
+			sendq_add(&w->sq, t->sock, peer, t->ri.peerlen, local,
+			    w->siov[0].iov_base, total, &tag);
+		} else {
+			for (i = 0; i < k; i++) {
+				tag.first = first + i;
+				tag.npkt = tag.nblk = 1;
+				tag.bytes = w->siov[i].iov_len - TFTP_HDR_LEN;
+				sendq_add(&w->sq, t->sock, peer,
+				    t->ri.peerlen, local, w->siov[i].iov_base,
+				    w->siov[i].iov_len, &tag);
+			}
+		}
+		t->queued = true;
+		first += k;
+		nblk -= k;
+	}
+	return 0;
+}
+
+/*
+ * Send what the transfers queued, and settle the accounts: the counters
+ * for what went out; for a window the full socket buffer refused, the
+ * rest of that window waits for EPOLLOUT on the listen socket.  A
+ * message refused for another reason is lost as on the wire, for the
+ * timer to resend; if that reason is a kernel without UDP GSO, later
+ * windows go out as a message per packet.
+ */
+static void
+single_flush(struct worker *w)
+{
+	struct sendq *q = &w->sq;
+	const struct sendq_tag *tag;
+	struct transfer *t;
+	uint32_t i;
+	int err;
+
+	if (q->n == 0)
+		return;
+	count(w, TFTP_SHM_C_SYS_SENDMMSG, sendq_flush(q, w->nbatch));
+	for (i = 0; i < q->n; i++) {
+		tag = &q->tag[i];
+		err = q->err[i];
+		t = tx_at(w, tag->slot);
+		if (t != NULL && (!t->used || t->gen != tag->gen))
+			t = NULL;
+		if (t != NULL)
+			t->queued = false;
+		if (err == 0) {
+			/* Datagrams, as on the other paths: a GSO run is
+			 * several. */
+			count(w, TFTP_SHM_C_MSGS_SENT, tag->npkt);
+			count(w, TFTP_SHM_C_PACKETS_SENT, tag->npkt);
+			count(w, TFTP_SHM_C_BYTES_SENT, tag->bytes);
+			if (tag->seg != 0)
+				w->gso = 1;
+			continue;
+		}
+		if (t == NULL || tag->nblk == 0)
+			continue;
+		if (err == -EAGAIN || err == -ENOBUFS) {
+			if (t->pend_count == 0 && t->win_end > tag->first) {
+				t->pend_first = tag->first;
+				t->pend_count = (uint32_t)(t->win_end -
+				    tag->first);
+				single_want_out(w, t->lis, true);
+			}
+			continue;
+		}
+		if (tag->seg != 0)
+			(void)window_gso_refused(w, err);
+	}
+	sendq_reset(q);
+}

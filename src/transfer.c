@@ -1,0 +1,209 @@
+/*
+ * A running transfer: its packets and timer expiries are fed to the state
+ * machine (xfer.c), and the action it answers with is carried out in flag
+ * order: write, commit, the sends, done.  A step that fails stops the
+ * action; the failure is then reported to the state machine, whose answer
+ * (an ERROR, the end) is carried out in turn.  The end is counted and
+ * logged here.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "files.h"
+#include "loop.h"
+#include "proto.h"
+#include "shm.h"
+#include "util.h"
+#include "worker_int.h"
+#include "xfer.h"
+
+#define PROGRESS_BYTES	(64u << 10)	/* sessions update interval */
+
+static int	 run_action(struct worker *w, struct transfer *t,
+		    const struct xfer_action *a, uint16_t *code,
+		    const char **msg);
+static void	 send_packet(struct worker *w, struct transfer *t, size_t len);
+static void	 send_errmap(int r, uint16_t *code, const char **msg);
+
+/*
+ * A packet from the transfer's client, to its state machine.  Returns the
+ * flags of the action it answered with.
+ */
+uint32_t
+transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
+    size_t len)
+{
+	struct xfer_action a;
+
+	count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
+	if (len >= TFTP_HDR_LEN && buf[0] == 0 && buf[1] == TFTP_DATA)
+		count(w, TFTP_SHM_C_BYTES_RECEIVED, len - TFTP_HDR_LEN);
+	xfer_on_packet(&t->x, buf, len, time_now_ms(), &a);
+	transfer_act(w, t, &a);
+	return a.flags;
+}
+
+/* The transfer's timer expired. */
+void
+transfer_timeout(struct worker *w, struct transfer *t)
+{
+	struct xfer_action a;
+
+	xfer_on_timeout(&t->x, time_now_ms(), &a);
+	transfer_act(w, t, &a);
+}
+
+/* Carry out a; a step that fails ends the transfer with an ERROR. */
+void
+transfer_act(struct worker *w, struct transfer *t, const struct xfer_action *a)
+{
+	const char *msg;
+	uint16_t code;
+	int r;
+
+	if ((r = run_action(w, t, a, &code, &msg)) < 0)
+		transfer_fail(w, t, code, msg, r);
+}
+
+/*
+ * Carry out action a for t, its steps in flag order.  0 once it is done
+ * (the transfer may have ended), or the -errno of the step that failed,
+ * with the ERROR for the client in code/msg: the rest of the action is
+ * dropped, and the caller reports the failure to the state machine.
+ */
+static int
+run_action(struct worker *w, struct transfer *t, const struct xfer_action *a,
+    uint16_t *code, const char **msg)
+{
+	int r;
+
+	/* What the state machine counted for this step. */
+	if (a->retransmits != 0)
+		count(w, TFTP_SHM_C_RETRANSMITS, a->retransmits);
+	if (a->timeouts != 0)
+		count(w, TFTP_SHM_C_TIMEOUTS, a->timeouts);
+	if (a->flags & XA_WRITE) {
+		r = files_upload_write(&t->up, a->data, a->len);
+		if (r < 0) {
+			files_errmap(r, code, msg);
+			return r;
+		}
+	}
+	if (a->flags & XA_COMMIT) {
+		r = files_upload_commit(&t->up);
+		if (r < 0) {
+			files_errmap(r, code, msg);
+			return r;
+		}
+		t->ri.end_ms = time_now_ms();
+	}
+	if (a->flags & XA_SEND_OACK)
+		send_packet(w, t, proto_build_oack(w->sbuf, w->sbufsz,
+		    &xfer_params(&t->x)->opt));
+	if (a->flags & XA_SEND_DATA) {
+		r = w->tp->send_window(w, t, a->first, a->count);
+		if (r < 0) {
+			send_errmap(r, code, msg);
+			return r;
+		}
+	}
+	if (a->flags & XA_SEND_ACK)
+		w->tp->send_ack(w, t, a->ack_block);
+	if (a->flags & XA_SEND_ERROR)
+		send_packet(w, t, proto_build_error(w->sbuf, w->sbufsz,
+		    a->error_code, a->error_msg));
+	if (a->flags & XA_DONE) {
+		transfer_finish(w, t, a->result, a->error_code, a->error_msg);
+		return 0;
+	}
+	/*
+	 * An upload in its dally is complete (committed, final ACK sent);
+	 * the dally only answers a lost ACK.  A draining worker does not
+	 * hold its exit, and the operator's stop, for that.
+	 */
+	if (w->mode == W_DRAIN && xfer_dallying(&t->x)) {
+		transfer_finish(w, t, 0, 0, NULL);
+		return 0;
+	}
+	/* tftpctl sessions: every 64 KiB or so, not every packet. */
+	if (t->sess >= 0 && (xfer_bytes(&t->x) - t->sess_bytes >=
+	    PROGRESS_BYTES || (a->flags & XA_COMMIT))) {
+		t->sess_bytes = xfer_bytes(&t->x);
+		shm_session_progress(&w->shm, t->sess, t->sess_bytes);
+	}
+	if (loop_timer_set(&w->loop, &t->timer, xfer_deadline(&t->x)) < 0) {
+		/* The heap holds a timer per slot; cannot happen. */
+		*code = TFTP_EUNDEF;
+		*msg = "Server busy";
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* An OACK or ERROR in sbuf (none if it did not fit). */
+static void
+send_packet(struct worker *w, struct transfer *t, size_t len)
+{
+	if (len > 0)
+		w->tp->send(w, t, len);
+}
+
+/*
+ * The worker cannot go on with t: the state machine is told once, and its
+ * answer (an ERROR to the client, the end) is carried out.  Those steps
+ * cannot fail.
+ */
+void
+transfer_fail(struct worker *w, struct transfer *t, uint16_t code,
+    const char *msg, int err)
+{
+	struct xfer_action a;
+
+	xfer_fail(&t->x, code, msg, err, &a);
+	(void)run_action(w, t, &a, &code, &msg);
+}
+
+/* Send the rest of a window the socket buffer had no room for. */
+void
+transfer_resume(struct worker *w, struct transfer *t)
+{
+	const char *msg;
+	uint16_t code;
+	int r;
+
+	if ((r = w->tp->send_window(w, t, t->pend_first,
+	    t->pend_count)) < 0) {
+		send_errmap(r, &code, &msg);
+		transfer_fail(w, t, code, msg, r);
+	}
+}
+
+/* The ERROR for a window that could not be read or sent. */
+static void
+send_errmap(int r, uint16_t *code, const char **msg)
+{
+	*code = TFTP_EUNDEF;
+	*msg = r == -ESTALE ? "File changed" : strerror(-r);
+}
+
+/* The transfer's log line and outcome counters; its slot is freed. */
+void
+transfer_finish(struct worker *w, struct transfer *t, int result,
+    uint16_t code, const char *msg)
+{
+	uint64_t bytes = xfer_bytes(&t->x);
+
+	if (result == 0) {
+		count(w, TFTP_SHM_C_TRANSFERS_OK, 1);
+		log_request(&t->ri, bytes, "ok", 0, NULL);
+	} else {
+		/* The code of the ERROR sent (or received, on an abort). */
+		count_failed(w, code);
+		if (result == -ETIMEDOUT)
+			log_request(&t->ri, bytes, "timeout", 0, NULL);
+		else
+			log_request(&t->ri, bytes, result == -ECONNABORTED ?
+			    "aborted" : "error", code, msg != NULL ? msg : "");
+	}
+	tx_release(w, t);
+}

@@ -1,6 +1,6 @@
 /*
  * A worker's listen sockets, as the master handed them down (where they
- * come from is the master's listen.c): requests (and, in single-port
+ * come from is the master's listenfds.c): requests (and, in single-port
  * mode, every packet of every transfer) are read there in recvmmsg
  * batches and handed to the transport; answers that have no transfer
  * socket leave from there.

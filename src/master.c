@@ -5,7 +5,7 @@
  * workers and then supervises them; it never touches TFTP traffic.  This
  * file holds its state, the startup sequence and the loop; the work is
  * done by
- *	listen.c	the mode and its sockets: bound, inetd's or systemd's
+ *	listenfds.c	the mode and its sockets: bound, inetd's or systemd's
  *	runtime.c	runtime directory and files, daemonizing, readiness
  *	notify.c	sd_notify
  *	proc.c		the worker processes: start, reap, restart, drain

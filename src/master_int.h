@@ -136,7 +136,7 @@ void		 startup_err(struct master *m, const char *fmt, ...)
  */
 void		 master_stop(struct master *m, const char *why, int sig);
 
-/* listen.c */
+/* listenfds.c */
 /*
  * Set m->mode from m->run and the environment, apply it to m->cfg, and
  * close every inherited descriptor but stdio and the sockets.  0.

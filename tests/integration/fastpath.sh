@@ -195,7 +195,8 @@ pool_free() {
 	    json_check "$T/pool3.json" "d['totals']['pool_in_use'] == 0" \
 	    >/dev/null
 }
-check "pool: every buffer is back once they are done" wait_until 10 pool_free
+check "pool: every buffer is back once they are done" \
+    wait_for 10 "pool_in_use 0" pool_free
 if atftp_fetch m1 "$DL/m1.after" --option "windowsize 16"; then
 	check "pool: a new download succeeds afterwards" \
 	    assert_same_file "$R/m1" "$DL/m1.after"

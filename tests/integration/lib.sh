@@ -189,6 +189,18 @@ free_port() {		# [4|6]
 	"$PYTHON" "$TFTPRAW" freeport "${1:-4}"
 }
 
+# port_bound PORT: a UDP socket has the local port PORT.  Read from the
+# kernel's socket tables: a test bind of the port would hold it for a
+# moment, and a program binding it just then would fail.
+port_bound() {
+	awk -v p="$(printf '%04X' "$1")" 'FNR > 1 {
+		split($2, a, ":")
+		if (a[2] == p)
+			found = 1
+	}
+	END { exit !found }' /proc/net/udp /proc/net/udp6 2>/dev/null
+}
+
 have_ipv6() {
 	"$PYTHON" -c 'import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::1", 0))' 2>/dev/null
 }
@@ -314,6 +326,16 @@ daemon_alive() {	# [pid]
 	return 1
 }
 
+# log_count OP FILE: transfers of FILE the daemon has logged so far.
+log_count() {
+	grep -cF "op=$1 file=\"$2\" " "$DLOG"
+}
+
+# logged_since OP FILE N0: more than N0 of them.
+logged_since() {
+	[ "$(log_count "$1" "$2")" -gt "$3" ]
+}
+
 show_log() {		# [file]
 	echo "# daemon log (last lines):"
 	sed 's/^/#   /' "${1:-$DLOG}" | tail -n "${2:-30}"
@@ -350,15 +372,29 @@ now_ms() {
 }
 
 # wait_until SECONDS CMD...: run CMD every 50 ms until it succeeds (0) or
-# SECONDS (an integer) have passed (1).
+# SECONDS (an integer) have passed (1); never more than 20 tries a second
+# of the bound, however fast CMD returns.
 wait_until() {
-	local end=$(($(now_ms) + $1 * 1000))
+	local end=$(($(now_ms) + $1 * 1000)) i n=$(($1 * 20 + 1))
 	shift
-	while :; do
+	for ((i = 0; i < n; i++)); do
 		"$@" && return 0
 		[ "$(now_ms)" -lt "$end" ] || return 1
 		sleep 0.05
 	done
+	return 1
+}
+
+# wait_for SECONDS WHAT CMD...: wait_until, and when CMD never succeeds,
+# say what was awaited.  Use it where a test waits for a condition: the
+# bound is generous (a loaded machine is slow, a poll costs nothing when
+# the condition already holds) and the failure names what did not happen.
+wait_for() {
+	local secs=$1 what=$2
+	shift 2
+	wait_until "$secs" "$@" && return 0
+	echo "#   not seen within $secs s: $what"
+	return 1
 }
 
 # child_pids PID: its children, one per line (zombies included).

@@ -224,10 +224,7 @@ check "a new worker replaces the killed one within 1 s" t_respawn
 t_new_serves() {
 	local before after i ok=0
 	[ -n "$NEWPID" ] || return 1
-	wait_until 5 workers_running_slot || {
-		echo "#   slot $V is not running"
-		return 1
-	}
+	wait_for 20 "slot $V running $NEWPID" workers_running_slot || return 1
 	json_file st0 stats --json || return 1
 	before=$(json_eval "$T/st0.json" "d['workers'][$V]['rrq']")
 	for ((i = 0; i < 16; i++)); do

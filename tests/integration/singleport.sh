@@ -553,13 +553,10 @@ xfer() {
 
 # logged OP FILE N0 OPTION...: a transfer of FILE logged after the first
 # N0 ones, result=ok, with every OPTION (name=value) negotiated.
-log_count() {		# OP FILE
-	grep -cF "op=$1 file=\"$2\" " "$DLOG"
-}
 logged() {
 	local op=$1 file=$2 n0=$3 line o
 	shift 3
-	wait_until 2 test "$(log_count "$op" "$file")" -gt "$n0"
+	wait_until 10 logged_since "$op" "$file" "$n0"
 	line=$(grep -F "op=$op file=\"$file\" " "$DLOG" | tail -n 1)
 	for o in "$@" "result=ok"; do
 		case " $line " in

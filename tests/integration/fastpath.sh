@@ -19,8 +19,7 @@ TO=60
 R="$T/root"
 make_root "$R"
 head -c $((8 * 1048576)) /dev/urandom >"$R/m8"
-head -c 3000 /dev/urandom >"$R/k3"	# 6 blocks of 512
-chmod 0644 "$R/m8" "$R/k3"
+chmod 0644 "$R/m8"
 DL="$T/dl"
 mkdir -p "$DL"
 
@@ -158,16 +157,19 @@ check "pool: capacity is buffer_pool_size (2), none in use" \
     json_check "$T/pool0.json" "d['totals']['pool_capacity'] == 2 and \
     d['totals']['pool_in_use'] == 0"
 
-# Two downloads that ACK once a second hold both buffers for ~6 s.
+# Two downloads held (an ACK every 50 ms) hold both buffers until HOLD
+# goes.
+HOLD="$DL/hold"
+: >"$HOLD"
 SLOW=()
 for i in 1 2; do
-	slow_get "$PORT" k3 "$DL/slow$i" 1 >"$DL/slow$i.out" 2>&1 &
+	slow_get "$PORT" m1 "$DL/slow$i" 0.05 "$HOLD" >"$DL/slow$i.out" 2>&1 &
 	SLOW+=($!)
 done
 both_started() {
 	[ -s "$DL/slow1.port" ] && [ -s "$DL/slow2.port" ]
 }
-if wait_until 10 both_started; then
+if wait_for 30 "both slow downloads started" both_started; then
 	stats pool1 || hard_error "stats"
 	check "pool: two slow downloads hold both buffers" \
 	    json_check "$T/pool1.json" "d['totals']['pool_in_use'] == 2 and \
@@ -181,13 +183,14 @@ if wait_until 10 both_started; then
 else
 	fail "pool: the slow downloads did not start"
 fi
+rm -f "$HOLD"
 t_slow_done() {
 	local p st=0
 	for p in "${SLOW[@]}"; do
 		wait "$p" || st=1
 	done
-	[ "$st" -eq 0 ] && assert_same_file "$R/k3" "$DL/slow1" &&
-	    assert_same_file "$R/k3" "$DL/slow2"
+	[ "$st" -eq 0 ] && assert_same_file "$R/m1" "$DL/slow1" &&
+	    assert_same_file "$R/m1" "$DL/slow2"
 }
 check "pool: the slow downloads complete intact" t_slow_done
 pool_free() {

@@ -540,19 +540,23 @@ master_start() {
 	fi
 }
 
-# slow_get PORT FILE OUT PAUSE [name=value...]: a raw RRQ from 127.0.0.1
-# that waits PAUSE seconds before each ACK, so the transfer lasts as long
-# as a test needs.  Writes OUT.port (the client's port) when the first
-# DATA is in, OUT when the whole file is.  Exit 0 on success; on an ERROR
-# or silence, prints it and exits 1.
+# slow_get PORT FILE OUT PAUSE HOLD [name=value...]: a raw RRQ from
+# 127.0.0.1 that waits PAUSE seconds before each ACK while the file HOLD
+# exists, and ACKs at once when it is gone: the test makes HOLD, starts
+# the download, looks at it for as long as it needs, then removes HOLD.
+# (Bounded all the same: FILE's block count times PAUSE.  Keep PAUSE
+# well below the server's timeout, or the held DATA is retransmitted.)
+# Writes OUT.port (the client's port) when the first DATA is in, OUT when
+# the whole file is.  Exit 0 on success; on an ERROR or silence, prints
+# it and exits 1.
 slow_get() {
 	"$PYTHON" - "$LIB_DIR" "$@" <<-'PYEOF'
-	import sys, time
+	import os, sys, time
 	sys.path.insert(0, sys.argv[1])
 	import tftpraw as t
 	port, name, out = int(sys.argv[2]), sys.argv[3], sys.argv[4]
-	pause = float(sys.argv[5])
-	opts = [tuple(a.split("=", 1)) for a in sys.argv[6:]]
+	pause, hold = float(sys.argv[5]), sys.argv[6]
+	opts = [tuple(a.split("=", 1)) for a in sys.argv[7:]]
 	with t.Client("127.0.0.1", port, timeout=5.0) as c:
 	    c.send_request(t.rrq(name, options=opts))
 	    p = c.recv()
@@ -584,7 +588,8 @@ slow_get() {
 	                    f.write("%d\n" % c.port)
 	            tries = 0
 	            data += p.payload
-	            time.sleep(pause)
+	            if os.path.exists(hold):
+	                time.sleep(pause)
 	            last_ack = t.ack(expect)
 	            c.send(last_ack)
 	            if len(p.payload) < blksize:

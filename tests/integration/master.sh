@@ -18,14 +18,12 @@ lib_init
 need_tftpctl
 
 NDL=20			# concurrent downloads in the SIGKILL case
-TO_DL=90		# one of them (a killed one gives up by itself)
 
 R="$T/root"
 make_root "$R"
-head -c $((16 * 1048576)) /dev/urandom >"$R/big16"
-chmod 0644 "$R/big16"
 DL="$T/dl"
 mkdir -p "$DL"
+HOLD="$DL/hold"		# while it exists, slow_get's downloads crawl
 write_conf "$T/conf" "[server]" "drain_timeout = 20"
 
 if is_root; then
@@ -136,30 +134,19 @@ check "the pid file $INSTANCE.pid holds the master's pid" t_pidfile
 
 # --- SIGKILL of a worker during 20 downloads ----------------------------------
 
-# Each download in the background, its exit status in DL/N.rc.  Under load
-# (a sanitizer build, make -j2) starting 20 clients one after another
-# takes long enough for the first to finish before the last begins, so
-# they wait at a barrier: each marks itself ready, and all start together
-# when DL/go appears (every wait bounded: 30 s).
+# Each download in the background, its exit status in DL/N.rc.  They are
+# held (an ACK every 50 ms: m1 would last 100 s so) until the worker has
+# been killed and replaced, so all of them are in progress at the kill
+# however slowly a loaded machine starts them.
+: >"$HOLD"
 CLIENTS=()
 for ((i = 1; i <= NDL; i++)); do
 	(
-		: >"$DL/$i.ready"
-		for ((j = 0; j < 600; j++)); do
-			[ -e "$DL/go" ] && break
-			sleep 0.05
-		done
-		timeout "$TO_DL" tftp -m binary 127.0.0.1 "$PORT" \
-		    -c get big16 "$DL/$i" >"$DL/$i.log" 2>&1
+		slow_get "$PORT" m1 "$DL/$i" 0.05 "$HOLD" >"$DL/$i.log" 2>&1
 		echo $? >"$DL/$i.rc"
 	) &
 	CLIENTS+=($!)
 done
-all_ready() {
-	[ "$(find "$DL" -name '*.ready' | wc -l)" -eq "$NDL" ]
-}
-wait_until 30 all_ready || fail "the $NDL clients did not start"
-: >"$DL/go"
 
 # All of them are being served: the sum of active_transfers is NDL.
 all_active() {
@@ -167,10 +154,11 @@ all_active() {
 	    [ "$(json_eval "$T/stats.json" \
 	    "sum(w['active_transfers'] for w in d['workers'])")" = "$NDL" ]
 }
-if ! wait_until 15 all_active; then
+if ! wait_for 60 "$NDL active transfers" all_active; then
 	fail "the $NDL downloads are all active at once (stats: $(json_eval \
 	    "$T/stats.json" "[w['active_transfers'] for w in d['workers']]" \
 	    2>&1))"
+	rm -f "$HOLD"
 	wait "${CLIENTS[@]}"
 	lib_finish
 fi
@@ -248,14 +236,16 @@ workers_running_slot() {
 }
 check "the new worker serves downloads" t_new_serves
 
-# Every client ends (bounded by its timeout).
+# Every client ends: the survivors at once, the killed worker's ones
+# after 30 s of silence.
+rm -f "$HOLD"
 wait_clients() {
 	local i
 	for ((i = 1; i <= NDL; i++)); do
 		[ -f "$DL/$i.rc" ] || return 1
 	done
 }
-wait_until $((TO_DL + 10)) wait_clients
+wait_for 120 "every client's exit status" wait_clients
 
 NOK=0
 NBAD=0
@@ -263,7 +253,7 @@ t_no_corruption() {
 	local i st=0
 	for ((i = 1; i <= NDL; i++)); do
 		if [ "$(cat "$DL/$i.rc")" = 0 ] &&
-		    cmp -s "$R/big16" "$DL/$i"; then
+		    cmp -s "$R/m1" "$DL/$i"; then
 			NOK=$((NOK + 1))
 		else
 			NBAD=$((NBAD + 1))
@@ -320,14 +310,21 @@ check "the master stops on SIGTERM with status 0" t_stop
 WORKERS=1 master_start "$R" --workers 1 "${USER_ARGS[@]}"
 DW=$(worker_pid "$MASTER" 0)
 rm -f "$T/slow.out" "$T/slow.out.port"
-# m1 is 2048 blocks: about 6 s at 3 ms per ACK.
-slow_get "$PORT" m1 "$T/slow.out" 0.003 >"$T/slow.log" 2>&1 &
+# m1 held (an ACK every 100 ms) until the checks during the drain are
+# done; in blocks of 4096 (256 of them), so that the rest of it, at full
+# speed, ends well within drain_timeout however loaded the machine.
+: >"$HOLD"
+slow_get "$PORT" m1 "$T/slow.out" 0.1 "$HOLD" blksize=4096 \
+    >"$T/slow.log" 2>&1 &
 SLOW=$!
-wait_until 10 test -s "$T/slow.out.port" ||
+wait_for 30 "the slow download's first DATA" test -s "$T/slow.out.port" ||
     fail "the slow download started"
-sleep 0.3
 kill -TERM "$MASTER"
-sleep 0.3
+# The worker refuses new requests from the moment it logs its drain.
+draining() {
+	grep -Eq 'SIGTERM: draining [0-9]+ transfers' "$DLOG"
+}
+wait_for 20 "the worker's drain" draining
 
 t_refused() {
 	local a
@@ -342,6 +339,7 @@ t_refused() {
 }
 check "a new request during the drain gets ERROR 0" t_refused
 check "the master is still there while the transfer runs" daemon_alive "$MASTER"
+rm -f "$HOLD"
 
 t_drained() {
 	local st

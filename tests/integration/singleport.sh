@@ -588,13 +588,18 @@ W=$(worker_pids "$MASTER")
 check "control: without single_port, DATA comes from another port than $PORT" \
     sp get other 127.0.0.1 "$PORT" s513 "$D/ctl.s513"
 IDLE0=$(udp_socks "$W")
-slow_get "$PORT" k3 "$D/ctl.slow" 0.3 >"$D/ctl.slow.out" 2>&1 &
+# Held (an ACK every 50 ms) while the sockets are counted.
+HOLD="$D/hold"
+: >"$HOLD"
+slow_get "$PORT" m1 "$D/ctl.slow" 0.05 "$HOLD" >"$D/ctl.slow.out" 2>&1 &
 SLOWPID=$!
-if wait_until 10 test -s "$D/ctl.slow.port"; then
+if wait_for 30 "the slow download's first DATA" \
+    test -s "$D/ctl.slow.port"; then
 	BUSY0=$(udp_socks "$W")
 else
 	BUSY0="?"
 fi
+rm -f "$HOLD"
 wait "$SLOWPID"
 echo "#   control: worker UDP sockets idle $IDLE0, during a transfer $BUSY0"
 SOCKS_PROBE=0
@@ -916,21 +921,23 @@ check "repeated WRQ before the first DATA: one transfer, intact" \
     sp dupw "$PORT" dupw_k3 "$R/k3"
 check "repeated WRQ: content" assert_same_file "$R/k3" "$R/dupw_k3"
 
-# 6. strangers during a running download.
-slow_get "$PORT" k3 "$D/slow" 0.7 >"$D/slow.out" 2>&1 &
+# 6. strangers during a running download (held while they come).
+: >"$HOLD"
+slow_get "$PORT" m1 "$D/slow" 0.05 "$HOLD" >"$D/slow.out" 2>&1 &
 SLOWPID=$!
-if wait_until 10 test -s "$D/slow.port"; then
+if wait_for 30 "the slow download's first DATA" test -s "$D/slow.port"; then
 	check "strangers' ACK/DATA/ERROR: ERROR 5 from $PORT or nothing, no DATA" \
 	    sp stray "$PORT" "$(cat "$D/slow.port")"
 else
 	fail "strangers: the slow download did not start"
 fi
+rm -f "$HOLD"
 t_slow() {
 	wait "$SLOWPID" || {
 		sed 's/^/#   | /' "$D/slow.out"
 		return 1
 	}
-	assert_same_file "$R/k3" "$D/slow"
+	assert_same_file "$R/m1" "$D/slow"
 }
 check "strangers: the running download completes intact" t_slow
 check "strangers: the worker is the same process ($W)" \

@@ -189,12 +189,17 @@ check "stats (table) lists rrq with the total" \
 # --- sessions, workers ----------------------------------------------------------------
 
 rm -f "$DL/slow" "$DL/slow.port"
-slow_get "$PORT" m1 "$DL/slow" 0.002 >"$T/slow.log" 2>&1 &
+# Held (an ACK every 20 ms: at least 40 s for m1) until sessions has
+# shown it.
+HOLD="$DL/hold"
+: >"$HOLD"
+slow_get "$PORT" m1 "$DL/slow" 0.02 "$HOLD" >"$T/slow.log" 2>&1 &
 SLOW=$!
 t_sessions() {
 	local cport
-	wait_until 10 test -s "$DL/slow.port" || {
-		echo "#   the slow download did not start: $(cat "$T/slow.log")"
+	wait_for 30 "the slow download's first DATA" \
+	    test -s "$DL/slow.port" || {
+		echo "#   slow_get: $(cat "$T/slow.log")"
 		return 1
 	}
 	cport=$(cat "$DL/slow.port")
@@ -223,6 +228,7 @@ t_sessions() {
 	fi
 }
 check "sessions lists the download in progress (client, get, file)" t_sessions
+rm -f "$HOLD"
 t_slow_done() {
 	wait "$SLOW" && assert_same_file "$R/m1" "$DL/slow"
 }

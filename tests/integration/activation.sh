@@ -28,14 +28,6 @@ mkdir -p "$DL"
 write_conf "$T/conf"
 RUNDIR="$T/run"
 
-# port_bound PORT: something holds 127.0.0.1:PORT (UDP).
-port_bound() {
-	! "$PYTHON" -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
-}
-
 # activate CONF NAME: systemd-socket-activate on a free loopback port,
 # the daemon (with CONF) to start on the first datagram; sets PORT, SPID
 # and DLOG.

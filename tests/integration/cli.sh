@@ -194,7 +194,8 @@ s.bind(("127.0.0.1", int(sys.argv[1])))
 time.sleep(120)' "$HOLD_PORT" &
 HOLDER=$!
 DAEMON_PIDS+=("$HOLDER")	# killed by the cleanup too
-sleep 0.3
+wait_for 10 "the port $HOLD_PORT held" port_bound "$HOLD_PORT" ||
+    hard_error "could not hold a port"
 
 t_check_no_bind() {
 	run_exit 0 "$T/out" "$TFTPD" --config "$T/conf" --check-config \
@@ -295,13 +296,12 @@ fi
 daemon_start "$R"
 LOGF=$DLOG
 
-# wait_log ERE: the log line appears within 3 s.
+# wait_log ERE: the log line appears (bounded: 10 s).
+log_has() {
+	grep -Eq -- "$1" "$LOGF"
+}
 wait_log() {
-	local i
-	for ((i = 0; i < 30; i++)); do
-		grep -Eq -- "$1" "$LOGF" && return 0
-		sleep 0.1
-	done
+	wait_until 10 log_has "$1" && return 0
 	assert_grep "$1" "$LOGF" "daemon log"
 }
 

@@ -67,15 +67,10 @@ log_has_opts() {
 	fi
 }
 
-# log_count OP FILE: transfers of FILE logged so far.
-log_count() {
-	grep -cF "op=$1 file=\"$2\" " "$DLOG"
-}
-
 # xfer WHAT EXPECTED ACTUAL CMD...: run a client, then compare the bytes.
 # The client must exit 0 and ACTUAL must equal EXPECTED.
 xfer() {
-	local what=$1 exp=$2 act=$3 n0 i ok=1
+	local what=$1 exp=$2 act=$3 n0 ok=1
 	shift 3
 	rm -f "$act"
 	[ "$XO_OP" = rrq ] && n0=$(log_count rrq "$XO_FILE")
@@ -88,10 +83,7 @@ xfer() {
 		ok=0
 	fi
 	if [ "$ok" = 1 ] && [ "$XO_OP" = rrq ]; then
-		for ((i = 0; i < 20; i++)); do
-			[ "$(log_count rrq "$XO_FILE")" -gt "$n0" ] && break
-			sleep 0.1
-		done
+		wait_until 10 logged_since rrq "$XO_FILE" "$n0"
 		log_has_opts rrq "$XO_FILE" last "${XO_OPTS[@]}" || ok=0
 	elif [ "$ok" = 1 ] && [ "$XO_OP" = wrq ]; then
 		DEFERRED+=("$what|$XO_FILE|${XO_OPTS[*]}")

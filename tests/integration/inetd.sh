@@ -49,14 +49,6 @@ PORT=$(free_port) || hard_error "no free port"
 INSTANCE="inetd-$PORT"
 ARGS="-s $R --runtime-dir $RUNDIR -t $IDLE --config $T/conf"
 
-# port_bound PORT: something holds 127.0.0.1:PORT (UDP).
-port_bound() {
-	! "$PYTHON" -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
-}
-
 if [ "$INETD" = inetd ]; then
 	# BSD inetd.conf: "address:port" service field, numeric port.
 	echo "127.0.0.1:$PORT dgram udp wait root $TFTPD snowowl-tftpd $ARGS" \

@@ -189,6 +189,18 @@ free_port() {		# [4|6]
 	"$PYTHON" "$TFTPRAW" freeport "${1:-4}"
 }
 
+# port_bound PORT: a UDP socket has the local port PORT.  Read from the
+# kernel's socket tables: a test bind of the port would hold it for a
+# moment, and a program binding it just then would fail.
+port_bound() {
+	awk -v p="$(printf '%04X' "$1")" 'FNR > 1 {
+		split($2, a, ":")
+		if (a[2] == p)
+			found = 1
+	}
+	END { exit !found }' /proc/net/udp /proc/net/udp6 2>/dev/null
+}
+
 have_ipv6() {
 	"$PYTHON" -c 'import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::1", 0))' 2>/dev/null
 }
@@ -314,6 +326,16 @@ daemon_alive() {	# [pid]
 	return 1
 }
 
+# log_count OP FILE: transfers of FILE the daemon has logged so far.
+log_count() {
+	grep -cF "op=$1 file=\"$2\" " "$DLOG"
+}
+
+# logged_since OP FILE N0: more than N0 of them.
+logged_since() {
+	[ "$(log_count "$1" "$2")" -gt "$3" ]
+}
+
 show_log() {		# [file]
 	echo "# daemon log (last lines):"
 	sed 's/^/#   /' "${1:-$DLOG}" | tail -n "${2:-30}"
@@ -350,15 +372,29 @@ now_ms() {
 }
 
 # wait_until SECONDS CMD...: run CMD every 50 ms until it succeeds (0) or
-# SECONDS (an integer) have passed (1).
+# SECONDS (an integer) have passed (1); never more than 20 tries a second
+# of the bound, however fast CMD returns.
 wait_until() {
-	local end=$(($(now_ms) + $1 * 1000))
+	local end=$(($(now_ms) + $1 * 1000)) i n=$(($1 * 20 + 1))
 	shift
-	while :; do
+	for ((i = 0; i < n; i++)); do
 		"$@" && return 0
 		[ "$(now_ms)" -lt "$end" ] || return 1
 		sleep 0.05
 	done
+	return 1
+}
+
+# wait_for SECONDS WHAT CMD...: wait_until, and when CMD never succeeds,
+# say what was awaited.  Use it where a test waits for a condition: the
+# bound is generous (a loaded machine is slow, a poll costs nothing when
+# the condition already holds) and the failure names what did not happen.
+wait_for() {
+	local secs=$1 what=$2
+	shift 2
+	wait_until "$secs" "$@" && return 0
+	echo "#   not seen within $secs s: $what"
+	return 1
 }
 
 # child_pids PID: its children, one per line (zombies included).
@@ -504,19 +540,23 @@ master_start() {
 	fi
 }
 
-# slow_get PORT FILE OUT PAUSE [name=value...]: a raw RRQ from 127.0.0.1
-# that waits PAUSE seconds before each ACK, so the transfer lasts as long
-# as a test needs.  Writes OUT.port (the client's port) when the first
-# DATA is in, OUT when the whole file is.  Exit 0 on success; on an ERROR
-# or silence, prints it and exits 1.
+# slow_get PORT FILE OUT PAUSE HOLD [name=value...]: a raw RRQ from
+# 127.0.0.1 that waits PAUSE seconds before each ACK while the file HOLD
+# exists, and ACKs at once when it is gone: the test makes HOLD, starts
+# the download, looks at it for as long as it needs, then removes HOLD.
+# (Bounded all the same: FILE's block count times PAUSE.  Keep PAUSE
+# well below the server's timeout, or the held DATA is retransmitted.)
+# Writes OUT.port (the client's port) when the first DATA is in, OUT when
+# the whole file is.  Exit 0 on success; on an ERROR or silence, prints
+# it and exits 1.
 slow_get() {
 	"$PYTHON" - "$LIB_DIR" "$@" <<-'PYEOF'
-	import sys, time
+	import os, sys, time
 	sys.path.insert(0, sys.argv[1])
 	import tftpraw as t
 	port, name, out = int(sys.argv[2]), sys.argv[3], sys.argv[4]
-	pause = float(sys.argv[5])
-	opts = [tuple(a.split("=", 1)) for a in sys.argv[6:]]
+	pause, hold = float(sys.argv[5]), sys.argv[6]
+	opts = [tuple(a.split("=", 1)) for a in sys.argv[7:]]
 	with t.Client("127.0.0.1", port, timeout=5.0) as c:
 	    c.send_request(t.rrq(name, options=opts))
 	    p = c.recv()
@@ -548,7 +588,8 @@ slow_get() {
 	                    f.write("%d\n" % c.port)
 	            tries = 0
 	            data += p.payload
-	            time.sleep(pause)
+	            if os.path.exists(hold):
+	                time.sleep(pause)
 	            last_ack = t.ack(expect)
 	            c.send(last_ack)
 	            if len(p.payload) < blksize:

@@ -777,6 +777,16 @@ def stored(name):
         return f.read()
 
 
+def upload_logged(port, name):
+    """Wait (bounded) until the upload daemon has logged the upload of
+    NAME from client PORT.  A worker writes a turn's log lines once the
+    turn is over, so by then the transfer's file is closed: committed,
+    or its temporary gone."""
+    line = 'client=127.0.0.1:%d op=wrq file="%s" ' % (port, name)
+    expect(t.wait_for(10, lambda: line in RW.log()),
+           "the upload of %s from port %d was not logged" % (name, port))
+
+
 def temporaries(before):
     """Names that appeared in the root besides the expected ones."""
     return [n for n in listing(ROOT) if n not in before]
@@ -822,6 +832,7 @@ def _():
 def _():
     before = listing(ROOT)
     c = RW.client()
+    port = c.port
     try:
         c.send_request(t.wrq("toolarge2", options=(("blksize", "65464"),)))
         p = c.recv()
@@ -839,7 +850,7 @@ def _():
         expect(n * 65464 > MAX_FILE, "refused at %d bytes" % (n * 65464))
     finally:
         c.close()
-    time.sleep(0.2)
+    upload_logged(port, "toolarge2")
     expect(listing(ROOT) == before, "left behind: %r" % temporaries(before))
 
 
@@ -861,6 +872,7 @@ def _():
 def _():
     before = listing(ROOT)
     c = RW.client()
+    port = c.port
     try:
         c.send_request(t.wrq("toolong"))
         p = c.recv()
@@ -870,7 +882,7 @@ def _():
         expect_error(c.recv(), 4)
     finally:
         c.close()
-    time.sleep(0.2)
+    upload_logged(port, "toolong")
     expect(listing(ROOT) == before, "left behind: %r" % temporaries(before))
 
 
@@ -878,6 +890,7 @@ def _():
 def _():
     before = listing(ROOT)
     c = RW.client()
+    port = c.port
     try:
         c.send_request(t.wrq("intr.bin", options=(("timeout", "1"),)))
         p = c.recv()
@@ -899,7 +912,7 @@ def _():
         expect(again >= 1, "the last ACK was never retransmitted")
     finally:
         c.close()
-    time.sleep(0.2)
+    upload_logged(port, "intr.bin")
     expect(listing(ROOT) == before, "left behind: %r" % temporaries(before))
 
 
@@ -907,6 +920,7 @@ def _():
 def _():
     before = listing(ROOT)
     c = RW.client()
+    port = c.port
     try:
         c.send_request(t.wrq("keep.bin"))
         p = c.recv()
@@ -922,7 +936,7 @@ def _():
         expect(extra is None, "answer to the client's ERROR: %r" % extra)
     finally:
         c.close()
-    time.sleep(0.2)
+    upload_logged(port, "keep.bin")
     expect(stored("keep.bin") == FILES["keep.bin"], "keep.bin changed")
     expect(listing(ROOT) == before, "left behind: %r" % temporaries(before))
 

@@ -553,13 +553,10 @@ xfer() {
 
 # logged OP FILE N0 OPTION...: a transfer of FILE logged after the first
 # N0 ones, result=ok, with every OPTION (name=value) negotiated.
-log_count() {		# OP FILE
-	grep -cF "op=$1 file=\"$2\" " "$DLOG"
-}
 logged() {
 	local op=$1 file=$2 n0=$3 line o
 	shift 3
-	wait_until 2 test "$(log_count "$op" "$file")" -gt "$n0"
+	wait_until 10 logged_since "$op" "$file" "$n0"
 	line=$(grep -F "op=$op file=\"$file\" " "$DLOG" | tail -n 1)
 	for o in "$@" "result=ok"; do
 		case " $line " in
@@ -591,13 +588,18 @@ W=$(worker_pids "$MASTER")
 check "control: without single_port, DATA comes from another port than $PORT" \
     sp get other 127.0.0.1 "$PORT" s513 "$D/ctl.s513"
 IDLE0=$(udp_socks "$W")
-slow_get "$PORT" k3 "$D/ctl.slow" 0.3 >"$D/ctl.slow.out" 2>&1 &
+# Held (an ACK every 50 ms) while the sockets are counted.
+HOLD="$D/hold"
+: >"$HOLD"
+slow_get "$PORT" m1 "$D/ctl.slow" 0.05 "$HOLD" >"$D/ctl.slow.out" 2>&1 &
 SLOWPID=$!
-if wait_until 10 test -s "$D/ctl.slow.port"; then
+if wait_for 30 "the slow download's first DATA" \
+    test -s "$D/ctl.slow.port"; then
 	BUSY0=$(udp_socks "$W")
 else
 	BUSY0="?"
 fi
+rm -f "$HOLD"
 wait "$SLOWPID"
 echo "#   control: worker UDP sockets idle $IDLE0, during a transfer $BUSY0"
 SOCKS_PROBE=0
@@ -740,7 +742,7 @@ xfer "atftp put m1 blksize 65464 windowsize 4" "$R/m1" "$R/atftp_big_m1" \
 # dallying on, and must be served as a new request.
 t_session() {
 	local out="$T/session.out"
-	printf '%s\n' binary "get s511 $D/sess1" "get m1 $D/sess2" \
+	printf '%s\n' binary trace "get s511 $D/sess1" "get m1 $D/sess2" \
 	    "put $R/s513 sess_up" "get s512 $D/sess3" "put $R/m1 sess_up2" \
 	    "get s513 $D/sess4" quit |
 	    timeout "$TO" tftp 127.0.0.1 "$PORT" >"$out" 2>&1 || {
@@ -755,13 +757,38 @@ t_session() {
 	    assert_same_file "$R/m1" "$R/sess_up2" &&
 	    assert_same_file "$R/s513" "$D/sess4"
 }
+# tftp-hpa sends again when its timer (5 s) runs out: in its packet
+# trace, a packet sent with nothing received since the one before.  (It
+# also repeats an ACK or DATA to answer a duplicate, but after receiving
+# that.)  Read from the trace, not timed: a slow machine does not matter.
+t_no_client_retx() {
+	sed 's/^\(tftp> \)*//' "$T/session.out" | awk '
+	/^sent / {
+		if (sent) {
+			print "#   sent again, nothing received: " $0
+			bad = 1
+		}
+		sent = 1
+	}
+	/^received / { sent = 0 }
+	/^sent RRQ / { rrq++ }
+	/^sent WRQ / { wrq++ }
+	END {
+		if (rrq != 4 || wrq != 2) {
+			print "#   trace: " rrq + 0 " RRQ, " wrq + 0 " WRQ sent" \
+			    " (expected 4 and 2)"
+			bad = 1
+		}
+		exit bad
+	}'
+}
 T0=$(now_ms)
 check "tftp-hpa session, one client port: get, get, put, get, put, get" \
     t_session
 T1=$(now_ms)
 echo "#   the session took $((T1 - T0)) ms"
-check "tftp-hpa session: no client retransmission was needed (< 4 s)" \
-    test $((T1 - T0)) -lt 4000
+check "tftp-hpa session: no client retransmission was needed" \
+    t_no_client_retx
 
 # 4. demultiplexing: NCONC concurrent windowed downloads.
 #
@@ -919,21 +946,23 @@ check "repeated WRQ before the first DATA: one transfer, intact" \
     sp dupw "$PORT" dupw_k3 "$R/k3"
 check "repeated WRQ: content" assert_same_file "$R/k3" "$R/dupw_k3"
 
-# 6. strangers during a running download.
-slow_get "$PORT" k3 "$D/slow" 0.7 >"$D/slow.out" 2>&1 &
+# 6. strangers during a running download (held while they come).
+: >"$HOLD"
+slow_get "$PORT" m1 "$D/slow" 0.05 "$HOLD" >"$D/slow.out" 2>&1 &
 SLOWPID=$!
-if wait_until 10 test -s "$D/slow.port"; then
+if wait_for 30 "the slow download's first DATA" test -s "$D/slow.port"; then
 	check "strangers' ACK/DATA/ERROR: ERROR 5 from $PORT or nothing, no DATA" \
 	    sp stray "$PORT" "$(cat "$D/slow.port")"
 else
 	fail "strangers: the slow download did not start"
 fi
+rm -f "$HOLD"
 t_slow() {
 	wait "$SLOWPID" || {
 		sed 's/^/#   | /' "$D/slow.out"
 		return 1
 	}
-	assert_same_file "$R/k3" "$D/slow"
+	assert_same_file "$R/m1" "$D/slow"
 }
 check "strangers: the running download completes intact" t_slow
 check "strangers: the worker is the same process ($W)" \

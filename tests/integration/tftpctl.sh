@@ -189,12 +189,17 @@ check "stats (table) lists rrq with the total" \
 # --- sessions, workers ----------------------------------------------------------------
 
 rm -f "$DL/slow" "$DL/slow.port"
-slow_get "$PORT" m1 "$DL/slow" 0.002 >"$T/slow.log" 2>&1 &
+# Held (an ACK every 20 ms: at least 40 s for m1) until sessions has
+# shown it.
+HOLD="$DL/hold"
+: >"$HOLD"
+slow_get "$PORT" m1 "$DL/slow" 0.02 "$HOLD" >"$T/slow.log" 2>&1 &
 SLOW=$!
 t_sessions() {
 	local cport
-	wait_until 10 test -s "$DL/slow.port" || {
-		echo "#   the slow download did not start: $(cat "$T/slow.log")"
+	wait_for 30 "the slow download's first DATA" \
+	    test -s "$DL/slow.port" || {
+		echo "#   slow_get: $(cat "$T/slow.log")"
 		return 1
 	}
 	cport=$(cat "$DL/slow.port")
@@ -203,7 +208,7 @@ t_sessions() {
 		    grep -Eq " 127\.0\.0\.1:$cport +get +[0-9]+ .*\"m1\"\$" \
 		    "$T/sess.txt"
 	}
-	if ! wait_until 3 session_listed; then
+	if ! wait_for 20 "the download in tftpctl sessions" session_listed; then
 		echo "#   client 127.0.0.1:$cport not listed:"
 		sed 's/^/#   | /' "$T/sess.txt"
 		return 1
@@ -216,13 +221,14 @@ t_sessions() {
 		    s['direction'] == 'get' and s['bytes'] > 0 and \
 		    s['size'] == 1048576 for s in d)" "sessions --json"
 	}
-	if ! wait_until 3 session_json >/dev/null; then
+	if ! wait_until 20 session_json >/dev/null; then
 		session_json
 		sed 's/^/#   | /' "$T/sess.json"
 		return 1
 	fi
 }
 check "sessions lists the download in progress (client, get, file)" t_sessions
+rm -f "$HOLD"
 t_slow_done() {
 	wait "$SLOW" && assert_same_file "$R/m1" "$DL/slow"
 }
@@ -254,7 +260,9 @@ t_set() {
 check "set max_blksize=1024 succeeds" t_set
 
 # New transfers use the setting within a second (each of 8 clients from
-# its own port, so both workers are asked).
+# its own port, so both workers are asked).  The sleep is that second,
+# the bound tftpctl(8) promises, not a wait for something this script
+# could poll: a worker takes a new setting when it next wakes.
 sleep 1.2
 t_blksize() {
 	local i out
@@ -326,10 +334,8 @@ t_reload() {
 	big_listed() {
 		ctl -i "$INSTANCE" sessions 2>/dev/null | grep -q '"big40"$'
 	}
-	wait_until 10 big_listed || {
-		echo "#   the 40 MiB download is not listed in sessions"
-		return 1
-	}
+	wait_for 30 "the 40 MiB download in tftpctl sessions" big_listed ||
+	    return 1
 	ctl -i "$INSTANCE" reload >"$T/reload.out" 2>&1 || {
 		echo "#   reload failed:"
 		sed 's/^/#   | /' "$T/reload.out"

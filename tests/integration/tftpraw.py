@@ -311,6 +311,19 @@ def ping(host, port, seconds=10.0):
     return False
 
 
+def wait_for(seconds, cond, interval=0.05):
+    """Poll cond() every interval seconds: True once it holds, False if it
+    still does not after seconds (bounded in tries as well)."""
+    deadline = time.monotonic() + seconds
+    for _ in range(int(seconds / interval) + 1):
+        if cond():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+    return False
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)

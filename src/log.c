@@ -68,12 +68,6 @@ log_setlevel(int level)
 	log_level = level;
 }
 
-int
-log_getlevel(void)
-{
-	return log_level;
-}
-
 /* Only the levels an operator can usefully pick are accepted. */
 int
 log_level_parse(const char *name)
@@ -279,27 +273,4 @@ log_relay(const char *prefix, const char *line, size_t len)
 	}
 	msg[o] = '\0';
 	log_emit(prio, msg);
-}
-
-void
-fatal(const char *fmt, ...)
-{
-	int	 saved = errno;
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	log_vappend(LOG_CRIT, saved, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	log_vappend(LOG_CRIT, -1, fmt, ap);
-	va_end(ap);
-	exit(1);
 }

@@ -2,7 +2,8 @@
  * Logging to stderr (foreground) or syslog (daemon facility), or, in a
  * worker, to the master through a pipe on fd 2.  Levels are syslog
  * priorities.  log_warn() appends strerror(errno); the x variants
- * do not.  fatal()/fatalx() are for startup and broken invariants only.
+ * do not.  Nothing here exits: a failure is returned to the caller,
+ * which logs it once where it is handled.
  */
 #ifndef LOG_H
 #define LOG_H
@@ -32,7 +33,6 @@ void	 log_init(const char *ident, enum log_target target, int level);
 void	 log_hold(bool on);
 void	 log_flush(void);
 void	 log_setlevel(int level);
-int	 log_getlevel(void);
 /* Name of a level ("err", "warning", "notice", "info", "debug"), or -1. */
 int	 log_level_parse(const char *name);
 const char *log_level_name(int level);
@@ -50,10 +50,5 @@ void	 log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * written as \ooo; the line is cut at LOG_LINE_MAX.
  */
 void	 log_relay(const char *prefix, const char *line, size_t len);
-
-void	 fatal(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
-void	 fatalx(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
 
 #endif /* LOG_H */

@@ -3,7 +3,7 @@
  * empty input and suffixes; socket address forms including IPv6 brackets,
  * zones and bad input, and formatting back; log escaping; the clock.
  * log.c, which has no other test, is checked here too: line format, level
- * filter, strerror suffix, fatal's exit status, a worker's pipe lines and
+ * filter, strerror suffix, a worker's pipe lines and
  * the master's relay of them.
  */
 #include <stdarg.h>
@@ -558,7 +558,6 @@ test_log_levels(void **state)
 	assert_string_equal(log_level_name(LOG_DEBUG), "debug");
 	assert_string_equal(log_level_name(99), "unknown");
 	log_setlevel(LOG_NOTICE);
-	assert_int_equal(log_getlevel(), LOG_NOTICE);
 	log_setlevel(LOG_INFO);
 }
 
@@ -735,50 +734,6 @@ test_log_relay(void **state)
 	assert_string_equal(nl + 1, want);
 }
 
-static void
-test_fatal_exits(void **state)
-{
-	int fds[2], status;
-	char buf[256];
-	ssize_t n;
-	pid_t pid;
-
-	assert_int_equal(pipe(fds), 0);
-	if ((pid = fork()) == 0) {
-		dup2(fds[1], STDERR_FILENO);
-		log_init("snowowl-tftpd", LOG_TO_STDERR, LOG_ERR);
-		errno = EPERM;
-		fatal("setuid");
-	}
-	assert_true(pid > 0);
-	close(fds[1]);
-	n = read(fds[0], buf, sizeof(buf) - 1);
-	close(fds[0]);
-	assert_true(n > 0);
-	buf[n] = '\0';
-	assert_non_null(strstr(buf, "]: setuid: Operation not permitted\n"));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 1);
-
-	assert_int_equal(pipe(fds), 0);
-	if ((pid = fork()) == 0) {
-		dup2(fds[1], STDERR_FILENO);
-		log_init("snowowl-tftpd", LOG_TO_STDERR, LOG_ERR);
-		errno = EPERM;
-		fatalx("broken %d", 7);
-	}
-	close(fds[1]);
-	n = read(fds[0], buf, sizeof(buf) - 1);
-	close(fds[0]);
-	assert_true(n > 0);
-	buf[n] = '\0';
-	assert_non_null(strstr(buf, "]: broken 7\n"));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 1);
-}
-
 int
 main(void)
 {
@@ -797,7 +752,6 @@ main(void)
 		cmocka_unit_test(test_log_stderr),
 		cmocka_unit_test(test_log_levels),
 		cmocka_unit_test(test_log_hold),
-		cmocka_unit_test(test_fatal_exits),
 		cmocka_unit_test(test_log_pipe),
 		cmocka_unit_test(test_log_relay),
 	};

@@ -5,9 +5,9 @@
  * seqlock and keeps the worker table; a worker maps the whole file
  * read-only and only its own region writable; tftpctl maps it read-only.
  * Every reader validates the header against the file's real size before
- * it computes an address from it.  It also converts between the
- * daemon's configuration and the segment's own settings structure.
- * Non-logging: 0 / -errno.
+ * it computes an address from it, and this file alone computes those
+ * addresses.  It also converts between the daemon's configuration and the
+ * segment's own settings structure.  Non-logging: 0 / -errno.
  *
  * Liveness of an existing file: its creator holds flock(LOCK_EX) on its
  * descriptor for as long as it lives, and a replacer must hold the same
@@ -178,6 +178,8 @@ static uint64_t	 page_size(void);
 static uint64_t	 round_page(uint64_t n, uint64_t ps);
 static void	 shm_layout(uint32_t nworkers, uint32_t nsessions,
 		    struct shm_layout *l);
+static uint64_t	 region_off(uint64_t workers_off, uint64_t stride,
+		    uint32_t k);
 static int	 check_header(const struct tftp_shm_header *h,
 		    uint64_t fsize, char *why, size_t whylen);
 static int	 check_fd(int fd, struct stat *st, char *why, size_t whylen);
@@ -233,7 +235,19 @@ shm_layout(uint32_t nworkers, uint32_t nsessions, struct shm_layout *l)
 	l->workers_off = l->control_off + l->control_size;
 	l->stride = round_page(sizeof(struct tftp_shm_stats) +
 	    (uint64_t)nsessions * sizeof(struct tftp_shm_session), ps);
-	l->size = l->workers_off + (uint64_t)nworkers * l->stride;
+	/* The file ends where a region after the last one would start. */
+	l->size = region_off(l->workers_off, l->stride, nworkers);
+}
+
+/*
+ * Where worker k's region starts: its statistics slot, then its transfer
+ * table.  The only place that computes it; the numbers come from a header
+ * the caller wrote or validated.
+ */
+static uint64_t
+region_off(uint64_t workers_off, uint64_t stride, uint32_t k)
+{
+	return workers_off + (uint64_t)k * stride;
 }
 
 /*
@@ -713,8 +727,8 @@ session_clear(struct tftp_shm_session *s)
 static char *
 worker_region(const struct shm_master *m, uint32_t k)
 {
-	return (char *)m->base + m->hdr->workers_off +
-	    (uint64_t)k * m->hdr->worker_stride;
+	return (char *)m->base +
+	    region_off(m->hdr->workers_off, m->hdr->worker_stride, k);
 }
 
 void
@@ -803,7 +817,7 @@ shm_worker_attach(struct shm_worker *w, int ro_fd, int rw_fd, uint32_t index)
 		r = -EINVAL;
 		goto out_unmap;
 	}
-	off = h.workers_off + (uint64_t)index * h.worker_stride;
+	off = region_off(h.workers_off, h.worker_stride, index);
 	region = mmap(NULL, h.worker_stride, PROT_READ | PROT_WRITE,
 	    MAP_SHARED, rw_fd, (off_t)off);
 	if (region == MAP_FAILED) {
@@ -815,8 +829,7 @@ shm_worker_attach(struct shm_worker *w, int ro_fd, int rw_fd, uint32_t index)
 	w->hdr = (const struct tftp_shm_header *)base;
 	w->ctl = (const struct tftp_shm_control *)(base + h.control_off);
 	w->stats = region;
-	w->sessions = (struct tftp_shm_session *)((char *)region +
-	    sizeof(struct tftp_shm_stats));
+	w->sessions = (struct tftp_shm_session *)(w->stats + 1);
 	w->nsessions = h.sessions_per_worker;
 	w->index = index;
 	w->region = region;
@@ -890,7 +903,7 @@ shm_view_stats(const struct shm_view *v, uint32_t k)
 	if (v->base == NULL || k >= v->nworkers)
 		return NULL;
 	return (const struct tftp_shm_stats *)((const char *)v->base +
-	    v->workers_off + (uint64_t)k * v->stride);
+	    region_off(v->workers_off, v->stride, k));
 }
 
 const struct tftp_shm_session *

@@ -8,9 +8,9 @@
  * kill a child with SIGSEGV, mprotect is refused); the transfer table;
  * replacing a stale file and refusing a live one (by lock and by pid);
  * the validator rejecting every kind of broken or lying file; worker
- * bookkeeping, region reset and counter names; every key of the
- * configuration through the settings and back, and corrupted settings
- * refused by config_validate().
+ * bookkeeping, the master's view of each slot, region reset and counter
+ * names; every key of the configuration through the settings and back,
+ * and corrupted settings refused by config_validate().
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -770,7 +770,9 @@ test_master_stats(void **state)
 	struct fixture *f = *state;
 	struct shm_master m;
 	struct shm_worker w;
+	struct shm_view v;
 	const struct tftp_shm_stats *st;
+	char why[256];
 	uint32_t k;
 
 	create(f, &m);
@@ -780,14 +782,20 @@ test_master_stats(void **state)
 		shm_gauge(&w.stats->active_transfers, 20 + k);
 		detach(&w);
 	}
+	assert_int_equal(shm_view_open(&v, f->path, why, sizeof(why)), 0);
 	for (k = 0; k < NWORKERS; k++) {
 		st = shm_master_stats(&m, k);
 		assert_non_null(st);
 		assert_int_equal(st->counters[TFTP_SHM_C_RRQ], 10 + k);
 		assert_int_equal(st->active_transfers, 20 + k);
+		/* ...and where tftpctl's view finds it. */
+		assert_int_equal((const char *)st - (const char *)m.base,
+		    (const char *)shm_view_stats(&v, k) -
+		    (const char *)v.base);
 	}
 	assert_null(shm_master_stats(&m, NWORKERS));
 	assert_null(shm_master_stats(&m, UINT32_MAX));
+	shm_view_close(&v);
 	shm_destroy(&m);
 }
 

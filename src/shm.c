@@ -616,9 +616,11 @@ settings_conv_run(void *dst, const void *src, bool publish)
 	}
 }
 
+/* Every byte: the listen entries' padding too, which no row covers. */
 static void
 settings_put(struct tftp_shm_settings *s, const struct tftpd_config *c)
 {
+	memset(s, 0, sizeof(*s));
 	settings_conv_run(s, c, true);
 }
 
@@ -638,11 +640,14 @@ uint64_t
 shm_publish(struct shm_master *m, const struct tftpd_config *cfg)
 {
 	struct tftp_shm_control *ctl = m->ctl;
+	struct tftp_shm_settings set;
 	uint64_t gen;
 
+	/* Converted first: readers wait for no more than one copy. */
+	settings_put(&set, cfg);
 	gen = __atomic_load_n(&ctl->generation, __ATOMIC_RELAXED) + 1;
 	seq_begin(&ctl->seq);
-	settings_put(&ctl->settings, cfg);
+	memcpy(&ctl->settings, &set, sizeof(set));
 	__atomic_store_n(&ctl->generation, gen, __ATOMIC_RELAXED);
 	seq_end(&ctl->seq);
 	return gen;

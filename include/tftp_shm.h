@@ -17,19 +17,19 @@
  * offsets within the file): the segment is input, not trusted memory.
  *
  * All fields are fixed-size and pointer-free; counters are 64-bit and
- * updated with relaxed atomics by their one writer.  Any change to a
- * structure here, or to struct tftpd_config (embedded in the control
- * block), bumps TFTP_SHM_VERSION.
+ * updated with relaxed atomics by their one writer.  The settings have a
+ * structure of their own, not the daemon's in-memory configuration, so a
+ * change to that one changes nothing here.  Any change to a structure
+ * here, or to the meaning of a value in one, bumps TFTP_SHM_VERSION.
  */
 #ifndef TFTP_SHM_H
 #define TFTP_SHM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"		/* struct tftpd_config, embedded below */
-
 #define TFTP_SHM_MAGIC		0x314c574f574f4e53ULL	/* "SNOWOWL1" */
-#define TFTP_SHM_VERSION	3
+#define TFTP_SHM_VERSION	4
 #define TFTP_SHM_MAX_WORKERS	256
 #define TFTP_SHM_CACHELINE	64
 #define TFTP_SHM_FILE_MAX	128	/* file names in the transfer table */
@@ -149,18 +149,111 @@ struct tftp_shm_session {
 	char		options[TFTP_SHM_OPTS_MAX];
 } __attribute__((aligned(TFTP_SHM_CACHELINE)));
 
+/* Settings: the sizes of their lists and strings. */
+#define TFTP_SHM_LISTEN_MAX	16	/* listen addresses */
+#define TFTP_SHM_SOCKADDR_MAX	128	/* a struct sockaddr_storage */
+#define TFTP_SHM_PATH_MAX	4096	/* root, pid_file, runtime_dir */
+#define TFTP_SHM_USER_MAX	64
+#define TFTP_SHM_PATTERNS	32	/* write.allow */
+#define TFTP_SHM_PATTERN_MAX	256
+
+/* Values of tftp_shm_settings.family and .log. */
+#define TFTP_SHM_FAMILY_ANY	0
+#define TFTP_SHM_FAMILY_IPV4	1
+#define TFTP_SHM_FAMILY_IPV6	2
+#define TFTP_SHM_LOG_STDERR	0
+#define TFTP_SHM_LOG_SYSLOG	1
+
+/* One listen address: a struct sockaddr_storage's bytes and its length. */
+struct tftp_shm_listen {
+	uint8_t		addr[TFTP_SHM_SOCKADDR_MAX];
+	uint32_t	len;
+	uint32_t	pad;
+};
+
+/*
+ * The configuration the master publishes: every key, in the order of the
+ * configuration file's sections.  A boolean is 0 or 1; strings are
+ * NUL-terminated within their arrays; allowed_opts has bit k set for
+ * option k (enum tftp_opt order, as the statistics' options[]);
+ * log_level is a syslog priority.  Readers treat all of it as input and
+ * validate it before use.  The fields are ordered so that no padding is
+ * implied (checked below).
+ */
+struct tftp_shm_settings {
+	/* [server] */
+	struct tftp_shm_listen listen[TFTP_SHM_LISTEN_MAX];
+	uint32_t	nlisten;
+	uint32_t	family;			/* TFTP_SHM_FAMILY_* */
+	uint32_t	workers;
+	uint32_t	foreground;
+	uint32_t	log;			/* TFTP_SHM_LOG_* */
+	uint32_t	log_set;
+	int32_t		log_level;
+	uint32_t	drain_timeout;
+	uint32_t	idle_timeout;
+	char		root[TFTP_SHM_PATH_MAX];
+	char		user[TFTP_SHM_USER_MAX];
+	char		pid_file[TFTP_SHM_PATH_MAX];
+	char		runtime_dir[TFTP_SHM_PATH_MAX];
+	char		instance[TFTP_SHM_NAME_MAX];
+
+	/* [transfer] */
+	uint32_t	timeout_ms;
+	uint32_t	retries;
+	uint32_t	max_blksize;
+	uint32_t	max_windowsize;
+	uint32_t	allowed_opts;
+	uint32_t	netascii;
+	uint32_t	follow_symlinks;
+	uint32_t	permissive;
+	uint16_t	port_min;
+	uint16_t	port_max;
+	uint32_t	max_transfers;
+	uint32_t	single_port;
+
+	/* [write] */
+	uint32_t	write_enable;
+	uint32_t	write_create;
+	uint32_t	write_overwrite;
+	uint32_t	umask;
+	uint64_t	max_file_size;
+	char		write_allow[TFTP_SHM_PATTERNS][TFTP_SHM_PATTERN_MAX];
+	uint32_t	nwrite_allow;
+	uint32_t	fsync;
+
+	/* [performance], [performance.platform.*] */
+	uint32_t	buffer_pool_size;
+	uint32_t	enable_recvmmsg;
+	uint32_t	enable_sendmmsg;
+	uint32_t	enable_gso;
+	uint32_t	max_batch_size;
+	uint32_t	batch_timeout_us;
+	uint32_t	recv_buffer_kb;
+	uint32_t	send_buffer_kb;
+	uint32_t	reuse_address;
+	uint32_t	reuse_port;
+};
+
+/* The layout is the same for every compiler and architecture. */
+_Static_assert(offsetof(struct tftp_shm_settings, max_file_size) % 8 == 0,
+    "tftp_shm_settings: max_file_size is not 8-byte aligned");
+_Static_assert(sizeof(struct tftp_shm_settings) == 22936,
+    "tftp_shm_settings: implied padding, or a new layout (which needs a "
+    "new TFTP_SHM_VERSION and this size)");
+
 /*
  * Written only by the master.  seq is a seqlock: odd while the master
  * rewrites the block; a reader copies the block and accepts the copy only
  * if seq was even and unchanged around the copy.  generation counts
- * published configurations; workers apply a new one to new transfers.
+ * published settings; workers apply new ones to new transfers.
  */
 struct tftp_shm_control {
 	uint32_t	seq;
 	uint32_t	pad;
 	uint64_t	generation;
 	struct tftp_shm_worker_info workers[TFTP_SHM_MAX_WORKERS];
-	struct tftpd_config config;
+	struct tftp_shm_settings settings;
 	uint8_t		reserved[64];
 };
 

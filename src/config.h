@@ -1,7 +1,7 @@
 /*
  * Configuration: built-in defaults < config file (INI, read with libinih)
- * < command line.  The result is plain data (no pointers), so it can later
- * be published to workers through shared memory as it is.
+ * < command line.  The result is plain data (no pointers); shm.c publishes
+ * it to the workers as the shared memory's own settings structure.
  */
 #ifndef CONFIG_H
 #define CONFIG_H

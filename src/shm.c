@@ -5,7 +5,9 @@
  * seqlock and keeps the worker table; a worker maps the whole file
  * read-only and only its own region writable; tftpctl maps it read-only.
  * Every reader validates the header against the file's real size before
- * it computes an address from it.  Non-logging: 0 / -errno.
+ * it computes an address from it, and this file alone computes those
+ * addresses.  It also converts between the daemon's configuration and the
+ * segment's own settings structure.  Non-logging: 0 / -errno.
  *
  * Liveness of an existing file: its creator holds flock(LOCK_EX) on its
  * descriptor for as long as it lives, and a replacer must hold the same
@@ -58,12 +60,126 @@ static const char *const counter_names[TFTP_SHM_C_MAX] = {
 #undef TFTP_SHM_NAME
 };
 
+/*
+ * The settings (struct tftp_shm_settings) and the configuration (struct
+ * tftpd_config) are two structures: one row per key says where it is in
+ * each.  Numbers, enums and strings keep their representation (the
+ * sizes must match: a mismatch does not compile); a bool becomes a
+ * uint32_t 0 or 1.  A list is n fields at a stride on each side.
+ */
+enum conv_kind {
+	CONV_COPY,
+	CONV_BOOL,
+};
+
+struct conv {
+	size_t		cfg_off;
+	size_t		shm_off;
+	size_t		size;		/* on the config's side */
+	enum conv_kind	kind;
+	size_t		n;
+	size_t		cfg_stride;
+	size_t		shm_stride;
+};
+
+#define CFG_F(f)	(((struct tftpd_config *)0)->f)
+#define SHM_F(f)	(((struct tftp_shm_settings *)0)->f)
+/* 0, or a compile error (an array of size -1) when a != b. */
+#define SIZE_CHECK(a, b) (sizeof(char[(a) == (b) ? 1 : -1]) - 1)
+#define CONV_LIST(cf, sf, kind, n, cstride, sstride)			\
+	{ offsetof(struct tftpd_config, cf),				\
+	  offsetof(struct tftp_shm_settings, sf),			\
+	  sizeof(CFG_F(cf)) + SIZE_CHECK(kind == CONV_BOOL ?		\
+	    sizeof(uint32_t) : sizeof(CFG_F(cf)), sizeof(SHM_F(sf))),	\
+	  kind, n, cstride, sstride }
+#define COPY(f)		CONV_LIST(f, f, CONV_COPY, 1, 0, 0)
+#define BOOL(f)		CONV_LIST(f, f, CONV_BOOL, 1, 0, 0)
+#define LISTEN(cf, sf)	CONV_LIST(listen[0].cf, listen[0].sf, CONV_COPY,	\
+			    CONFIG_MAX_LISTEN, sizeof(struct listen_addr),	\
+			    sizeof(struct tftp_shm_listen))
+
+static const struct conv settings_conv[] = {
+	/* [server] */
+	LISTEN(ss, addr),
+	LISTEN(len, len),
+	COPY(nlisten),
+	COPY(family),
+	COPY(root),
+	COPY(user),
+	COPY(workers),
+	COPY(pid_file),
+	COPY(runtime_dir),
+	BOOL(foreground),
+	COPY(log),
+	BOOL(log_set),
+	COPY(log_level),
+	COPY(instance),
+	COPY(drain_timeout),
+	COPY(idle_timeout),
+	/* [transfer] */
+	COPY(timeout_ms),
+	COPY(retries),
+	COPY(max_blksize),
+	COPY(max_windowsize),
+	COPY(allowed_opts),
+	BOOL(netascii),
+	BOOL(follow_symlinks),
+	BOOL(permissive),
+	COPY(port_min),
+	COPY(port_max),
+	COPY(max_transfers),
+	BOOL(single_port),
+	/* [write] */
+	BOOL(write_enable),
+	BOOL(write_create),
+	BOOL(write_overwrite),
+	COPY(umask),
+	COPY(max_file_size),
+	COPY(write_allow),
+	COPY(nwrite_allow),
+	BOOL(fsync),
+	/* [performance] */
+	COPY(buffer_pool_size),
+	BOOL(enable_recvmmsg),
+	BOOL(enable_sendmmsg),
+	BOOL(enable_gso),
+	COPY(max_batch_size),
+	COPY(batch_timeout_us),
+	COPY(recv_buffer_kb),
+	COPY(send_buffer_kb),
+	BOOL(reuse_address),
+	BOOL(reuse_port),
+};
+
+#define NCONV	(sizeof(settings_conv) / sizeof(settings_conv[0]))
+
+#undef LISTEN
+#undef BOOL
+#undef COPY
+#undef CONV_LIST
+#undef SIZE_CHECK
+#undef SHM_F
+#undef CFG_F
+
+/* The values the settings promise are the configuration's own. */
+_Static_assert(FAMILY_ANY == TFTP_SHM_FAMILY_ANY &&
+    FAMILY_IPV4 == TFTP_SHM_FAMILY_IPV4 &&
+    FAMILY_IPV6 == TFTP_SHM_FAMILY_IPV6, "enum config_family");
+_Static_assert(LOG_TO_STDERR == TFTP_SHM_LOG_STDERR &&
+    LOG_TO_SYSLOG == TFTP_SHM_LOG_SYSLOG, "enum log_target");
+_Static_assert(CONFIG_MAX_LISTEN == TFTP_SHM_LISTEN_MAX &&
+    sizeof(struct sockaddr_storage) == TFTP_SHM_SOCKADDR_MAX,
+    "listen addresses");
+_Static_assert(sizeof(bool) == 1, "a bool is read as one byte");
+
 static int	 why_set(char *why, size_t whylen, int err, const char *fmt,
 		    ...) __attribute__((format(printf, 4, 5)));
 static uint64_t	 page_size(void);
 static uint64_t	 round_page(uint64_t n, uint64_t ps);
 static void	 shm_layout(uint32_t nworkers, uint32_t nsessions,
 		    struct shm_layout *l);
+static uint64_t	 region_off(uint64_t workers_off, uint64_t stride,
+		    uint32_t k);
 static int	 check_header(const struct tftp_shm_header *h,
 		    uint64_t fsize, char *why, size_t whylen);
 static int	 check_fd(int fd, struct stat *st, char *why, size_t whylen);
@@ -72,6 +188,12 @@ static int	 shm_replace_stale(const char *path);
 static int	 shm_open_new(const char *path);
 static void	 seq_begin(uint32_t *seq);
 static void	 seq_end(uint32_t *seq);
+static size_t	 conv_off(const struct conv *r, size_t i, bool in_settings);
+static void	 settings_conv_run(void *dst, const void *src, bool publish);
+static void	 settings_put(struct tftp_shm_settings *s,
+		    const struct tftpd_config *c);
+static void	 settings_get(struct tftpd_config *c,
+		    const struct tftp_shm_settings *s);
 static void	 session_clear(struct tftp_shm_session *s);
 static char	*worker_region(const struct shm_master *m, uint32_t k);
 static inline void cpu_relax(void);
@@ -113,7 +235,19 @@ shm_layout(uint32_t nworkers, uint32_t nsessions, struct shm_layout *l)
 	l->workers_off = l->control_off + l->control_size;
 	l->stride = round_page(sizeof(struct tftp_shm_stats) +
 	    (uint64_t)nsessions * sizeof(struct tftp_shm_session), ps);
-	l->size = l->workers_off + (uint64_t)nworkers * l->stride;
+	/* The file ends where a region after the last one would start. */
+	l->size = region_off(l->workers_off, l->stride, nworkers);
+}
+
+/*
+ * Where worker k's region starts: its statistics slot, then its transfer
+ * table.  The only place that computes it; the numbers come from a header
+ * the caller wrote or validated.
+ */
+static uint64_t
+region_off(uint64_t workers_off, uint64_t stride, uint32_t k)
+{
+	return workers_off + (uint64_t)k * stride;
 }
 
 /*
@@ -440,15 +574,80 @@ seq_end(uint32_t *seq)
 	__atomic_store_n(seq, s + 1, __ATOMIC_RELEASE);
 }
 
+/* Where row r's field i is: in the settings, or in the configuration. */
+static size_t
+conv_off(const struct conv *r, size_t i, bool in_settings)
+{
+	return in_settings ? r->shm_off + i * r->shm_stride :
+	    r->cfg_off + i * r->cfg_stride;
+}
+
+/*
+ * Every row of settings_conv: from a configuration into settings
+ * (publish), or back.  A configuration's bool is read as a byte, never
+ * loaded as a bool: whatever the byte, the settings get 0 or 1.
+ */
+static void
+settings_conv_run(void *dst, const void *src, bool publish)
+{
+	const struct conv *r;
+	const char *from;
+	uint32_t v;
+	uint8_t b;
+	size_t i;
+	char *to;
+
+	for (r = settings_conv; r < settings_conv + NCONV; r++) {
+		for (i = 0; i < r->n; i++) {
+			from = (const char *)src + conv_off(r, i, !publish);
+			to = (char *)dst + conv_off(r, i, publish);
+			if (r->kind == CONV_COPY) {
+				memcpy(to, from, r->size);
+			} else if (publish) {
+				memcpy(&b, from, sizeof(b));
+				v = b != 0;
+				memcpy(to, &v, sizeof(v));
+			} else {
+				memcpy(&v, from, sizeof(v));
+				b = v != 0;
+				memcpy(to, &b, sizeof(b));
+			}
+		}
+	}
+}
+
+/* Every byte: the listen entries' padding too, which no row covers. */
+static void
+settings_put(struct tftp_shm_settings *s, const struct tftpd_config *c)
+{
+	memset(s, 0, sizeof(*s));
+	settings_conv_run(s, c, true);
+}
+
+/*
+ * No checks: the caller validates the result as input.  Padding is
+ * zeroed, as config_defaults() does, so configurations compare with
+ * memcmp().
+ */
+static void
+settings_get(struct tftpd_config *c, const struct tftp_shm_settings *s)
+{
+	memset(c, 0, sizeof(*c));
+	settings_conv_run(c, s, false);
+}
+
 uint64_t
 shm_publish(struct shm_master *m, const struct tftpd_config *cfg)
 {
 	struct tftp_shm_control *ctl = m->ctl;
+	struct tftp_shm_settings set;
 	uint64_t gen;
 
+	/* Converted first: readers wait for no more than one copy. */
+	settings_put(&set, cfg);
 	gen = __atomic_load_n(&ctl->generation, __ATOMIC_RELAXED) + 1;
 	seq_begin(&ctl->seq);
-	memcpy(&ctl->config, cfg, sizeof(ctl->config));
+	memcpy(&ctl->settings, &set, sizeof(set));
 	__atomic_store_n(&ctl->generation, gen, __ATOMIC_RELAXED);
 	seq_end(&ctl->seq);
 	return gen;
@@ -458,6 +657,7 @@ int
 shm_read_config(const struct tftp_shm_control *ctl, struct tftpd_config *out,
     uint64_t *generation)
 {
+	struct tftp_shm_settings set;
 	uint32_t s1, s2, spins = 0;
 	uint64_t gen;
 	int i;
@@ -470,11 +670,13 @@ shm_read_config(const struct tftp_shm_control *ctl, struct tftpd_config *out,
 		}
 		if (s1 & 1)
 			return -EAGAIN;
-		memcpy(out, &ctl->config, sizeof(*out));
+		memcpy(&set, &ctl->settings, sizeof(set));
 		gen = __atomic_load_n(&ctl->generation, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		s2 = __atomic_load_n(&ctl->seq, __ATOMIC_RELAXED);
 		if (s1 == s2) {
+			/* Converted only once the copy is known whole. */
+			settings_get(out, &set);
 			if (generation != NULL)
 				*generation = gen;
 			return 0;
@@ -530,8 +732,8 @@ session_clear(struct tftp_shm_session *s)
 static char *
 worker_region(const struct shm_master *m, uint32_t k)
 {
-	return (char *)m->base + m->hdr->workers_off +
-	    (uint64_t)k * m->hdr->worker_stride;
+	return (char *)m->base +
+	    region_off(m->hdr->workers_off, m->hdr->worker_stride, k);
 }
 
 void
@@ -620,7 +822,7 @@ shm_worker_attach(struct shm_worker *w, int ro_fd, int rw_fd, uint32_t index)
 		r = -EINVAL;
 		goto out_unmap;
 	}
-	off = h.workers_off + (uint64_t)index * h.worker_stride;
+	off = region_off(h.workers_off, h.worker_stride, index);
 	region = mmap(NULL, h.worker_stride, PROT_READ | PROT_WRITE,
 	    MAP_SHARED, rw_fd, (off_t)off);
 	if (region == MAP_FAILED) {
@@ -632,8 +834,7 @@ shm_worker_attach(struct shm_worker *w, int ro_fd, int rw_fd, uint32_t index)
 	w->hdr = (const struct tftp_shm_header *)base;
 	w->ctl = (const struct tftp_shm_control *)(base + h.control_off);
 	w->stats = region;
-	w->sessions = (struct tftp_shm_session *)((char *)region +
-	    sizeof(struct tftp_shm_stats));
+	w->sessions = (struct tftp_shm_session *)(w->stats + 1);
 	w->nsessions = h.sessions_per_worker;
 	w->index = index;
 	w->region = region;
@@ -707,7 +908,7 @@ shm_view_stats(const struct shm_view *v, uint32_t k)
 	if (v->base == NULL || k >= v->nworkers)
 		return NULL;
 	return (const struct tftp_shm_stats *)((const char *)v->base +
-	    v->workers_off + (uint64_t)k * v->stride);
+	    region_off(v->workers_off, v->stride, k));
 }
 
 const struct tftp_shm_session *

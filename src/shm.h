@@ -67,7 +67,10 @@ struct shm_view {
 int	 shm_create(struct shm_master *m, const char *path,
 	    const char *instance, uint32_t nworkers,
 	    uint32_t sessions_per_worker, const struct tftpd_config *cfg);
-/* Publish a new configuration under the seqlock; returns the generation. */
+/*
+ * Publish a new configuration under the seqlock, as the segment's own
+ * settings (struct tftp_shm_settings); returns the generation.
+ */
 uint64_t shm_publish(struct shm_master *m, const struct tftpd_config *cfg);
 /* Master-side bookkeeping of worker k (shown by "tftpctl workers"). */
 void	 shm_set_worker(struct shm_master *m, uint32_t k, int64_t pid,
@@ -92,10 +95,11 @@ int	 shm_worker_attach(struct shm_worker *w, int ro_fd, int rw_fd,
 	    uint32_t index);
 
 /*
- * Copy the published configuration out under the seqlock (bounded
- * retries: -EAGAIN if the master kept writing, or was stopped mid-write
- * for more than a few milliseconds: try again later).  The copy is not yet
- * validated: the caller runs config_validate() on it.
+ * Copy the published settings out under the seqlock and convert them
+ * back to a configuration (bounded retries: -EAGAIN if the master kept
+ * writing, or was stopped mid-write for more than a few milliseconds: try
+ * again later).  The result is not yet validated: the caller runs
+ * config_validate() on it.
  */
 int	 shm_read_config(const struct tftp_shm_control *ctl,
 	    struct tftpd_config *out, uint64_t *generation);

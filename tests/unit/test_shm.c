@@ -8,7 +8,9 @@
  * kill a child with SIGSEGV, mprotect is refused); the transfer table;
  * replacing a stale file and refusing a live one (by lock and by pid);
  * the validator rejecting every kind of broken or lying file; worker
- * bookkeeping, region reset and counter names.
+ * bookkeeping, the master's view of each slot, region reset and counter
+ * names; every key of the configuration through the settings and back,
+ * and corrupted settings refused by config_validate().
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -140,6 +143,75 @@ wait_child(pid_t pid)
 	return status;
 }
 
+/* Where a key is in struct tftpd_config, and its size. */
+#define KEY(f)	{ offsetof(struct tftpd_config, f), \
+		  sizeof(((struct tftpd_config *)0)->f) }
+
+struct key_at {
+	size_t	off;
+	size_t	size;
+};
+
+/* Every key of struct tftpd_config, by kind; a new key belongs here too. */
+static const struct key_at number_keys[] = {
+	KEY(nlisten), KEY(workers), KEY(log_level), KEY(drain_timeout),
+	KEY(idle_timeout), KEY(timeout_ms), KEY(retries), KEY(max_blksize),
+	KEY(max_windowsize), KEY(allowed_opts), KEY(port_min), KEY(port_max),
+	KEY(max_transfers), KEY(umask), KEY(max_file_size),
+	KEY(nwrite_allow), KEY(buffer_pool_size), KEY(max_batch_size),
+	KEY(batch_timeout_us), KEY(recv_buffer_kb), KEY(send_buffer_kb),
+};
+static const struct key_at text_keys[] = {
+	KEY(root), KEY(user), KEY(pid_file), KEY(runtime_dir), KEY(instance),
+	KEY(write_allow),
+};
+static const struct key_at bool_keys[] = {
+	KEY(foreground), KEY(log_set), KEY(netascii), KEY(follow_symlinks),
+	KEY(permissive), KEY(single_port), KEY(write_enable),
+	KEY(write_create), KEY(write_overwrite), KEY(fsync),
+	KEY(enable_recvmmsg), KEY(enable_sendmmsg), KEY(enable_gso),
+	KEY(reuse_address), KEY(reuse_port),
+};
+/* And listen, family and log, set by hand in config_fill(). */
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Every key set from seed (1 or 2), so that the two configurations differ
+ * in every field and in every byte of its value: number k is seed's byte
+ * in every byte but the first, which is seed + k (so no two numbers are
+ * equal); text is one letter, terminated; seed 1 sets every boolean,
+ * seed 2 clears them.  Not a valid configuration: the settings carry
+ * what they are given.
+ */
+static void
+config_fill(struct tftpd_config *c, unsigned seed)
+{
+	const bool on = seed == 1;
+	char *p;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NELEM(number_keys); i++) {
+		p = (char *)c + number_keys[i].off;
+		memset(p, (int)seed, number_keys[i].size);
+		p[0] = (char)(seed + i);
+	}
+	for (i = 0; i < NELEM(text_keys); i++) {
+		p = (char *)c + text_keys[i].off;
+		memset(p, 'a' + (int)(seed + 2 * i), text_keys[i].size - 1);
+	}
+	for (i = 0; i < NELEM(bool_keys); i++)
+		memcpy((char *)c + bool_keys[i].off, &on, sizeof(on));
+	for (i = 0; i < CONFIG_MAX_LISTEN; i++) {
+		memset(&c->listen[i].ss, (int)(seed * 0x11 + i),
+		    sizeof(c->listen[i].ss));
+		c->listen[i].len = (socklen_t)(seed * 0x01010101u + i);
+	}
+	c->family = on ? FAMILY_IPV4 : FAMILY_IPV6;
+	c->log = on ? LOG_TO_STDERR : LOG_TO_SYSLOG;
+}
+
 /* Create, layout, view ----------------------------------------------- */
 
 static void
@@ -149,6 +221,7 @@ test_create_layout(void **state)
 	struct shm_master m;
 	const struct tftp_shm_header *h;
 	uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE);
+	struct tftpd_config c;
 	struct stat st;
 	mode_t old;
 	int fl;
@@ -192,7 +265,8 @@ test_create_layout(void **state)
 
 	/* Generation 1 is the configuration given. */
 	assert_int_equal(shm_generation(m.ctl), 1);
-	assert_memory_equal(&m.ctl->config, &f->cfg, sizeof(f->cfg));
+	assert_int_equal(shm_read_config(m.ctl, &c, NULL), 0);
+	assert_memory_equal(&c, &f->cfg, sizeof(f->cfg));
 
 	/* Two descriptors: read-write and read-only, both close-on-exec. */
 	fl = fcntl(m.fd, F_GETFL);
@@ -361,7 +435,8 @@ test_config_torn(void **state)
 
 /*
  * A writer process alternates two configurations that differ in every
- * byte; a reader must only ever accept one or the other whole.
+ * field, and in every byte of each value; a reader must only ever accept
+ * one or the other whole.
  */
 static void
 test_seqlock_race(void **state)
@@ -374,8 +449,8 @@ test_seqlock_race(void **state)
 	pid_t pid;
 	int status;
 
-	memset(&a, 0xaa, sizeof(a));
-	memset(&b, 0x55, sizeof(b));
+	config_fill(&a, 1);
+	config_fill(&b, 2);
 	create(f, &m);
 	shm_publish(&m, &a);
 	pid = fork();
@@ -425,6 +500,140 @@ test_seqlock_race(void **state)
 	assert_true(last > 2);
 	print_message("seqlock race: %u reads, %u accepted, %u busy, "
 	    "generation %llu\n", reads, ok, busy, (unsigned long long)last);
+	shm_destroy(&m);
+}
+
+/*
+ * Every key through the settings and back, byte for byte (padding
+ * included: both sides zero it), for two configurations that differ in
+ * every field and for the defaults.
+ */
+static void
+test_settings_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	static struct tftpd_config in, out;
+	struct shm_master m;
+	struct shm_worker w;
+	uint64_t gen;
+	unsigned seed;
+
+	create(f, &m);
+	attach(&m, &w, 0);
+	for (seed = 0; seed <= 2; seed++) {
+		if (seed == 0)
+			config_defaults(&in);
+		else
+			config_fill(&in, seed);
+		memset(&out, 0x5a, sizeof(out));
+		assert_int_equal(shm_publish(&m, &in), seed + 2);
+		assert_int_equal(shm_read_config(w.ctl, &out, &gen), 0);
+		assert_int_equal(gen, seed + 2);
+		assert_memory_equal(&out, &in, sizeof(out));
+	}
+	/* What the segment holds: 0 or 1 for a bool, numbers as given. */
+	assert_int_equal(m.ctl->settings.foreground, 0);
+	assert_int_equal(m.ctl->settings.reuse_port, 0);
+	assert_int_equal(m.ctl->settings.family, TFTP_SHM_FAMILY_IPV6);
+	assert_int_equal(m.ctl->settings.log, TFTP_SHM_LOG_SYSLOG);
+	assert_int_equal(m.ctl->settings.max_file_size, in.max_file_size);
+	config_fill(&in, 1);
+	shm_publish(&m, &in);
+	assert_int_equal(m.ctl->settings.foreground, 1);
+	assert_int_equal(m.ctl->settings.reuse_port, 1);
+	assert_int_equal(m.ctl->settings.family, TFTP_SHM_FAMILY_IPV4);
+	assert_int_equal(m.ctl->settings.log, TFTP_SHM_LOG_STDERR);
+	assert_int_equal(m.ctl->settings.listen[3].len, in.listen[3].len);
+	assert_int_equal(m.ctl->settings.port_max, in.port_max);
+	/* Any non-zero word reads back as true. */
+	m.ctl->settings.fsync = 0;
+	assert_int_equal(shm_read_config(w.ctl, &out, NULL), 0);
+	assert_false(out.fsync);
+	m.ctl->settings.fsync = 0x100;
+	assert_int_equal(shm_read_config(w.ctl, &out, NULL), 0);
+	assert_true(out.fsync);
+
+	detach(&w);
+	shm_destroy(&m);
+}
+
+/* Each breaks one field of valid settings as a master never would. */
+static void set_blksize(struct tftp_shm_settings *s) { s->max_blksize = 7; }
+static void set_timeout(struct tftp_shm_settings *s) { s->timeout_ms = 0; }
+static void set_family(struct tftp_shm_settings *s)
+{ s->family = TFTP_SHM_FAMILY_IPV6 + 1; }
+static void set_log(struct tftp_shm_settings *s)
+{ s->log = TFTP_SHM_LOG_SYSLOG + 1; }
+static void set_level(struct tftp_shm_settings *s)
+{ s->log_level = LOG_DEBUG + 1; }
+static void set_opts(struct tftp_shm_settings *s) { s->allowed_opts = ~0u; }
+static void set_umask(struct tftp_shm_settings *s) { s->umask = 01000; }
+static void set_ports(struct tftp_shm_settings *s)
+{ s->port_min = 2000; s->port_max = 1000; }
+static void set_root(struct tftp_shm_settings *s)
+{ memset(s->root, 'r', sizeof(s->root)); }
+static void set_user(struct tftp_shm_settings *s)
+{ memset(s->user, 'u', sizeof(s->user)); }
+static void set_instance(struct tftp_shm_settings *s)
+{ memset(s->instance, 'n', sizeof(s->instance)); }
+static void set_nallow(struct tftp_shm_settings *s)
+{ s->nwrite_allow = TFTP_SHM_PATTERNS + 1; }
+static void set_allow(struct tftp_shm_settings *s)
+{
+	s->nwrite_allow = 1;
+	memset(s->write_allow[0], 'w', sizeof(s->write_allow[0]));
+}
+static void set_nlisten(struct tftp_shm_settings *s)
+{ s->nlisten = TFTP_SHM_LISTEN_MAX + 1; }
+
+/*
+ * The settings are input: whatever a broken or hostile writer leaves in
+ * them reaches config_validate() as it is (the conversion neither checks
+ * nor repairs), and validation refuses it.
+ */
+static void
+test_settings_corrupt(void **state)
+{
+	static const struct {
+		void		(*fn)(struct tftp_shm_settings *);
+		const char	*what;
+	} cases[] = {
+		{ set_blksize,	"max_blksize below 8" },
+		{ set_timeout,	"timeout 0" },
+		{ set_family,	"unknown family" },
+		{ set_log,	"unknown log target" },
+		{ set_level,	"log_level past LOG_DEBUG" },
+		{ set_opts,	"unknown option bits" },
+		{ set_umask,	"umask past 0777" },
+		{ set_ports,	"port_min > port_max" },
+		{ set_root,	"root not terminated" },
+		{ set_user,	"user not terminated" },
+		{ set_instance,	"instance not terminated" },
+		{ set_nallow,	"too many write patterns" },
+		{ set_allow,	"write pattern not terminated" },
+		{ set_nlisten,	"too many listen addresses" },
+	};
+	struct fixture *f = *state;
+	static struct tftpd_config c;
+	struct shm_master m;
+	struct shm_worker w;
+	char err[CONFIG_ERR_MAX];
+	size_t i;
+
+	create(f, &m);
+	attach(&m, &w, 0);
+	/* The fixture's settings are valid, so each case alone is refused. */
+	assert_int_equal(shm_read_config(w.ctl, &c, NULL), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		shm_publish(&m, &f->cfg);
+		cases[i].fn(&m.ctl->settings);
+		assert_int_equal(shm_read_config(w.ctl, &c, NULL), 0);
+		if (config_validate(&c, err, sizeof(err)) >= 0)
+			fail_msg("%s: accepted", cases[i].what);
+		print_message("%s: %s\n", cases[i].what, err);
+	}
+	detach(&w);
 	shm_destroy(&m);
 }
 
@@ -561,7 +770,9 @@ test_master_stats(void **state)
 	struct fixture *f = *state;
 	struct shm_master m;
 	struct shm_worker w;
+	struct shm_view v;
 	const struct tftp_shm_stats *st;
+	char why[256];
 	uint32_t k;
 
 	create(f, &m);
@@ -571,14 +782,20 @@ test_master_stats(void **state)
 		shm_gauge(&w.stats->active_transfers, 20 + k);
 		detach(&w);
 	}
+	assert_int_equal(shm_view_open(&v, f->path, why, sizeof(why)), 0);
 	for (k = 0; k < NWORKERS; k++) {
 		st = shm_master_stats(&m, k);
 		assert_non_null(st);
 		assert_int_equal(st->counters[TFTP_SHM_C_RRQ], 10 + k);
 		assert_int_equal(st->active_transfers, 20 + k);
+		/* ...and where tftpctl's view finds it. */
+		assert_int_equal((const char *)st - (const char *)m.base,
+		    (const char *)shm_view_stats(&v, k) -
+		    (const char *)v.base);
 	}
 	assert_null(shm_master_stats(&m, NWORKERS));
 	assert_null(shm_master_stats(&m, UINT32_MAX));
+	shm_view_close(&v);
 	shm_destroy(&m);
 }
 
@@ -1223,6 +1440,8 @@ main(void)
 		T(test_publish_read),
 		T(test_config_torn),
 		T(test_seqlock_race),
+		T(test_settings_roundtrip),
+		T(test_settings_corrupt),
 		T(test_worker_readonly),
 		T(test_worker_region_visible),
 		T(test_master_stats),

@@ -401,16 +401,28 @@ xfer_fail(struct xfer *x, uint16_t code, const char *msg, int err,
 	finish(x, err, a);
 }
 
+struct xfer_status
+xfer_status(const struct xfer *x)
+{
+	return (struct xfer_status){
+		.state = x->state,
+		.nblocks = x->nblocks,
+		.acked = x->acked,
+		.sent = x->sent,
+		.received = x->received,
+		.ack_sent = x->ack_sent,
+		.bytes = x->bytes,
+		.interval = x->cur_timeout_ms,
+		.tries = x->tries,
+		.retransmits = x->retransmits,
+		.timeouts = x->timeouts,
+	};
+}
+
 const struct xfer_params *
 xfer_params(const struct xfer *x)
 {
 	return &x->p;
-}
-
-enum xfer_state
-xfer_state(const struct xfer *x)
-{
-	return x->state;
 }
 
 bool
@@ -426,55 +438,7 @@ xfer_bytes(const struct xfer *x)
 }
 
 uint64_t
-xfer_nblocks(const struct xfer *x)
-{
-	return x->nblocks;
-}
-
-uint64_t
 xfer_acked(const struct xfer *x)
 {
 	return x->acked;
-}
-
-uint64_t
-xfer_sent(const struct xfer *x)
-{
-	return x->sent;
-}
-
-uint64_t
-xfer_received(const struct xfer *x)
-{
-	return x->received;
-}
-
-uint64_t
-xfer_ack_sent(const struct xfer *x)
-{
-	return x->ack_sent;
-}
-
-uint32_t
-xfer_interval(const struct xfer *x)
-{
-	return x->cur_timeout_ms;
-}
-
-uint32_t
-xfer_tries(const struct xfer *x)
-{
-	return x->tries;
-}
-
-uint32_t
-xfer_retransmits(const struct xfer *x)
-{
-	return x->retransmits;
-}
-
-uint32_t
-xfer_timeouts(const struct xfer *x)
-{
-	return x->timeouts;
 }

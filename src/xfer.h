@@ -164,27 +164,34 @@ size_t		 xfer_block_len(const struct xfer *x, uint64_t idx);
 /* Read: offset of block idx in the wire-encoded stream. */
 uint64_t	 xfer_block_offset(const struct xfer *x, uint64_t idx);
 
-/* What the worker, the tests and the fuzzer read of a transfer. */
+/*
+ * Where a transfer stands, copied out for the tests, the fuzzer and any
+ * other observer; the worker's per-packet reads have accessors below.
+ */
+struct xfer_status {
+	enum xfer_state	state;
+	uint64_t	nblocks;	/* read: DATA blocks in all */
+	uint64_t	acked;		/* read: highest acknowledged; no block
+					 * at or below it is ever sent again */
+	uint64_t	sent;		/* read: highest block sent */
+	uint64_t	received;	/* write: highest in-order block */
+	uint64_t	ack_sent;	/* write: the block last ACKed */
+	uint64_t	bytes;		/* as xfer_bytes() */
+	uint32_t	interval;	/* retransmission interval now, ms */
+	uint32_t	tries;		/* timeouts in a row without progress
+					 * (at most the retries given) */
+	uint32_t	retransmits;	/* since the start: packets sent again */
+	uint32_t	timeouts;	/* since the start: timer expiries */
+};
+struct xfer_status xfer_status(const struct xfer *x);
+
+/* What the worker reads of a transfer. */
 const struct xfer_params *xfer_params(const struct xfer *x);
-enum xfer_state	 xfer_state(const struct xfer *x);
 /* Write: committed, the final ACK sent; only a lost ACK is answered. */
 bool		 xfer_dallying(const struct xfer *x);
 /* Payload bytes delivered (read: acknowledged) or received (write). */
 uint64_t	 xfer_bytes(const struct xfer *x);
-/* Read: DATA blocks in all, the highest acknowledged, the highest sent.
- * No block at or below xfer_acked() is ever sent again. */
-uint64_t	 xfer_nblocks(const struct xfer *x);
+/* Read: the highest block acknowledged. */
 uint64_t	 xfer_acked(const struct xfer *x);
-uint64_t	 xfer_sent(const struct xfer *x);
-/* Write: the highest in-order block received, the block last ACKed. */
-uint64_t	 xfer_received(const struct xfer *x);
-uint64_t	 xfer_ack_sent(const struct xfer *x);
-/* The retransmission interval now, and timeouts in a row without
- * progress (at most the retries given). */
-uint32_t	 xfer_interval(const struct xfer *x);
-uint32_t	 xfer_tries(const struct xfer *x);
-/* Since the start: packets sent again, timer expiries. */
-uint32_t	 xfer_retransmits(const struct xfer *x);
-uint32_t	 xfer_timeouts(const struct xfer *x);
 
 #endif /* XFER_H */

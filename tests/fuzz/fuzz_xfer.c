@@ -117,19 +117,19 @@ static void
 check_state(const struct xfer *x, struct shadow *s)
 {
 	const struct xfer_params *p = xfer_params(x);
-	enum xfer_state st = xfer_state(x);
-	uint64_t acked = xfer_acked(x), sent = xfer_sent(x);
-	uint64_t nblocks = xfer_nblocks(x), received = xfer_received(x);
+	enum xfer_state st = xfer_status(x).state;
+	uint64_t acked = xfer_acked(x), sent = xfer_status(x).sent;
+	uint64_t nblocks = xfer_status(x).nblocks, received = xfer_status(x).received;
 	uint64_t bytes = xfer_bytes(x);
 
 	check(st <= XS_DONE);
 	check(xfer_dallying(x) == (st == XS_DALLY));
-	check(xfer_tries(x) <= p->retries);
-	check(xfer_interval(x) >= p->timeout_ms &&
-	    xfer_interval(x) <= p->max_timeout_ms);
+	check(xfer_status(x).tries <= p->retries);
+	check(xfer_status(x).interval >= p->timeout_ms &&
+	    xfer_status(x).interval <= p->max_timeout_ms);
 	/* The counters only grow, by what the actions reported. */
-	check(xfer_retransmits(x) == s->retransmits);
-	check(xfer_timeouts(x) == s->timeouts);
+	check(xfer_status(x).retransmits == s->retransmits);
+	check(xfer_status(x).timeouts == s->timeouts);
 	/* Packets may arrive late, so only "armed" is known here. */
 	check((xfer_deadline(x) == 0) == (st == XS_DONE));
 	if (p->dir == XFER_READ) {
@@ -146,7 +146,7 @@ check_state(const struct xfer *x, struct shadow *s)
 			check(sent > acked);
 		s->acked = acked;
 	} else {
-		check(xfer_ack_sent(x) <= received);
+		check(xfer_status(x).ack_sent <= received);
 		check(received >= s->received);
 		check(bytes == s->written);
 		check(bytes <= received * p->opt.blksize);
@@ -162,7 +162,7 @@ check_action(const struct xfer *x, const struct xfer_action *a,
     const uint8_t *buf, size_t len, struct shadow *s)
 {
 	const struct xfer_params *p = xfer_params(x);
-	enum xfer_state st = xfer_state(x);
+	enum xfer_state st = xfer_status(x).state;
 	uint64_t i, off;
 
 	check((a->flags & ~0xffu) == 0);
@@ -182,7 +182,7 @@ check_action(const struct xfer *x, const struct xfer_action *a,
 		    XA_SEND_OACK | XA_WRITE | XA_COMMIT)) == 0);
 		check(a->result <= 0);
 		if (a->result == 0 && p->dir == XFER_READ)
-			check(xfer_acked(x) == xfer_nblocks(x) &&
+			check(xfer_acked(x) == xfer_status(x).nblocks &&
 			    xfer_bytes(x) == p->size);
 		if (a->result == 0 && p->dir == XFER_WRITE)
 			check(s->committed);
@@ -204,7 +204,7 @@ check_action(const struct xfer *x, const struct xfer_action *a,
 		if (a->flags & XA_SEND_DATA) {
 			check(a->count >= 1 && a->count <= p->opt.windowsize);
 			check(a->first == xfer_acked(x) + 1);
-			check(a->first + a->count - 1 == xfer_sent(x));
+			check(a->first + a->count - 1 == xfer_status(x).sent);
 			/* Blocks tile the file: check both ends. */
 			for (i = a->first; i < a->first + a->count;
 			    i += a->count - 1) {
@@ -212,7 +212,7 @@ check_action(const struct xfer *x, const struct xfer_action *a,
 				check(off == (i - 1) * p->opt.blksize);
 				check(xfer_block_len(x, i) <= p->opt.blksize);
 				check(off + xfer_block_len(x, i) <= p->size);
-				check(i == xfer_nblocks(x) ?
+				check(i == xfer_status(x).nblocks ?
 				    xfer_block_len(x, i) < p->opt.blksize :
 				    xfer_block_len(x, i) == p->opt.blksize);
 				if (a->count == 1)
@@ -236,8 +236,8 @@ check_action(const struct xfer *x, const struct xfer_action *a,
 		s->committed = true;
 	}
 	if (a->flags & XA_SEND_ACK)
-		check(a->ack_block == xfer_wire_block(x, xfer_received(x)) &&
-		    xfer_ack_sent(x) == xfer_received(x));
+		check(a->ack_block == xfer_wire_block(x, xfer_status(x).received) &&
+		    xfer_status(x).ack_sent == xfer_status(x).received);
 }
 
 /*
@@ -257,10 +257,10 @@ check_wire(const struct xfer *x, const struct shadow *s, const uint8_t *buf,
 	if (dir == XFER_READ && xfer_acked(x) != s->acked)
 		check(pk.opcode == TFTP_ACK &&
 		    xfer_wire_block(x, xfer_acked(x)) == pk.block);
-	if (dir == XFER_WRITE && xfer_received(x) != s->received)
+	if (dir == XFER_WRITE && xfer_status(x).received != s->received)
 		check(pk.opcode == TFTP_DATA &&
-		    xfer_received(x) == s->received + 1 &&
-		    xfer_wire_block(x, xfer_received(x)) == pk.block);
+		    xfer_status(x).received == s->received + 1 &&
+		    xfer_wire_block(x, xfer_status(x).received) == pk.block);
 }
 
 /* An ACK or DATA numbered near where the transfer stands. */
@@ -275,7 +275,7 @@ build_near(const struct xfer *x, struct input *in)
 
 	if (xfer_params(x)->dir == XFER_READ) {
 		/* Mostly the window's end, else around acked. */
-		base = shape & 1 ? xfer_acked(x) : xfer_sent(x);
+		base = shape & 1 ? xfer_acked(x) : xfer_status(x).sent;
 		idx = k & 0x80 ? base - (k & 0x7f) : base + (k & 0x7f);
 		n = proto_build_ack(pkt, sizeof(pkt),
 		    xfer_wire_block(x, idx));
@@ -283,7 +283,7 @@ build_near(const struct xfer *x, struct input *in)
 			pkt[n++] = 0;
 		return n;
 	}
-	base = xfer_received(x);
+	base = xfer_status(x).received;
 	idx = k & 0x80 ? base - (k & 0x7f) : base + (k & 0x7f);
 	n = proto_build_data_hdr(pkt, sizeof(pkt), xfer_wire_block(x, idx));
 	switch (shape & 3) {
@@ -317,10 +317,10 @@ build_next(const struct xfer *x)
 
 	if (xfer_params(x)->dir == XFER_READ)
 		return proto_build_ack(pkt, sizeof(pkt), xfer_wire_block(x,
-		    xfer_state(x) == XS_OACK ? 0 : xfer_sent(x)));
+		    xfer_status(x).state == XS_OACK ? 0 : xfer_status(x).sent));
 	/* The machine never looks at the payload: whatever pkt holds. */
 	n = proto_build_data_hdr(pkt, sizeof(pkt),
-	    xfer_wire_block(x, xfer_received(x) + 1));
+	    xfer_wire_block(x, xfer_status(x).received + 1));
 	return n + xfer_params(x)->opt.blksize;
 }
 
@@ -370,7 +370,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			xfer_on_timeout(&x, s.now, &a);
 			if (s.done)
 				check(a.flags == 0);
-			else if (xfer_state(&x) != XS_DONE)
+			else if (xfer_status(&x).state != XS_DONE)
 				check(a.flags & XA_RETRANSMIT);
 			break;
 		default:
@@ -388,11 +388,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					check_action(&x, &a, pkt, n, &s);
 					check_state(&x, &s);
 					/* The right packet always helps. */
-					check(xfer_state(&x) !=
-					    xfer_state(&prev) ||
+					check(xfer_status(&x).state !=
+					    xfer_status(&prev).state ||
 					    xfer_acked(&x) > xfer_acked(&prev) ||
-					    xfer_received(&x) >
-					    xfer_received(&prev));
+					    xfer_status(&x).received >
+					    xfer_status(&prev).received);
 				}
 				continue;
 			}

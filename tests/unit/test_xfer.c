@@ -1706,18 +1706,18 @@ static void
 assert_view(const struct xfer *x)
 {
 	assert_ptr_equal(xfer_params(x), &x->p);
-	assert_int_equal(xfer_state(x), x->state);
+	assert_int_equal(xfer_status(x).state, x->state);
 	assert_int_equal(xfer_dallying(x), x->state == XS_DALLY);
 	assert_int_equal(xfer_bytes(x), x->bytes);
-	assert_int_equal(xfer_nblocks(x), x->nblocks);
+	assert_int_equal(xfer_status(x).nblocks, x->nblocks);
 	assert_int_equal(xfer_acked(x), x->acked);
-	assert_int_equal(xfer_sent(x), x->sent);
-	assert_int_equal(xfer_received(x), x->received);
-	assert_int_equal(xfer_ack_sent(x), x->ack_sent);
-	assert_int_equal(xfer_interval(x), x->cur_timeout_ms);
-	assert_int_equal(xfer_tries(x), x->tries);
-	assert_int_equal(xfer_retransmits(x), x->retransmits);
-	assert_int_equal(xfer_timeouts(x), x->timeouts);
+	assert_int_equal(xfer_status(x).sent, x->sent);
+	assert_int_equal(xfer_status(x).received, x->received);
+	assert_int_equal(xfer_status(x).ack_sent, x->ack_sent);
+	assert_int_equal(xfer_status(x).interval, x->cur_timeout_ms);
+	assert_int_equal(xfer_status(x).tries, x->tries);
+	assert_int_equal(xfer_status(x).retransmits, x->retransmits);
+	assert_int_equal(xfer_status(x).timeouts, x->timeouts);
 }
 
 static void
@@ -1731,42 +1731,42 @@ test_accessors(void **state)
 	with_oack(&p, true);
 	xfer_start(&x, &p, now, &a);
 	assert_view(&x);
-	assert_int_equal(xfer_state(&x), XS_OACK);
-	assert_int_equal(xfer_nblocks(&x), 11);
+	assert_int_equal(xfer_status(&x).state, XS_OACK);
+	assert_int_equal(xfer_status(&x).nblocks, 11);
 	send_ack(&x, 0, ++now, &a);
 	send_ack(&x, 2, ++now, &a);
 	assert_view(&x);
-	assert_int_equal(xfer_state(&x), XS_RUN);
+	assert_int_equal(xfer_status(&x).state, XS_RUN);
 	assert_int_equal(xfer_acked(&x), 2);
-	assert_int_equal(xfer_sent(&x), 6);
+	assert_int_equal(xfer_status(&x).sent, 6);
 	assert_int_equal(xfer_bytes(&x), 2 * 512);
-	assert_int_equal(xfer_retransmits(&x), 2);
+	assert_int_equal(xfer_status(&x).retransmits, 2);
 	now = xfer_deadline(&x);
 	xfer_on_timeout(&x, now, &a);
 	assert_view(&x);
-	assert_int_equal(xfer_tries(&x), 1);
-	assert_int_equal(xfer_interval(&x), 2 * TMO);
-	assert_int_equal(xfer_timeouts(&x), 1);
-	assert_int_equal(xfer_retransmits(&x), 6);
+	assert_int_equal(xfer_status(&x).tries, 1);
+	assert_int_equal(xfer_status(&x).interval, 2 * TMO);
+	assert_int_equal(xfer_status(&x).timeouts, 1);
+	assert_int_equal(xfer_status(&x).retransmits, 6);
 	assert_false(xfer_dallying(&x));
 
 	p = params(XFER_WRITE, 0, 512, 2);
 	xfer_start(&x, &p, now, &a);
 	send_data(&x, 1, 512, ++now, &a);
 	assert_view(&x);
-	assert_int_equal(xfer_received(&x), 1);
-	assert_int_equal(xfer_ack_sent(&x), 0);
+	assert_int_equal(xfer_status(&x).received, 1);
+	assert_int_equal(xfer_status(&x).ack_sent, 0);
 	send_data(&x, 2, 512, ++now, &a);
-	assert_int_equal(xfer_ack_sent(&x), 2);
+	assert_int_equal(xfer_status(&x).ack_sent, 2);
 	assert_false(xfer_dallying(&x));
 	send_data(&x, 3, 7, ++now, &a);
 	assert_view(&x);
 	assert_true(xfer_dallying(&x));
-	assert_int_equal(xfer_state(&x), XS_DALLY);
+	assert_int_equal(xfer_status(&x).state, XS_DALLY);
 	assert_int_equal(xfer_bytes(&x), 2 * 512 + 7);
 	xfer_on_timeout(&x, xfer_deadline(&x), &a);
 	assert_false(xfer_dallying(&x));
-	assert_int_equal(xfer_state(&x), XS_DONE);
+	assert_int_equal(xfer_status(&x).state, XS_DONE);
 	assert_view(&x);
 }
 
@@ -1801,13 +1801,13 @@ test_action_counts(void **state)
 	/* A timeout: the window again. */
 	xfer_on_timeout(&x, xfer_deadline(&x), &a);
 	assert_counts(&a, 4, 1);
-	assert_int_equal(xfer_retransmits(&x), 7);
-	assert_int_equal(xfer_timeouts(&x), 1);
+	assert_int_equal(xfer_status(&x).retransmits, 7);
+	assert_int_equal(xfer_status(&x).timeouts, 1);
 	/* A failure reports nothing the failed action had counted. */
 	xfer_fail(&x, TFTP_EUNDEF, "Read error", -EIO, &a);
 	assert_counts(&a, 0, 0);
 	assert_int_equal(a.flags, XA_SEND_ERROR | XA_DONE);
-	assert_int_equal(xfer_retransmits(&x), 7);
+	assert_int_equal(xfer_status(&x).retransmits, 7);
 
 	/* Giving up is a timeout that sends nothing again. */
 	p.retries = 0;
@@ -1839,8 +1839,8 @@ test_action_counts(void **state)
 	xfer_on_timeout(&x, xfer_deadline(&x), &a);
 	assert_int_equal(a.flags, XA_DONE);
 	assert_counts(&a, 0, 0);
-	assert_int_equal(xfer_retransmits(&x), 3);
-	assert_int_equal(xfer_timeouts(&x), 2);
+	assert_int_equal(xfer_status(&x).retransmits, 3);
+	assert_int_equal(xfer_status(&x).timeouts, 2);
 }
 
 int

@@ -462,12 +462,32 @@ prom_label(FILE *fp, const char *s)
 	}
 }
 
+/* The families whose name and help are the same for every row. */
+struct prom_fixed {
+	const char	*metric;	/* after METRIC_PREFIX */
+	const char	*help;
+	const char	*type;
+};
+
+static const struct prom_fixed prom_fixed[] = {
+	[ROW_ERROR] = { "transfer_errors_total",
+	    "Failed transfers by TFTP error code.", "counter" },
+	[ROW_OPTION] = { "options_total",
+	    "Transfers that negotiated each option.", "counter" },
+	[ROW_RESTARTS] = { "worker_restarts_total",
+	    "Times the master started the worker again.", "counter" },
+	[ROW_UPTIME] = { "worker_uptime_seconds",
+	    "Seconds since the worker process started (0 when not running).",
+	    "gauge" },
+};
+
 static void
 stats_prom(const char *name, const struct snap *s, const struct row *rows,
     size_t nrows)
 {
+	const struct prom_fixed	*f;
 	const struct row	*r;
-	char			 metric[128], help[160];
+	char			 metric[128];
 	uint32_t		 k;
 
 	for (r = rows; r < rows + nrows; r++) {
@@ -478,28 +498,6 @@ stats_prom(const char *name, const struct snap *s, const struct row *rows,
 			prom_family(stdout, metric, r->help != NULL ?
 			    r->help : r->name, "counter");
 			break;
-		case ROW_ERROR:
-			snprintf(metric, sizeof(metric), METRIC_PREFIX
-			    "transfer_errors_total");
-			if (r->idx == 0)
-				prom_family(stdout, metric, "Failed "
-				    "transfers by TFTP error code.",
-				    "counter");
-			break;
-		case ROW_OPTION:
-			snprintf(metric, sizeof(metric), METRIC_PREFIX
-			    "options_total");
-			if (r->idx == 0)
-				prom_family(stdout, metric, "Transfers "
-				    "that negotiated each option.",
-				    "counter");
-			break;
-		case ROW_RESTARTS:
-			snprintf(metric, sizeof(metric), METRIC_PREFIX
-			    "worker_restarts_total");
-			prom_family(stdout, metric, "Times the master "
-			    "started the worker again.", "counter");
-			break;
 		case ROW_GAUGE:
 			snprintf(metric, sizeof(metric), METRIC_PREFIX "%s%s",
 			    r->name, r->idx == GAUGE_POOL_EXHAUSTED ?
@@ -508,12 +506,13 @@ stats_prom(const char *name, const struct snap *s, const struct row *rows,
 			    r->idx == GAUGE_POOL_EXHAUSTED ? "counter" :
 			    "gauge");
 			break;
-		case ROW_UPTIME:
-			snprintf(metric, sizeof(metric), METRIC_PREFIX
-			    "worker_uptime_seconds");
-			snprintf(help, sizeof(help), "Seconds since the "
-			    "worker process started (0 when not running).");
-			prom_family(stdout, metric, help, "gauge");
+		default:
+			f = &prom_fixed[r->kind];
+			snprintf(metric, sizeof(metric), METRIC_PREFIX "%s",
+			    f->metric);
+			/* One family for all the rows of a kind. */
+			if (r == rows || r[-1].kind != r->kind)
+				prom_family(stdout, metric, f->help, f->type);
 			break;
 		}
 		for (k = 0; k < s->nworkers; k++) {

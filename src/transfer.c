@@ -4,15 +4,19 @@
  * order: write, commit, the sends, done.  A step that fails stops the
  * action; the failure is then reported to the state machine, whose answer
  * (an ERROR, the end) is carried out in turn.  The end is counted and
- * logged here.
+ * logged here; log_request() writes the one log line of every request,
+ * admitted or refused.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "files.h"
+#include "log.h"
 #include "loop.h"
 #include "proto.h"
 #include "shm.h"
+#include "sock.h"
 #include "util.h"
 #include "worker_int.h"
 #include "xfer.h"
@@ -206,4 +210,33 @@ transfer_finish(struct worker *w, struct transfer *t, int result,
 			    "aborted" : "error", code, msg != NULL ? msg : "");
 	}
 	tx_release(w, t);
+}
+
+/* The transfer's log line: one per request, refused or ended. */
+void
+log_request(const struct reqinfo *ri, uint64_t bytes, const char *result,
+    uint16_t code, const char *msg)
+{
+	char addr[SOCKADDR_STRLEN], vmsg[128];
+	/* An upload's time ends at its commit, not after the dally. */
+	uint64_t ms = (ri->end_ms != 0 ? ri->end_ms : time_now_ms()) -
+	    ri->start_ms;
+	const char *op;
+
+	sockaddr_str((const struct sockaddr *)&ri->peer, addr, sizeof(addr));
+	op = ri->opcode == TFTP_RRQ ? "rrq" : ri->opcode == TFTP_WRQ ?
+	    "wrq" : "-";
+	if (msg == NULL) {
+		log_info("transfer client=%s op=%s file=\"%s\" mode=%s "
+		    "bytes=%" PRIu64 " seconds=%" PRIu64 ".%03u "
+		    "options=\"%s\" result=%s", addr, op, ri->file, ri->mode,
+		    bytes, ms / 1000, (unsigned)(ms % 1000), ri->opts, result);
+		return;
+	}
+	str_vis(vmsg, sizeof(vmsg), msg);
+	log_info("transfer client=%s op=%s file=\"%s\" mode=%s "
+	    "bytes=%" PRIu64 " seconds=%" PRIu64 ".%03u options=\"%s\" "
+	    "result=%s code=%u msg=\"%s\"", addr, op, ri->file, ri->mode,
+	    bytes, ms / 1000, (unsigned)(ms % 1000), ri->opts, result,
+	    (unsigned)code, vmsg);
 }

@@ -291,8 +291,6 @@ void		 listener_reply(struct worker *w, const struct request *rq,
 void		 listener_stop(struct worker *w);
 
 /* admit.c: requests admitted or refused */
-void		 log_request(const struct reqinfo *ri, uint64_t bytes,
-		    const char *result, uint16_t code, const char *msg);
 void		 admit(struct worker *w, struct request *rq);
 
 /* txtab.c: transfer slots and pool buffers */
@@ -317,6 +315,8 @@ void		 transfer_fail(struct worker *w, struct transfer *t,
 void		 transfer_resume(struct worker *w, struct transfer *t);
 void		 transfer_finish(struct worker *w, struct transfer *t,
 		    int result, uint16_t code, const char *msg);
+void		 log_request(const struct reqinfo *ri, uint64_t bytes,
+		    const char *result, uint16_t code, const char *msg);
 
 /* window.c: a download's window laid out for sending */
 void		 window_init(struct worker *w);

@@ -60,28 +60,32 @@ logrelay_feed(struct proc *p, const char *data, size_t n)
 	}
 }
 
-/* A bounded number of reads per wakeup, or all of it when it exited. */
-void
+/*
+ * A bounded number of reads per wakeup, or all of it when it exited.
+ * true when it relayed anything.
+ */
+bool
 logrelay_read(struct master *m, struct proc *p, bool all)
 {
 	char	 buf[4096];
 	ssize_t	 n;
 	int	 i;
+	bool	 got = false;
 
 	for (i = 0; p->logfd >= 0 && (all || i < LOG_READS_PER_EVENT); i++) {
 		n = read(p->logfd, buf, sizeof(buf));
 		if (n > 0) {
 			logrelay_feed(p, buf, (size_t)n);
-			if (!p->retiring && m->slots[p->slot].cur == p)
-				proc_check_started(m, p->slot, time_now_ms());
+			got = true;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return;
+			return got;
 		logrelay_close(m, p);
 	}
+	return got;
 }
 
 /* The last line even without its newline, then the pipe is closed. */

@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,23 +87,6 @@ static int	(*const startup[])(struct master *) = {
 	proc_start_all,
 };
 #define NSTARTUP	(sizeof(startup) / sizeof(startup[0]))
-
-void
-startup_err(struct master *m, const char *fmt, ...)
-{
-	char	 buf[CONFIG_ERR_MAX + PATH_MAX];
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	/* The operator's terminal gets it like a usage error; the log
-	 * too when it is not that terminal. */
-	if (!m->daemonized)
-		fprintf(stderr, "%s: %s\n", PROGNAME, buf);
-	if (m->daemonized || m->cfg.log != LOG_TO_STDERR)
-		log_msg(LOG_ERR, "%s", buf);
-}
 
 static void
 on_sigchld(int sig)
@@ -281,7 +263,8 @@ on_signals(struct master *m)
 	}
 	if (got_chld) {
 		got_chld = 0;
-		proc_reap(m);
+		if (proc_reap(m))
+			master_stop(m, "no worker left", SIGTERM);
 	}
 }
 
@@ -297,7 +280,9 @@ on_event(struct master *m, uint64_t data)
 		break;
 	case EV_LOG:
 		if (EV_INDEX(data) < MAX_PROCS)
-			logrelay_read(m, &m->procs[EV_INDEX(data)], false);
+			if (logrelay_read(m, &m->procs[EV_INDEX(data)],
+			    false))
+				proc_logged(m, &m->procs[EV_INDEX(data)]);
 		break;
 	}
 }

@@ -127,9 +127,6 @@ struct master {
 };
 
 /* master.c */
-/* A startup failure: to the operator's terminal, and to the log. */
-void		 startup_err(struct master *m, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
 /*
  * SIGTERM/SIGINT (why), nothing left to run, or the inetd idle exit (why
  * NULL, sig SIGQUIT): stop; a second signal kills the workers.
@@ -150,6 +147,9 @@ void		 listen_mode_adjust(const struct master *m,
 int		 listen_take_sockets(struct master *m);
 
 /* runtime.c: each reports its own failure */
+/* A startup failure: to the operator's terminal, and to the log. */
+void		 startup_err(struct master *m, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
 /* The instance name and the absolute runtime paths. */
 int		 runtime_paths(struct master *m);
 /* As root: create or check the runtime directory (handed over later). */
@@ -167,7 +167,9 @@ void		 runtime_remove(struct master *m);
 /* Start worker 0..nworkers-1; reports its own failure. */
 int		 proc_start_all(struct master *m);
 /* SIGCHLD: reap every child that exited, respawn or give up on it. */
-void		 proc_reap(struct master *m);
+/* true when no worker is left to run (every one failed its setup). */
+bool		 proc_reap(struct master *m);
+void		 proc_logged(struct master *m, struct proc *p);
 /* Start slot k again unless stopping, running or failed. */
 void		 proc_respawn(struct master *m, uint32_t k);
 /* A starting worker k counts as running once it read its settings. */
@@ -184,7 +186,7 @@ void		 proc_collect(struct master *m);
 /* logrelay.c */
 void		 logrelay_open(struct master *m, struct proc *p, int fd);
 /* Relay what p wrote: a bounded number of reads, or all when all. */
-void		 logrelay_read(struct master *m, struct proc *p, bool all);
+bool		 logrelay_read(struct master *m, struct proc *p, bool all);
 void		 logrelay_close(struct master *m, struct proc *p);
 
 /* control.c */

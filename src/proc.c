@@ -44,7 +44,7 @@ static int	 spawn(struct master *m, uint32_t k);
 static void	 schedule_respawn(struct master *m, uint32_t k);
 static void	 exit_text(int status, char *buf, size_t len);
 static void	 close_slot_sockets(struct master *m, uint32_t k);
-static void	 proc_exited(struct master *m, struct proc *p, int status);
+static bool	 proc_exited(struct master *m, struct proc *p, int status);
 
 static struct proc *
 proc_alloc(struct master *m)
@@ -276,16 +276,19 @@ exit_text(int status, char *buf, size_t len)
 		snprintf(buf, len, "wait status %#x", (unsigned)status);
 }
 
-void
+bool
 proc_reap(struct master *m)
 {
 	struct proc	*p;
 	pid_t		 pid;
 	int		 status;
+	bool		 none_left = false;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		if ((p = proc_by_pid(m, pid)) != NULL)
-			proc_exited(m, p, status);
+		if ((p = proc_by_pid(m, pid)) != NULL &&
+		    proc_exited(m, p, status))
+			none_left = true;
+	return none_left;
 }
 
 /*
@@ -312,7 +315,8 @@ close_slot_sockets(struct master *m, uint32_t k)
 	}
 }
 
-static void
+/* true when no worker is left to run: every one failed its setup */
+static bool
 proc_exited(struct master *m, struct proc *p, int status)
 {
 	struct slot	*s = &m->slots[p->slot];
@@ -321,7 +325,8 @@ proc_exited(struct master *m, struct proc *p, int status)
 	pid_t		 pid = p->pid;
 
 	/* Everything it wrote is in the pipe now. */
-	logrelay_read(m, p, true);
+	if (logrelay_read(m, p, true))
+		proc_logged(m, p);
 	logrelay_close(m, p);
 	p->pid = 0;
 	exit_text(status, how, sizeof(how));
@@ -329,7 +334,7 @@ proc_exited(struct master *m, struct proc *p, int status)
 	if (p->retiring) {
 		log_info("worker %u: retired process %ld %s", k, (long)pid,
 		    how);
-		return;
+		return false;
 	}
 	s->cur = NULL;
 	s->last_status = status;
@@ -339,7 +344,7 @@ proc_exited(struct master *m, struct proc *p, int status)
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			log_warnx("worker %u (pid %ld) %s while draining", k,
 			    (long)pid, how);
-		return;
+		return false;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_SETUP) {
 		s->state = TFTP_SHM_W_FAILED;
@@ -354,15 +359,16 @@ proc_exited(struct master *m, struct proc *p, int status)
 			log_msg(LOG_ERR, "every worker failed its setup: "
 			    "stopping");
 			m->status = 1;
-			master_stop(m, "no worker left", SIGTERM);
+			return true;
 		}
-		return;
+		return false;
 	}
 	s->state = TFTP_SHM_W_EXITED;
 	publish_slot(m, k);
 	log_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? LOG_NOTICE :
 	    LOG_WARNING, "worker %u (pid %ld) %s", k, (long)pid, how);
 	schedule_respawn(m, k);
+	return false;
 }
 
 /*
@@ -384,6 +390,14 @@ proc_check_started(struct master *m, uint32_t k, uint64_t now)
 		s->state = TFTP_SHM_W_RUNNING;
 		publish_slot(m, k);
 	}
+}
+
+/* p wrote to its log: the current process of its slot may now be running. */
+void
+proc_logged(struct master *m, struct proc *p)
+{
+	if (!p->retiring && m->slots[p->slot].cur == p)
+		proc_check_started(m, p->slot, time_now_ms());
 }
 
 void

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,6 +30,26 @@ static int	 abs_path(const char *path, char *out, size_t len);
 static int	 mkdir_p(const char *path, mode_t mode);
 static bool	 dir_empty(int dirfd);
 static int	 check_own_rundir(struct master *m);
+
+/*
+ * A startup failure: the operator's terminal gets it like a usage error,
+ * the log too when it is not that terminal (after daemonizing, or when
+ * logging to syslog).
+ */
+void
+startup_err(struct master *m, const char *fmt, ...)
+{
+	char	 buf[CONFIG_ERR_MAX + PATH_MAX];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (!m->daemonized)
+		fprintf(stderr, "%s: %s\n", PROGNAME, buf);
+	if (m->daemonized || m->cfg.log != LOG_TO_STDERR)
+		log_msg(LOG_ERR, "%s", buf);
+}
 
 /* path made absolute against the current directory (no resolving). */
 static int

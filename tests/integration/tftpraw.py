@@ -9,10 +9,11 @@ tests:
 
     tftpraw.py ping HOST PORT [SECONDS]     wait until the server answers
     tftpraw.py get HOST PORT FILE OUT [MODE] [name=value ...]
-    tftpraw.py freeport [4|6]               print a free UDP port
+    tftpraw.py freeport [4|6]               print a free UDP port (not ephemeral)
     tftpraw.py netascii IN OUT              encode a file as netascii
 """
 
+import random
 import socket
 import struct
 import sys
@@ -288,15 +289,39 @@ class Client:
         return oack
 
 
-def free_port(family=socket.AF_INET):
-    """A UDP port nobody is bound to right now on loopback."""
-    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
-    s = socket.socket(family, socket.SOCK_DGRAM)
+def sysctl_ints(name, default):
+    """The integers of /proc/sys/net/ipv4/NAME, or default."""
     try:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+        with open("/proc/sys/net/ipv4/" + name) as f:
+            return tuple(int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        return default
+
+
+def free_port(family=socket.AF_INET):
+    """A UDP port nobody is bound to right now on loopback, outside the
+    kernel's ephemeral range.  A client that lets the kernel bind its
+    socket at the first send, with SO_REUSEADDR set (busybox's tftp), may
+    be given any ephemeral port held by another SO_REUSEADDR socket, the
+    daemon's listen socket included: the daemon's replies to it then go
+    to the daemon's own, more specific, 127.0.0.1 socket and the client
+    never hears from it.  No client is given a port outside that range."""
+    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    low, high = sysctl_ints("ip_local_port_range", (32768, 60999))
+    # A daemon run as another user must be allowed to bind it.
+    first = max(1024, sysctl_ints("ip_unprivileged_port_start", (1024,))[0])
+    ports = [p for p in range(first, 65536) if not low <= p <= high]
+    # Port 0 last: the kernel's own choice, should the range leave no room.
+    for port in random.sample(ports, min(len(ports), 100)) + [0]:
+        s = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            s.bind((host, port))
+            return s.getsockname()[1]
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise OSError("no free UDP port on %s" % host)
 
 
 def ping(host, port, seconds=10.0):

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # Build snowowl-tftpd from this checkout and run it in the foreground on
 # 127.0.0.1:6969, serving ./demo-root (uploads allowed).  Ctrl-C stops it.
 set -euo pipefail

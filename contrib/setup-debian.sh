@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # Install what building and testing snowowl-tftpd need on Debian 12
 # (bookworm) or Ubuntu.  Idempotent: packages already present are left
 # alone and apt is not even called.  Quiet unless something fails.

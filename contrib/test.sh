@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # Install what is needed, build with --enable-werror and run "make check".
 #
 #	contrib/test.sh				in the source tree

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * TFTP wire format: opcodes, error codes and the numeric limits of
  * RFC 1350, 2347, 2348, 2349 and 7440.  Shared by the daemon, its tests

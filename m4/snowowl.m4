@@ -1,3 +1,5 @@
+dnl SPDX-License-Identifier: BSD-2-Clause
+dnl Copyright (c) 2024-2026 The snowowl-tftpd authors
 dnl SO_ADD_CFLAG(VAR, FLAG): append FLAG to VAR if the compiler accepts it
 dnl without a warning (checked with -Werror so unknown flags are refused).
 AC_DEFUN([SO_ADD_CFLAG], [

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Admission: a datagram from a listen socket that is a request is parsed,
  * checked against the policy, its file opened, its options negotiated,

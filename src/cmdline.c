@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The command line: tftp-hpa in.tftpd flags with their meanings plus our
  * long options, turned into the effective configuration.  Order is
@@ -20,6 +22,9 @@
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION	"unknown"
+#endif
+#ifndef PACKAGE_LICENSE
+#define PACKAGE_LICENSE	"BSD-2-Clause"
 #endif
 
 #define PROGNAME	"snowowl-tftpd"
@@ -295,7 +300,8 @@ flag_address(struct args *a, const char *arg)
 static int
 flag_version(struct args *a, const char *arg)
 {
-	printf(PROGNAME " " PACKAGE_VERSION "\n");
+	printf(PROGNAME " " PACKAGE_VERSION "\n"
+	    "licence: " PACKAGE_LICENSE "\n");
 	return 1;
 }
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The configuration model: built-in defaults, one table of every key
  * (section, name, type, range, where it lives in struct tftpd_config),

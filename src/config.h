@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Configuration: built-in defaults < config file (INI, read with libinih)
  * < command line.  The result is plain data (no pointers); shm.c publishes

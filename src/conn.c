@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The connected-socket transport: each transfer has its own UDP socket,
  * bound to the address the request reached and connect()ed to the

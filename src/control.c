@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The control socket (include/tftp_ctl.h): RUNTIME_DIR/INSTANCE.ctl, on
  * which tftpctl asks for a reload or a new value of one key.  Each

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The control client: connect to the master's SOCK_SEQPACKET socket,
  * send one struct tftp_ctl_request, wait (bounded) for one struct

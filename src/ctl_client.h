@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * tftpctl's client of the master's control socket (RUNDIR/NAME.ctl): one
  * request, "set KEY=VALUE" or "reload", and its one reply.  The reply is

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * tftpctl's three output formats.  "stats" turns a snapshot into rows,
  * one per counter, error code, option and gauge, each with the total and

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * tftpctl's output: the tables people read, JSON for programs and the
  * Prometheus text format for "stats".  Everything here prints what

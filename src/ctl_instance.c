@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Finding instances and reading their segments for tftpctl: discovery
  * in the runtime directory, the liveness check on the master's pid, and

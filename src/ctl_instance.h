@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * tftpctl's view of running instances: finding them in the runtime
  * directory (one NAME.shm per instance, its master alive), mapping a

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Everything that touches the served tree: opening a file for reading
  * beneath the root directory descriptor, the upload policy and the

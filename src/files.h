@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Files beneath the served root: opening for reading, atomic uploads, the
  * write policy, the netascii read source, and the mapping from the errors

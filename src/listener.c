@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * A worker's listen sockets, as the master handed them down (where they
  * come from is the master's listenfds.c): requests (and, in single-port

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Where the master's listen sockets come from, and the mode that implies:
  * bound here (standalone: one SO_REUSEPORT set per worker, by sock.c),

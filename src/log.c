@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The process's one log sink: stderr (foreground, tests), syslog with
  * the daemon facility, or a worker's pipe to the master; and the master's

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Logging to stderr (foreground) or syslog (daemon facility), or, in a
  * worker, to the master through a pipe on fd 2.  Levels are syslog

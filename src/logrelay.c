@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The workers' logs: a worker writes "<PRIO>text" lines to a pipe (its
  * fd 2) and the master passes each on to syslog or stderr, so syslog

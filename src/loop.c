@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The event loop of a worker: an epoll set, a binary min-heap of timer
  * deadlines, and signal flags.  Signals that end or reconfigure the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The worker's event loop: epoll for descriptors, a binary min-heap of
  * millisecond deadlines whose earliest one is the epoll_wait timeout, and

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The master: the only process that reads the configuration file.  It
  * takes its sockets (bound, or inherited from inetd or systemd), opens

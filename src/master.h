@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The master process: the only process that reads the configuration.  It
  * takes its sockets (bound here, or inherited from inetd or systemd),

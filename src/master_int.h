@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The master's own header, shared by the files of the master process and
  * by nothing else: its state (struct master) and what each file offers

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * netascii codec (RFC 1350 via RFC 764): local LF becomes CR LF on the
  * wire and a local CR becomes CR NUL; decoding undoes both.  The carry

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * netascii (RFC 1350, RFC 764): on the wire a line ends in CR LF and a bare
  * CR is sent as CR NUL.  Pure codec with carry state, so a conversion may

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * sd_notify(3) by hand: datagrams to $NOTIFY_SOCKET, which systemd reads
  * with the sender's credentials (so it must be the main pid: the variable

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * sd_notify(3) for the master: readiness, reloading and stopping told to
  * systemd over $NOTIFY_SOCKET, without libsystemd.  Nothing happens when

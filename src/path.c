@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Request-path policy: turns a client's filename into a clean path relative
  * to the served root, or refuses it.  Refusing ".." outright (instead of

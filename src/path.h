@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Request-path rules.  Pure: decides whether a client's filename names
  * something beneath the root; the open itself (openat2 RESOLVE_BENEATH) is

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Single-port mode's demultiplexer (see peertab.h).  The hash is a
  * keyed multiply-xorshift over the key's bytes: not cryptographic, but

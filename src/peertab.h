@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Single-port mode's demultiplexer: which transfer a datagram on a listen
  * socket belongs to, by the client's address and port (its transfer

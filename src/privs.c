@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The master's privilege drop, done once at startup after the sockets are
  * bound and the root directory is open: libcap-ng clears every capability

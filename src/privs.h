@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Dropping root: switch to the service user with no supplementary groups
  * and no capabilities, bounding set cleared (libcap-ng).

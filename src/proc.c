@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The worker processes: starting worker k by fork+exec of this binary with
  * its descriptors at fixed numbers, reaping, restarting one that died

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * TFTP packet codec and option negotiation (RFC 1350, 2347, 2348, 2349,
  * 7440 and the tftp-hpa rollover/utimeout extensions).  Everything here

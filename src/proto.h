@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * TFTP packet codec and option negotiation.  Pure: bytes in, structs out,
  * no I/O, no clock, no logging, no globals.

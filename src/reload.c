@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Changing the running configuration.  SIGHUP and "tftpctl reload" read
  * the file and the saved command line again; "tftpctl set" changes one

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The master's runtime files and its life as a daemon: the instance name
  * and the absolute paths it gives (pid file, segment, control socket);

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The worker sandbox, which confines a worker further than the master's
  * privilege drop (service user, no capabilities) can: the order of the

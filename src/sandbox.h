@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The worker's sandbox, on top of the master's privilege drop: resource
  * limits, no_new_privs, a Landlock ruleset confining the filesystem to the

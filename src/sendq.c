@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Single-port mode's send queue (see sendq.h).  The only sendmmsg()
  * caller for messages with a destination of their own.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Single-port mode's send queue: the datagrams (or GSO runs of them) that
  * many transfers want to send from one listen socket, gathered while a

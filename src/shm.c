@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The shared-memory segment of include/tftp_shm.h.  This file owns its
  * life cycle: the master creates the file (replacing a stale one, refusing

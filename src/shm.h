@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The shared-memory segment (include/tftp_shm.h): creation and publishing
  * by the master, attachment by a worker, read-only views for tftpctl.

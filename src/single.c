@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The single-port transport (single_port = yes): every transfer answers
  * from the listen socket its request came to, and a datagram there is

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * main(): one binary, two roles.  Started by the master as
  * "--worker K --listen-fds N" (the first arguments, exactly), it is worker

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Socket setup for the daemon: binding the configured listen addresses
  * with their options, reading the destination address of a request from

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * UDP sockets: the listen sockets bound from the configuration, the
  * destination address of a request (IP_PKTINFO / IPV6_RECVPKTINFO), and

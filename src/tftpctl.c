@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * tftpctl: the administrator's tool for running snowowl-tftpd instances.
  * This file is the command line and the table of commands; each command
@@ -28,6 +30,9 @@
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION	"unknown"
+#endif
+#ifndef PACKAGE_LICENSE
+#define PACKAGE_LICENSE	"BSD-2-Clause"
 #endif
 
 #define RUNDIR_ENV	"SNOWOWL_TFTPD_RUNDIR"
@@ -91,7 +96,8 @@ main(int argc, char *argv[])
 			instance_opt = optarg;
 			break;
 		case 'V':
-			printf("tftpctl " PACKAGE_VERSION "\n");
+			printf("tftpctl " PACKAGE_VERSION "\n"
+			    "licence: " PACKAGE_LICENSE "\n");
 			return 0;
 		default:
 			usage(stderr);

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * A running transfer: its packets and timer expiries are fed to the state
  * machine (xfer.c), and the action it answers with is carried out in flag

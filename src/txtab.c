@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The transfer table and the buffer pool.  Transfer slots are allocated
  * in chunks that never move (their timers are in the loop's heap) and

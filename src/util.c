@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Policy-free helpers shared by every module: bounded parsing of numbers,
  * booleans, sizes, umasks and socket addresses typed by an operator (the

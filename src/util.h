@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Small helpers with no policy: bounded number parsing (never atoi),
  * socket address text, escaping client strings for logs, the clock.

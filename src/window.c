@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * A download's window: its DATA packets laid out back to back in the
  * transfer's pool buffer, each header followed by its data read into

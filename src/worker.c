@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The worker process: started by the master (fork+exec, the descriptors of
  * worker.h at fixed numbers), it takes its settings from shared memory,

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * A worker: the process the master starts with fork+exec of the same
  * binary ("--worker K --listen-fds N"), so that it has a fresh address

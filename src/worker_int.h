@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The worker's own header, shared by its files and no one else: the
  * worker, its transfers, the datagrams it reads and the transport that

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The transfer state machine: windows, ACK rules, retransmission with
  * backoff, the upload dally.  It owns no file, socket, clock or log; the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The transfer state machine, for reads (we send DATA) and writes (we send
  * ACKs).  Pure: it is fed packets, timeouts and the time, and answers with

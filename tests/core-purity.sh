@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # The protocol core (src/libtftpcore.a) does no I/O: every symbol its
 # objects use and do not define themselves must be a pure libc function
 # from the allow-list below, or a hook that an instrumented build adds.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * What the benchmark tools share: the clock, the process's CPU time,
  * pinning to a CPU and a bounded number from the command line.  Header

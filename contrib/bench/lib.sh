@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # shellcheck shell=bash
 # lib.sh: what run-bench.sh and loss.sh share: finding the servers, their
 # addresses, starting each one pinned (and in its own cgroup, or in a

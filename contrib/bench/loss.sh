@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # loss.sh: the same downloads through a lossy loopback, for every server.
 # In a network namespace made for the purpose, an nftables rule drops N% of
 # the datagrams the servers send (everything addressed to the client's

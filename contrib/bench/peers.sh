@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # peers.sh: install the TFTP servers run-bench.sh and loss.sh compare
 # against, on Debian/Ubuntu: tftp-hpa's in.tftpd and dnsmasq as packages,
 # atftpd unpacked from its package into $BENCH_PEERS (it conflicts with

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # run-bench.sh: benchmark snowowl-tftpd side by side with the TFTP servers
 # installed here (tftp-hpa in.tftpd, atftpd, dnsmasq) on loopback.  Each
 # server is pinned to one CPU and the client (tftpbench) to another; the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * sendcost: what does it cost this machine's sender to put file data in
  * UDP datagrams on loopback, with no protocol at all?  One process pinned

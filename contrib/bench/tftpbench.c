@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * tftpbench: a TFTP load generator for benchmarks.  It runs up to 5000
  * concurrent sessions from one thread and one epoll loop (one connected

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * udpprobe: how fast can this machine move UDP datagrams over loopback
  * from one process to another at all?  A sender pinned to one CPU blasts

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * libFuzzer harness for what a stranger can send first: the datagram is
  * parsed as a request and, when it is one, negotiated against two sets of

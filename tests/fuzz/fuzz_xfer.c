@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * libFuzzer harness for the transfer state machine.  The first bytes pick
  * valid parameters (direction, blksize, window, rollover, OACK, size,

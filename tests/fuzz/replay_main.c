@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Corpus replay driver shared by every fuzz harness: without libFuzzer a
  * harness links with this main() and runs LLVMFuzzerTestOneInput() once

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # systemd socket activation: systemd-socket-activate --datagram binds a
 # free loopback port and starts the daemon (LISTEN_FDS, LISTEN_PID) on the
 # first datagram.  Gets are served intact on that socket; the instance is

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # The command line and the operator-facing behaviour: --check-config on
 # good and bad files (exit codes, FILE:LINE: [section] key: reason), -V,
 # bad addresses and roots fail with exit 1 before binding, running as
@@ -53,9 +55,10 @@ t_version() {
 		    "$T/out" "-V output"
 	else
 		assert_grep '[0-9]+\.[0-9]+' "$T/out" "-V output"
-	fi
+	fi || return 1
+	assert_grep 'licence: BSD-2-Clause' "$T/out" "-V output"
 }
-check "-V prints the version ${version:-(unknown)} and exits 0" t_version
+check "-V prints the version ${version:-(unknown)} and the licence, exits 0" t_version
 
 t_help() {
 	run_exit 0 "$T/out" "$TFTPD" --help &&

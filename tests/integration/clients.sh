@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # Real TFTP clients against the daemon, every byte compared with cmp:
 # tftp-hpa, atftp, curl and busybox, downloads and uploads of 0, 511, 512,
 # 513 bytes and 1 MiB at blksize 512, 1428, 8192 and 65464, windowsize 1,

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # The batched send path: windowed downloads (RFC 7440) arrive
 # intact and go out several packets per system call, with UDP GSO (one
 # sendmsg per window) and with it turned off (one sendmmsg per window),

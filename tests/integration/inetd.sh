@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # inetd mode under a real inetd (openbsd-inetd, else xinetd) on a free
 # loopback port: "wait" dgram service, the daemon gets the socket on fd 0.
 # A tftp-hpa get through it compares intact; the instance is named

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # Helpers for the shell integration tests (bash; sourced, not run).
 #
 # A test does:

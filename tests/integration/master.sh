@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # The master and its workers: started as root with -u nobody and two
 # workers, every worker runs as nobody with no capabilities, no_new_privs
 # and a seccomp filter, and the master keeps no capability; the pid file;

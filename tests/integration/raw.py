@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 """Raw-packet tests of the daemon: every refusal and protocol rule of the
 spec, each asserting exact opcodes and error codes.
 

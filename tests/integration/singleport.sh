@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # single_port = yes: every transfer is answered from the listen socket
 # itself (source port = the server's port) and the worker tells clients
 # apart by address and port.  Checked here: tftp-hpa, atftp (windowsize

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 # tftpctl against a running master with two workers: the counters after
 # 100 downloads of 1 MiB (JSON totals, per-worker sums, Prometheus text
 # that parses, the table), sessions during a download, workers, get/set of

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
 """Raw TFTP packets for the integration tests (standard library only).
 
 Builds RRQ/WRQ/DATA/ACK/ERROR datagrams, sends them from one UDP socket and

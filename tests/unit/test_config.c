@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Unit tests for config.c and cmdline.c: the defaults; every key set
  * through an INI file written here; the range of every numeric key at both

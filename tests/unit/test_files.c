@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Unit tests for files.c, on a real directory tree made under $TMPDIR (or
  * /tmp) for each test: opening for reading (regular file, missing,

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Unit tests for netascii.c: the pair rules in both directions, pairs cut
  * by block boundaries, the growth count used for tsize, and round trips of

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Unit tests for notify.c, sd_notify by hand: $NOTIFY_SOCKET as a path and
  * as an abstract name, the variable taken out of the environment either

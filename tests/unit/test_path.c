@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Unit tests for path.c: what a client's filename becomes beneath the
  * root and what is refused (.., control characters, empty, trailing '/',

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Unit tests for peertab.c, single-port mode's demultiplexer: keys from
  * IPv4 and IPv6 addresses (and the families and lengths refused), which

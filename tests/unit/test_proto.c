@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Unit tests for proto.c: request parsing (every option's valid, invalid
  * and edge values, case, duplicates, truncation at every byte), transfer

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Unit tests for sandbox.c.  Every check runs in a forked child that
  * applies the sandbox and reports with its exit status (the test process

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Unit tests for sendq.c, single-port mode's send queue, over real UDP
  * sockets on loopback: each message reaches its own destination, in

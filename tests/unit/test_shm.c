@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Unit tests for shm.c, on real files in a fresh directory under $TMPDIR
  * (or /tmp) per test: the layout and mode of a new segment; master, worker

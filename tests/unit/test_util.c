@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Unit tests for util.c: every parser at its bounds, with junk, overflow,
  * empty input and suffixes; socket address forms including IPv6 brackets,

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Unit tests of the transfer state machine (src/xfer.c): reads and writes
  * driven packet by packet with the packets a client would send, timeouts

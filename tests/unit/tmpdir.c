@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The temporary directory the file-backed unit tests share (see tmpdir.h).
  * Plain libc and no cmocka, so each test decides how a failure is reported.

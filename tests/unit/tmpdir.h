@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * A fresh directory per test, for the unit tests that work on real files
  * (files, shm, sandbox): made under $TMPDIR (or /tmp) and removed with

@@ -14,10 +14,12 @@ BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 # openbsd-inetd, systemd (systemd-socket-activate), procps (ps) and
 # python3-prometheus-client: tests/integration/{inetd,activation,master,
 # tftpctl}.sh.  The system's inetd service is not used: the test runs its
-# own "inetd -d" on a free loopback port.
+# own "inetd -d" on a free loopback port.  devscripts (hardening-check) and
+# dpkg-dev (dpkg-buildflags): .ci/run's hardening step.
 TEST_PKGS="libcmocka-dev tftp-hpa atftp curl busybox python3
 	clang libclang-rt-14-dev gcovr iproute2 nftables
-	openbsd-inetd systemd procps python3-prometheus-client"
+	openbsd-inetd systemd procps python3-prometheus-client
+	devscripts dpkg-dev"
 
 usage() {
 	echo "usage: $0 [--build-only]" >&2

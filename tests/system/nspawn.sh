@@ -59,8 +59,15 @@ fi
 
 t_start=$(date +%s)
 fails=0
+leader=
 ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+fail() { echo "FAIL $*"; fails=$((fails + 1)); [ -z "$leader" ] || diag; }
+# What the failing unit said last.
+diag_unit=snowowl-tftpd.service
+diag() {
+	ct journalctl --no-pager -o short-monotonic -n 8 -u "$diag_unit" 2>/dev/null |
+	    sed 's/^/     | /'
+}
 # check DESCRIPTION COMMAND...: ok or FAIL by the command's status.
 check() {
 	local d=$1
@@ -142,7 +149,6 @@ systemd-nspawn --boot --quiet --directory="$root" --machine="$machine" \
     </dev/null \
     >"$work/console.log" 2>&1 &
 nspawn_pid=$!
-leader=
 find_leader() { leader=$(pgrep -o -P "$nspawn_pid") && [ -n "$leader" ]; }
 if ! poll 30 find_leader; then
 	cat "$work/console.log"
@@ -223,6 +229,24 @@ if grep -q '^max_blksize = ' "$conf"; then
 else
 	printf '[transfer]\nmax_blksize = 1024\n' >>"$conf"
 fi
+# Master and workers: the service user, and no capability in any set
+# (the master was given two ambient ones to start with).
+caps_clear() {
+	local pid bad=0 line
+	for pid in "$1" $(ct pgrep -P "$1"); do
+		line=$(ct awk '/^(Uid|Cap(Inh|Prm|Eff|Bnd|Amb)):/ { printf "%s %s ", $1, $2 }' \
+		    "/proc/$pid/status")
+		echo "       pid $pid: $line"
+		case $line in
+		*"Uid: 0 "*) bad=1 ;;
+		esac
+		echo "$line" | grep -qE 'Cap...: 0*[1-9a-f]' && bad=1
+	done
+	return "$bad"
+}
+check "master and workers run as tftp with every capability set empty" \
+    caps_clear "$(ct systemctl show -p MainPID --value snowowl-tftpd.service)"
+
 check "systemctl reload" ct systemctl reload snowowl-tftpd.service
 got=$(ct tftpctl get max_blksize 2>&1)
 [ "$got" = 1024 ] && ok "tftpctl get max_blksize = 1024 after the reload" ||
@@ -294,6 +318,7 @@ poll 10 noproc
 
 # ---- Debian's tftpd-hpa.service with our binary
 echo "== Debian's tftpd-hpa.service, ExecStart=snowowl-tftpd"
+diag_unit=tftpd-hpa.service
 printf '%s\n' 'TFTP_USERNAME="tftp"' 'TFTP_DIRECTORY="/srv/tftp"' \
     'TFTP_ADDRESS=":69"' 'TFTP_OPTIONS="--secure"' >"$root/etc/default/tftpd-hpa"
 sed 's|^ExecStart=/usr/sbin/in.tftpd |ExecStart=/usr/sbin/snowowl-tftpd |' \
@@ -316,7 +341,6 @@ for families in "" "AF_INET AF_INET6"; do
 	if ! poll 10 noproc; then
 		fail "tftpd-hpa.service ($what) left a process"
 	fi
-	ct journalctl --no-pager -o cat -u tftpd-hpa -p warning -n 3 | sed 's/^/       /'
 done
 
 # ---- scores, same systemd

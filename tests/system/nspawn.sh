@@ -251,6 +251,19 @@ check "systemctl reload" ct systemctl reload snowowl-tftpd.service
 got=$(ct tftpctl get max_blksize 2>&1)
 [ "$got" = 1024 ] && ok "tftpctl get max_blksize = 1024 after the reload" ||
     fail "tftpctl get max_blksize after the reload: $got"
+# A broken file: the reload fails and says why; the server goes on.
+cp "$conf" "$work/conf.good"
+printf '[transfer]\nmax_blksize = banana\n' >>"$conf"
+if ct systemctl reload snowowl-tftpd.service 2>/dev/null; then
+	fail "systemctl reload succeeded with max_blksize = banana"
+else
+	ok "systemctl reload fails on a broken file:"
+	ct journalctl --no-pager -o cat -u snowowl-tftpd -n 30 |
+	    grep -m 1 banana | sed 's/^/       /'
+fi
+check "service active, max_blksize still 1024" \
+    eval 'active snowowl-tftpd.service && [ "$(ct tftpctl get max_blksize)" = 1024 ]'
+cp "$work/conf.good" "$conf"
 
 t0=$(journal_mark)
 main=$(ct systemctl show -p MainPID --value snowowl-tftpd.service)

@@ -157,9 +157,10 @@ open_root(struct master *m)
 static int
 drop_privileges(struct master *m)
 {
-	if (privs_drop(m->cfg.user) < 0) {
-		startup_err(m, "cannot drop privileges to user %s",
-		    m->cfg.user);
+	char	 why[256];
+
+	if (privs_drop(m->cfg.user, why, sizeof(why)) < 0) {
+		startup_err(m, "cannot drop privileges: %s", why);
 		return -EPERM;
 	}
 	return 0;

@@ -113,6 +113,8 @@ init(struct master *m, int argc, char *argv[], const struct tftpd_config *cfg,
 	for (i = 0; i < MAX_CLIENTS; i++)
 		m->clients[i].fd = -1;
 	m->status = 1;
+	/* Until open_log(): stderr, marked for the journal if it is one. */
+	(void)log_init(PROGNAME, LOG_TO_STDERR, cfg->log_level);
 }
 
 /* Standard input and output of the workers, and of the daemon. */
@@ -130,10 +132,15 @@ open_devnull(struct master *m)
 	return 0;
 }
 
+/* Syslog out of reach (no /dev/log, AF_UNIX refused): stderr, said once. */
 static int
 open_log(struct master *m)
 {
-	log_init(PROGNAME, m->cfg.log, m->cfg.log_level);
+	int	 r;
+
+	if ((r = log_init(PROGNAME, m->cfg.log, m->cfg.log_level)) < 0)
+		log_warnx("syslog unavailable (/dev/log: %s): logging to "
+		    "stderr", strerror(-r));
 	m->notify_fd = notify_open();
 	return 0;
 }

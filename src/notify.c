@@ -56,7 +56,7 @@ out:
 void
 notify_send(int fd, const char *fmt, ...)
 {
-	char	 buf[256];
+	char	 buf[1024];
 	va_list	 ap;
 	int	 n;
 

@@ -67,7 +67,8 @@ trimmed(char *dst, size_t dstlen, const char *s, size_t n)
 
 /*
  * The control socket, mode 0600: only its owner (the service user) and
- * root can connect.  A socket file nobody listens on is a leftover of a
+ * root can connect.  Where AF_UNIX is refused there is none (a warning),
+ * and the master serves without it.  A socket file nobody listens on is a leftover of a
  * master that was killed and is replaced; one that answers is another
  * live master of the same instance.
  */
@@ -84,6 +85,15 @@ ctl_open(struct master *m)
 	memcpy(sun.sun_path, m->ctlpath, strlen(m->ctlpath) + 1);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0);
+	if (fd < 0 && (errno == EAFNOSUPPORT || errno == EACCES ||
+	    errno == EPERM)) {
+		/* A sandbox without AF_UNIX (RestrictAddressFamilies=): serve
+		 * all the same, without the commands. */
+		log_warnx("no control socket (AF_UNIX: %s): tftpctl reload and "
+		    "set are unavailable; SIGHUP still reloads, and tftpctl "
+		    "still shows the state", strerror(errno));
+		return 0;
+	}
 	if (fd < 0) {
 		r = -errno;
 		goto fail;

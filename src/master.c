@@ -84,7 +84,7 @@ static int	(*const startup[])(struct master *) = {
 	runtime_dir_give,	/* to the service user */
 	drop_privileges,	/* from here on the service user, no caps */
 	runtime_shm_create,
-	ctl_open,
+	ctl_open,		/* none where AF_UNIX is refused */
 	setup_loop,
 	proc_start_all,
 };
@@ -216,7 +216,8 @@ setup_loop(struct master *m)
 		m->clients[i].timer.idx = (uint32_t)i;
 		m->clients[i].timer.lt.arg = &m->clients[i].timer;
 	}
-	if ((r = loop_add(&m->loop, m->ctlfd, EPOLLIN, EV_CTL)) < 0 ||
+	if ((m->ctlfd >= 0 &&
+	    (r = loop_add(&m->loop, m->ctlfd, EPOLLIN, EV_CTL)) < 0) ||
 	    (r = loop_timer_set(&m->loop, &m->tick.lt, time_now_ms() +
 	    TICK_MS)) < 0)
 		goto fail;

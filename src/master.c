@@ -81,10 +81,10 @@ static int	(*const startup[])(struct master *) = {
 	runtime_dir_make,	/* as root */
 	runtime_daemonize,	/* unless in the foreground */
 	runtime_pidfile,
+	ctl_open,		/* as root; none where AF_UNIX is refused */
 	runtime_dir_give,	/* to the service user */
 	drop_privileges,	/* from here on the service user, no caps */
 	runtime_shm_create,
-	ctl_open,		/* none where AF_UNIX is refused */
 	setup_loop,
 	proc_start_all,
 };

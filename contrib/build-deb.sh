@@ -56,14 +56,18 @@ src=$out/src/$pkg-$upver
 mkdir -p "$src"
 
 # Copy the tree: what git knows (tracked and new files, not ignored
-# ones), else everything but build output.
-if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-	(cd "$top" && git ls-files -z --cached --others --exclude-standard |
+# ones), else (a release tarball) everything but build output.  The
+# tree may belong to another user (CI builds as an unprivileged one),
+# which git refuses unless told the directory is safe.
+if [ -e "$top/.git" ]; then
+	(cd "$top" && git -c safe.directory="$top" ls-files -z --cached \
+	    --others --exclude-standard |
 	    while IFS= read -r -d '' f; do
-		    [ -e "$f" ] && printf '%s\0' "$f"
+		    # Deleted but not yet committed: not part of the tree.
+		    if [ -e "$f" ]; then printf '%s\0' "$f"; fi
 	    done | tar --null -T - -cf -) | tar -xf - -C "$src"
 else
-	(cd "$top" && tar --exclude=./_build --exclude=./build -cf - .) |
+	(cd "$top" && tar --exclude=./_build --exclude='./build*' -cf - .) |
 	    tar -xf - -C "$src"
 fi
 tar -C "$out/src" -cJf "$out/src/${pkg}_$upver.orig.tar.xz" "$pkg-$upver"

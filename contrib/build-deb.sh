@@ -12,8 +12,8 @@
 # contrib/debian/ is copied in as debian/; then "dpkg-buildpackage -S"
 # (the source package) and "dpkg-buildpackage -b" (the .deb, running
 # make check unless DEB_BUILD_OPTIONS has nocheck).  Lintian runs on both
-# and any tag not overridden in contrib/debian fails the build.  The
-# source tree is never written to.
+# and any tag not overridden in contrib/debian fails the build, as does
+# any "warning:" in the build's log.  The source tree is never written to.
 #
 # Leaves in OUTDIR: the .deb, the .dsc and its tarballs, the .changes
 # and .buildinfo files, lintian.txt, and prints the .deb's path last.
@@ -90,21 +90,35 @@ arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 deb=$out/src/${pkg}_${debver}_$arch.deb
 [ -f "$deb" ] || die "no $deb after the build"
 
-# Every tag, pedantic and informational ones included; overrides in
-# contrib/debian/*lintian-overrides carry their reasons.
+# A buildd's log should hold no warning: from the compiler under dpkg's
+# build flags (e.g. a redefined _FORTIFY_SOURCE), nor from dpkg's tools.
 status=0
-lintian --pedantic --display-info --fail-on error,warning,info,pedantic \
+if grep -E ': warning: ' "$log" | sort | uniq -c | sort -rn |
+    sed 's/^/   /' | grep .; then
+	echo "-- warnings in the build (above; whole log: $log)"
+	status=1
+fi
+
+# Every tag, pedantic and informational ones included, fails; overrides
+# in contrib/debian/*lintian-overrides carry their reasons.  One
+# exception: the override of spelling errors that are machine code may
+# go unused (see there), since code changes move those bytes.
+echo "-- lintian --pedantic --display-info (source and binary):"
+lintian --pedantic --display-info --fail-on none \
     "$out/src/${pkg}_${debver}_source.changes" \
     "$out/src/${pkg}_${debver}_$arch.changes" >"$out/lintian.txt" 2>&1 ||
-    status=1
-echo "-- lintian --pedantic --display-info (source and binary):"
+    { echo "lintian itself failed"; status=1; }
 if [ -s "$out/lintian.txt" ]; then
 	cat "$out/lintian.txt"
 else
 	echo "(no tags)"
 fi
+if grep -E '^[EWIP]: ' "$out/lintian.txt" |
+    grep -vqE "^I: $pkg: unused-override spelling-error-in-binary wtH with"; then
+	status=1
+fi
 
 mv "$out/src"/*.deb "$out/src"/*.dsc "$out/src"/*.changes \
     "$out/src"/*.buildinfo "$out/src"/*.tar.* "$out/"
-[ "$status" -eq 0 ] || die "lintian reported tags (above)"
+[ "$status" -eq 0 ] || die "warnings or lintian tags (above)"
 echo "$out/$(basename "$deb")"

@@ -149,8 +149,13 @@ systemd-nspawn --boot --quiet --directory="$root" --machine="$machine" \
     </dev/null \
     >"$work/console.log" 2>&1 &
 nspawn_pid=$!
-find_leader() { leader=$(pgrep -o -P "$nspawn_pid") && [ -n "$leader" ]; }
-if ! poll 30 find_leader; then
+# The container's PID 1, nspawn's child; or nspawn is gone already.
+find_leader() {
+	leader=$(pgrep -o -P "$nspawn_pid") && [ -n "$leader" ] ||
+	    ! kill -0 "$nspawn_pid" 2>/dev/null
+}
+poll 30 find_leader
+if [ -z "$leader" ]; then
 	cat "$work/console.log"
 	skip "systemd-nspawn cannot boot a container here (output above)"
 fi
@@ -168,6 +173,9 @@ booted() {
 }
 if poll 120 booted; then
 	ok "Debian $SUITE booted under systemd-nspawn ($(ct systemctl --version | head -n 1))"
+elif ! kill -0 "$nspawn_pid" 2>/dev/null; then
+	tail -n 30 "$work/console.log"
+	skip "systemd-nspawn exited while booting (output above)"
 else
 	tail -n 30 "$work/console.log"
 	ct systemctl --failed --no-pager

@@ -74,6 +74,8 @@ check() {
 	shift
 	if "$@"; then ok "$d"; else fail "$d"; fi
 }
+# The command's status, its output dropped (errors still shown).
+quiet() { "$@" >/dev/null; }
 # poll SECONDS COMMAND...: until the command succeeds, at most SECONDS.
 poll() {
 	local end=$(($(date +%s) + $1))
@@ -202,7 +204,7 @@ else
 	ct install -d -o tftp -g tftp /srv/tftp
 fi
 for u in snowowl-tftpd.service snowowl-tftpd.socket; do
-	check "$u installed" ct systemctl cat "$u" >/dev/null
+	check "$u installed" quiet ct systemctl cat "$u"
 done
 ct systemctl stop snowowl-tftpd.socket snowowl-tftpd.service 2>/dev/null
 head -c 300000 /dev/urandom >"$root/srv/tftp/hello.bin"
@@ -254,6 +256,9 @@ caps_clear() {
 }
 check "master and workers run as tftp with every capability set empty" \
     caps_clear "$(ct systemctl show -p MainPID --value snowowl-tftpd.service)"
+
+check "tftpctl stats as an unprivileged user (nobody)" \
+    quiet ct runuser -u nobody -- tftpctl -d /run/snowowl-tftpd stats
 
 check "systemctl reload" ct systemctl reload snowowl-tftpd.service
 got=$(ct tftpctl get max_blksize 2>&1)

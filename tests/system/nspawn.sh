@@ -297,6 +297,25 @@ if [ -n "$worker" ] && ct kill -SEGV "$worker"; then
 else
 	fail "no worker of master $main to crash"
 fi
+# Uploads: turned on by a reload (the workers are replaced with the
+# right to write), into a directory of the tftp user beneath /srv/tftp
+# (ReadWritePaths=); the file lands whole, owned by tftp.
+ct install -d -o tftp -g tftp /srv/tftp/incoming
+sed -i -e 's/^enable = no$/enable = yes/' -e 's/^create = no$/create = yes/' "$conf"
+grep -q '^create = yes$' "$conf" || printf '[write]\nenable = yes\ncreate = yes\n' >>"$conf"
+head -c 200000 /dev/urandom >"$work/up.bin"
+put_from_host() {
+	timeout 30 tftp -m octet "$CT_IP" -c put "$work/up.bin" incoming/up.bin &&
+	    cmp -s "$work/up.bin" "$root/srv/tftp/incoming/up.bin"
+}
+if ct systemctl reload snowowl-tftpd.service && poll 20 put_from_host; then
+	ok "tftp put from the host after enabling uploads by a reload: $(ct stat -c '%U %a' /srv/tftp/incoming/up.bin)"
+else
+	fail "tftp put into /srv/tftp/incoming"
+fi
+cp "$work/conf.good" "$conf"
+ct systemctl reload snowowl-tftpd.service
+
 s=$(score snowowl-tftpd.service)
 check "systemd-analyze security snowowl-tftpd.service: $s <= 2.0" le2 "$s"
 ours_service=$s

@@ -389,7 +389,8 @@ for families in "" "AF_INET AF_INET6"; do
 done
 
 # ---- scores, same systemd
-echo "== systemd-analyze security (systemd $(ct systemctl --version | sed -n '1s/systemd \([0-9]*\).*/\1/p'), lower is better"
+ver=$(ct systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p')
+echo "== systemd-analyze security, systemd $ver in the container (lower is better)"
 printf '  %-44s %s\n' "snowowl-tftpd.service" "$ours_service" \
     "snowowl-tftpd.service (socket-activated)" "$ours_socket"
 for f in "$here"/peer-units/*.service; do

@@ -316,6 +316,10 @@ fi
 cp "$work/conf.good" "$conf"
 ct systemctl reload snowowl-tftpd.service
 
+# The journal adds the tag itself: the daemon's lines must not repeat it.
+notag() { ! ct journalctl --no-pager -o cat -u snowowl-tftpd | grep -q '^snowowl-tftpd\['; }
+check "journal lines without a doubled \"snowowl-tftpd[PID]:\" tag" notag
+
 s=$(score snowowl-tftpd.service)
 check "systemd-analyze security snowowl-tftpd.service: $s <= 2.0" le2 "$s"
 ours_service=$s
@@ -332,6 +336,8 @@ check "service activated by the socket" active snowowl-tftpd.service
 inst=$(ct tftpctl instances 2>&1)
 echo "$inst" | grep -q 'systemd-69' && ok "tftpctl finds the instance systemd-69" ||
     fail "tftpctl instances: $inst"
+check "systemctl reload of the socket-activated service" \
+    ct systemctl reload snowowl-tftpd.service
 s=$(score snowowl-tftpd.service)
 check "systemd-analyze security of the socket-activated service: $s <= 2.0" le2 "$s"
 ours_socket=$s

@@ -30,6 +30,10 @@ else
 	USER_ARGS=()
 fi
 ulimit -c 0	# the worker killed with SIGSEGV leaves no core
+# A sanitizer build would catch the SIGSEGV and exit 1 instead: the
+# crash is to be a signal here, as in a normal build.
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
+export ASAN_OPTIONS
 
 # --- the journal's stream -------------------------------------------------------
 

@@ -71,9 +71,10 @@ trimmed(char *dst, size_t dstlen, const char *s, size_t n)
  * so only the service user and root can connect, and root even without
  * CAP_DAC_OVERRIDE (a unit's CapabilityBoundingSet= leaves it out, and
  * its ExecReload= runs as root within that set).  Where AF_UNIX is
- * refused there is none (a warning), and the master serves without it.  A socket file nobody listens on is a leftover of a
- * master that was killed and is replaced; one that answers is another
- * live master of the same instance.
+ * refused there is none (a warning), and the master serves without it.
+ * A socket file nobody listens on is a leftover of a master that was
+ * killed and is replaced; one that answers is another live master of the
+ * same instance.
  */
 int
 ctl_open(struct master *m)

@@ -240,7 +240,8 @@ serve(struct master *m)
 	while (!m->stopping || proc_live(m) > 0) {
 		n = loop_wait(&m->loop, ev, MAX_EVENTS, time_now_ms());
 		if (n < 0) {
-			log_warnx("epoll_wait: %s", strerror(-n));
+			log_msg(LOG_ERR, "epoll_wait: %s: stopping",
+			    strerror(-n));
 			m->status = 1;
 			proc_kill_all(m, SIGKILL);
 			return;

@@ -184,8 +184,12 @@ drop_unprivileged(char *why, size_t whylen)
 	if ((r = caps_read(&cs)) < 0)
 		return fail(why, whylen, "capget: %s", strerror(-r));
 	if ((cs.inh | cs.prm | cs.eff | cs.amb) == 0) {
-		log_warnx("not running as root: serving as uid %lu without "
-		    "changing user", (unsigned long)geteuid());
+		/* An empty bounding set: a service manager's deliberate
+		 * confinement (User= and CapabilityBoundingSet=), not a
+		 * mistake worth a warning at every start. */
+		log_msg(cs.bnd == 0 ? LOG_INFO : LOG_WARNING, "not running as "
+		    "root: serving as uid %lu without changing user",
+		    (unsigned long)geteuid());
 		return 0;
 	}
 	setpcap = (cs.prm & (UINT64_C(1) << CAP_SETPCAP)) != 0;

@@ -344,10 +344,11 @@ fail:
  * The parent's side of the readiness pipe: "0" when the child serves;
  * otherwise the child's startup errors, one a line, printed here before
  * the parent exits (bounded: what does not fit is dropped), or a generic
- * line when the child died without a word.
+ * line when the child died without a word.  On the journal's stream the
+ * child, which kept that stream, has logged them already (quiet).
  */
 static void __attribute__((noreturn))
-daemon_parent_wait(int fd)
+daemon_parent_wait(int fd, bool quiet)
 {
 	char	 buf[4096];
 	size_t	 len = 0, i, start;
@@ -365,6 +366,8 @@ daemon_parent_wait(int fd)
 	}
 	if (len > 0 && buf[0] == '0')
 		_exit(0);
+	if (quiet && len > 0)
+		_exit(1);
 	if (len == 0) {
 		fprintf(stderr, "%s: the server did not start; see the "
 		    "log\n", PROGNAME);
@@ -409,7 +412,7 @@ runtime_daemonize(struct master *m)
 	}
 	if (pid > 0) {
 		close(p[1]);
-		daemon_parent_wait(p[0]);
+		daemon_parent_wait(p[0], log_is_journal());
 	}
 	close(p[0]);
 	m->ready_fd = p[1];

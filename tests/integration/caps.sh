@@ -8,6 +8,9 @@
 # workers' CapInh, CapPrm, CapEff, CapBnd and CapAmb are all 0, the
 # master's too.  Without CAP_SETPCAP the bounding set cannot be cleared:
 # the master says so in a warning, and every other set is still 0.
+# Started with no capability, it says it is not root: information when
+# the bounding set is empty (a unit's deliberate confinement), otherwise
+# a warning.
 # Needs root (to hand out the capabilities) and setpriv.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
@@ -48,19 +51,36 @@ low_port() {
 	return 1
 }
 
-# start_capped CAPS NAME: the master as nobody with CAPS (setpriv's
-# "+net_bind_service,..." form) inheritable and ambient, two workers, on
-# 127.0.0.1 and a port below 1024; sets PORT, MASTER, INSTANCE, DLOG.
+# start_capped CAPS NAME [BOUNDING]: the master as nobody with CAPS
+# (setpriv's "+net_bind_service,..." form) inheritable and ambient, the
+# bounding set BOUNDING (default: as it is), two workers, on 127.0.0.1
+# and a port below 1024 (any port without CAP_NET_BIND_SERVICE); stderr
+# on DLOG as the journal's stream, so each line shows its priority; sets
+# PORT, MASTER, INSTANCE, DLOG.
 start_capped() {
-	local caps=$1 try
+	local caps=$1 bnd=() try
+	[ -n "${3:-}" ] && bnd=(--bounding-set="$3")
 	for try in 1 2 3; do
-		PORT=$(low_port) || hard_error "no free port below 1024"
+		case $caps in
+		*net_bind_service*)
+			PORT=$(low_port) ||
+			    hard_error "no free port below 1024"
+			;;
+		*) PORT=$(free_port) || hard_error "no free port" ;;
+		esac
 		DLOG="$T/$2.$PORT.log"
-		setpriv --reuid="$U" --regid="$G" --init-groups \
-		    --inh-caps="$caps" --ambient-caps="$caps" \
-		    "$TFTPD" -L -a "127.0.0.1:$PORT" --config "$T/conf" \
-		    --runtime-dir "$RUNDIR" --workers 2 "$R" >"$DLOG" 2>&1 \
-		    </dev/null &
+		: >"$DLOG"
+		(
+			exec 2>>"$DLOG"
+			JOURNAL_STREAM=$(stat -c '%d:%i' "$DLOG")
+			export JOURNAL_STREAM
+			exec setpriv --reuid="$U" --regid="$G" --init-groups \
+			    "${bnd[@]}" --inh-caps="$caps" \
+			    --ambient-caps="$caps" \
+			    "$TFTPD" -L -a "127.0.0.1:$PORT" --config "$T/conf" \
+			    --runtime-dir "$RUNDIR" --workers 2 "$R" \
+			    >/dev/null </dev/null
+		) &
 		MASTER=$!
 		DPID=$MASTER
 		DAEMON_PIDS+=("$MASTER")
@@ -126,8 +146,8 @@ check "the master after startup: every set 0, CapEff and CapAmb included" \
     caps_are "$MASTER" master $Z $Z $Z $Z $Z
 check "the master runs as $U" \
     assert_eq "$(id -u "$U")" "$(proc_status "$MASTER" Uid | cut -d' ' -f1)" uid
-check "it says it dropped them, the bounding set too" \
-    assert_grep "dropped the capabilities it was started with .*and the bounding set" \
+check "it says it dropped them, the bounding set too (info)" \
+    assert_grep "^<6>running as uid [0-9]+; dropped the capabilities it was started with .*and the bounding set" \
     "$DLOG"
 check "SIGTERM: exit 0" daemon_stop "$MASTER"
 
@@ -141,8 +161,24 @@ check "without CAP_SETPCAP: workers have no capability (the bounding set $BND st
 check "without CAP_SETPCAP: the master's sets but the bounding one are 0" \
     caps_are "$MASTER" master $Z $Z $Z - $Z
 check "without CAP_SETPCAP: one warning says the bounding set stays" \
-    assert_eq 1 "$(grep -c 'no CAP_SETPCAP: the capability bounding set' "$DLOG")" \
+    assert_eq 1 "$(grep -c '^<4>no CAP_SETPCAP: the capability bounding set' "$DLOG")" \
     "warnings"
+check "SIGTERM: exit 0" daemon_stop "$MASTER"
+
+# --- no capability at all ------------------------------------------------------------
+
+# As a unit with User= and an empty CapabilityBoundingSet= starts it (the
+# sockets inherited): nothing to drop, and no warning for it.
+start_capped -all confined -all
+check "no capability, empty bounding set: every set of every worker 0" \
+    t_workers_caps $Z
+check "... 'not running as root' is information, not a warning" \
+    assert_grep '^<6>not running as root: serving as uid' "$DLOG"
+check "SIGTERM: exit 0" daemon_stop "$MASTER"
+# As a user starts it by hand: the same line is a warning.
+start_capped -all user
+check "no capability, the bounding set full: 'not running as root' is a warning" \
+    assert_grep '^<4>not running as root: serving as uid' "$DLOG"
 check "SIGTERM: exit 0" daemon_stop "$MASTER"
 
 lib_finish

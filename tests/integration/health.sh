@@ -37,6 +37,10 @@ else
 	USER_ARGS=()
 fi
 ulimit -c 0	# workers killed with SIGSEGV leave no core
+# A sanitizer build would catch the SIGSEGV and exit 1 instead: the
+# crash is to be a signal here, as in a normal build.
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
+export ASAN_OPTIONS
 
 # notify_listen NAME: a datagram socket $T/NAME.sock whose messages are
 # appended to $T/NAME.notify, one a line; sets NLPID.

@@ -30,6 +30,10 @@ else
 	USER_ARGS=()
 fi
 ulimit -c 0	# the worker killed with SIGSEGV leaves no core
+# A sanitizer build would catch the SIGSEGV and exit 1 instead: the
+# crash is to be a signal here, as in a normal build.
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
+export ASAN_OPTIONS
 
 # --- the journal's stream -------------------------------------------------------
 
@@ -161,6 +165,15 @@ check "JOURNAL_STREAM naming another file: plain lines" \
 
 # --- daemon mode: the reason on stderr ----------------------------------------
 
+once_in() {		# ERE FILE: exactly one line matches
+	local n
+	n=$(grep -cE -- "$1" "$2")
+	[ "$n" = 1 ] && return 0
+	echo "#   $n lines match /$1/ in $2:"
+	sed 's/^/#   | /' "$2" | tail -n 10
+	return 1
+}
+
 # daemon_fail NAME ARGS...: a daemon-mode start that must fail: exit 1,
 # and its stderr in $T/NAME.err.
 daemon_fail() {
@@ -179,6 +192,21 @@ check "daemon mode, a pid file of a live process: exit 1" \
 check "... stderr says why, not only 'see the log'" \
     assert_grep "^snowowl-tftpd: already running as pid $$ \(pid file " \
     "$T/pidfile.err"
+
+# The same on the journal's stream (Type=forking): once, at <3>.
+(
+	exec 2>"$T/forking-fail.log"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$T/forking-fail.log")
+	export JOURNAL_STREAM
+	exec timeout 30 "$TFTPD" -a "127.0.0.1:$(free_port)" --config "$T/conf" \
+	    --runtime-dir "$RUNDIR" -P "$T/live.pid" "${USER_ARGS[@]}" "$R" \
+	    </dev/null >/dev/null
+)
+check "daemon mode on the journal's stream: exit 1" assert_eq 1 "$?" status
+check "... the reason once, at <3>" once_in \
+    "^<3>already running as pid $$ " "$T/forking-fail.log"
+check "... and nothing without its <N>" \
+    assert_no_grep '^[^<]' "$T/forking-fail.log"
 
 # A port taken by another socket (no SO_REUSEPORT: the bind fails).
 P=$(free_port)

@@ -47,6 +47,9 @@ acver=$(sed -n 's/^AC_INIT(\[[^]]*\], \[\([^]]*\)\].*/\1/p' \
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# Work from OUTDIR: the caller's directory may not be ours (lintian
+# returns to it and fails when it cannot).
+cd "$out"
 case "$out/" in
 "$top"/contrib/* | "$top"/src/*) die "OUTDIR inside the sources: $out" ;;
 esac

@@ -14,10 +14,16 @@ BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 # openbsd-inetd, systemd (systemd-socket-activate), procps (ps) and
 # python3-prometheus-client: tests/integration/{inetd,activation,master,
 # tftpctl}.sh.  The system's inetd service is not used: the test runs its
-# own "inetd -d" on a free loopback port.
+# own "inetd -d" on a free loopback port.  devscripts (hardening-check) and
+# dpkg-dev (dpkg-buildflags): .ci/run's hardening step.  debhelper, pkgconf
+# and lintian: contrib/build-deb.sh (the Debian package's build
+# dependencies are the rest of these).  debootstrap and systemd-container
+# (systemd-nspawn): tests/system/nspawn.sh.
 TEST_PKGS="libcmocka-dev tftp-hpa atftp curl busybox python3
 	clang libclang-rt-14-dev gcovr iproute2 nftables
-	openbsd-inetd systemd procps python3-prometheus-client"
+	openbsd-inetd systemd procps python3-prometheus-client
+	devscripts dpkg-dev debhelper pkgconf lintian
+	debootstrap systemd-container"
 
 usage() {
 	echo "usage: $0 [--build-only]" >&2

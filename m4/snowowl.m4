@@ -26,3 +26,26 @@ AC_DEFUN([SO_ADD_LDFLAG], [
 	AS_VAR_IF([so_cv], [yes], [$1="$$1 $2"])
 	AS_VAR_POPDEF([so_cv])
 ])
+
+dnl SO_SYSTEMD_DIR(NAME, WHAT): --with-NAME=DIR|no, where "make install"
+dnl puts WHAT.  The default is the variable NAME of systemd's pkg-config
+dnl file (systemdsystemunitdir, sysusersdir, tmpfilesdir are all named so);
+dnl without one, WHAT is not installed and a notice says so, so a build on
+dnl a system without systemd still works.  Substitutes NAME and defines the
+dnl conditional HAVE_NAME (upper case).
+AC_DEFUN([SO_SYSTEMD_DIR], [
+	AC_ARG_WITH([$1],
+	    [AS_HELP_STRING([--with-$1=DIR],
+		[install $2 in DIR, "no" not to (default: the $1 of pkg-config systemd)])],
+	    [], [with_$1=yes])
+	AS_IF([test "x$with_$1" = xyes], [
+		with_$1=`${PKG_CONFIG:-false} --variable=$1 systemd 2>/dev/null`
+		AS_IF([test -z "$with_$1"], [
+			AC_MSG_NOTICE([pkg-config systemd has no $1: $2 are not installed (--with-$1=DIR installs them)])
+			with_$1=no])
+	])
+	AC_MSG_CHECKING([where to install $2])
+	AC_MSG_RESULT([$with_$1])
+	AC_SUBST([$1], [$with_$1])
+	AM_CONDITIONAL([HAVE_]m4_toupper([$1]), [test "x$with_$1" != xno])
+])

@@ -66,17 +66,23 @@ trimmed(char *dst, size_t dstlen, const char *s, size_t n)
 }
 
 /*
- * The control socket, mode 0600: only its owner (the service user) and
- * root can connect.  A socket file nobody listens on is a leftover of a
- * master that was killed and is replaced; one that answers is another
- * live master of the same instance.
+ * The control socket, made before the privilege drop: mode 0600, or
+ * started as root 0660 with the service user as owner and root's group,
+ * so only the service user and root can connect, and root even without
+ * CAP_DAC_OVERRIDE (a unit's CapabilityBoundingSet= leaves it out, and
+ * its ExecReload= runs as root within that set).  Where AF_UNIX is
+ * refused there is none (a warning), and the master serves without it.
+ * A socket file nobody listens on is a leftover of a master that was
+ * killed and is replaced; one that answers is another live master of the
+ * same instance.
  */
 int
 ctl_open(struct master *m)
 {
 	struct sockaddr_un	 sun;
 	struct stat		 st;
-	mode_t			 old;
+	mode_t			 old, mode;
+	bool			 root = geteuid() == 0;
 	int			 fd, probe, r, tries;
 
 	memset(&sun, 0, sizeof(sun));
@@ -84,12 +90,22 @@ ctl_open(struct master *m)
 	memcpy(sun.sun_path, m->ctlpath, strlen(m->ctlpath) + 1);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0);
+	if (fd < 0 && (errno == EAFNOSUPPORT || errno == EACCES ||
+	    errno == EPERM)) {
+		/* A sandbox without AF_UNIX (RestrictAddressFamilies=): serve
+		 * all the same, without the commands. */
+		log_warnx("no control socket (AF_UNIX: %s): tftpctl reload and "
+		    "set are unavailable; SIGHUP still reloads, and tftpctl "
+		    "still shows the state", strerror(errno));
+		return 0;
+	}
 	if (fd < 0) {
 		r = -errno;
 		goto fail;
 	}
+	mode = root ? 0660 : 0600;
 	for (tries = 0; tries < 2; tries++) {
-		old = umask(0177);
+		old = umask(0777 & ~mode);
 		r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 		umask(old);
 		if (r == 0)
@@ -119,7 +135,8 @@ ctl_open(struct master *m)
 			goto fail_close;
 		}
 	}
-	if (chmod(m->ctlpath, 0600) < 0 || listen(fd, MAX_CLIENTS) < 0) {
+	if ((root && lchown(m->ctlpath, m->uid, 0) < 0) ||
+	    chmod(m->ctlpath, mode) < 0 || listen(fd, MAX_CLIENTS) < 0) {
 		r = -errno;
 		(void)unlink(m->ctlpath);
 		goto fail_close;

@@ -3,7 +3,11 @@
 /*
  * The process's one log sink: stderr (foreground, tests), syslog with
  * the daemon facility, or a worker's pipe to the master; and the master's
- * side of that pipe (log_relay).  Owns the level filter and the ident.  A
+ * side of that pipe (log_relay).  Owns the level filter and the ident.
+ * When stderr is systemd's journal stream (sd-daemon(3): $JOURNAL_STREAM
+ * names its device and inode), each line carries a "<PRIO>" prefix and no
+ * tag of ours, which journald adds itself.  Syslog that cannot be reached
+ * (no /dev/log, or AF_UNIX refused by the sandbox) falls back to stderr.  A
  * stderr or pipe line is formatted whole and written with one write(2),
  * so lines from several processes sharing the descriptor do not
  * interleave, and a pipe line (< PIPE_BUF) is never split; lines a
@@ -15,12 +19,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "log.h"
 
+#define SYSLOG_PATH	"/dev/log"
+
 #define LOG_IDENT_MAX	64
 
+static bool	 stderr_is_journal(void);
+static int	 syslog_probe(void);
 static void	 log_emit(int prio, const char *msg);
 static void	 log_vappend(int prio, int errnum, const char *fmt,
 		    va_list ap) __attribute__((format(printf, 3, 0)));
@@ -42,22 +53,84 @@ static const char *const level_names[] = {
 static char		 log_ident[LOG_IDENT_MAX] = "snowowl-tftpd";
 static enum log_target	 log_target = LOG_TO_STDERR;
 static int		 log_level = LOG_INFO;
+static bool		 log_journal;	/* stderr is the journal's stream */
 static bool		 log_held;
 static char		 held[PIPE_BUF];
 static size_t		 nheld;
 
-void
+/*
+ * $JOURNAL_STREAM is "DEV:INO" of the stream systemd gave the service; it
+ * counts only while stderr is still that stream, not after a redirection
+ * or in a process whose stderr is something else.
+ */
+static bool
+stderr_is_journal(void)
+{
+	const char		*js = getenv("JOURNAL_STREAM");
+	unsigned long long	 dev, ino;
+	struct stat		 st;
+	char			 c;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &c) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+/*
+ * Whether syslog(3) can reach the log socket at all: glibc drops messages
+ * silently when it cannot.  0 or -errno (ENOENT: no /dev/log;
+ * EAFNOSUPPORT: a sandbox refuses AF_UNIX).
+ */
+static int
+syslog_probe(void)
+{
+	struct sockaddr_un	 sun;
+	int			 fd, r = 0;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, SYSLOG_PATH, sizeof(SYSLOG_PATH));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int
 log_init(const char *ident, enum log_target target, int level)
 {
+	int	 r = 0;
+
 	if (log_target == LOG_TO_SYSLOG)
 		closelog();
 	if (ident != NULL)
 		snprintf(log_ident, sizeof(log_ident), "%s", ident);
+	if (target == LOG_TO_SYSLOG && (r = syslog_probe()) < 0)
+		target = LOG_TO_STDERR;
 	log_target = target;
+	log_journal = target == LOG_TO_STDERR && stderr_is_journal();
 	log_setlevel(level);
 	/* LOG_NDELAY: connect to /dev/log now, before any sandbox. */
 	if (log_target == LOG_TO_SYSLOG)
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	return r;
+}
+
+enum log_target
+log_get_target(void)
+{
+	return log_target;
+}
+
+bool
+log_is_journal(void)
+{
+	return log_journal;
 }
 
 void
@@ -135,7 +208,7 @@ log_emit(int prio, const char *msg)
 		syslog(prio, "%s", msg);
 		return;
 	}
-	if (log_target == LOG_TO_PIPE)
+	if (log_target == LOG_TO_PIPE || log_journal)
 		n = snprintf(line, sizeof(line), "<%d>%s\n", prio, msg);
 	else
 		n = snprintf(line, sizeof(line), "%s[%ld]: %s\n", log_ident,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
- * Logging to stderr (foreground) or syslog (daemon facility), or, in a
- * worker, to the master through a pipe on fd 2.  Levels are syslog
+ * Logging to stderr (foreground; "<PRIO>text" when it is systemd's
+ * journal) or syslog (daemon facility), or, in a worker, to the master
+ * through a pipe on fd 2.  Levels are syslog
  * priorities.  log_warn() appends strerror(errno); the x variants
  * do not.  Nothing here exits: a failure is returned to the caller,
  * which logs it once where it is handled.
@@ -25,7 +26,16 @@ enum log_target {
 /* The longest message; longer ones are cut. */
 #define LOG_LINE_MAX	1024
 
-void	 log_init(const char *ident, enum log_target target, int level);
+/*
+ * Where the log goes from now on.  LOG_TO_SYSLOG when syslog cannot be
+ * reached is LOG_TO_STDERR instead, and the reason is returned (-errno;
+ * 0 otherwise) for the caller to report.  LOG_TO_STDERR onto systemd's
+ * journal stream ($JOURNAL_STREAM) writes "<PRIO>text" lines.
+ */
+int	 log_init(const char *ident, enum log_target target, int level);
+/* The target log_init() settled on; whether stderr is the journal. */
+enum log_target log_get_target(void);
+bool	 log_is_journal(void);
 /*
  * A worker's pipe lines below warning are held (at most PIPE_BUF bytes)
  * until log_flush() writes them with one write(2): under load a loop turn

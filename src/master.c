@@ -81,10 +81,10 @@ static int	(*const startup[])(struct master *) = {
 	runtime_dir_make,	/* as root */
 	runtime_daemonize,	/* unless in the foreground */
 	runtime_pidfile,
+	ctl_open,		/* as root; none where AF_UNIX is refused */
 	runtime_dir_give,	/* to the service user */
 	drop_privileges,	/* from here on the service user, no caps */
 	runtime_shm_create,
-	ctl_open,
 	setup_loop,
 	proc_start_all,
 };
@@ -113,6 +113,8 @@ init(struct master *m, int argc, char *argv[], const struct tftpd_config *cfg,
 	for (i = 0; i < MAX_CLIENTS; i++)
 		m->clients[i].fd = -1;
 	m->status = 1;
+	/* Until open_log(): stderr, marked for the journal if it is one. */
+	(void)log_init(PROGNAME, LOG_TO_STDERR, cfg->log_level);
 }
 
 /* Standard input and output of the workers, and of the daemon. */
@@ -130,10 +132,15 @@ open_devnull(struct master *m)
 	return 0;
 }
 
+/* Syslog out of reach (no /dev/log, AF_UNIX refused): stderr, said once. */
 static int
 open_log(struct master *m)
 {
-	log_init(PROGNAME, m->cfg.log, m->cfg.log_level);
+	int	 r;
+
+	if ((r = log_init(PROGNAME, m->cfg.log, m->cfg.log_level)) < 0)
+		log_warnx("syslog unavailable (/dev/log: %s): logging to "
+		    "stderr", strerror(-r));
 	m->notify_fd = notify_open();
 	return 0;
 }
@@ -157,9 +164,10 @@ open_root(struct master *m)
 static int
 drop_privileges(struct master *m)
 {
-	if (privs_drop(m->cfg.user) < 0) {
-		startup_err(m, "cannot drop privileges to user %s",
-		    m->cfg.user);
+	char	 why[256];
+
+	if (privs_drop(m->cfg.user, why, sizeof(why)) < 0) {
+		startup_err(m, "cannot drop privileges: %s", why);
 		return -EPERM;
 	}
 	return 0;
@@ -208,7 +216,8 @@ setup_loop(struct master *m)
 		m->clients[i].timer.idx = (uint32_t)i;
 		m->clients[i].timer.lt.arg = &m->clients[i].timer;
 	}
-	if ((r = loop_add(&m->loop, m->ctlfd, EPOLLIN, EV_CTL)) < 0 ||
+	if ((m->ctlfd >= 0 &&
+	    (r = loop_add(&m->loop, m->ctlfd, EPOLLIN, EV_CTL)) < 0) ||
 	    (r = loop_timer_set(&m->loop, &m->tick.lt, time_now_ms() +
 	    TICK_MS)) < 0)
 		goto fail;
@@ -231,7 +240,8 @@ serve(struct master *m)
 	while (!m->stopping || proc_live(m) > 0) {
 		n = loop_wait(&m->loop, ev, MAX_EVENTS, time_now_ms());
 		if (n < 0) {
-			log_warnx("epoll_wait: %s", strerror(-n));
+			log_msg(LOG_ERR, "epoll_wait: %s: stopping",
+			    strerror(-n));
 			m->status = 1;
 			proc_kill_all(m, SIGKILL);
 			return;

@@ -71,6 +71,7 @@ struct slot {
 	int64_t			 started_at;	/* CLOCK_REALTIME s */
 	uint64_t		 started_ms;	/* time_now_ms() */
 	uint32_t		 next_delay_ms;
+	uint32_t		 quick_deaths;	/* in a row, each young */
 	struct mtimer		 respawn;
 };
 
@@ -192,7 +193,8 @@ bool		 logrelay_read(struct master *m, struct proc *p, bool all);
 void		 logrelay_close(struct master *m, struct proc *p);
 
 /* control.c */
-/* Create the socket (mode 0600); reports its own failure. */
+/* Create the socket, before the drop (mode 0600, or as root 0660 with
+ * group root); reports its own failure. */
 int		 ctl_open(struct master *m);
 /* Close it and every connection, and remove the socket file. */
 void		 ctl_close(struct master *m);

@@ -5,7 +5,8 @@
  * with the sender's credentials (so it must be the main pid: the variable
  * is taken out of the environment the workers get).  The socket is
  * connected at startup, as root, so the service user needs no right on
- * the socket file later.
+ * the socket file later.  A socket that cannot be had (a sandbox without
+ * AF_UNIX) is one warning: the server serves without telling systemd.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -41,8 +42,10 @@ notify_open(void)
 	else
 		len++;
 	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) {
+		log_warn("NOTIFY_SOCKET %s: socket", ns);
 		goto out;
+	}
 	if (connect(fd, (struct sockaddr *)&sa, salen) < 0) {
 		log_warn("NOTIFY_SOCKET %s", ns);
 		close(fd);
@@ -56,7 +59,7 @@ out:
 void
 notify_send(int fd, const char *fmt, ...)
 {
-	char	 buf[256];
+	char	 buf[1024];
 	va_list	 ap;
 	int	 n;
 

@@ -2,7 +2,8 @@
 /* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * Dropping root: switch to the service user with no supplementary groups
- * and no capabilities, bounding set cleared (libcap-ng).
+ * and no capabilities, bounding set cleared (libcap-ng); or, started as
+ * a user with capabilities, clearing them.
  */
 #ifndef PRIVS_H
 #define PRIVS_H
@@ -12,10 +13,11 @@
 /*
  * As root: become user (the default "tftp" falls back to "nobody" when
  * missing; any other missing user is an error) and verify it stuck.  Not
- * root: log one warning and keep the current identity.  Logs its own
- * errors (startup only); returns 0 or -1.
+ * root: keep the current identity and drop every capability it was
+ * started with (the bounding set only with CAP_SETPCAP; a warning
+ * otherwise).  Returns 0, or -1 with the reason in why.
  */
-int		 privs_drop(const char *user);
+int		 privs_drop(const char *user, char *why, size_t whylen);
 
 /*
  * Who privs_drop() would become, without logging: the uid and gid of

@@ -4,9 +4,11 @@
  * The worker processes: starting worker k by fork+exec of this binary with
  * its descriptors at fixed numbers, reaping, restarting one that died
  * (at once, then with backoff while it keeps dying young), giving up on
- * one that failed its own setup, replacing them all when write.enable
- * changes, and draining them at the end.  Each slot's state is published
- * in the segment for tftpctl.
+ * one that failed its own setup or keeps dying (a crash loop), replacing
+ * them all when write.enable changes, and draining them at the end.  Each
+ * slot's state is published in the segment for tftpctl; giving up is
+ * also told to systemd (STATUS=), and with no slot left the master stops
+ * with status 1, so a service that serves nothing shows as failed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 #include "loop.h"
 #include "master.h"
 #include "master_int.h"
+#include "notify.h"
 #include "shm.h"
 #include "sock.h"
 #include "tftp_shm.h"
@@ -34,6 +37,8 @@
 #define BACKOFF_MAX_MS		10000
 #define STABLE_MS		10000	/* alive this long: not a crash loop */
 #define RUNNING_AFTER_MS	1000	/* STARTING shown at most this long */
+/* Deaths within STABLE_MS of the start, in a row, that end a slot. */
+#define CRASH_LOOP_DEATHS	5
 #define WORKER_FIXED_FDS	WORKER_FD_LISTEN /* before the sockets */
 
 static struct proc *proc_alloc(struct master *m);
@@ -46,6 +51,7 @@ static int	 spawn(struct master *m, uint32_t k);
 static void	 schedule_respawn(struct master *m, uint32_t k);
 static void	 exit_text(int status, char *buf, size_t len);
 static void	 close_slot_sockets(struct master *m, uint32_t k);
+static bool	 give_up(struct master *m, uint32_t k, const char *why);
 static bool	 proc_exited(struct master *m, struct proc *p, int status);
 
 static struct proc *
@@ -317,13 +323,48 @@ close_slot_sockets(struct master *m, uint32_t k)
 	}
 }
 
-/* true when no worker is left to run: every one failed its setup */
+/*
+ * Slot k will not run again (why: its last process's story): said at
+ * error priority and to systemd, its sockets closed.  true when no slot
+ * is left, and the master is to stop with status 1.
+ */
+static bool
+give_up(struct master *m, uint32_t k, const char *why)
+{
+	uint32_t	 i, left = 0;
+
+	m->slots[k].state = TFTP_SHM_W_FAILED;
+	publish_slot(m, k);
+	close_slot_sockets(m, k);
+	log_msg(LOG_ERR, "worker %u %s: not restarted", k, why);
+	for (i = 0; i < m->nworkers; i++)
+		if (m->slots[i].state != TFTP_SHM_W_FAILED)
+			left++;
+	if (left > 0) {
+		notify_send(m->notify_fd, "STATUS=degraded: worker %u %s; %u "
+		    "of %u workers left", k, why, left, m->nworkers);
+		return false;
+	}
+	log_msg(LOG_ERR, "no worker left: stopping");
+	notify_send(m->notify_fd, "STATUS=failed: no worker left (worker "
+	    "%u %s)", k, why);
+	m->status = 1;
+	return true;
+}
+
+/*
+ * true when no worker is left to run.  A crash is restarted (a warning);
+ * a failed setup gives the slot up at once; so do CRASH_LOOP_DEATHS
+ * deaths in a row each within STABLE_MS of its start, whatever the cause
+ * (a crash loop, or a sandbox the kernel or the service manager refuses:
+ * SIGSYS from systemd's SystemCallFilter=).
+ */
 static bool
 proc_exited(struct master *m, struct proc *p, int status)
 {
 	struct slot	*s = &m->slots[p->slot];
-	uint32_t	 k = p->slot, i, left = 0;
-	char		 how[96];
+	uint32_t	 k = p->slot;
+	char		 how[96], why[320];
 	pid_t		 pid = p->pid;
 
 	/* Everything it wrote is in the pipe now. */
@@ -349,26 +390,26 @@ proc_exited(struct master *m, struct proc *p, int status)
 		return false;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_SETUP) {
-		s->state = TFTP_SHM_W_FAILED;
-		publish_slot(m, k);
-		log_msg(LOG_ERR, "worker %u (pid %ld) failed its setup (exit "
-		    "%d): not restarted", k, (long)pid, WORKER_EXIT_SETUP);
-		close_slot_sockets(m, k);
-		for (i = 0; i < m->nworkers; i++)
-			if (m->slots[i].state != TFTP_SHM_W_FAILED)
-				left++;
-		if (left == 0) {
-			log_msg(LOG_ERR, "every worker failed its setup: "
-			    "stopping");
-			m->status = 1;
-			return true;
-		}
-		return false;
+		snprintf(why, sizeof(why), "(pid %ld) failed its setup (exit "
+		    "%d)", (long)pid, WORKER_EXIT_SETUP);
+		return give_up(m, k, why);
 	}
+	if (time_now_ms() - s->started_ms >= STABLE_MS)
+		s->quick_deaths = 0;
+	s->quick_deaths++;
 	s->state = TFTP_SHM_W_EXITED;
 	publish_slot(m, k);
 	log_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? LOG_NOTICE :
 	    LOG_WARNING, "worker %u (pid %ld) %s", k, (long)pid, how);
+	if (s->quick_deaths >= CRASH_LOOP_DEATHS) {
+		snprintf(why, sizeof(why), "keeps dying: %u times in a row "
+		    "within %u s of its start, last (pid %ld) %s%s",
+		    s->quick_deaths, STABLE_MS / 1000, (long)pid, how,
+		    WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS ?
+		    " (a system call refused by a seccomp filter, such as "
+		    "the service's SystemCallFilter=)" : "");
+		return give_up(m, k, why);
+	}
 	schedule_respawn(m, k);
 	return false;
 }

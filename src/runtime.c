@@ -34,23 +34,34 @@ static bool	 dir_empty(int dirfd);
 static int	 check_own_rundir(struct master *m);
 
 /*
- * A startup failure: the operator's terminal gets it like a usage error,
- * the log too when it is not that terminal (after daemonizing, or when
- * logging to syslog).
+ * A startup failure, said once where the operator will look: on the
+ * terminal like a usage error; in the log when that is not the terminal
+ * (syslog, the journal, or after daemonizing); and, once daemonized, to
+ * the parent still waiting in runtime_daemonize(), which prints it.
  */
 void
 startup_err(struct master *m, const char *fmt, ...)
 {
 	char	 buf[CONFIG_ERR_MAX + PATH_MAX];
 	va_list	 ap;
+	int	 n;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (!m->daemonized)
+	if (n < 0)
+		return;
+	if (!m->daemonized && !log_is_journal())
 		fprintf(stderr, "%s: %s\n", PROGNAME, buf);
-	if (m->daemonized || m->cfg.log != LOG_TO_STDERR)
+	if (m->daemonized || log_get_target() != LOG_TO_STDERR ||
+	    log_is_journal())
 		log_msg(LOG_ERR, "%s", buf);
+	if (m->daemonized && m->ready_fd >= 0) {
+		if ((size_t)n >= sizeof(buf) - 1)
+			n = (int)sizeof(buf) - 2;
+		buf[n++] = '\n';
+		(void)!write(m->ready_fd, buf, (size_t)n);
+	}
 }
 
 /* path made absolute against the current directory (no resolving). */
@@ -330,15 +341,60 @@ fail:
 }
 
 /*
+ * The parent's side of the readiness pipe: "0" when the child serves;
+ * otherwise the child's startup errors, one a line, printed here before
+ * the parent exits (bounded: what does not fit is dropped), or a generic
+ * line when the child died without a word.  On the journal's stream the
+ * child, which kept that stream, has logged them already (quiet).
+ */
+static void __attribute__((noreturn))
+daemon_parent_wait(int fd, bool quiet)
+{
+	char	 buf[4096];
+	size_t	 len = 0, i, start;
+	ssize_t	 n;
+
+	for (;;) {
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(buf) - 1 || buf[0] == '0')
+			break;
+	}
+	if (len > 0 && buf[0] == '0')
+		_exit(0);
+	if (quiet && len > 0)
+		_exit(1);
+	if (len == 0) {
+		fprintf(stderr, "%s: the server did not start; see the "
+		    "log\n", PROGNAME);
+		_exit(1);
+	}
+	buf[len] = '\0';
+	for (start = 0, i = 0; i <= len; i++) {
+		if (buf[i] != '\n' && buf[i] != '\0')
+			continue;
+		if (i > start)
+			fprintf(stderr, "%s: %.*s\n", PROGNAME,
+			    (int)(i - start), buf + start);
+		start = i + 1;
+	}
+	_exit(1);
+}
+
+/*
  * One fork; the parent waits until the child is serving (or failed), so
- * an init script's exit status means something.  The child leads a new
- * session without a terminal and never opens one.
+ * an init script's exit status means something, and a failure's reason
+ * reaches its terminal.  The child leads a new session without a
+ * terminal and never opens one; its stderr goes to /dev/null unless it is
+ * the journal's stream (a Type=forking unit), where the log still goes.
  */
 int
 runtime_daemonize(struct master *m)
 {
-	char	 c = '1';
-	ssize_t	 n;
 	pid_t	 pid;
 	int	 p[2], r;
 
@@ -356,20 +412,14 @@ runtime_daemonize(struct master *m)
 	}
 	if (pid > 0) {
 		close(p[1]);
-		while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
-			;
-		if (n == 1 && c == '0')
-			_exit(0);
-		fprintf(stderr, "%s: the server did not start; see the "
-		    "log\n", PROGNAME);
-		_exit(1);
+		daemon_parent_wait(p[0], log_is_journal());
 	}
 	close(p[0]);
 	m->ready_fd = p[1];
 	if (setsid() < 0 || chdir("/") < 0 ||
 	    dup2(m->devnull, STDIN_FILENO) < 0 ||
 	    dup2(m->devnull, STDOUT_FILENO) < 0 ||
-	    dup2(m->devnull, STDERR_FILENO) < 0) {
+	    (!log_is_journal() && dup2(m->devnull, STDERR_FILENO) < 0)) {
 		r = -errno;
 		goto fail;
 	}

@@ -126,8 +126,9 @@ if is_root; then
 	check "shm segment: mode 0644, owned by nobody" \
 	    assert_eq "644 nobody" "$(mode_owner "$RUNDIR/$INSTANCE.shm")" \
 	    "$INSTANCE.shm"
-	check "control socket: mode 0600, owned by nobody" \
-	    assert_eq "600 nobody" "$(mode_owner "$RUNDIR/$INSTANCE.ctl")" \
+	check "control socket: mode 0660, owned by nobody, group root" \
+	    assert_eq "660 nobody root" \
+	    "$(stat -c '%a %U %G' "$RUNDIR/$INSTANCE.ctl")" \
 	    "$INSTANCE.ctl"
 else
 	skip "privileges of the master and the workers: run as root"

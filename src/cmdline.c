@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "log.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION	"unknown"
@@ -222,15 +223,19 @@ usage_long(FILE *fp)
 static int
 usage_error(const char *fmt, ...)
 {
+	char	 msg[LOG_LINE_MAX];
 	va_list	 ap;
 
-	fprintf(stderr, PROGNAME ": ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	usage_short(stderr);
-	fprintf(stderr, "Try '" PROGNAME " --help' for more information.\n");
+	log_early(LOG_ERR, PROGNAME, "%s", msg);
+	/* Help for a person at a terminal, not for the journal. */
+	if (!log_stderr_journal()) {
+		usage_short(stderr);
+		fprintf(stderr,
+		    "Try '" PROGNAME " --help' for more information.\n");
+	}
 	return -1;
 }
 
@@ -482,7 +487,7 @@ config_from_args(int argc, char *argv[], struct tftpd_config *c,
 
 	if ((r = from_args(argc, argv, c, run, NULL, err, sizeof(err))) < 0 &&
 	    err[0] != '\0')
-		fprintf(stderr, PROGNAME ": %s\n", err);
+		log_early(LOG_ERR, PROGNAME, "%s", err);
 	return r;
 }
 

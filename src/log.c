@@ -30,7 +30,6 @@
 
 #define LOG_IDENT_MAX	64
 
-static bool	 stderr_is_journal(void);
 static int	 syslog_probe(void);
 static void	 log_emit(int prio, const char *msg);
 static void	 log_vappend(int prio, int errnum, const char *fmt,
@@ -63,8 +62,8 @@ static size_t		 nheld;
  * counts only while stderr is still that stream, not after a redirection
  * or in a process whose stderr is something else.
  */
-static bool
-stderr_is_journal(void)
+bool
+log_stderr_journal(void)
 {
 	const char		*js = getenv("JOURNAL_STREAM");
 	unsigned long long	 dev, ino;
@@ -113,7 +112,7 @@ log_init(const char *ident, enum log_target target, int level)
 	if (target == LOG_TO_SYSLOG && (r = syslog_probe()) < 0)
 		target = LOG_TO_STDERR;
 	log_target = target;
-	log_journal = target == LOG_TO_STDERR && stderr_is_journal();
+	log_journal = target == LOG_TO_STDERR && log_stderr_journal();
 	log_setlevel(level);
 	/* LOG_NDELAY: connect to /dev/log now, before any sandbox. */
 	if (log_target == LOG_TO_SYSLOG)
@@ -229,6 +228,23 @@ log_emit(int prio, const char *msg)
 		return;
 	}
 	write_all(line, (size_t)n);
+}
+
+void
+log_early(int prio, const char *ident, const char *fmt, ...)
+{
+	char	 msg[LOG_LINE_MAX];
+	va_list	 ap;
+	int	 saved = errno;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_stderr_journal())
+		fprintf(stderr, "<%d>%s\n", prio & LOG_PRIMASK, msg);
+	else
+		fprintf(stderr, "%s: %s\n", ident, msg);
+	errno = saved;
 }
 
 /* errnum >= 0 appends ": strerror(errnum)". */

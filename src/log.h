@@ -49,6 +49,16 @@ void	 log_setlevel(int level);
 int	 log_level_parse(const char *name);
 const char *log_level_name(int level);
 
+/*
+ * Before log_init(): a command-line or configuration error for the person
+ * or the unit that started us, on stderr as "ident: text", or as
+ * "<PRIO>text" when stderr is systemd's journal stream, so that such an
+ * error is not filed at the journal's default priority (info).
+ */
+/* Whether stderr is systemd's journal stream ($JOURNAL_STREAM). */
+bool	 log_stderr_journal(void);
+void	 log_early(int prio, const char *ident, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 void	 log_msg(int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

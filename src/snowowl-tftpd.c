@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "log.h"
 #include "master.h"
 #include "tftp_shm.h"
 #include "util.h"
@@ -31,12 +32,12 @@ check_root(const char *root)
 	struct stat st;
 
 	if (stat(root, &st) < 0) {
-		fprintf(stderr, "%s: root %s: %s\n", PROGNAME, root,
+		log_early(LOG_ERR, PROGNAME, "root %s: %s", root,
 		    strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "%s: root %s: %s\n", PROGNAME, root,
+		log_early(LOG_ERR, PROGNAME, "root %s: %s", root,
 		    strerror(ENOTDIR));
 		return -1;
 	}

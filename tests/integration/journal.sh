@@ -128,10 +128,34 @@ check "... logged once at <3>" assert_eq 1 \
     "$(grep -c "^<3>already running as pid $$ " "$T/journal-fail.log")" \
     "<3> lines"
 
+# A bad configuration file and a missing root, found before the master
+# starts (ExecStartPre=--check-config too): <3> as well, not the
+# journal's default priority.
+printf '[transfer]\ntimeout = banana\n' >"$T/bad.conf"
+(
+	exec 2>"$T/journal-conf.log"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$T/journal-conf.log")
+	export JOURNAL_STREAM
+	timeout 20 "$TFTPD" --check-config --config "$T/bad.conf" "$R" \
+	    </dev/null >/dev/null
+	timeout 20 "$TFTPD" --check-config --config "$T/conf" \
+	    "$T/no-such-root" </dev/null >/dev/null
+	timeout 20 "$TFTPD" --no-such-flag </dev/null >/dev/null
+	exit 0
+)
+check "a configuration error under the journal at <3>, with FILE:LINE" \
+    assert_grep "^<3>$T/bad.conf:2: \\[transfer\\] timeout: " \
+    "$T/journal-conf.log"
+check "a missing root under the journal at <3>" \
+    assert_grep "^<3>root $T/no-such-root: " "$T/journal-conf.log"
+check "an unknown flag under the journal at <3>" \
+    assert_grep "^<3>.*no-such-flag" "$T/journal-conf.log"
+
 # Every line of both: "<N>" first, and no tag of the daemon's own.
 t_all_prefixed() {
 	local f st=0
-	for f in "$T/journal.log" "$T/journal-fail.log"; do
+	for f in "$T/journal.log" "$T/journal-fail.log" \
+	    "$T/journal-conf.log"; do
 		if grep -vqE '^<[0-7]>' "$f"; then
 			echo "#   lines without a <N> prefix in $f:"
 			grep -vE '^<[0-7]>' "$f" | sed 's/^/#   | /' | head -n 5

@@ -41,7 +41,7 @@ AC_DEFUN([SO_SYSTEMD_DIR], [
 	AS_IF([test "x$with_$1" = xyes], [
 		with_$1=`${PKG_CONFIG:-false} --variable=$1 systemd 2>/dev/null`
 		AS_IF([test -z "$with_$1"], [
-			AC_MSG_NOTICE([pkg-config systemd has no $1: $2 are not installed (--with-$1=DIR installs them)])
+			AC_MSG_NOTICE([pkg-config systemd has no $1, so $2: not installed (--with-$1=DIR to install)])
 			with_$1=no])
 	])
 	AC_MSG_CHECKING([where to install $2])

@@ -78,8 +78,16 @@ t_exec() {
 }
 check "the daemon runs in the activator's place (pid $SPID)" t_exec
 
+# The client exits once it has sent the last ACK; the transfer is counted
+# when the server has read it, a moment later on a loaded machine.
+counted() {
+	ctl -i "$INSTANCE" stats --json >"$T/st.json" 2>&1 &&
+	    [ "$(json_eval "$T/st.json" "d['totals']['transfers_ok']" \
+	    2>/dev/null)" = "$1" ]
+}
 t_stats() {
 	local want=$1
+	wait_for 10 "transfers_ok $want" counted "$want"
 	ctl -i "$INSTANCE" stats --json >"$T/st.json" 2>&1 &&
 	    json_ok "$T/st.json" &&
 	    json_check "$T/st.json" "d['instance'] == '$INSTANCE' and \

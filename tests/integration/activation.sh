@@ -19,9 +19,7 @@ need_tftpctl
 
 command -v systemd-socket-activate >/dev/null ||
     skip_all "systemd-socket-activate not installed: apt-get install systemd"
-if ! command -v tftp >/dev/null || ! tftp -V 2>&1 | grep -q tftp-hpa; then
-	skip_all "the tftp-hpa client (tftp) is required: apt-get install tftp-hpa"
-fi
+need_tftp_hpa
 
 R="$T/root"
 make_root "$R"

@@ -25,9 +25,7 @@ need_tftpctl
 is_root || skip_all "needs root to start the master with ambient capabilities"
 command -v setpriv >/dev/null ||
     skip_all "setpriv is required: apt-get install util-linux"
-if ! command -v tftp >/dev/null || ! tftp -V 2>&1 | grep -q tftp-hpa; then
-	skip_all "the tftp-hpa client (tftp) is required: apt-get install tftp-hpa"
-fi
+need_tftp_hpa
 
 R="$T/root"
 make_root "$R"

@@ -107,7 +107,7 @@ hpa() {			# mode cmd...
 	timeout "$TO" tftp -m "$mode" 127.0.0.1 "$PORT" -c "$@"
 }
 
-if command -v tftp >/dev/null && tftp -V 2>&1 | grep -q tftp-hpa; then
+if have_tftp_hpa; then
 	for f in $SIZES; do
 		xfer "tftp-hpa get $f octet" "$R/$f" "$D/$f" \
 		    hpa binary get "$f" "$D/$f"

@@ -90,8 +90,7 @@ check "standalone: SIGTERM, exit 0" daemon_stop "$MASTER"
 
 # --- socket activation ------------------------------------------------------------
 
-if command -v systemd-socket-activate >/dev/null &&
-    command -v tftp >/dev/null && tftp -V 2>&1 | grep -q tftp-hpa; then
+if command -v systemd-socket-activate >/dev/null && have_tftp_hpa; then
 	PORT=$(free_port) || hard_error "no free port"
 	DLOG="$T/activate.log"
 	systemd-socket-activate --datagram -l "127.0.0.1:$PORT" \

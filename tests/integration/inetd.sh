@@ -18,9 +18,7 @@ lib_init
 need_tftpctl
 
 is_root || skip_all "inetd starts the server as root: run as root"
-if ! command -v tftp >/dev/null || ! tftp -V 2>&1 | grep -q tftp-hpa; then
-	skip_all "the tftp-hpa client (tftp) is required: apt-get install tftp-hpa"
-fi
+need_tftp_hpa
 # INETD=inetd or INETD=xinetd in the environment picks one.
 case ${INETD:-} in
 inetd | xinetd)

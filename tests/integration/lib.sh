@@ -369,6 +369,17 @@ skip_all() {
 	exit 77
 }
 
+# have_tftp_hpa: the tftp-hpa client is "tftp" here (not another tftp).
+have_tftp_hpa() {
+	command -v tftp >/dev/null && tftp -V 2>&1 | grep -q tftp-hpa
+}
+
+# need_tftp_hpa: skip the whole test without the tftp-hpa client.
+need_tftp_hpa() {
+	have_tftp_hpa ||
+	    skip_all "the tftp-hpa client (tftp) is required: apt-get install tftp-hpa"
+}
+
 now_ms() {
 	date +%s%3N
 }

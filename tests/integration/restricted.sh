@@ -21,9 +21,7 @@ lib_init
 need_tftpctl
 [ -x "${SYSFILTER:-}" ] ||
     hard_error "SYSFILTER is not built (run through make check)"
-if ! command -v tftp >/dev/null || ! tftp -V 2>&1 | grep -q tftp-hpa; then
-	skip_all "the tftp-hpa client (tftp) is required: apt-get install tftp-hpa"
-fi
+need_tftp_hpa
 
 R="$T/root"
 make_root "$R"

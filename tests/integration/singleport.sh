@@ -29,10 +29,7 @@ TO=30			# seconds for one client transfer
 NCONC=16		# concurrent downloads
 SIZES="z0 s511 s512 s513 m1"
 
-hpa_ok() {
-	command -v tftp >/dev/null && tftp -V 2>&1 | grep -q tftp-hpa
-}
-hpa_ok || skip_all "the tftp-hpa client is required: apt-get install tftp-hpa"
+need_tftp_hpa
 command -v atftp >/dev/null ||
     skip_all "the atftp client is required: apt-get install atftp"
 

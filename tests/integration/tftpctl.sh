@@ -28,9 +28,7 @@ DL="$T/dl"
 mkdir -p "$DL"
 write_conf "$T/conf"
 
-if ! command -v tftp >/dev/null || ! tftp -V 2>&1 | grep -q tftp-hpa; then
-	skip_all "the tftp-hpa client (tftp) is required: apt-get install tftp-hpa"
-fi
+need_tftp_hpa
 
 # json_file NAME ARGS...: tftpctl -i $INSTANCE ARGS > $T/NAME.json, valid.
 json_file() {

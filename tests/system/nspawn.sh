@@ -27,12 +27,8 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-SUITE=bookworm
-DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-CACHE_DIR=${CACHE_DIR:-/var/cache/snowowl-tftpd-ci}
-# systemd and dbus to boot; tftp-hpa for a client inside; the daemon's
-# run-time libraries, so dpkg -i needs no network in the container.
-PKGS=systemd,systemd-sysv,dbus,iproute2,procps,tftp-hpa,libinih1,libcap-ng0,libseccomp2
+# shellcheck source=tests/system/rootfs.sh
+. "$here/rootfs.sh"
 # Host side and container side of the veth link.
 HOST_IP=10.231.69.1
 CT_IP=10.231.69.2
@@ -87,8 +83,6 @@ poll() {
 }
 
 # ---- the rootfs, from the cache or debootstrap
-key=$(printf '%s\n' "$SUITE" "$DEBIAN_MIRROR" "$PKGS" | sha256sum | cut -c1-12)
-tarball=$CACHE_DIR/rootfs-$SUITE-$key.tar
 work=$(mktemp -d /var/tmp/snowowl-nspawn.XXXXXX)
 root=$work/rootfs
 machine=sotd$$
@@ -103,21 +97,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$CACHE_DIR"
-if [ -f "$tarball" ]; then
-	echo "rootfs: cached $tarball"
-else
-	echo "rootfs: debootstrap $SUITE from $DEBIAN_MIRROR (not cached yet)"
-	if ! debootstrap --variant=minbase --include="$PKGS" "$SUITE" \
-	    "$work/boot" "$DEBIAN_MIRROR" >"$work/debootstrap.log" 2>&1; then
-		tail -n 5 "$work/debootstrap.log"
-		skip "debootstrap failed (no network to $DEBIAN_MIRROR?)"
-	fi
-	# No getty on the console: nothing reads it.
-	rm -f "$work/boot/etc/systemd/system/getty.target.wants/"*
-	tar -C "$work/boot" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
-	rm -rf "$work/boot"
-fi
+rootfs_cache "$work"
 mkdir "$root"
 tar -C "$root" -xf "$tarball" || { fail "unpack $tarball"; exit 1; }
 

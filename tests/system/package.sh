@@ -22,11 +22,9 @@
 # apt cannot reach it.  Run by .ci/run, not by make check.
 set -uo pipefail
 
-SUITE=bookworm
-DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-CACHE_DIR=${CACHE_DIR:-/var/cache/snowowl-tftpd-ci}
-# Keep equal to nspawn.sh's PKGS: one cached rootfs serves both tests.
-PKGS=systemd,systemd-sysv,dbus,iproute2,procps,tftp-hpa,libinih1,libcap-ng0,libseccomp2
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/system/rootfs.sh
+. "$here/rootfs.sh"
 
 skip() { echo "SKIP: $*"; exit 77; }
 [ $# -eq 1 ] || { echo "usage: $0 FILE.deb" >&2; exit 2; }
@@ -46,8 +44,6 @@ check() {
 	if "$@"; then ok "$d"; else fail "$d"; fi
 }
 
-key=$(printf '%s\n' "$SUITE" "$DEBIAN_MIRROR" "$PKGS" | sha256sum | cut -c1-12)
-tarball=$CACHE_DIR/rootfs-$SUITE-$key.tar
 work=$(mktemp -d /var/tmp/snowowl-package.XXXXXX)
 root=$work/rootfs
 cleanup() {
@@ -56,20 +52,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$CACHE_DIR"
-if [ -f "$tarball" ]; then
-	echo "rootfs: cached $tarball"
-else
-	echo "rootfs: debootstrap $SUITE from $DEBIAN_MIRROR (not cached yet)"
-	if ! debootstrap --variant=minbase --include="$PKGS" "$SUITE" \
-	    "$work/boot" "$DEBIAN_MIRROR" >"$work/debootstrap.log" 2>&1; then
-		tail -n 5 "$work/debootstrap.log"
-		skip "debootstrap failed (no network to $DEBIAN_MIRROR?)"
-	fi
-	rm -f "$work/boot/etc/systemd/system/getty.target.wants/"*
-	tar -C "$work/boot" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
-	rm -rf "$work/boot"
-fi
+rootfs_cache "$work"
 
 # A fresh chroot from the cache; services never start in it.
 fresh_root() {

@@ -80,16 +80,7 @@ start_capped() {
 			    >/dev/null </dev/null
 		) &
 		MASTER=$!
-		DPID=$MASTER
-		DAEMON_PIDS+=("$MASTER")
-		INSTANCE="127.0.0.1-$PORT"
-		if "$PYTHON" "$TFTPRAW" ping 127.0.0.1 "$PORT" 10 &&
-		    wait_until 10 workers_running "$MASTER" 2; then
-			return 0
-		fi
-		echo "# the master did not start (try $try); its log:"
-		sed 's/^/#   /' "$DLOG" | tail -n 20
-		kill -KILL "$MASTER" 2>/dev/null
+		adopt_master "$try" && return 0
 	done
 	hard_error "the master could not be started with $caps"
 }

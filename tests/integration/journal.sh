@@ -58,16 +58,7 @@ journal_start() {
 			    </dev/null >/dev/null
 		) &
 		MASTER=$!
-		DPID=$MASTER
-		DAEMON_PIDS+=("$MASTER")
-		INSTANCE="127.0.0.1-$PORT"
-		if "$PYTHON" "$TFTPRAW" ping 127.0.0.1 "$PORT" 10 &&
-		    wait_until 10 workers_running "$MASTER" 2; then
-			return 0
-		fi
-		echo "# the daemon did not start (try $try):"
-		sed 's/^/#   /' "$DLOG" | tail -n 20
-		kill -KILL "$MASTER" 2>/dev/null
+		adopt_master "$try" && return 0
 	done
 	hard_error "the daemon could not be started"
 }
@@ -189,14 +180,6 @@ check "JOURNAL_STREAM naming another file: plain lines" \
 
 # --- daemon mode: the reason on stderr ----------------------------------------
 
-once_in() {		# ERE FILE: exactly one line matches
-	local n
-	n=$(grep -cE -- "$1" "$2")
-	[ "$n" = 1 ] && return 0
-	echo "#   $n lines match /$1/ in $2:"
-	sed 's/^/#   | /' "$2" | tail -n 10
-	return 1
-}
 
 # daemon_fail NAME ARGS...: a daemon-mode start that must fail: exit 1,
 # and its stderr in $T/NAME.err.
@@ -227,7 +210,7 @@ check "... stderr says why, not only 'see the log'" \
 	    </dev/null >/dev/null
 )
 check "daemon mode on the journal's stream: exit 1" assert_eq 1 "$?" status
-check "... the reason once, at <3>" once_in \
+check "... the reason once, at <3>" assert_once \
     "^<3>already running as pid $$ " "$T/forking-fail.log"
 check "... and nothing without its <N>" \
     assert_no_grep '^[^<]' "$T/forking-fail.log"

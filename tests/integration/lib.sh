@@ -369,6 +369,34 @@ skip_all() {
 	exit 77
 }
 
+# assert_once ERE FILE: exactly one line of FILE matches.
+assert_once() {
+	local n
+	n=$(grep -cE -- "$1" "$2")
+	[ "$n" = 1 ] && return 0
+	echo "#   $n lines match /$1/ in $2:"
+	sed 's/^/#   | /' "$2" | tail -n 20
+	return 1
+}
+
+# adopt_master TRY: the master a test started itself in the background
+# ($MASTER, listening on 127.0.0.1:$PORT, stderr in $DLOG) is tracked
+# for cleanup and answers with 2 workers: 0.  Otherwise its log is shown,
+# it is killed, and 1 lets the caller try again on another port.
+adopt_master() {
+	DPID=$MASTER
+	DAEMON_PIDS+=("$MASTER")
+	INSTANCE="127.0.0.1-$PORT"
+	if "$PYTHON" "$TFTPRAW" ping 127.0.0.1 "$PORT" 10 &&
+	    wait_until 10 workers_running "$MASTER" 2; then
+		return 0
+	fi
+	echo "# the master did not start (try $1); its log:"
+	sed 's/^/#   /' "$DLOG" | tail -n 20
+	kill -KILL "$MASTER" 2>/dev/null
+	return 1
+}
+
 # have_tftp_hpa: the tftp-hpa client is "tftp" here (not another tftp).
 have_tftp_hpa() {
 	command -v tftp >/dev/null && tftp -V 2>&1 | grep -q tftp-hpa

@@ -57,14 +57,6 @@ t_get() {
 	assert_same_file "$R/$1" "$DL/$1"
 }
 
-once() {		# ERE FILE: exactly one line matches
-	local n
-	n=$(grep -cE -- "$1" "$2")
-	[ "$n" = 1 ] && return 0
-	echo "#   $n lines match /$1/ in $2"
-	sed 's/^/#   | /' "$2" | tail -n 20
-	return 1
-}
 
 # --- in the foreground ----------------------------------------------------------
 
@@ -76,13 +68,13 @@ MASTER=$DPID
 check "without AF_UNIX: a tftp-hpa get is intact" t_get m1
 check "... a second one too" t_get s513
 check "... the missing control socket is one warning" \
-    once 'no control socket \(AF_UNIX: Address family not supported by protocol\): tftpctl reload and set are unavailable; SIGHUP still reloads' \
+    assert_once 'no control socket \(AF_UNIX: Address family not supported by protocol\): tftpctl reload and set are unavailable; SIGHUP still reloads' \
     "$DLOG"
 check "... syslog out of reach: one warning, and the log on stderr" \
-    once 'syslog unavailable \(/dev/log: Address family not supported by protocol\): logging to stderr' \
+    assert_once 'syslog unavailable \(/dev/log: Address family not supported by protocol\): logging to stderr' \
     "$DLOG"
 check "... NOTIFY_SOCKET unusable: one warning" \
-    once "NOTIFY_SOCKET $T/notify.sock: socket: Address family not supported" \
+    assert_once "NOTIFY_SOCKET $T/notify.sock: socket: Address family not supported" \
     "$DLOG"
 check "... no control socket file" test ! -e "$RUNDIR/$INSTANCE.ctl"
 

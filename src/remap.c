@@ -66,6 +66,8 @@ static int	 parse_line(const char *line, size_t len, unsigned lineno,
 static size_t	 next_field(const char *line, size_t len, size_t *pos,
 		    char *buf);
 static int	 parse_ops(const char *ops, unsigned *flags);
+static const char *rx_check(const char *rx);
+static size_t	 rx_bracket_end(const char *rx, size_t i);
 static void	 set_err(struct remap_err *err, unsigned line,
 		    const char *what, const char *detail);
 static void	 client_of(const struct sockaddr *sa, struct client *c);
@@ -163,6 +165,7 @@ parse_line(const char *line, size_t len, unsigned lineno, struct rule *r,
 {
 	char ops[REMAP_LINE_MAX + 1], rx[REMAP_LINE_MAX + 1];
 	char repl[REMAP_LINE_MAX + 1], msg[128];
+	const char *why;
 	size_t pos = 0, repllen;
 	int cflags = REG_EXTENDED, rc;
 
@@ -191,6 +194,10 @@ parse_line(const char *line, size_t len, unsigned lineno, struct rule *r,
 		return -EINVAL;
 	}
 	repllen = next_field(line, len, &pos, repl);
+	if ((why = rx_check(rx)) != NULL) {
+		set_err(err, lineno, "bad regex:", why);
+		return -EINVAL;
+	}
 	if (r->flags & RF_ICASE)
 		cflags |= REG_ICASE;
 	if ((rc = regcomp(&r->rx, rx, cflags)) != 0) {
@@ -251,6 +258,79 @@ parse_ops(const char *ops, unsigned *flags)
 		*flags |= op_table[k].flag;
 	}
 	return 0;
+}
+
+/*
+ * What regcomp() would take but glibc's compiler takes exponential time
+ * over (a 60-byte rule could stall the daemon for seconds): a repetition
+ * right after another ("a**", "a+*", which POSIX leaves undefined), more
+ * than REMAP_RX_REPEAT_MAX repetitions, parentheses nested deeper than
+ * REMAP_RX_DEPTH_MAX.  NULL when none of these; syntax errors are left
+ * to regcomp().
+ */
+static const char *
+rx_check(const char *rx)
+{
+	size_t i, depth = 0, nrepeat = 0;
+	bool repeat = false;	/* the previous token was a repetition */
+
+	for (i = 0; rx[i] != '\0'; i++) {
+		char c = rx[i];
+
+		if (c == '\\') {
+			if (rx[i + 1] != '\0')
+				i++;
+		} else if (c == '[') {
+			i = rx_bracket_end(rx, i);
+		} else if (c == '*' || c == '+' || c == '?' ||
+		    (c == '{' && rx[i + 1] >= '0' && rx[i + 1] <= '9')) {
+			if (repeat)
+				return "a repetition follows a repetition";
+			if (++nrepeat > REMAP_RX_REPEAT_MAX)
+				return "too many repetitions";
+			if (c == '{')
+				while (rx[i + 1] != '\0' && rx[i] != '}')
+					i++;
+			repeat = true;
+			continue;
+		} else if (c == '(') {
+			if (++depth > REMAP_RX_DEPTH_MAX)
+				return "parentheses nested too deep";
+		} else if (c == ')' && depth > 0)
+			depth--;
+		repeat = false;
+	}
+	return NULL;
+}
+
+/*
+ * The index of the ']' closing the bracket expression opened at rx[i]
+ * ("[]a]", "[^]a]" and "[[:alpha:]]" included), or of the last byte when
+ * it is not closed.
+ */
+static size_t
+rx_bracket_end(const char *rx, size_t i)
+{
+	size_t j = i + 1;
+
+	if (rx[j] == '^')
+		j++;
+	if (rx[j] == ']')
+		j++;
+	for (; rx[j] != '\0' && rx[j] != ']'; j++) {
+		if (rx[j] == '[' && rx[j + 1] != '\0' &&
+		    strchr(":.=", rx[j + 1]) != NULL) {
+			char end = rx[j + 1];
+
+			for (j += 2; rx[j] != '\0' &&
+			    !(rx[j] == end && rx[j + 1] == ']'); j++)
+				;
+			if (rx[j] == '\0')
+				break;
+			j++;
+		}
+	}
+	return rx[j] == '\0' ? j - 1 : j;
 }
 
 static void

@@ -32,6 +32,9 @@
  *  - the step bound counts every regex evaluation, each repetition of a
  *    g rule included (tftp-hpa counts rules visited, so "rg a a" never
  *    ends there); exceeding it is -ELOOP.
+ *  - a regex with "**" and the like, more than REMAP_RX_REPEAT_MAX
+ *    repetitions or parentheses nested deeper than REMAP_RX_DEPTH_MAX is
+ *    refused (see above).
  *  - an IPv4-mapped IPv6 client (::ffff:a.b.c.d, a dual-stack socket) is
  *    an IPv4 client for \i, \x, 4 and 6: PXELINUX asks for C0A80001.
  *  - an a rule's replacement (tftp-hpa's custom error message) is
@@ -49,6 +52,13 @@
 #define REMAP_LINE_MAX	1024	/* bytes in a line, newline excluded */
 #define REMAP_STEPS_MAX	4096	/* regex evaluations per name */
 #define REMAP_NAME_MAX	4096	/* bytes in a name at any step, NUL incl. */
+/*
+ * In a regex: repetitions (* + ? {n,m}) and parentheses nesting, and no
+ * repetition right after another (undefined in POSIX), because glibc's
+ * regcomp() takes exponential time over these.
+ */
+#define REMAP_RX_REPEAT_MAX	32
+#define REMAP_RX_DEPTH_MAX	8
 
 enum remap_op {
 	REMAP_RRQ = 1,

@@ -351,6 +351,60 @@ test_parse_errors(void **state)
 	free(big);
 }
 
+/* "r (((a))) x" with depth parentheses. */
+static void
+nested(char *buf, size_t len, size_t depth)
+{
+	size_t i, n = 0;
+
+	assert_true(2 * depth + 8 < len);
+	n += (size_t)sprintf(buf, "r ");
+	for (i = 0; i < depth; i++)
+		buf[n++] = '(';
+	buf[n++] = 'a';
+	for (i = 0; i < depth; i++)
+		buf[n++] = ')';
+	sprintf(buf + n, " x");
+}
+
+/* The regexes glibc's regcomp() would take exponential time over. */
+static void
+test_regex_limits(void **state)
+{
+	char rx[256], *p;
+	size_t i;
+
+	(void)state;
+	expect_parse_error("r a** b\n", 8, 1, "repetition follows");
+	expect_parse_error("# c\nri ^([a-z]*+)- b\n", 21, 2, "repetition follows");
+	expect_parse_error("r a{2}* b\n", 10, 1, "repetition follows");
+	expect_parse_error("r (a)?{2} b\n", 12, 1, "repetition follows");
+	expect_parse_error("r [abc b\n", 9, 1, "bad regex");
+	/* Atoms that only look like repetitions. */
+	expect("rg [*]+ _", "a**b*", "a_b_");
+	expect("r \\** _", "**b", "_b");
+	expect("r [[:alpha:]]+ _", "ab1", "_1");
+	expect("r []*]+ _", "]*]x", "_x");
+	expect("r [^]*]+ _", "ab]", "_]");
+	expect("r [[.-.]]+ _", "--x", "_x");
+	expect("r a{2,3}b+ _", "aaabbc", "_c");
+	expect_parse_error("r a{x _\n", 8, 1, "bad regex");	/* regcomp's */
+	/* REMAP_RX_REPEAT_MAX repetitions, then one more. */
+	p = rx;
+	p += sprintf(p, "r ");
+	for (i = 0; i < REMAP_RX_REPEAT_MAX; i++)
+		p += sprintf(p, "a*");
+	p += sprintf(p, " x\n");
+	expect(rx, "b", "xb");
+	sprintf(p - 3, "b? x\n");
+	expect_parse_error(rx, strlen(rx), 1, "too many repetitions");
+	/* REMAP_RX_DEPTH_MAX levels of parentheses, then one more. */
+	nested(rx, sizeof(rx), REMAP_RX_DEPTH_MAX);
+	expect(rx, "ab", "xb");
+	nested(rx, sizeof(rx), REMAP_RX_DEPTH_MAX + 1);
+	expect_parse_error(rx, strlen(rx), 1, "nested too deep");
+}
+
 static void
 test_lengths(void **state)
 {
@@ -399,6 +453,7 @@ main(void)
 		cmocka_unit_test(test_client_address),
 		cmocka_unit_test(test_file_layout),
 		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_regex_limits),
 		cmocka_unit_test(test_lengths),
 	};
 

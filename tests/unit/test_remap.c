@@ -380,6 +380,7 @@ test_regex_limits(void **state)
 	expect_parse_error("r a{2}* b\n", 10, 1, "repetition follows");
 	expect_parse_error("r (a)?{2} b\n", 12, 1, "repetition follows");
 	expect_parse_error("r [abc b\n", 9, 1, "bad regex");
+	expect_parse_error("r [[:alp b\n", 11, 1, "bad regex");
 	/* Atoms that only look like repetitions. */
 	expect("rg [*]+ _", "a**b*", "a_b_");
 	expect("r \\** _", "**b", "_b");

@@ -25,6 +25,31 @@ TEST_PKGS="libcmocka-dev tftp-hpa atftp curl busybox python3
 	devscripts dpkg-dev debhelper pkgconf lintian
 	debootstrap systemd-container"
 
+# tftp-hpa's in.tftpd for tests/integration/hparemap.py (remap rules
+# compared with ours), unpacked into HPA_DIR rather than installed: the
+# package would start a service on port 69.  libwrap0 is its library.
+TEST_PKGS="$TEST_PKGS libwrap0"
+HPA_DIR=${HPA_DIR:-/opt/tftpd-hpa}
+
+unpack_hpa() {
+	local d sudo=()
+
+	[ -x "$HPA_DIR/usr/sbin/in.tftpd" ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null || return 0
+		sudo=(sudo)
+	fi
+	d=$(mktemp -d)
+	if (cd "$d" && apt-get download -q tftpd-hpa >/dev/null 2>&1); then
+		"${sudo[@]}" mkdir -p "$HPA_DIR"
+		"${sudo[@]}" dpkg-deb -x "$d"/tftpd-hpa_*.deb "$HPA_DIR"
+	else
+		echo "$0: apt-get download tftpd-hpa failed: hparemap.py" \
+		    "will skip" >&2
+	fi
+	rm -rf "$d"
+}
+
 usage() {
 	echo "usage: $0 [--build-only]" >&2
 	exit 2
@@ -46,7 +71,10 @@ for p in $pkgs; do
 		missing+=("$p")
 	fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	[ "$pkgs" = "$BUILD_PKGS" ] || unpack_hpa
+	exit 0
+fi
 
 if [ "$(id -u)" -eq 0 ]; then
 	SUDO=()
@@ -70,3 +98,4 @@ export DEBIAN_FRONTEND=noninteractive
 run "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
 run "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
     --no-install-recommends "${missing[@]}"
+[ "$pkgs" = "$BUILD_PKGS" ] || unpack_hpa

@@ -174,7 +174,8 @@ usage_short(FILE *fp)
 	    "[-u user]\n"
 	    "       [--config file] [--check-config] [--workers n] "
 	    "[--runtime-dir dir]\n"
-	    "       [--instance name] [root]\n");
+	    "       [--instance name] [root]\n"
+	    "       " PROGNAME " --map-test FILE NAME [CLIENT-IP] [--wrq]\n");
 }
 
 static void
@@ -217,7 +218,11 @@ usage_long(FILE *fp)
 	    CONFIG_DEFAULT_RUNDIR ")\n"
 	    "      --instance NAME     name of the runtime files (default: "
 	    "from the address)\n"
-	    "  -h, --help              print this help and exit\n");
+	    "  -h, --help              print this help and exit\n"
+	    "      --map-test FILE NAME [CLIENT-IP] [--wrq]\n"
+	    "                          print what NAME becomes under the "
+	    "remap rules\n"
+	    "                          in FILE (first argument only), exit\n");
 }
 
 static int

@@ -3,7 +3,8 @@
 /*
  * main(): one binary, two roles.  Started by the master as
  * "--worker K --listen-fds N" (the first arguments, exactly), it is worker
- * K and never reads the configuration; otherwise it reads the
+ * K and never reads the configuration; started as "--map-test ..." (the
+ * first argument) it checks a remap file and exits; otherwise it reads the
  * configuration and becomes the master.  Usage and configuration errors
  * end the process with status 1 and a "snowowl-tftpd: message" line on
  * stderr.
@@ -15,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "maptest.h"
 #include "master.h"
 #include "tftp_shm.h"
 #include "util.h"
@@ -78,6 +80,10 @@ main(int argc, char *argv[])
 		}
 		return worker_main(index, nfds);
 	}
+
+	/* A tool for the administrator, not a server: no configuration. */
+	if (argc >= 2 && strcmp(argv[1], MAPTEST_FLAG) == 0)
+		return maptest_main(argc - 1, argv + 1);
 
 	r = config_from_args(argc, argv, &cfg, &run);
 	if (r == 1)

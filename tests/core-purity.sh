@@ -31,6 +31,15 @@ libc_pure() {
 	snprintf | vsnprintf) return 0 ;;
 	# Pattern matching on strings (write.allow).
 	fnmatch) return 0 ;;
+	# POSIX regular expressions (remap rules): regcomp builds an automaton
+	# in memory, regexec runs it over a string, regerror formats into a
+	# caller's buffer; no file, clock or locale change.
+	regcomp | regexec | regfree | regerror) return 0 ;;
+	# Heap memory for the compiled rules (remap_parse/remap_free): the
+	# regex functions allocate anyway, and no state outlives the object.
+	calloc | free) return 0 ;;
+	# An address into text in a caller's buffer (\i in remap rules).
+	inet_ntop) return 0 ;;
 	esac
 	return 1
 }

@@ -5,7 +5,8 @@
 # good and bad files (exit codes, FILE:LINE: [section] key: reason), -V,
 # bad addresses and roots fail with exit 1 before binding, running as
 # non-root (one warning, still serves), and the key=value log line of
-# every transfer on stderr in the foreground.
+# every transfer on stderr in the foreground; --map-test on tftp-hpa's
+# sample rules and our own (new names, refusals, FILE:LINE errors).
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
@@ -65,6 +66,74 @@ t_help() {
 	    assert_grep 'check-config' "$T/out" "--help output"
 }
 check "--help exits 0 and lists the options" t_help
+
+# --- --map-test -------------------------------------------------------------
+
+# tftp-hpa's sample.rules (its documentation), then rules of our own.
+cat >"$T/sample.rules" <<'EOF'
+ri	^[a-z]:				# Remove "drive letters"
+rg	\\		/		# Convert backslashes to slashes
+rg	\#		@		# Convert hash marks to @ signs
+rg	/../		/..no../	# Convert /../ to /..no../
+e	^ok/				# These are always ok
+r	^[^/]		/tftpboot/\0	# Convert non-absolute files
+a	\.pvt$				# Reject requests for private files
+EOF
+cat >"$T/pxe.rules" <<'EOF'
+# PXELINUX asks for its configuration by the client's hex address
+r	^pxelinux.cfg/default$	pxelinux.cfg/\x
+rP	^			uploads/
+r	^escape$		../\i
+EOF
+
+# maptest_is STATUS WANT ARGS...: --map-test ARGS prints exactly WANT
+# (stdout and stderr) and exits STATUS.
+maptest_is() {
+	local want_st=$1 want=$2
+	shift 2
+	run_exit "$want_st" "$T/out" "$TFTPD" --map-test "$@" || return 1
+	if [ "$(cat "$T/out")" != "$want" ]; then
+		echo "#   --map-test $*: got:"
+		sed 's/^/#   | /' "$T/out"
+		echo "#   want: $want"
+		return 1
+	fi
+}
+t_maptest() {
+	maptest_is 0 'C:\Boot\x64\wdsnbp.com -> /Boot/x64/wdsnbp.com' \
+	    "$T/sample.rules" 'C:\Boot\x64\wdsnbp.com' &&
+	    maptest_is 0 'a#b -> /tftpboot/a@b' "$T/sample.rules" 'a#b' &&
+	    maptest_is 0 'ok/x.pvt -> ok/x.pvt' "$T/sample.rules" ok/x.pvt &&
+	    maptest_is 1 "x.pvt: refused by rule at $T/sample.rules:7" \
+		"$T/sample.rules" x.pvt
+}
+check "--map-test runs tftp-hpa's sample rules: new names, a refusal with FILE:LINE" t_maptest
+t_maptest_client() {
+	maptest_is 0 'pxelinux.cfg/default -> pxelinux.cfg/C0A80001' \
+	    "$T/pxe.rules" pxelinux.cfg/default 192.168.0.1 &&
+	    maptest_is 0 'pxelinux.cfg/default -> pxelinux.cfg/20010DB8000000000000000000000001' \
+		"$T/pxe.rules" pxelinux.cfg/default 2001:db8::1 &&
+	    maptest_is 0 'f -> uploads/f' "$T/pxe.rules" f 10.0.0.1 --wrq &&
+	    maptest_is 0 'f -> f' "$T/pxe.rules" f 10.0.0.1 &&
+	    maptest_is 1 'escape -> ../10.0.0.1: refused by the path rules (outside the root or not a valid name)' \
+		"$T/pxe.rules" escape 10.0.0.1
+}
+check "--map-test: \\x and \\i of the CLIENT-IP, --wrq, a result outside the root refused" t_maptest_client
+t_maptest_bad() {
+	printf 'r a b\n# fine\nrq a b\n' >"$T/bad.rules"
+	maptest_is 1 "$T/bad.rules:3: unknown operation letter in rq" \
+	    "$T/bad.rules" a &&
+	    printf 'r ( b\n' >"$T/bad.rules" &&
+	    run_exit 1 "$T/out" "$TFTPD" --map-test "$T/bad.rules" a &&
+	    assert_grep "^$T/bad.rules:1: bad regex" "$T/out" &&
+	    run_exit 1 "$T/out" "$TFTPD" --map-test "$T/nonexistent" a &&
+	    assert_grep 'nonexistent: No such file' "$T/out" &&
+	    run_exit 1 "$T/out" "$TFTPD" --map-test "$T/pxe.rules" a not-an-ip &&
+	    assert_grep 'not-an-ip: not an IPv4 or IPv6 address' "$T/out" &&
+	    run_exit 1 "$T/out" "$TFTPD" --map-test "$T/pxe.rules" &&
+	    assert_grep 'usage: .*--map-test FILE NAME' "$T/out"
+}
+check "--map-test: a bad file is FILE:LINE: reason, exit 1; bad arguments exit 1" t_maptest_bad
 
 cat >"$T/good.conf" <<'EOF'
 # every section of the spec, with values in range

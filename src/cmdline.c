@@ -20,6 +20,12 @@
 
 #include "config.h"
 #include "log.h"
+#include "proto.h"
+#include "tftp_wire.h"
+#include "util.h"
+
+/* in.tftpd -B's smallest value. */
+#define HPA_BLKSIZE_MIN	512
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION	"unknown"
@@ -89,6 +95,8 @@ static const char *spelled(const char *arg, int opt, char *buf, size_t len);
 static int	 flag_listen(struct args *a, const char *arg);
 static int	 flag_inetd(struct args *a, const char *arg);
 static int	 flag_address(struct args *a, const char *arg);
+static int	 flag_blocksize(struct args *a, const char *arg);
+static int	 flag_refuse(struct args *a, const char *arg);
 static int	 flag_version(struct args *a, const char *arg);
 static int	 flag_help(struct args *a, const char *arg);
 static int	 flag_config(struct args *a, const char *arg);
@@ -148,9 +156,9 @@ static const struct flag flags[] = {
 	{ 'u', "server", "user", NULL, NULL },
 	{ 'U', "write", "umask", NULL, NULL },
 	{ 'p', "transfer", "permissive", "yes", NULL },
-	{ 'B', "transfer", "max_blksize", NULL, NULL },
-	/* Each refusal removes from what is allowed. */
-	{ 'r', "transfer", "refuse_options", NULL, NULL },
+	{ 'B', "transfer", "max_blksize", NULL, flag_blocksize },
+	/* Each refusal removes from what is allowed; sets the key itself. */
+	{ 'r', NULL, NULL, NULL, flag_refuse },
 	{ 'R', "transfer", "port_range", NULL, NULL },
 	{ 'P', "server", "pid_file", NULL, NULL },
 	{ 'v', "server", "log_level", "debug", NULL },
@@ -203,7 +211,7 @@ usage_long(FILE *fp)
 	    "(default 022)\n"
 	    "  -p, --permissive        skip the world-readable/writable "
 	    "checks\n"
-	    "  -B, --blocksize N       largest blksize granted (8..65464)\n"
+	    "  -B, --blocksize N       largest blksize granted (512..65464)\n"
 	    "  -r, --refuse OPTION     never acknowledge OPTION "
 	    "(repeatable)\n"
 	    "  -R, --port-range LO:HI  transfer ports\n"
@@ -304,6 +312,39 @@ flag_address(struct args *a, const char *arg)
 		a->addrs[a->addrlen++] = ' ';
 	memcpy(a->addrs + a->addrlen, arg, alen + 1);
 	a->addrlen += alen;
+	return 0;
+}
+
+/*
+ * -B: in.tftpd's range, 512..65464, narrower than the max_blksize key's
+ * (RFC 2348 allows 8): a command line that tftp-hpa refuses is refused
+ * here too rather than meaning something else.
+ */
+static int
+flag_blocksize(struct args *a, const char *arg)
+{
+	uint32_t	 v;
+
+	if (parse_u32(arg, HPA_BLKSIZE_MIN, TFTP_BLKSIZE_MAX, &v) < 0)
+		return usage_error("-B/--blocksize %s: not a block size from "
+		    "%u to %u (as in.tftpd)", arg, HPA_BLKSIZE_MIN,
+		    TFTP_BLKSIZE_MAX);
+	return 0;
+}
+
+/*
+ * -r: as in.tftpd, a name we do not implement (blksize2, utimeout,
+ * rollover...) is accepted and changes nothing, since such an option is
+ * never acknowledged anyway; the command lines of existing inetd entries
+ * and units keep working.  A list ("tsize,timeout") is checked by the
+ * refuse_options key as in the configuration file.
+ */
+static int
+flag_refuse(struct args *a, const char *arg)
+{
+	if (proto_opt_lookup(arg) < 0 && strcspn(arg, ", \t") == strlen(arg))
+		return 0;
+	add_override(a, "-r", "transfer", "refuse_options", arg);
 	return 0;
 }
 

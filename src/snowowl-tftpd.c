@@ -18,6 +18,7 @@
 #include "log.h"
 #include "maptest.h"
 #include "master.h"
+#include "privs.h"
 #include "tftp_shm.h"
 #include "util.h"
 #include "worker.h"
@@ -25,6 +26,7 @@
 #define PROGNAME	"snowowl-tftpd"
 
 static int	 check_root(const char *root);
+static int	 check_user(const char *user);
 static int	 worker_args(int argc, char *argv[], uint32_t *index,
 		    uint32_t *nfds);
 
@@ -44,6 +46,28 @@ check_root(const char *root)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The user a master started as root would serve as (tftp falls back to
+ * nobody, as at startup): an unknown name is found now, not when the
+ * service starts.
+ */
+static int
+check_user(const char *user)
+{
+	uid_t	 uid;
+	gid_t	 gid;
+	int	 r;
+
+	if ((r = privs_lookup(user, &uid, &gid)) == 0)
+		return 0;
+	if (r == -ENOENT)
+		log_early(LOG_ERR, PROGNAME, "user %s: no such user", user);
+	else
+		log_early(LOG_ERR, PROGNAME, "user %s: %s", user,
+		    strerror(-r));
+	return -1;
 }
 
 /*
@@ -91,7 +115,7 @@ main(int argc, char *argv[])
 	if (r < 0)
 		return 1;
 	if (run.check_config) {
-		if (check_root(cfg.root) < 0)
+		if (check_root(cfg.root) < 0 || check_user(cfg.user) < 0)
 			return 1;
 		if (cfg.log_level >= LOG_DEBUG)
 			config_dump(&cfg, stdout);

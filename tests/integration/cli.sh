@@ -305,6 +305,42 @@ check "-B 4 (below 8) fails with exit 1" \
     bad_cli '' -B 4 -a "127.0.0.1:$(free_port)" "$R"
 check "-R 5000:4000 fails with exit 1" \
     bad_cli '' -R 5000:4000 -a "127.0.0.1:$(free_port)" "$R"
+check "-B 100 (below in.tftpd's 512) fails with exit 1" \
+    bad_cli '--blocksize 100: .*512' -B 100 -a "127.0.0.1:$(free_port)" "$R"
+
+# What -v --check-config prints for the option keys.
+opt_lines() {
+	run_exit 0 "$T/opts.out" "$TFTPD" --config "$T/conf" --check-config \
+	    -v "$@" "$R" || return 1
+	grep -E '^(allow|refuse)_options' "$T/opts.out"
+}
+t_blocksize_512() {
+	run_exit 0 "$T/out" "$TFTPD" --config "$T/conf" --check-config -v \
+	    -B 512 "$R" && assert_grep '^max_blksize = 512$' "$T/out" "-B 512"
+}
+check "-B 512 is accepted" t_blocksize_512
+t_refuse_unknown() {
+	local plain with
+	plain=$(opt_lines) && with=$(opt_lines -r blksize2 -r BLKSIZE2) ||
+	    return 1
+	assert_eq "$plain" "$with" "option keys with -r blksize2"
+}
+check "-r blksize2 (a name we do not implement) is accepted, changes nothing" \
+    t_refuse_unknown
+t_refuse_known() {
+	opt_lines -r tsize >"$T/opts" || return 1
+	assert_grep '^allow_options = ' "$T/opts" "allow_options" &&
+	    assert_no_grep '^allow_options = .*tsize' "$T/opts" "allow_options"
+}
+check "-r tsize still refuses tsize" t_refuse_known
+check "-r with a list still checks every name" \
+    bad_cli 'unknown option "bogus"' -r tsize,bogus "$R"
+t_check_user() {
+	run_exit 1 "$T/out" "$TFTPD" --config "$T/conf" --check-config \
+	    -u no-such-user-x "$R" &&
+	    assert_grep 'user no-such-user-x: no such user' "$T/out" "error"
+}
+check "--check-config -u with an unknown user fails, naming it" t_check_user
 
 kill "$HOLDER" 2>/dev/null
 wait "$HOLDER" 2>/dev/null

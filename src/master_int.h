@@ -70,7 +70,6 @@ struct slot {
 	int32_t			 last_status;
 	int64_t			 started_at;	/* CLOCK_REALTIME s */
 	uint64_t		 started_ms;	/* time_now_ms() */
-	uint32_t		 next_delay_ms;
 	uint32_t		 quick_deaths;	/* in a row, each young */
 	struct mtimer		 respawn;
 };

@@ -48,6 +48,7 @@ static void	 child_exec(const int *src, size_t nsrc, char *const args[],
 		    pid_t parent) __attribute__((noreturn));
 static void	 exec_failed(int err) __attribute__((noreturn));
 static int	 spawn(struct master *m, uint32_t k);
+static void	 count_death(struct slot *s);
 static void	 schedule_respawn(struct master *m, uint32_t k);
 static void	 exit_text(int status, char *buf, size_t len);
 static void	 close_slot_sockets(struct master *m, uint32_t k);
@@ -238,11 +239,25 @@ proc_respawn(struct master *m, uint32_t k)
 	if ((r = spawn(m, k)) < 0) {
 		log_warnx("worker %u: cannot start: %s", k, strerror(-r));
 		s->started_ms = time_now_ms();
+		count_death(s);
 		schedule_respawn(m, k);
 		return;
 	}
 	log_info("worker %u: restarted (pid %ld, restart %" PRIu64 ")", k,
 	    (long)s->cur->pid, s->restarts);
+}
+
+/*
+ * One more death (or failed start) of slot s: those within STABLE_MS of
+ * the start, in a row, drive both the respawn backoff and the crash-loop
+ * guard; a worker that lived longer starts the count again.
+ */
+static void
+count_death(struct slot *s)
+{
+	if (time_now_ms() - s->started_ms >= STABLE_MS)
+		s->quick_deaths = 0;
+	s->quick_deaths++;
 }
 
 /*
@@ -254,13 +269,13 @@ schedule_respawn(struct master *m, uint32_t k)
 {
 	struct slot	*s = &m->slots[k];
 	uint64_t	 now = time_now_ms();
-	uint32_t	 delay;
+	uint32_t	 delay = 0, n;
 
-	if (now - s->started_ms >= STABLE_MS)
-		s->next_delay_ms = 0;
-	delay = s->next_delay_ms;
-	s->next_delay_ms = delay == 0 ? BACKOFF_MIN_MS :
-	    delay >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS : delay * 2;
+	/* The first young death restarts at once, the next after 100 ms. */
+	for (n = 1; n < s->quick_deaths && delay < BACKOFF_MAX_MS; n++)
+		delay = delay == 0 ? BACKOFF_MIN_MS : delay * 2;
+	if (delay > BACKOFF_MAX_MS)
+		delay = BACKOFF_MAX_MS;
 	if (delay == 0) {
 		proc_respawn(m, k);
 		return;
@@ -394,9 +409,7 @@ proc_exited(struct master *m, struct proc *p, int status)
 		    "%d)", (long)pid, WORKER_EXIT_SETUP);
 		return give_up(m, k, why);
 	}
-	if (time_now_ms() - s->started_ms >= STABLE_MS)
-		s->quick_deaths = 0;
-	s->quick_deaths++;
+	count_death(s);
 	s->state = TFTP_SHM_W_EXITED;
 	publish_slot(m, k);
 	log_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? LOG_NOTICE :
@@ -477,6 +490,7 @@ proc_roll(struct master *m)
 		if (spawn(m, k) < 0) {
 			s->state = TFTP_SHM_W_EXITED;
 			s->started_ms = time_now_ms();
+			count_death(s);
 			schedule_respawn(m, k);
 		}
 	}

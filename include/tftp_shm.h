@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define TFTP_SHM_MAGIC		0x314c574f574f4e53ULL	/* "SNOWOWL1" */
-#define TFTP_SHM_VERSION	4
+#define TFTP_SHM_VERSION	5
 #define TFTP_SHM_MAX_WORKERS	256
 #define TFTP_SHM_CACHELINE	64
 #define TFTP_SHM_FILE_MAX	128	/* file names in the transfer table */
@@ -213,6 +213,7 @@ struct tftp_shm_settings {
 	uint16_t	port_max;
 	uint32_t	max_transfers;
 	uint32_t	single_port;
+	char		map_file[TFTP_SHM_PATH_MAX];	/* "": no rules */
 
 	/* [write] */
 	uint32_t	write_enable;
@@ -240,9 +241,26 @@ struct tftp_shm_settings {
 /* The layout is the same for every compiler and architecture. */
 _Static_assert(offsetof(struct tftp_shm_settings, max_file_size) % 8 == 0,
     "tftp_shm_settings: max_file_size is not 8-byte aligned");
-_Static_assert(sizeof(struct tftp_shm_settings) == 22936,
+_Static_assert(sizeof(struct tftp_shm_settings) == 27032,
     "tftp_shm_settings: implied padding, or a new layout (which needs a "
     "new TFTP_SHM_VERSION and this size)");
+
+/*
+ * The remap rules (transfer.map_file) as text, which the master read and
+ * validated: the workers cannot open the file (Landlock confines them to
+ * the root) and compile this instead.  TFTP_SHM_MAP_MAX is
+ * REMAP_RULES_MAX lines of REMAP_LINE_MAX bytes and a newline; a larger
+ * file is refused.  generation changes only when the text does, so a
+ * worker compiles the rules again only then.
+ */
+#define TFTP_SHM_MAP_MAX	262400
+
+struct tftp_shm_map {
+	uint64_t	generation;		/* 0: never published */
+	uint32_t	len;			/* bytes of text; 0: no rules */
+	uint32_t	pad;
+	char		text[TFTP_SHM_MAP_MAX];
+};
 
 /*
  * Written only by the master.  seq is a seqlock: odd while the master
@@ -256,6 +274,7 @@ struct tftp_shm_control {
 	uint64_t	generation;
 	struct tftp_shm_worker_info workers[TFTP_SHM_MAX_WORKERS];
 	struct tftp_shm_settings settings;
+	struct tftp_shm_map map;		/* under seq too */
 	uint8_t		reserved[64];
 };
 

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "path.h"
 #include "proto.h"
+#include "remap.h"
 #include "shm.h"
 #include "sock.h"
 #include "util.h"
@@ -208,7 +209,8 @@ open_file(struct worker *w, struct transfer *t, const struct tftp_request *req,
     uint64_t *size, uint16_t *code, const char **msg)
 {
 	const struct tftpd_config *cfg = &w->cfg;
-	char rel[PATH_REL_MAX];
+	const char *name = req->filename;
+	char rel[PATH_REL_MAX], mapped[REMAP_NAME_MAX];
 	int r;
 
 	if (req->mode == TFTP_MODE_NETASCII && !cfg->netascii) {
@@ -216,7 +218,14 @@ open_file(struct worker *w, struct transfer *t, const struct tftp_request *req,
 		*msg = "netascii mode disabled";
 		return -EPROTONOSUPPORT;
 	}
-	if ((r = path_normalize(req->filename, rel, sizeof(rel))) < 0)
+	/* The rules' name is the client's: the path rules confine it. */
+	if (w->rm != NULL) {
+		if ((r = wremap_name(w, t, req, mapped, sizeof(mapped), code,
+		    msg)) < 0)
+			return r;
+		name = mapped;
+	}
+	if ((r = path_normalize(name, rel, sizeof(rel))) < 0)
 		goto out_errmap;
 	if (req->opcode == TFTP_WRQ) {
 		r = files_upload_open(&t->up, w->rootfd, rel, cfg,

@@ -109,7 +109,7 @@ static int	 from_args(int argc, char *argv[], struct tftpd_config *c,
 		    struct run_opts *run, const char *config_path, char *err,
 		    size_t errlen);
 
-static const char short_opts[] = ":lLia:46scu:U:pB:r:R:P:t:vVh";
+static const char short_opts[] = ":lLia:46scu:U:pB:r:R:P:t:m:vVh";
 
 static const struct option long_opts[] = {
 	/* ours */
@@ -136,6 +136,7 @@ static const struct option long_opts[] = {
 	{ "port-range",   required_argument, NULL, 'R' },
 	{ "pidfile",      required_argument, NULL, 'P' },
 	{ "timeout",      required_argument, NULL, 't' },
+	{ "map-file",     required_argument, NULL, 'm' },
 	{ "verbose",      no_argument,       NULL, 'v' },
 	{ "version",      no_argument,       NULL, 'V' },
 	{ NULL,           0,                 NULL, 0 },
@@ -161,6 +162,7 @@ static const struct flag flags[] = {
 	{ 'r', NULL, NULL, NULL, flag_refuse },
 	{ 'R', "transfer", "port_range", NULL, NULL },
 	{ 'P', "server", "pid_file", NULL, NULL },
+	{ 'm', "transfer", "map_file", NULL, NULL },
 	{ 'v', "server", "log_level", "debug", NULL },
 	{ 'V', NULL, NULL, NULL, flag_version },
 	{ 'h', NULL, NULL, NULL, flag_help },
@@ -177,8 +179,9 @@ usage_short(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: " PROGNAME " [-46ciLlpsvV] [-a address[:port]] "
-	    "[-B blksize] [-P pidfile]\n"
-	    "       [-R lo:hi] [-r option] [-t seconds] [-U umask] "
+	    "[-B blksize] [-m mapfile]\n"
+	    "       [-P pidfile]"
+	    " [-R lo:hi] [-r option] [-t seconds] [-U umask] "
 	    "[-u user]\n"
 	    "       [--config file] [--check-config] [--workers n] "
 	    "[--runtime-dir dir]\n"
@@ -215,6 +218,7 @@ usage_long(FILE *fp)
 	    "  -r, --refuse OPTION     never acknowledge OPTION "
 	    "(repeatable)\n"
 	    "  -R, --port-range LO:HI  transfer ports\n"
+	    "  -m, --map-file FILE     remap file names by the rules in FILE\n"
 	    "  -P, --pidfile FILE      write the process id to FILE\n"
 	    "  -v, --verbose           log at debug level\n"
 	    "  -V, --version           print the version and exit\n"

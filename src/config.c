@@ -273,6 +273,8 @@ static const struct key_def keys[] = {
 	U32KEY(TRANSFER, "max_transfers", max_transfers, 1,
 	    CONFIG_MAX_TRANSFERS, 1024, LIVE),
 	BOOLKEY(TRANSFER, "single_port", single_port, false, RESTART),
+	/* The master reads the file; the workers get its rules (remap.h). */
+	STRKEY(TRANSFER, "map_file", map_file, 0, LIVE),
 
 	/* enable: the master restarts the workers (Landlock's write
 	 * right is fixed when a worker starts). */

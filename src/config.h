@@ -78,6 +78,7 @@ struct tftpd_config {
 	uint16_t		port_max;
 	uint32_t		max_transfers;
 	bool			single_port;	/* answer from the listen port */
+	char			map_file[PATH_MAX];	/* remap rules; "": none */
 
 	/* [write] */
 	bool			write_enable;

@@ -6,16 +6,15 @@
  * through the path rules as the server does, and says what it becomes.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include "log.h"
+#include "mapfile.h"
 #include "maptest.h"
 #include "path.h"
 #include "remap.h"
@@ -74,49 +73,6 @@ parse_client(const char *s, struct sockaddr_storage *ss)
 }
 
 int
-maptest_read_file(const char *path, char **text, size_t *len)
-{
-	char *buf;
-	size_t n = 0;
-	ssize_t r;
-	int fd, err;
-
-	*text = NULL;
-	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return -errno;
-	/* One byte more than allowed tells a full file from a big one. */
-	if ((buf = malloc(MAPTEST_FILE_MAX + 1)) == NULL) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	while (n <= MAPTEST_FILE_MAX) {
-		r = read(fd, buf + n, MAPTEST_FILE_MAX + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = -errno;
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n > MAPTEST_FILE_MAX) {
-		err = -EFBIG;
-		goto fail;
-	}
-	close(fd);
-	*text = buf;
-	*len = n;
-	return 0;
-fail:
-	free(buf);
-	close(fd);
-	return err;
-}
-
-int
 maptest_main(int argc, char *argv[])
 {
 	const char *pos[3], *file, *name, *why;
@@ -152,10 +108,10 @@ maptest_main(int argc, char *argv[])
 		}
 		client = (const struct sockaddr *)&ss;
 	}
-	if ((rc = maptest_read_file(file, &text, &len)) < 0) {
+	if ((rc = mapfile_read(file, &text, &len)) < 0) {
 		if (rc == -EFBIG)
 			log_early(LOG_ERR, PROGNAME, "%s: larger than %d "
-			    "bytes", file, MAPTEST_FILE_MAX);
+			    "bytes", file, MAPFILE_MAX);
 		else
 			log_early(LOG_ERR, PROGNAME, "%s: %s", file,
 			    strerror(-rc));

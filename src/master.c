@@ -72,6 +72,7 @@ static void	 cleanup(struct master *m);
  * the first one that fails ends it, and the master exits 1.
  */
 static int	(*const startup[])(struct master *) = {
+	reload_map_start,	/* a bad remap file stops us before any bind */
 	listen_detect_mode,	/* standalone, inetd or socket activation */
 	open_devnull,
 	open_log,		/* and sd_notify's socket */
@@ -422,6 +423,8 @@ cleanup(struct master *m)
 	if (m->notify_fd >= 0)
 		close(m->notify_fd);
 	m->ready_fd = m->notify_fd = -1;
+	free(m->map);
+	m->map = NULL;
 }
 
 int

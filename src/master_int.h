@@ -86,6 +86,11 @@ struct master {
 	const struct run_opts	*run;		/* main()'s, for the startup */
 	char			 config_path[PATH_MAX];
 	struct tftpd_config	 cfg;		/* as published */
+	/* The remap rules' text as published (NULL: none), and where a
+	 * relative map_file is (the daemon leaves that directory). */
+	char			*map;
+	size_t			 maplen;
+	char			 startdir[PATH_MAX];
 	enum mode		 mode;
 	uint32_t		 ninherited;	/* LISTEN_FDS */
 	uint32_t		 nworkers;
@@ -206,5 +211,7 @@ void		 ctl_client_timeout(struct master *m, uint32_t idx);
 int		 reload_config(struct master *m, char *msg, size_t msglen);
 int		 reload_set_key(struct master *m, const char *name,
 		    const char *value, uid_t uid, char *msg, size_t msglen);
+/* The first startup step: the remap rules of m->cfg read and checked. */
+int		 reload_map_start(struct master *m);
 
 #endif /* MASTER_INT_H */

@@ -5,16 +5,20 @@
  * the file and the saved command line again; "tftpctl set" changes one
  * key.  Only live keys change (a worker reads them per transfer), as a
  * new generation in the segment; anything else needs a restart and says
- * so.  A bad value changes nothing.
+ * so.  A bad value changes nothing.  The remap rules file is read again
+ * on every reload, changed or not, and published with the settings.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
+#include "mapfile.h"
 #include "master_int.h"
 #include "notify.h"
 #include "shm.h"
@@ -23,19 +27,67 @@
 /* Scratch configurations, too big for the stack to be comfortable. */
 static struct tftpd_config scratch_new, scratch_out;
 
-static void	 publish(struct master *m, const struct tftpd_config *c);
+static void	 publish(struct master *m, const struct tftpd_config *c,
+		    char *map, size_t maplen);
+static int	 map_load(struct master *m, const struct tftpd_config *c,
+		    char **map, size_t *maplen, char *err, size_t errlen);
+static bool	 map_differs(const struct master *m, const char *map,
+		    size_t maplen);
 
-/* The new settings as the next generation; a new log level here too. */
+/*
+ * The new settings as the next generation, with the remap rules' text map
+ * (the master's from now on, unless it is already m->map); a new log
+ * level here too.
+ */
 static void
-publish(struct master *m, const struct tftpd_config *c)
+publish(struct master *m, const struct tftpd_config *c, char *map,
+    size_t maplen)
 {
 	bool	 roll = c->write_enable != m->cfg.write_enable;
 
+	if (map != m->map) {
+		free(m->map);
+		m->map = map;
+	}
+	m->maplen = maplen;
 	m->cfg = *c;
-	(void)shm_publish(&m->shm, &m->cfg);
+	(void)shm_publish(&m->shm, &m->cfg, m->map, m->maplen);
 	log_setlevel(m->cfg.log_level);
 	if (roll)
 		proc_roll(m);
+}
+
+/* c's rules file, a relative name taken from where the master started. */
+static int
+map_load(struct master *m, const struct tftpd_config *c, char **map,
+    size_t *maplen, char *err, size_t errlen)
+{
+	return mapfile_load(c->map_file, m->startdir[0] != '\0' ?
+	    m->startdir : NULL, map, maplen, err, errlen);
+}
+
+static bool
+map_differs(const struct master *m, const char *map, size_t maplen)
+{
+	return maplen != m->maplen ||
+	    (maplen > 0 && memcmp(map, m->map, maplen) != 0);
+}
+
+int
+reload_map_start(struct master *m)
+{
+	char	 err[CONFIG_ERR_MAX];
+	int	 r;
+
+	/* Named as given: we are still where it was given. */
+	if ((r = mapfile_load(m->cfg.map_file, NULL, &m->map, &m->maplen,
+	    err, sizeof(err))) < 0) {
+		startup_err(m, "%s", err);
+		return r;
+	}
+	if (getcwd(m->startdir, sizeof(m->startdir)) == NULL)
+		m->startdir[0] = '\0';
+	return 0;
 }
 
 /*
@@ -50,7 +102,8 @@ reload_config(struct master *m, char *msg, size_t msglen)
 	const char		*secs[64], *keys[64];
 	char			 err[CONFIG_ERR_MAX];
 	char			 restart[512], changed[512];
-	size_t			 n, i, nlive = 0, off_r = 0, off_c = 0;
+	char			*map = NULL;
+	size_t			 n, i, nlive = 0, off_r = 0, off_c = 0, maplen;
 	uint64_t		 gen;
 	int			 r;
 
@@ -79,13 +132,23 @@ reload_config(struct master *m, char *msg, size_t msglen)
 		str_append(restart, sizeof(restart), &off_r,
 		    "; %s.%s needs a restart", secs[i], keys[i]);
 	}
-	if ((r = config_validate(out, err, sizeof(err))) < 0) {
+	if ((r = config_validate(out, err, sizeof(err))) < 0 ||
+	    (r = map_load(m, out, &map, &maplen, err, sizeof(err))) < 0) {
 		log_warnx("reload: %s; the current settings stay", err);
 		snprintf(msg, msglen, "%s; nothing changed", err);
 		goto out;
 	}
-	if (nlive > 0)
-		publish(m, out);
+	/* The same file name may hold new rules. */
+	if (map_differs(m, map, maplen) &&
+	    strcmp(out->map_file, m->cfg.map_file) == 0) {
+		nlive++;
+		str_append(changed, sizeof(changed), &off_c, "%sthe rules of "
+		    "transfer.map_file", off_c > 0 ? ", " : "");
+	}
+	if (nlive > 0) {
+		publish(m, out, map, maplen);
+		map = NULL;
+	}
 	gen = shm_generation(m->shm.ctl);
 	if (nlive > 0)
 		log_info("reload: %s changed (generation %" PRIu64 ")",
@@ -98,6 +161,7 @@ reload_config(struct master *m, char *msg, size_t msglen)
 	    nlive == 1 ? "" : "s", gen, restart);
 	r = 0;
 out:
+	free(map);
 	notify_send(m->notify_fd, "READY=1");
 	return r;
 }
@@ -111,6 +175,8 @@ reload_set_key(struct master *m, const char *name, const char *value,
 	struct tftpd_config	*c = &scratch_out;
 	const char		*section, *key;
 	char			 err[CONFIG_ERR_MAX], shown[512];
+	char			*map = m->map;
+	size_t			 maplen = m->maplen;
 	int			 r;
 
 	if ((r = config_find_key(name, &section, &key)) < 0) {
@@ -132,12 +198,22 @@ reload_set_key(struct master *m, const char *name, const char *value,
 		snprintf(msg, msglen, "%s", err);
 		return r;
 	}
-	if (memcmp(c, &m->cfg, sizeof(*c)) != 0) {
-		publish(m, c);
+	/* A rules file named again is read again, as by a reload. */
+	if (strcmp(key, "map_file") == 0 && (r = map_load(m, c, &map,
+	    &maplen, err, sizeof(err))) < 0) {
+		snprintf(msg, msglen, "%s", err);
+		return r;
+	}
+	if (memcmp(c, &m->cfg, sizeof(*c)) != 0 ||
+	    (map != m->map && map_differs(m, map, maplen))) {
+		publish(m, c, map, maplen);
+		map = m->map;
 		log_info("set %s.%s by uid %lu (generation %" PRIu64 ")",
 		    section, key, (unsigned long)uid,
 		    shm_generation(m->shm.ctl));
 	}
+	if (map != m->map)
+		free(map);
 	(void)config_key_line(&m->cfg, section, key, shown, sizeof(shown));
 	snprintf(msg, msglen, "%s (generation %" PRIu64 ")", shown,
 	    shm_generation(m->shm.ctl));

@@ -488,6 +488,9 @@ runtime_shm_create(struct master *m)
 		return r;
 	}
 	m->shm_created = true;
+	/* Generation 2, before any worker reads: the rules with them. */
+	if (m->map != NULL)
+		(void)shm_publish(&m->shm, &m->cfg, m->map, m->maplen);
 	return 0;
 }
 

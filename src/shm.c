@@ -131,6 +131,7 @@ static const struct conv settings_conv[] = {
 	COPY(port_max),
 	COPY(max_transfers),
 	BOOL(single_port),
+	COPY(map_file),
 	/* [write] */
 	BOOL(write_enable),
 	BOOL(write_create),
@@ -526,7 +527,7 @@ shm_create(struct shm_master *m, const char *path, const char *instance,
 	m->hdr = h;
 	m->ctl = (struct tftp_shm_control *)((char *)base + l.control_off);
 	(void)snprintf(m->path, sizeof(m->path), "%s", path);
-	(void)shm_publish(m, cfg);
+	(void)shm_publish(m, cfg, NULL, 0);
 	/* Last: a reader that sees the magic sees a complete header. */
 	__atomic_store_n(&h->magic, TFTP_SHM_MAGIC, __ATOMIC_RELEASE);
 	return 0;
@@ -639,17 +640,33 @@ settings_get(struct tftpd_config *c, const struct tftp_shm_settings *s)
 }
 
 uint64_t
-shm_publish(struct shm_master *m, const struct tftpd_config *cfg)
+shm_publish(struct shm_master *m, const struct tftpd_config *cfg,
+    const char *map, size_t maplen)
 {
 	struct tftp_shm_control *ctl = m->ctl;
 	struct tftp_shm_settings set;
 	uint64_t gen;
+	bool newmap;
 
+	if (map == NULL)
+		maplen = 0;
+	if (maplen > TFTP_SHM_MAP_MAX)
+		return 0;
+	/* The one writer reads its own last publish without the lock. */
+	newmap = ctl->map.generation == 0 || ctl->map.len != maplen ||
+	    (maplen > 0 && memcmp(ctl->map.text, map, maplen) != 0);
 	/* Converted first: readers wait for no more than one copy. */
 	settings_put(&set, cfg);
 	gen = __atomic_load_n(&ctl->generation, __ATOMIC_RELAXED) + 1;
 	seq_begin(&ctl->seq);
 	memcpy(&ctl->settings, &set, sizeof(set));
+	if (newmap) {
+		if (maplen > 0)
+			memcpy(ctl->map.text, map, maplen);
+		ctl->map.len = (uint32_t)maplen;
+		__atomic_store_n(&ctl->map.generation,
+		    ctl->map.generation + 1, __ATOMIC_RELAXED);
+	}
 	__atomic_store_n(&ctl->generation, gen, __ATOMIC_RELAXED);
 	seq_end(&ctl->seq);
 	return gen;
@@ -683,6 +700,45 @@ shm_read_config(const struct tftp_shm_control *ctl, struct tftpd_config *out,
 				*generation = gen;
 			return 0;
 		}
+	}
+	return -EAGAIN;
+}
+
+int
+shm_read_map(const struct tftp_shm_control *ctl, uint64_t have, char *buf,
+    size_t cap, size_t *len, uint64_t *mapgen)
+{
+	uint32_t s1, s2, spins = 0, n;
+	uint64_t mg;
+	int i, r;
+
+	for (i = 0; i < SHM_READ_TRIES; i++) {
+		s1 = __atomic_load_n(&ctl->seq, __ATOMIC_ACQUIRE);
+		while ((s1 & 1) && spins++ < SHM_READ_SPINS) {
+			cpu_relax();
+			s1 = __atomic_load_n(&ctl->seq, __ATOMIC_ACQUIRE);
+		}
+		if (s1 & 1)
+			return -EAGAIN;
+		mg = __atomic_load_n(&ctl->map.generation, __ATOMIC_RELAXED);
+		n = __atomic_load_n(&ctl->map.len, __ATOMIC_RELAXED);
+		if (mg == have)
+			r = 1;
+		else if (n > cap || n > TFTP_SHM_MAP_MAX)
+			r = -EINVAL;
+		else {
+			memcpy(buf, ctl->map.text, n);
+			r = 0;
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&ctl->seq, __ATOMIC_RELAXED);
+		if (s1 != s2)
+			continue;
+		if (r == 0) {
+			*len = n;
+			*mapgen = mg;
+		}
+		return r;
 	}
 	return -EAGAIN;
 }

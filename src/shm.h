@@ -71,9 +71,13 @@ int	 shm_create(struct shm_master *m, const char *path,
 	    uint32_t sessions_per_worker, const struct tftpd_config *cfg);
 /*
  * Publish a new configuration under the seqlock, as the segment's own
- * settings (struct tftp_shm_settings); returns the generation.
+ * settings (struct tftp_shm_settings), with the remap rules' text
+ * map[0..maplen) (NULL: none), whose own generation moves only when the
+ * text changed; returns the generation, or 0 (nothing published) when
+ * maplen exceeds TFTP_SHM_MAP_MAX.
  */
-uint64_t shm_publish(struct shm_master *m, const struct tftpd_config *cfg);
+uint64_t shm_publish(struct shm_master *m, const struct tftpd_config *cfg,
+	    const char *map, size_t maplen);
 /* Master-side bookkeeping of worker k (shown by "tftpctl workers"). */
 void	 shm_set_worker(struct shm_master *m, uint32_t k, int64_t pid,
 	    uint32_t state, int32_t last_status, uint64_t restarts,
@@ -105,6 +109,15 @@ int	 shm_worker_attach(struct shm_worker *w, int ro_fd, int rw_fd,
  */
 int	 shm_read_config(const struct tftp_shm_control *ctl,
 	    struct tftpd_config *out, uint64_t *generation);
+/*
+ * The remap rules' text, under the same seqlock: 1 when the map's
+ * generation is still have (nothing copied), 0 with the text in
+ * buf[0..*len) and its generation in *mapgen, -EINVAL when it does not
+ * fit cap, -EAGAIN as shm_read_config().  The text is not NUL-terminated
+ * and not yet validated (remap_parse() does that).
+ */
+int	 shm_read_map(const struct tftp_shm_control *ctl, uint64_t have,
+	    char *buf, size_t cap, size_t *len, uint64_t *mapgen);
 /* The generation currently published (a cheap check per loop turn). */
 uint64_t shm_generation(const struct tftp_shm_control *ctl);
 

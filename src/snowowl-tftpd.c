@@ -11,11 +11,13 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "config.h"
 #include "log.h"
+#include "mapfile.h"
 #include "maptest.h"
 #include "master.h"
 #include "privs.h"
@@ -27,6 +29,7 @@
 
 static int	 check_root(const char *root);
 static int	 check_user(const char *user);
+static int	 check_map(const char *path);
 static int	 worker_args(int argc, char *argv[], uint32_t *index,
 		    uint32_t *nfds);
 
@@ -68,6 +71,22 @@ check_user(const char *user)
 		log_early(LOG_ERR, PROGNAME, "user %s: %s", user,
 		    strerror(-r));
 	return -1;
+}
+
+/* The remap rules file, as the master will read it. */
+static int
+check_map(const char *path)
+{
+	char	 err[CONFIG_ERR_MAX];
+	char	*text;
+	size_t	 len;
+
+	if (mapfile_load(path, NULL, &text, &len, err, sizeof(err)) < 0) {
+		log_early(LOG_ERR, PROGNAME, "%s", err);
+		return -1;
+	}
+	free(text);
+	return 0;
 }
 
 /*
@@ -115,7 +134,8 @@ main(int argc, char *argv[])
 	if (r < 0)
 		return 1;
 	if (run.check_config) {
-		if (check_root(cfg.root) < 0 || check_user(cfg.user) < 0)
+		if (check_root(cfg.root) < 0 || check_user(cfg.user) < 0 ||
+		    check_map(cfg.map_file) < 0)
 			return 1;
 		if (cfg.log_level >= LOG_DEBUG)
 			config_dump(&cfg, stdout);

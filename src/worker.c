@@ -113,6 +113,14 @@ worker_main(uint32_t index, uint32_t nfds)
 		log_warnx("invalid settings in shared memory: %s", why);
 		goto out;
 	}
+	/* Without the rules asked for, no request is served at all. */
+	for (i = 0; (r = wremap_update(w)) == -EAGAIN && i < 100; i++)
+		(void)nanosleep(&(struct timespec){ .tv_nsec = 10000000 },
+		    NULL);
+	if (r < 0) {
+		log_warnx("cannot read the remap rules: %s", strerror(-r));
+		goto out;
+	}
 	/* Landlock fixes this for the life of the process. */
 	w->can_write = w->cfg.write_enable;
 	w->tp = w->cfg.single_port ? &single_transport : &conn_transport;
@@ -145,6 +153,7 @@ out:
 	if (w->loop_ok)
 		loop_free(&w->loop);
 	worker_dealloc(w);
+	wremap_free(w);
 	return status;
 }
 
@@ -372,6 +381,9 @@ config_check(struct worker *w)
 	if (gen == w->seen)
 		return;
 	if (shm_read_config(w->shm.ctl, &w->next, &gen) < 0)
+		return;
+	/* Published with the settings; torn, both are read next turn. */
+	if (wremap_update(w) == -EAGAIN)
 		return;
 	w->seen = gen;
 	if (gen == w->gen)

@@ -15,6 +15,7 @@
  *   window.c	 a download's window laid out in its pool buffer
  *   conn.c	 the transport with a connected socket per transfer
  *   single.c	 the single-port transport
+ *   wremap.c	 the remap rules: compiled from the segment, applied
  *
  * Every counter of the worker's shared-memory slot is bumped where the
  * thing counted happens, with the inline helpers at the end.
@@ -122,6 +123,8 @@ struct request {
 };
 
 struct worker;
+struct remap;
+struct tftp_request;
 
 /*
  * A transport: how a transfer's packets reach the worker and leave it,
@@ -184,6 +187,9 @@ struct worker {
 	uint64_t		 seen;		/* last one looked at */
 	struct tftpd_config	 next;		/* to be checked */
 	bool			 can_write;	/* Landlock allows it */
+	/* The remap rules (NULL: none) and their text's generation. */
+	struct remap		*rm;
+	uint64_t		 map_gen;
 	uint32_t		 index;
 	struct shm_worker	 shm;
 	struct tftp_shm_stats	*st;		/* our slot */
@@ -328,6 +334,18 @@ size_t		 window_gso_total(const struct worker *w, uint32_t k,
 		    size_t seg);
 bool		 window_gso_refused(struct worker *w, int err);
 uint32_t	 window_fit(size_t seg);
+
+/*
+ * wremap.c: the remap rules.  update: compile the published rules if
+ * their text changed (0; -EAGAIN: the master is writing, try again; else
+ * the rules in use stay).  name: req's file name through them into out,
+ * 0, or -errno with the ERROR to send in code/msg.
+ */
+int		 wremap_update(struct worker *w);
+void		 wremap_free(struct worker *w);
+int		 wremap_name(struct worker *w, const struct transfer *t,
+		    const struct tftp_request *req, char *out, size_t outlen,
+		    uint16_t *code, const char **msg);
 
 /* conn.c, single.c: the transports */
 extern const struct transport conn_transport;

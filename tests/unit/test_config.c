@@ -1183,6 +1183,16 @@ test_cli_flags(void **state)
 	assert_int_equal(c.max_blksize, 1428);
 	assert_int_equal(c.port_max, 2);
 	assert_int_equal(c.umask, 0);
+
+	/* tftp-hpa's -m: the rules file, read by the master (mapfile.c). */
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-m",
+	    "/etc/tftp.remap", NULL), 0);
+	assert_string_equal(c.map_file, "/etc/tftp.remap");
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p,
+	    "--map-file=rules", NULL), 0);
+	assert_string_equal(c.map_file, "rules");
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, NULL), 0);
+	assert_string_equal(c.map_file, "");
 }
 
 static void
@@ -1296,9 +1306,8 @@ test_cli_errors(void **state)
 	assert_int_equal(cli(&c, &run, NULL, err, "--blocksize", NULL), -1);
 	assert_prefix(err, "snowowl-tftpd: option --blocksize needs an "
 	    "argument\n");
-	/* tftp-hpa's -m (remap) cannot be honoured: refused, not ignored. */
-	assert_int_equal(cli(&c, &run, NULL, err, "-m", "rules", NULL), -1);
-	assert_prefix(err, "snowowl-tftpd: unknown option -m\n");
+	assert_int_equal(cli(&c, &run, NULL, err, "-m", NULL), -1);
+	assert_prefix(err, "snowowl-tftpd: option -m needs an argument\n");
 }
 
 static void
@@ -1551,7 +1560,7 @@ static const char *const live_keys[] = {
 	"transfer.permissive", "transfer.netascii", "write.enable",
 	"write.create", "write.overwrite", "write.umask",
 	"write.max_file_size", "write.allow", "write.fsync",
-	"server.log_level",
+	"server.log_level", "transfer.map_file",
 };
 
 static bool

@@ -165,7 +165,7 @@ static const struct key_at number_keys[] = {
 };
 static const struct key_at text_keys[] = {
 	KEY(root), KEY(user), KEY(pid_file), KEY(runtime_dir), KEY(instance),
-	KEY(write_allow),
+	KEY(write_allow), KEY(map_file),
 };
 static const struct key_at bool_keys[] = {
 	KEY(foreground), KEY(log_set), KEY(netascii), KEY(follow_symlinks),
@@ -396,18 +396,77 @@ test_publish_read(void **state)
 	c2.write_enable = true;
 	snprintf(c2.write_allow[0], sizeof(c2.write_allow[0]), "upload/*");
 	c2.nwrite_allow = 1;
-	assert_int_equal(shm_publish(&m, &c2), 2);
+	assert_int_equal(shm_publish(&m, &c2, NULL, 0), 2);
 	assert_int_equal(shm_generation(w.ctl), 2);
 	assert_int_equal(shm_read_config(w.ctl, &c, &gen), 0);
 	assert_int_equal(gen, 2);
 	assert_memory_equal(&c, &c2, sizeof(c));
 	assert_int_equal(c.max_blksize, 1024);
 
-	assert_int_equal(shm_publish(&m, &f->cfg), 3);
+	assert_int_equal(shm_publish(&m, &f->cfg, NULL, 0), 3);
 	assert_int_equal(shm_read_config(w.ctl, &c, &gen), 0);
 	assert_int_equal(gen, 3);
 	assert_memory_equal(&c, &f->cfg, sizeof(c));
 	/* Even after every write the seq is back to even. */
+	assert_int_equal(m.ctl->seq & 1, 0);
+
+	detach(&w);
+	shm_destroy(&m);
+}
+
+/*
+ * The remap rules' text rides with the settings; its own generation
+ * moves only when the text changes, so workers compile it only then.
+ */
+static void
+test_publish_map(void **state)
+{
+	struct fixture *f = *state;
+	static char buf[TFTP_SHM_MAP_MAX], big[TFTP_SHM_MAP_MAX + 1];
+	static const char rules[] = "r ^a b\n", other[] = "rg x y\n";
+	struct shm_master m;
+	struct shm_worker w;
+	uint64_t mg = 0, mg2 = 0;
+	size_t len = 0;
+
+	create(f, &m);
+	attach(&m, &w, 0);
+	/* Generation 1 has none: an empty text, generation 1 of its own. */
+	assert_int_equal(shm_read_map(w.ctl, 0, buf, sizeof(buf), &len, &mg),
+	    0);
+	assert_int_equal(len, 0);
+	assert_int_equal(mg, 1);
+	assert_int_equal(shm_read_map(w.ctl, mg, buf, sizeof(buf), &len,
+	    &mg), 1);
+
+	assert_int_equal(shm_publish(&m, &f->cfg, rules, strlen(rules)), 2);
+	assert_int_equal(shm_read_map(w.ctl, mg, buf, sizeof(buf), &len,
+	    &mg2), 0);
+	assert_int_equal(mg2, 2);
+	assert_int_equal(len, strlen(rules));
+	assert_memory_equal(buf, rules, len);
+	/* The same text again: a new configuration, the same rules. */
+	assert_int_equal(shm_publish(&m, &f->cfg, rules, strlen(rules)), 3);
+	assert_int_equal(shm_read_map(w.ctl, mg2, buf, sizeof(buf), &len,
+	    &mg), 1);
+	/* Too small a buffer is refused, never overrun. */
+	assert_int_equal(shm_publish(&m, &f->cfg, other, strlen(other)), 4);
+	assert_int_equal(shm_read_map(w.ctl, mg2, buf, 3, &len, &mg),
+	    -EINVAL);
+	assert_int_equal(shm_read_map(w.ctl, mg2, buf, sizeof(buf), &len,
+	    &mg), 0);
+	assert_int_equal(mg, 3);
+	assert_memory_equal(buf, other, strlen(other));
+	/* More than the segment holds: nothing published. */
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(shm_publish(&m, &f->cfg, big, sizeof(big)), 0);
+	assert_int_equal(shm_generation(w.ctl), 4);
+	/* None again (NULL): an empty text, a new map generation. */
+	assert_int_equal(shm_publish(&m, &f->cfg, NULL, 12), 5);
+	assert_int_equal(shm_read_map(w.ctl, mg, buf, sizeof(buf), &len,
+	    &mg), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(mg, 4);
 	assert_int_equal(m.ctl->seq & 1, 0);
 
 	detach(&w);
@@ -454,7 +513,7 @@ test_seqlock_race(void **state)
 	config_fill(&a, 1);
 	config_fill(&b, 2);
 	create(f, &m);
-	shm_publish(&m, &a);
+	shm_publish(&m, &a, NULL, 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -467,7 +526,7 @@ test_seqlock_race(void **state)
 			end.tv_nsec -= 1000000000L;
 		}
 		for (unsigned i = 0;; i++) {
-			shm_publish(&m, i & 1 ? &a : &b);
+			shm_publish(&m, i & 1 ? &a : &b, NULL, 0);
 			/* Gaps of varying length, around one copy's time. */
 			for (volatile unsigned j = 0; j < (i % 32) * 50; j++)
 				;
@@ -528,7 +587,7 @@ test_settings_roundtrip(void **state)
 		else
 			config_fill(&in, seed);
 		memset(&out, 0x5a, sizeof(out));
-		assert_int_equal(shm_publish(&m, &in), seed + 2);
+		assert_int_equal(shm_publish(&m, &in, NULL, 0), seed + 2);
 		assert_int_equal(shm_read_config(w.ctl, &out, &gen), 0);
 		assert_int_equal(gen, seed + 2);
 		assert_memory_equal(&out, &in, sizeof(out));
@@ -540,7 +599,7 @@ test_settings_roundtrip(void **state)
 	assert_int_equal(m.ctl->settings.log, TFTP_SHM_LOG_SYSLOG);
 	assert_int_equal(m.ctl->settings.max_file_size, in.max_file_size);
 	config_fill(&in, 1);
-	shm_publish(&m, &in);
+	shm_publish(&m, &in, NULL, 0);
 	assert_int_equal(m.ctl->settings.foreground, 1);
 	assert_int_equal(m.ctl->settings.reuse_port, 1);
 	assert_int_equal(m.ctl->settings.family, TFTP_SHM_FAMILY_IPV4);
@@ -628,7 +687,7 @@ test_settings_corrupt(void **state)
 	assert_int_equal(shm_read_config(w.ctl, &c, NULL), 0);
 	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		shm_publish(&m, &f->cfg);
+		shm_publish(&m, &f->cfg, NULL, 0);
 		cases[i].fn(&m.ctl->settings);
 		assert_int_equal(shm_read_config(w.ctl, &c, NULL), 0);
 		if (config_validate(&c, err, sizeof(err)) >= 0)
@@ -1440,6 +1499,7 @@ main(void)
 		T(test_create_bad_args),
 		T(test_view_roundtrip),
 		T(test_publish_read),
+		T(test_publish_map),
 		T(test_config_torn),
 		T(test_seqlock_race),
 		T(test_settings_roundtrip),

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define TFTP_SHM_MAGIC		0x314c574f574f4e53ULL	/* "SNOWOWL1" */
-#define TFTP_SHM_VERSION	4
+#define TFTP_SHM_VERSION	5
 #define TFTP_SHM_MAX_WORKERS	256
 #define TFTP_SHM_CACHELINE	64
 #define TFTP_SHM_FILE_MAX	128	/* file names in the transfer table */
@@ -165,6 +165,9 @@ struct tftp_shm_session {
 #define TFTP_SHM_FAMILY_IPV6	2
 #define TFTP_SHM_LOG_STDERR	0
 #define TFTP_SHM_LOG_SYSLOG	1
+/* Values of tftp_shm_settings.client_root. */
+#define TFTP_SHM_CLIENT_ROOT_NO	0
+#define TFTP_SHM_CLIENT_ROOT_IP	1
 
 /* One listen address: a struct sockaddr_storage's bytes and its length. */
 struct tftp_shm_listen {
@@ -213,6 +216,10 @@ struct tftp_shm_settings {
 	uint16_t	port_max;
 	uint32_t	max_transfers;
 	uint32_t	single_port;
+	uint32_t	map_backslash;
+	uint32_t	ignore_case;
+	uint32_t	client_root;		/* TFTP_SHM_CLIENT_ROOT_* */
+	uint32_t	pad_transfer;		/* 0; keeps [write] 8-aligned */
 
 	/* [write] */
 	uint32_t	write_enable;
@@ -240,7 +247,7 @@ struct tftp_shm_settings {
 /* The layout is the same for every compiler and architecture. */
 _Static_assert(offsetof(struct tftp_shm_settings, max_file_size) % 8 == 0,
     "tftp_shm_settings: max_file_size is not 8-byte aligned");
-_Static_assert(sizeof(struct tftp_shm_settings) == 22936,
+_Static_assert(sizeof(struct tftp_shm_settings) == 22952,
     "tftp_shm_settings: implied padding, or a new layout (which needs a "
     "new TFTP_SHM_VERSION and this size)");
 

@@ -41,6 +41,12 @@ enum config_family {
 	FAMILY_IPV6,		/* -6 */
 };
 
+/* Where a client's names are looked up (lookup.c). */
+enum config_client_root {
+	CLIENT_ROOT_NO,		/* the root, for everyone */
+	CLIENT_ROOT_IP,		/* ROOT/ADDRESS/ when it exists */
+};
+
 struct listen_addr {
 	struct sockaddr_storage	ss;
 	socklen_t		len;
@@ -78,6 +84,9 @@ struct tftpd_config {
 	uint16_t		port_max;
 	uint32_t		max_transfers;
 	bool			single_port;	/* answer from the listen port */
+	bool			map_backslash;	/* a backslash in a name is '/' */
+	bool			ignore_case;	/* missing name: ASCII case */
+	enum config_client_root	client_root;
 
 	/* [write] */
 	bool			write_enable;

@@ -165,6 +165,9 @@ struct tftp_shm_session {
 #define TFTP_SHM_FAMILY_IPV6	2
 #define TFTP_SHM_LOG_STDERR	0
 #define TFTP_SHM_LOG_SYSLOG	1
+/* Values of tftp_shm_settings.client_root. */
+#define TFTP_SHM_CLIENT_ROOT_NO	0
+#define TFTP_SHM_CLIENT_ROOT_IP	1
 
 /* One listen address: a struct sockaddr_storage's bytes and its length. */
 struct tftp_shm_listen {
@@ -214,6 +217,10 @@ struct tftp_shm_settings {
 	uint32_t	max_transfers;
 	uint32_t	single_port;
 	char		map_file[TFTP_SHM_PATH_MAX];	/* "": no rules */
+	uint32_t	map_backslash;
+	uint32_t	ignore_case;
+	uint32_t	client_root;		/* TFTP_SHM_CLIENT_ROOT_* */
+	uint32_t	pad_transfer;		/* 0; keeps [write] 8-aligned */
 
 	/* [write] */
 	uint32_t	write_enable;
@@ -241,7 +248,7 @@ struct tftp_shm_settings {
 /* The layout is the same for every compiler and architecture. */
 _Static_assert(offsetof(struct tftp_shm_settings, max_file_size) % 8 == 0,
     "tftp_shm_settings: max_file_size is not 8-byte aligned");
-_Static_assert(sizeof(struct tftp_shm_settings) == 27032,
+_Static_assert(sizeof(struct tftp_shm_settings) == 27048,
     "tftp_shm_settings: implied padding, or a new layout (which needs a "
     "new TFTP_SHM_VERSION and this size)");
 

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "files.h"
 #include "log.h"
+#include "lookup.h"
 #include "path.h"
 #include "proto.h"
 #include "remap.h"
@@ -209,8 +210,9 @@ open_file(struct worker *w, struct transfer *t, const struct tftp_request *req,
     uint64_t *size, uint16_t *code, const char **msg)
 {
 	const struct tftpd_config *cfg = &w->cfg;
+	const struct sockaddr *peer = (const struct sockaddr *)&t->ri.peer;
+	char rel[PATH_REL_MAX], bs[PATH_REL_MAX], mapped[REMAP_NAME_MAX];
 	const char *name = req->filename;
-	char rel[PATH_REL_MAX], mapped[REMAP_NAME_MAX];
 	int r;
 
 	if (req->mode == TFTP_MODE_NETASCII && !cfg->netascii) {
@@ -218,23 +220,31 @@ open_file(struct worker *w, struct transfer *t, const struct tftp_request *req,
 		*msg = "netascii mode disabled";
 		return -EPROTONOSUPPORT;
 	}
+	/* Backslashes first, so remap rules and the path rules see '/'. */
+	if (cfg->map_backslash &&
+	    (name = lookup_backslash(name, bs, sizeof(bs))) == NULL) {
+		r = -ENAMETOOLONG;
+		goto out_errmap;
+	}
 	/* The rules' name is the client's: the path rules confine it. */
 	if (w->rm != NULL) {
-		if ((r = wremap_name(w, t, req, mapped, sizeof(mapped), code,
-		    msg)) < 0)
+		if ((r = wremap_name(w, t, req->opcode, name, mapped,
+		    sizeof(mapped), code, msg)) < 0)
 			return r;
 		name = mapped;
 	}
 	if ((r = path_normalize(name, rel, sizeof(rel))) < 0)
 		goto out_errmap;
+	/* Beneath the root or the client's directory, maybe ignoring case. */
 	if (req->opcode == TFTP_WRQ) {
-		r = files_upload_open(&t->up, w->rootfd, rel, cfg,
-		    req->mode == TFTP_MODE_NETASCII);
+		r = lookup_open(w->rootfd, peer, rel, cfg, &t->up,
+		    req->mode == TFTP_MODE_NETASCII, NULL);
 		if (r < 0)
 			goto out_errmap;
 		return 0;
 	}
-	if ((r = files_open_read(w->rootfd, rel, cfg, size)) < 0)
+	if ((r = lookup_open(w->rootfd, peer, rel, cfg, NULL, false,
+	    size)) < 0)
 		goto out_errmap;
 	t->fd = r;
 	if (req->mode == TFTP_MODE_NETASCII) {

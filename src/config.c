@@ -33,6 +33,7 @@
 #define FAMILY_CHOICES	"any, ipv4, ipv6"
 #define LOG_CHOICES	"syslog, stderr"
 #define LEVEL_CHOICES	"err, warning, notice, info, debug"
+#define CLIENT_ROOT_CHOICES	"no, ip"
 
 enum key_type {
 	KT_BOOL,
@@ -135,6 +136,8 @@ static int	 set_max_file_size(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
 static int	 set_write_allow(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
+static int	 set_client_root(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
 static void	 print_listen(const struct tftpd_config *,
 		    const struct key_def *, const struct key_out *);
 static void	 print_family(const struct tftpd_config *,
@@ -156,6 +159,8 @@ static void	 print_port_range(const struct tftpd_config *,
 static void	 print_umask(const struct tftpd_config *,
 		    const struct key_def *, const struct key_out *);
 static void	 print_max_file_size(const struct tftpd_config *,
+		    const struct key_def *, const struct key_out *);
+static void	 print_client_root(const struct tftpd_config *,
 		    const struct key_def *, const struct key_out *);
 static void	 print_write_allow(const struct tftpd_config *,
 		    const struct key_def *, const struct key_out *);
@@ -190,6 +195,7 @@ static int	 check_single_port(const struct tftpd_config *, char *,
 static int	 check_port_range(const struct tftpd_config *, char *, size_t);
 static int	 check_instance(const struct tftpd_config *, char *, size_t);
 static int	 check_write_allow(const struct tftpd_config *, char *, size_t);
+static int	 check_client_root(const struct tftpd_config *, char *, size_t);
 static int	 check_listen(const struct tftpd_config *, char *, size_t);
 static int	 load_fail(struct load_ctx *ctx, int rc, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -275,6 +281,11 @@ static const struct key_def keys[] = {
 	BOOLKEY(TRANSFER, "single_port", single_port, false, RESTART),
 	/* The master reads the file; the workers get its rules (remap.h). */
 	STRKEY(TRANSFER, "map_file", map_file, 0, LIVE),
+	/* How a name becomes a file: lookup.c. */
+	BOOLKEY(TRANSFER, "map_backslash", map_backslash, false, LIVE),
+	BOOLKEY(TRANSFER, "ignore_case", ignore_case, false, LIVE),
+	FUNCKEY(TRANSFER, "client_root", false, client_root, LIVE,
+	    SPAN(client_root), NOSPAN),
 
 	/* enable: the master restarts the workers (Landlock's write
 	 * right is fixed when a worker starts). */
@@ -320,6 +331,11 @@ static const char *const family_names[] = {
 	[FAMILY_ANY]	= "any",
 	[FAMILY_IPV4]	= "ipv4",
 	[FAMILY_IPV6]	= "ipv6",
+};
+
+static const char *const client_root_names[] = {
+	[CLIENT_ROOT_NO]	= "no",
+	[CLIENT_ROOT_IP]	= "ip",
 };
 
 /*
@@ -368,6 +384,7 @@ config_defaults(struct tftpd_config *c)
 	c->timeout_ms = 1000;
 	c->allowed_opts = TFTP_OPT_ALL;
 	c->umask = 022;
+	c->client_root = CLIENT_ROOT_NO;
 }
 
 /*
@@ -518,6 +535,25 @@ set_family(struct tftpd_config *c, const char *value, bool append,
 		}
 	}
 	snprintf(why, whylen, "\"%s\" is not one of " FAMILY_CHOICES,
+	    show(value, v, sizeof(v)));
+	return -EINVAL;
+}
+
+static int
+set_client_root(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	char	 v[VALUE_SHOW_MAX];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(client_root_names) /
+	    sizeof(client_root_names[0]); i++) {
+		if (strcasecmp(value, client_root_names[i]) == 0) {
+			c->client_root = (enum config_client_root)i;
+			return 0;
+		}
+	}
+	snprintf(why, whylen, "\"%s\" is not one of " CLIENT_ROOT_CHOICES,
 	    show(value, v, sizeof(v)));
 	return -EINVAL;
 }
@@ -772,6 +808,14 @@ print_listen(const struct tftpd_config *c, const struct key_def *k,
 	for (i = 0; i < c->nlisten && i < CONFIG_MAX_LISTEN; i++)
 		put_value(o, k, sockaddr_str((const struct sockaddr *)
 		    &c->listen[i].ss, buf, sizeof(buf)), -1);
+}
+
+static void
+print_client_root(const struct tftpd_config *c, const struct key_def *k,
+    const struct key_out *o)
+{
+	put_value(o, k, (unsigned)c->client_root <= CLIENT_ROOT_IP ?
+	    client_root_names[c->client_root] : "?", -1);
 }
 
 static void
@@ -1258,6 +1302,17 @@ check_family(const struct tftpd_config *c, char *err, size_t errlen)
 }
 
 static int
+check_client_root(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	if ((unsigned)c->client_root > CLIENT_ROOT_IP) {
+		snprintf(err, errlen, "transfer.client_root: %u is not one of "
+		    CLIENT_ROOT_CHOICES, (unsigned)c->client_root);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
 check_log(const struct tftpd_config *c, char *err, size_t errlen)
 {
 	if (c->log != LOG_TO_STDERR && c->log != LOG_TO_SYSLOG) {
@@ -1419,6 +1474,7 @@ static const config_check checks[] = {
 	check_port_range,
 	check_instance,
 	check_write_allow,
+	check_client_root,
 	/* After check_family: it names the family. */
 	check_listen,
 };

@@ -41,6 +41,12 @@ enum config_family {
 	FAMILY_IPV6,		/* -6 */
 };
 
+/* Where a client's names are looked up (lookup.c). */
+enum config_client_root {
+	CLIENT_ROOT_NO,		/* the root, for everyone */
+	CLIENT_ROOT_IP,		/* ROOT/ADDRESS/ when it exists */
+};
+
 struct listen_addr {
 	struct sockaddr_storage	ss;
 	socklen_t		len;
@@ -79,6 +85,9 @@ struct tftpd_config {
 	uint32_t		max_transfers;
 	bool			single_port;	/* answer from the listen port */
 	char			map_file[PATH_MAX];	/* remap rules; "": none */
+	bool			map_backslash;	/* a backslash in a name is '/' */
+	bool			ignore_case;	/* missing name: ASCII case */
+	enum config_client_root	client_root;
 
 	/* [write] */
 	bool			write_enable;

@@ -174,6 +174,12 @@ out:
 }
 
 int
+files_resolve(int rootfd, const char *rel, int flags, bool follow)
+{
+	return resolve(rootfd, rel, flags, follow);
+}
+
+int
 files_open_read(int rootfd, const char *rel, const struct tftpd_config *cfg,
     uint64_t *size)
 {

@@ -55,6 +55,15 @@ enum files_link {
 extern enum files_link	files_link;
 
 /*
+ * The one way into the tree, for lookup.c too: rel opened beneath rootfd
+ * with flags (openat2 RESOLVE_BENEATH, else a walk that follows no
+ * symlink); symlinks followed, never out of rootfd, only if follow.
+ * The descriptor or -errno.
+ */
+int		 files_resolve(int rootfd, const char *rel, int flags,
+		    bool follow);
+
+/*
  * Open rel (from path_normalize()) beneath rootfd for reading.  Returns
  * the descriptor (O_CLOEXEC, O_NONBLOCK) and its size, or:
  *   -ENOENT, -ENOTDIR	   missing

@@ -165,6 +165,7 @@ static const char *const sys_files[] = {
 	"openat",
 	"openat2",		/* RESOLVE_BENEATH lookups */
 	"close",
+	"getdents64",		/* ignore_case: a directory's names (lookup.c) */
 	"fstat",
 	"newfstatat",
 	"fstat64",		/* 32-bit */

@@ -132,6 +132,9 @@ static const struct conv settings_conv[] = {
 	COPY(max_transfers),
 	BOOL(single_port),
 	COPY(map_file),
+	BOOL(map_backslash),
+	BOOL(ignore_case),
+	COPY(client_root),
 	/* [write] */
 	BOOL(write_enable),
 	BOOL(write_create),
@@ -168,6 +171,8 @@ static const struct conv settings_conv[] = {
 _Static_assert(FAMILY_ANY == TFTP_SHM_FAMILY_ANY &&
     FAMILY_IPV4 == TFTP_SHM_FAMILY_IPV4 &&
     FAMILY_IPV6 == TFTP_SHM_FAMILY_IPV6, "enum config_family");
+_Static_assert(CLIENT_ROOT_NO == TFTP_SHM_CLIENT_ROOT_NO &&
+    CLIENT_ROOT_IP == TFTP_SHM_CLIENT_ROOT_IP, "enum config_client_root");
 _Static_assert(LOG_TO_STDERR == TFTP_SHM_LOG_STDERR &&
     LOG_TO_SYSLOG == TFTP_SHM_LOG_SYSLOG, "enum log_target");
 _Static_assert(CONFIG_MAX_LISTEN == TFTP_SHM_LISTEN_MAX &&

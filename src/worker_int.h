@@ -338,13 +338,14 @@ uint32_t	 window_fit(size_t seg);
 /*
  * wremap.c: the remap rules.  update: compile the published rules if
  * their text changed (0; -EAGAIN: the master is writing, try again; else
- * the rules in use stay).  name: req's file name through them into out,
+ * the rules in use stay).  name: a request's name (after map_backslash)
+ * through them into out,
  * 0, or -errno with the ERROR to send in code/msg.
  */
 int		 wremap_update(struct worker *w);
 void		 wremap_free(struct worker *w);
 int		 wremap_name(struct worker *w, const struct transfer *t,
-		    const struct tftp_request *req, char *out, size_t outlen,
+		    int opcode, const char *name, char *out, size_t outlen,
 		    uint16_t *code, const char **msg);
 
 /* conn.c, single.c: the transports */

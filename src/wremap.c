@@ -71,23 +71,23 @@ wremap_free(struct worker *w)
 }
 
 int
-wremap_name(struct worker *w, const struct transfer *t,
-    const struct tftp_request *req, char *out, size_t outlen,
+wremap_name(struct worker *w, const struct transfer *t, int opcode,
+    const char *name, char *out, size_t outlen,
     uint16_t *code, const char **msg)
 {
 	const struct sockaddr *peer = (const struct sockaddr *)&t->ri.peer;
-	const char *op = req->opcode == TFTP_WRQ ? "wrq" : "rrq";
+	const char *op = opcode == TFTP_WRQ ? "wrq" : "rrq";
 	char addr[SOCKADDR_STRLEN], vout[LOG_FILE_MAX];
 	unsigned line = 0;
 	size_t i;
 	int r;
 
-	r = remap_apply(w->rm, req->filename, req->opcode == TFTP_WRQ ?
+	r = remap_apply(w->rm, name, opcode == TFTP_WRQ ?
 	    REMAP_WRQ : REMAP_RRQ, peer, out, outlen, &line);
 	if (w->cfg.log_level < LOG_DEBUG)
 		goto done;
 	sockaddr_str(peer, addr, sizeof(addr));
-	if (r == 0 && strcmp(out, req->filename) != 0) {
+	if (r == 0 && strcmp(out, name) != 0) {
 		str_vis(vout, sizeof(vout), out);
 		log_debug("remap client=%s op=%s file=\"%s\" remapped to "
 		    "\"%s\"", addr, op, t->ri.file, vout);

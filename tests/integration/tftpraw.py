@@ -11,10 +11,12 @@ tests:
 
     tftpraw.py ping HOST PORT [SECONDS]     wait until the server answers
     tftpraw.py get HOST PORT FILE OUT [MODE] [name=value ...]
+                                            (from $TFTPRAW_SOURCE if set)
     tftpraw.py freeport [4|6]               print a free UDP port (not ephemeral)
     tftpraw.py netascii IN OUT              encode a file as netascii
 """
 
+import os
 import random
 import socket
 import struct
@@ -133,12 +135,13 @@ class Client:
     """One UDP socket = one client TID.  The first answer fixes the
     server's TID; later sends go there."""
 
-    def __init__(self, host="127.0.0.1", port=69, timeout=2.0):
+    def __init__(self, host="127.0.0.1", port=69, timeout=2.0, source=None):
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_DGRAM)
         # room for a whole window of big blocks (capped by rmem_max)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        self.sock.bind((host, 0))
+        # source: another local address (127.0.0.2), another client
+        self.sock.bind((source or host, 0))
         self.server = (host, port)
         self.peer = None
         self.timeout = timeout
@@ -377,7 +380,8 @@ def main(argv):
         if rest and "=" not in rest[0]:
             mode = rest.pop(0)
         opts = [tuple(a.split("=", 1)) for a in rest]
-        with Client(host, port) as c:
+        with Client(host, port,
+                    source=os.environ.get("TFTPRAW_SOURCE")) as c:
             try:
                 content, oack = c.get(name, mode, opts)
             except (IOError, TimeoutError) as e:

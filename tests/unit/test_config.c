@@ -174,6 +174,9 @@ test_defaults(void **state)
 	assert_int_equal(c.port_max, 0);
 	assert_int_equal(c.max_transfers, 1024);
 	assert_false(c.single_port);
+	assert_false(c.map_backslash);
+	assert_false(c.ignore_case);
+	assert_int_equal(c.client_root, CLIENT_ROOT_NO);
 
 	assert_false(c.write_enable);
 	assert_false(c.write_create);
@@ -225,6 +228,9 @@ static const char every_key[] =
 	"port_range = 30000:30010\n"
 	"max_transfers = 99\n"
 	"single_port = yes\n"
+	"map_backslash = yes\n"
+	"ignore_case = on\n"
+	"client_root = IP\n"
 	"[write]\n"
 	"enable = yes\n"
 	"create = 1\n"
@@ -287,6 +293,9 @@ check_every_key(const struct tftpd_config *c)
 	assert_int_equal(c->port_max, 30010);
 	assert_int_equal(c->max_transfers, 99);
 	assert_true(c->single_port);
+	assert_true(c->map_backslash);
+	assert_true(c->ignore_case);
+	assert_int_equal(c->client_root, CLIENT_ROOT_IP);
 
 	assert_true(c->write_enable);
 	assert_true(c->write_create);
@@ -423,6 +432,9 @@ static const struct {
 	    offsetof(struct tftpd_config, follow_symlinks) },
 	{ "transfer", "permissive", offsetof(struct tftpd_config, permissive) },
 	{ "transfer", "single_port", offsetof(struct tftpd_config, single_port) },
+	{ "transfer", "map_backslash",
+	    offsetof(struct tftpd_config, map_backslash) },
+	{ "transfer", "ignore_case", offsetof(struct tftpd_config, ignore_case) },
 	{ "write", "enable", offsetof(struct tftpd_config, write_enable) },
 	{ "write", "create", offsetof(struct tftpd_config, write_create) },
 	{ "write", "overwrite",
@@ -509,6 +521,8 @@ test_error_messages(void **state)
 	    "syntax error: missing ']'");
 	expect_load_error("[server]\nfamily = ipv5\n", -EINVAL, 2,
 	    "[server] family: \"ipv5\" is not one of any, ipv4, ipv6");
+	expect_load_error("[transfer]\nclient_root = mac\n", -EINVAL, 2,
+	    "[transfer] client_root: \"mac\" is not one of no, ip");
 	expect_load_error("[server]\nlog = file\n", -EINVAL, 2,
 	    "[server] log: \"file\" is not one of syslog, stderr");
 	expect_load_error("[server]\nlog_level = verbose\n", -EINVAL, 2,
@@ -921,6 +935,9 @@ test_validate(void **state)
 	config_defaults(&c);
 	c.family = (enum config_family)7;
 	expect_invalid(&c, "server.family: 7 is not one of any, ipv4, ipv6");
+	config_defaults(&c);
+	c.client_root = (enum config_client_root)2;
+	expect_invalid(&c, "transfer.client_root: 2 is not one of no, ip");
 	config_defaults(&c);
 	c.log = LOG_TO_PIPE;
 	expect_invalid(&c, "server.log: 2 is not one of syslog, stderr");
@@ -1557,7 +1574,9 @@ static const char *const live_keys[] = {
 	"transfer.timeout", "transfer.retries", "transfer.max_blksize",
 	"transfer.max_windowsize", "transfer.allow_options",
 	"transfer.refuse_options", "transfer.max_transfers",
-	"transfer.permissive", "transfer.netascii", "write.enable",
+	"transfer.permissive", "transfer.netascii",
+	"transfer.map_backslash", "transfer.ignore_case",
+	"transfer.client_root", "write.enable",
 	"write.create", "write.overwrite", "write.umask",
 	"write.max_file_size", "write.allow", "write.fsync",
 	"server.log_level", "transfer.map_file",

@@ -12,7 +12,8 @@
  * socket options, executable memory, kill, and what only setup may do
  * (epoll_create1, sigaction, setrlimit); what the worker does allowed:
  * UDP sockets both families with their options, a datagram exchange with
- * the parent, memory, reads beneath the root (raw and through files.c);
+ * the parent, memory, reads beneath the root (raw, through files.c and
+ * through lookup.c's case-insensitive lookup);
  * with Landlock: nothing readable outside the root, nothing writable
  * without allow_write, and the real upload code (O_TMPFILE linked by
  * AT_EMPTY_PATH or /proc/self/fd, hidden-name fallback, abort) working
@@ -54,6 +55,8 @@
 
 #include "config.h"
 #include "files.h"
+#include "lookup.h"
+#include "path.h"
 #include "sandbox.h"
 #include "tmpdir.h"
 
@@ -912,7 +915,7 @@ memory(void **state)
 static int
 child_read_root(struct fixture *f, void *arg)
 {
-	char buf[64];
+	char buf[64], name[PATH_REL_MAX];
 	uint64_t size = 0;
 	struct stat st;
 	int fd;
@@ -931,6 +934,10 @@ child_read_root(struct fixture *f, void *arg)
 	    &size)) >= 0);
 	CHECK(size == strlen(INSIDE_TEXT));
 	close(fd);
+	/* ignore_case reads directories (getdents64, Landlock's READ_DIR). */
+	CHECK(lookup_icase(f->rootfd, "SUB/Deeper.TXT", true, false, NULL,
+	    name, sizeof(name)) == 0);
+	CHECK(strcmp(name, "sub/deeper.txt") == 0);
 	files_no_openat2 = true;
 	CHECK((fd = files_open_read(f->rootfd, "sub/deeper.txt", &f->cfg,
 	    &size)) >= 0);

@@ -169,12 +169,13 @@ static const struct key_at text_keys[] = {
 };
 static const struct key_at bool_keys[] = {
 	KEY(foreground), KEY(log_set), KEY(netascii), KEY(follow_symlinks),
-	KEY(permissive), KEY(single_port), KEY(write_enable),
+	KEY(permissive), KEY(single_port), KEY(map_backslash),
+	KEY(ignore_case), KEY(write_enable),
 	KEY(write_create), KEY(write_overwrite), KEY(fsync),
 	KEY(enable_recvmmsg), KEY(enable_sendmmsg), KEY(enable_gso),
 	KEY(reuse_address), KEY(reuse_port),
 };
-/* And listen, family and log, set by hand in config_fill(). */
+/* And listen, family, log and client_root, set by hand in config_fill(). */
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -212,6 +213,7 @@ config_fill(struct tftpd_config *c, unsigned seed)
 	}
 	c->family = on ? FAMILY_IPV4 : FAMILY_IPV6;
 	c->log = on ? LOG_TO_STDERR : LOG_TO_SYSLOG;
+	c->client_root = on ? CLIENT_ROOT_IP : CLIENT_ROOT_NO;
 }
 
 /* Create, layout, view ----------------------------------------------- */
@@ -623,6 +625,8 @@ static void set_blksize(struct tftp_shm_settings *s) { s->max_blksize = 7; }
 static void set_timeout(struct tftp_shm_settings *s) { s->timeout_ms = 0; }
 static void set_family(struct tftp_shm_settings *s)
 { s->family = TFTP_SHM_FAMILY_IPV6 + 1; }
+static void set_client_root(struct tftp_shm_settings *s)
+{ s->client_root = TFTP_SHM_CLIENT_ROOT_IP + 1; }
 static void set_log(struct tftp_shm_settings *s)
 { s->log = TFTP_SHM_LOG_SYSLOG + 1; }
 static void set_level(struct tftp_shm_settings *s)
@@ -663,6 +667,7 @@ test_settings_corrupt(void **state)
 		{ set_timeout,	"timeout 0" },
 		{ set_family,	"unknown family" },
 		{ set_log,	"unknown log target" },
+		{ set_client_root, "unknown client_root" },
 		{ set_level,	"log_level past LOG_DEBUG" },
 		{ set_opts,	"unknown option bits" },
 		{ set_umask,	"umask past 0777" },

@@ -664,6 +664,19 @@ t_blksize2_real() {
 check "blksize2: the power of two in the OACK and in the DATA, whole file" \
     t_blksize2_real
 
+need_tftpctl
+RUNDIR=$(daemon_rundir)
+INSTANCE="127.0.0.1-$PORT"
+t_blksize2_stats() {
+	stats b2 &&
+	    json_check "$T/b2.json" "d['totals']['options']['blksize2'] >= 8" \
+		"transfers with blksize2" &&
+	    ctl -i "$INSTANCE" stats >"$T/b2.txt" 2>&1 &&
+	    assert_grep 'options\.blksize2' "$T/b2.txt" "tftpctl stats"
+}
+check "tftpctl stats counts the transfers that negotiated blksize2" \
+    t_blksize2_stats
+
 t_listen_name_real() {
 	"$PYTHON" "$TFTPRAW" get 127.0.0.1 "$P2" s513 "$T/o2" >/dev/null &&
 	    assert_same_file "$R/s513" "$T/o2"

@@ -192,9 +192,9 @@ usage_short(FILE *fp)
 	    "[-B blksize] [-P pidfile]\n"
 	    "       [-R lo:hi] [-r option] [-t seconds] [-T usec] [-U umask] "
 	    "[-u user]\n"
-	    "       [--verbosity n] [--config file] [--check-config] [--workers n] "
-	    "[--runtime-dir dir]\n"
-	    "       [--instance name] [root]\n"
+	    "       [--verbosity n] [--config file] [--check-config] "
+	    "[--workers n]\n"
+	    "       [--runtime-dir dir] [--instance name] [root]\n"
 	    "       " PROGNAME " --map-test FILE NAME [CLIENT-IP] [--wrq]\n");
 }
 
@@ -349,9 +349,9 @@ flag_blocksize(struct args *a, const char *arg)
 }
 
 /*
- * -r: a name we do not implement is accepted and changes nothing, since such an option is
- * never acknowledged anyway; the command lines of existing inetd entries
- * and units keep working.  A list ("tsize,timeout") is checked by the
+ * -r: a name we do not implement is accepted and changes nothing, since
+ * such an option is never acknowledged anyway; the command lines of
+ * existing inetd entries and units keep working.  A list ("tsize,timeout") is checked by the
  * refuse_options key as in the configuration file.
  */
 static int
@@ -569,8 +569,8 @@ from_args(int argc, char *argv[], struct tftpd_config *c,
 		goto out;
 	for (i = 0; i < a.nov; i++) {
 		if (a.ov[i].value == verbose_step)
-			a.ov[i].value = log_level_name(c->log_level < LOG_DEBUG ?
-			    c->log_level + 1 : LOG_DEBUG);
+			a.ov[i].value = log_level_name(c->log_level <
+			    LOG_DEBUG ? c->log_level + 1 : LOG_DEBUG);
 		if (config_set(c, a.ov[i].section, a.ov[i].key,
 		    a.ov[i].value, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s: %s", a.ov[i].flag, why);

@@ -5,7 +5,8 @@
  * 7440 and the tftp-hpa rollover/utimeout/blksize2 extensions).
  * Everything here works on caller-owned buffers: requests and packets
  * are parsed in place with every read bounded by the datagram length,
- * and packets are built into a buffer of known capacity.  No I/O, no clock, no logging.
+ * and packets are built into a buffer of known capacity.  No I/O, no
+ * clock, no logging.
  */
 #include <errno.h>
 #include <inttypes.h>

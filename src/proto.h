@@ -70,7 +70,7 @@ struct tftp_limits {
 
 /* The outcome of negotiation: what the transfer will use. */
 struct tftp_params {
-	uint32_t	blksize;	/* 512 unless negotiated (blksize, blksize2) */
+	uint32_t	blksize;	/* 512 unless negotiated; blksize2's too */
 	uint32_t	windowsize;	/* 1 unless negotiated */
 	uint32_t	timeout_ms;	/* client-chosen retransmit interval; 0 = ours */
 	uint32_t	timeout;	/* seconds acknowledged (TFTP_OPT_TIMEOUT) */

@@ -44,6 +44,7 @@ enum {
 	OPT_WORKERS,
 	OPT_RUNTIME_DIR,
 	OPT_INSTANCE,
+	OPT_VERBOSITY,
 };
 
 /* A key the command line sets, applied after the file. */
@@ -59,6 +60,7 @@ struct args {
 	struct run_opts	*run;
 	struct override	*ov;
 	char		(*labels)[32];	/* ov[i].flag, when it is copied */
+	char		(*values)[32];	/* ov[i].value, when made here */
 	size_t		 nov;
 	char		*addrs;		/* every -a, space-separated */
 	size_t		 addrlen;
@@ -97,6 +99,9 @@ static int	 flag_inetd(struct args *a, const char *arg);
 static int	 flag_address(struct args *a, const char *arg);
 static int	 flag_blocksize(struct args *a, const char *arg);
 static int	 flag_refuse(struct args *a, const char *arg);
+static int	 flag_retransmit(struct args *a, const char *arg);
+static int	 flag_verbose(struct args *a, const char *arg);
+static int	 flag_verbosity(struct args *a, const char *arg);
 static int	 flag_version(struct args *a, const char *arg);
 static int	 flag_help(struct args *a, const char *arg);
 static int	 flag_config(struct args *a, const char *arg);
@@ -109,7 +114,10 @@ static int	 from_args(int argc, char *argv[], struct tftpd_config *c,
 		    struct run_opts *run, const char *config_path, char *err,
 		    size_t errlen);
 
-static const char short_opts[] = ":lLia:46scu:U:pB:r:R:P:t:m:vVh";
+static const char short_opts[] = ":lLia:46scu:U:pB:r:R:P:t:T:m:vVh";
+
+/* The value of a -v override: one level above the one before it. */
+static const char verbose_step[] = "+1";
 
 static const struct option long_opts[] = {
 	/* ours */
@@ -137,7 +145,9 @@ static const struct option long_opts[] = {
 	{ "pidfile",      required_argument, NULL, 'P' },
 	{ "timeout",      required_argument, NULL, 't' },
 	{ "map-file",     required_argument, NULL, 'm' },
+	{ "retransmit",   required_argument, NULL, 'T' },
 	{ "verbose",      no_argument,       NULL, 'v' },
+	{ "verbosity",    required_argument, NULL, OPT_VERBOSITY },
 	{ "version",      no_argument,       NULL, 'V' },
 	{ NULL,           0,                 NULL, 0 },
 };
@@ -162,8 +172,10 @@ static const struct flag flags[] = {
 	{ 'r', NULL, NULL, NULL, flag_refuse },
 	{ 'R', "transfer", "port_range", NULL, NULL },
 	{ 'P', "server", "pid_file", NULL, NULL },
+	{ 'T', NULL, NULL, NULL, flag_retransmit },
 	{ 'm', "transfer", "map_file", NULL, NULL },
-	{ 'v', "server", "log_level", "debug", NULL },
+	{ 'v', NULL, NULL, NULL, flag_verbose },
+	{ OPT_VERBOSITY, NULL, NULL, NULL, flag_verbosity },
 	{ 'V', NULL, NULL, NULL, flag_version },
 	{ 'h', NULL, NULL, NULL, flag_help },
 	{ OPT_CONFIG, NULL, NULL, NULL, flag_config },
@@ -179,13 +191,14 @@ usage_short(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: " PROGNAME " [-46ciLlpsvV] [-a address[:port]] "
-	    "[-B blksize] [-m mapfile]\n"
-	    "       [-P pidfile]"
-	    " [-R lo:hi] [-r option] [-t seconds] [-U umask] "
-	    "[-u user]\n"
-	    "       [--config file] [--check-config] [--workers n] "
-	    "[--runtime-dir dir]\n"
-	    "       [--instance name] [root]\n"
+	    "[-B blksize]\n"
+	    "       [-m mapfile] [-P pidfile] [-R lo:hi] [-r option] "
+	    "[-t seconds]\n"
+	    "       [-T usec] [-U umask] [-u user] [--verbosity n] "
+	    "[--config file]\n"
+	    "       [--check-config] [--workers n] [--runtime-dir dir] "
+	    "[--instance name]\n"
+	    "       [root]\n"
 	    "       " PROGNAME " --map-test FILE NAME [CLIENT-IP] [--wrq]\n");
 }
 
@@ -202,6 +215,8 @@ usage_long(FILE *fp)
 	    "(inetd)\n"
 	    "  -t, --timeout SECONDS   inetd mode: exit when idle this long "
 	    "(0: never)\n"
+	    "  -T, --retransmit USEC   first retransmission after USEC "
+	    "microseconds\n"
 	    "  -a, --address A[:P]     listen on address A, port P "
 	    "(repeatable)\n"
 	    "  -4, --ipv4              IPv4 only\n"
@@ -220,7 +235,9 @@ usage_long(FILE *fp)
 	    "  -R, --port-range LO:HI  transfer ports\n"
 	    "  -m, --map-file FILE     remap file names by the rules in FILE\n"
 	    "  -P, --pidfile FILE      write the process id to FILE\n"
-	    "  -v, --verbose           log at debug level\n"
+	    "  -v, --verbose           log one level more (repeatable)\n"
+	    "      --verbosity N       in.tftpd's verbosity: 0 notice, 1 "
+	    "info, 2 debug\n"
 	    "  -V, --version           print the version and exit\n"
 	    "      --config FILE       read FILE instead of "
 	    CONFIG_DEFAULT_PATH "\n"
@@ -337,10 +354,9 @@ flag_blocksize(struct args *a, const char *arg)
 }
 
 /*
- * -r: as in.tftpd, a name we do not implement (blksize2, utimeout,
- * rollover...) is accepted and changes nothing, since such an option is
- * never acknowledged anyway; the command lines of existing inetd entries
- * and units keep working.  A list ("tsize,timeout") is checked by the
+ * -r: a name we do not implement is accepted and changes nothing, since
+ * such an option is never acknowledged anyway; the command lines of
+ * existing inetd entries and units keep working.  A list ("tsize,timeout") is checked by the
  * refuse_options key as in the configuration file.
  */
 static int
@@ -349,6 +365,54 @@ flag_refuse(struct args *a, const char *arg)
 	if (proto_opt_lookup(arg) < 0 && strcspn(arg, ", \t") == strlen(arg))
 		return 0;
 	add_override(a, "-r", "transfer", "refuse_options", arg);
+	return 0;
+}
+
+/*
+ * -T: in.tftpd's microseconds and range (its utimeout option's), as
+ * transfer.timeout with its "us" unit: rounded up to whole milliseconds,
+ * our timers' unit.
+ */
+static int
+flag_retransmit(struct args *a, const char *arg)
+{
+	uint32_t	 v;
+
+	if (parse_u32(arg, TFTP_UTIMEOUT_MIN, TFTP_UTIMEOUT_MAX, &v) < 0)
+		return usage_error("-T/--retransmit %s: not a timeout from %u "
+		    "to %u microseconds (as in.tftpd)", arg,
+		    TFTP_UTIMEOUT_MIN, TFTP_UTIMEOUT_MAX);
+	snprintf(a->values[a->nov], sizeof(a->values[a->nov]), "%uus", v);
+	add_override(a, "-T", "transfer", "timeout", a->values[a->nov]);
+	return 0;
+}
+
+/* -v: one log level more each time, from the file's (default info). */
+static int
+flag_verbose(struct args *a, const char *arg)
+{
+	add_override(a, "-v", "server", "log_level", verbose_step);
+	return 0;
+}
+
+/*
+ * --verbosity: in.tftpd's levels.  0 logs no requests (notice), 1 one
+ * line per request (info, our default), 2 and up also what is refused
+ * and why (debug).  Later -v add to it, as in.tftpd's do.
+ */
+static int
+flag_verbosity(struct args *a, const char *arg)
+{
+	static const int	 levels[] = { LOG_NOTICE, LOG_INFO, LOG_DEBUG };
+	uint32_t		 v;
+
+	if (parse_u32(arg, 0, INT32_MAX, &v) < 0)
+		return usage_error("--verbosity %s: not a number from 0 to %d",
+		    arg, INT32_MAX);
+	if (v > 2)
+		v = 2;
+	add_override(a, "--verbosity", "server", "log_level",
+	    log_level_name(levels[v]));
 	return 0;
 }
 
@@ -495,7 +559,8 @@ from_args(int argc, char *argv[], struct tftpd_config *c,
 	err[0] = '\0';
 	a.ov = calloc(nmax, sizeof(*a.ov));
 	a.labels = calloc(nmax, sizeof(*a.labels));
-	if (a.ov == NULL || a.labels == NULL) {
+	a.values = calloc(nmax, sizeof(*a.values));
+	if (a.ov == NULL || a.labels == NULL || a.values == NULL) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		goto out;
 	}
@@ -508,6 +573,9 @@ from_args(int argc, char *argv[], struct tftpd_config *c,
 	if (config_load(c, path, run->config_given, err, errlen) < 0)
 		goto out;
 	for (i = 0; i < a.nov; i++) {
+		if (a.ov[i].value == verbose_step)
+			a.ov[i].value = log_level_name(c->log_level <
+			    LOG_DEBUG ? c->log_level + 1 : LOG_DEBUG);
 		if (config_set(c, a.ov[i].section, a.ov[i].key,
 		    a.ov[i].value, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s: %s", a.ov[i].flag, why);
@@ -522,6 +590,7 @@ from_args(int argc, char *argv[], struct tftpd_config *c,
 	ret = 0;
 out:
 	free(a.addrs);
+	free(a.values);
 	free(a.labels);
 	free(a.ov);
 	optind = 0;

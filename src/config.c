@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -112,6 +113,8 @@ static int	 bad_number(int r, const char *value, uint32_t min,
 static int	 next_token(const char **p, char *tok, size_t toklen);
 static int	 parse_opts(const char *value, uint32_t *mask, char *why,
 		    size_t whylen);
+static int	 resolve_listen(const char *tok, struct listen_addr *la,
+		    uint32_t *n, char *why, size_t whylen);
 static int	 set_listen(struct tftpd_config *, const char *, bool, char *,
 		    size_t);
 static int	 set_family(struct tftpd_config *, const char *, bool, char *,
@@ -471,6 +474,94 @@ parse_opts(const char *value, uint32_t *mask, char *why, size_t whylen)
 }
 
 /*
+ * A listen entry naming a host, "NAME", "NAME:PORT" or "[NAME]:PORT"
+ * (numeric entries never come here): every address it resolves to is
+ * added after la[*n], as in.tftpd binds them all; family (-4, -6) then
+ * picks among them as among numeric entries.  Names are resolved when
+ * the configuration is read, at start and at each reload.
+ */
+static int
+resolve_listen(const char *tok, struct listen_addr *la, uint32_t *n,
+    char *why, size_t whylen)
+{
+	struct addrinfo		 hints, *res, *ai;
+	char			 host[256], v[VALUE_SHOW_MAX];
+	const char		*port = "69", *end, *orig = tok;
+	uint32_t		 first = *n, i, pnum;
+	size_t			 hlen;
+	int			 r;
+
+	if (tok[0] == '[') {
+		hlen = strcspn(++tok, "]");
+		end = tok + hlen;
+		/* Not "[NAME]" nor "[NAME]:PORT": refused below as empty. */
+		if (*end != ']' || (end[1] != '\0' && end[1] != ':'))
+			hlen = 0;
+		else if (end[1] == ':')
+			port = end + 2;
+	} else {
+		hlen = strcspn(tok, ":");
+		if (tok[hlen] == ':')
+			port = tok + hlen + 1;
+		/* Two colons: a broken IPv6 address, not a name. */
+		if (strchr(port, ':') != NULL)
+			hlen = sizeof(host);
+	}
+	/* A bad dotted quad ("300.1.2.3") is not worth a DNS query. */
+	if (hlen == 0 || hlen >= sizeof(host) ||
+	    strspn(tok, "0123456789.") >= hlen ||
+	    parse_u32(port, 1, 65535, &pnum) < 0) {
+		snprintf(why, whylen, "\"%s\" is not an address: [ADDR][:PORT] "
+		    "or NAME[:PORT], IPv6 in brackets when a port follows",
+		    show(orig, v, sizeof(v)));
+		return -EINVAL;
+	}
+	memcpy(host, tok, hlen);
+	host[hlen] = '\0';
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(why, whylen, "cannot resolve \"%s\": %s",
+		    show(host, v, sizeof(v)), r == EAI_SYSTEM ?
+		    strerror(errno) : gai_strerror(r));
+		return -ENOENT;
+	}
+	r = 0;
+	for (ai = res; ai != NULL && r == 0; ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(la[0].ss))
+			continue;
+		/* A name listed twice (/etc/hosts and DNS) is bound once. */
+		for (i = first; i < *n; i++)
+			if (la[i].len == ai->ai_addrlen &&
+			    memcmp(&la[i].ss, ai->ai_addr, ai->ai_addrlen) == 0)
+				break;
+		if (i < *n)
+			continue;
+		if (*n == CONFIG_MAX_LISTEN) {
+			snprintf(why, whylen, "more than %d addresses",
+			    CONFIG_MAX_LISTEN);
+			r = -E2BIG;
+			break;
+		}
+		memset(&la[*n], 0, sizeof(la[*n]));
+		memcpy(&la[*n].ss, ai->ai_addr, ai->ai_addrlen);
+		la[*n].len = ai->ai_addrlen;
+		(*n)++;
+	}
+	freeaddrinfo(res);
+	if (r == 0 && *n == first) {
+		snprintf(why, whylen, "\"%s\" has no IPv4 or IPv6 address",
+		    show(host, v, sizeof(v)));
+		r = -ENOENT;
+	}
+	return r;
+}
+
+/*
  * An entry without an address means "every address": with family = any
  * that is both wildcards, as for the default; the binder skips entries of
  * the other family when family is ipv4 or ipv6.
@@ -482,7 +573,7 @@ set_listen(struct tftpd_config *c, const char *value, bool append,
 	struct listen_addr	 la[CONFIG_MAX_LISTEN];
 	uint32_t		 n = 0;
 	char			 tok[128], v[VALUE_SHOW_MAX];
-	int			 fams[2], nfam, f, r;
+	int			 fams[2], nfam, f, r, e;
 
 	/* Padding included: configs compare with memcmp. */
 	memset(la, 0, sizeof(la));
@@ -505,15 +596,19 @@ set_listen(struct tftpd_config *c, const char *value, bool append,
 				    CONFIG_MAX_LISTEN);
 				return -E2BIG;
 			}
-			if (r < 0 || parse_sockaddr(tok, fams[f], 69,
-			    &la[n].ss, &la[n].len) < 0) {
+			if (r < 0) {
 				snprintf(why, whylen, "\"%s\" is not an "
 				    "address: [ADDR][:PORT], IPv6 in brackets "
 				    "when a port follows",
 				    show(tok, v, sizeof(v)));
 				return -EINVAL;
 			}
-			n++;
+			if (parse_sockaddr(tok, fams[f], 69, &la[n].ss,
+			    &la[n].len) == 0)
+				n++;
+			else if ((e = resolve_listen(tok, la, &n, why,
+			    whylen)) < 0)
+				return e;
 		}
 	}
 	memcpy(c->listen, la, sizeof(la));
@@ -611,17 +706,47 @@ set_instance(struct tftpd_config *c, const char *value, bool append,
 	return 0;
 }
 
+/*
+ * Seconds, RFC 2349's unit, or a number with a unit for the sub-second
+ * intervals of in.tftpd's -T (microseconds).  Every unit has the range
+ * of tftp-hpa's utimeout, 10 ms to 255 s; stored in milliseconds, our
+ * timers' unit, microseconds rounded up.
+ */
 static int
 set_timeout(struct tftpd_config *c, const char *value, bool append,
     char *why, size_t whylen)
 {
-	uint32_t	 s;
+	static const struct {
+		const char	*unit;
+		uint32_t	 min;
+		uint32_t	 max;
+		uint32_t	 us;	/* microseconds per unit */
+	} units[] = {
+		{ "", TFTP_TIMEOUT_MIN, TFTP_TIMEOUT_MAX, 1000000 },
+		{ "s", TFTP_TIMEOUT_MIN, TFTP_TIMEOUT_MAX, 1000000 },
+		{ "ms", TFTP_UTIMEOUT_MIN / 1000, TFTP_UTIMEOUT_MAX / 1000,
+		    1000 },
+		{ "us", TFTP_UTIMEOUT_MIN, TFTP_UTIMEOUT_MAX, 1 },
+	};
+	char		 num[16];
+	uint32_t	 v;
+	size_t		 n, i;
 	int		 r;
 
-	if ((r = parse_u32(value, TFTP_TIMEOUT_MIN, TFTP_TIMEOUT_MAX, &s)) < 0)
-		return bad_number(r, value, TFTP_TIMEOUT_MIN,
-		    TFTP_TIMEOUT_MAX, why, whylen);
-	c->timeout_ms = s * 1000;
+	n = strspn(value, "0123456789");
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcasecmp(value + n, units[i].unit) == 0)
+			break;
+	if (i == sizeof(units) / sizeof(units[0]) || n == 0)
+		return bad_number(-EINVAL, value, 0, 0, why, whylen);
+	/* Too many digits for num: too many for any unit's range. */
+	memcpy(num, value, n < sizeof(num) ? n : sizeof(num) - 1);
+	num[n < sizeof(num) ? n : sizeof(num) - 1] = '\0';
+	if ((r = n < sizeof(num) ? parse_u32(num, units[i].min, units[i].max,
+	    &v) : -ERANGE) < 0)
+		return bad_number(r, value, units[i].min, units[i].max, why,
+		    whylen);
+	c->timeout_ms = (uint32_t)(((uint64_t)v * units[i].us + 999) / 1000);
 	return 0;
 }
 
@@ -853,7 +978,10 @@ print_timeout(const struct tftpd_config *c, const struct key_def *k,
 {
 	char	 buf[16];
 
-	snprintf(buf, sizeof(buf), "%u", c->timeout_ms / 1000);
+	if (c->timeout_ms % 1000 == 0)
+		snprintf(buf, sizeof(buf), "%u", c->timeout_ms / 1000);
+	else
+		snprintf(buf, sizeof(buf), "%ums", c->timeout_ms);
 	put_value(o, k, buf, -1);
 }
 
@@ -1280,11 +1408,11 @@ check_ranges(const struct tftpd_config *c, char *err, size_t errlen)
 static int
 check_timeout(const struct tftpd_config *c, char *err, size_t errlen)
 {
-	if (c->timeout_ms < TFTP_TIMEOUT_MIN * 1000 ||
-	    c->timeout_ms > TFTP_TIMEOUT_MAX * 1000) {
+	if (c->timeout_ms < TFTP_UTIMEOUT_MIN / 1000 ||
+	    c->timeout_ms > TFTP_UTIMEOUT_MAX / 1000) {
 		snprintf(err, errlen, "transfer.timeout: %u ms is out of "
-		    "range %d..%d s", c->timeout_ms, TFTP_TIMEOUT_MIN,
-		    TFTP_TIMEOUT_MAX);
+		    "range %d..%d ms", c->timeout_ms, TFTP_UTIMEOUT_MIN / 1000,
+		    TFTP_UTIMEOUT_MAX / 1000);
 		return -ERANGE;
 	}
 	return 0;

@@ -2,10 +2,11 @@
 /* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * TFTP packet codec and option negotiation (RFC 1350, 2347, 2348, 2349,
- * 7440 and the tftp-hpa rollover/utimeout extensions).  Everything here
- * works on caller-owned buffers: requests and packets are parsed in place
- * with every read bounded by the datagram length, and packets are built
- * into a buffer of known capacity.  No I/O, no clock, no logging.
+ * 7440 and the tftp-hpa rollover/utimeout/blksize2 extensions).
+ * Everything here works on caller-owned buffers: requests and packets
+ * are parsed in place with every read bounded by the datagram length,
+ * and packets are built into a buffer of known capacity.  No I/O, no
+ * clock, no logging.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +23,7 @@ static const char *const opt_names[TFTP_OPT_MAX] = {
 	[TFTP_OPT_WINDOWSIZE]	= "windowsize",
 	[TFTP_OPT_ROLLOVER]	= "rollover",
 	[TFTP_OPT_UTIMEOUT]	= "utimeout",
+	[TFTP_OPT_BLKSIZE2]	= "blksize2",
 };
 
 static const char *const err_texts[TFTP_ECODE_MAX + 1] = {
@@ -47,6 +49,7 @@ static int	 opt_value(struct tftp_request *req, int opt, const char *val);
 static size_t	 put_u16(uint8_t *buf, uint16_t v);
 static size_t	 put_str(uint8_t *buf, size_t cap, size_t off, const char *s);
 static uint64_t	 min_u64(uint64_t a, uint64_t b);
+static uint32_t	 pow2_floor(uint32_t v);
 
 /*
  * Decimal digits only: no sign, no blank, no empty string.  A number too
@@ -106,6 +109,17 @@ min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* The largest power of two not above v (> 0). */
+static uint32_t
+pow2_floor(uint32_t v)
+{
+	uint32_t p = 1;
+
+	while (v >>= 1)
+		p <<= 1;
+	return p;
+}
+
 /* Store one option value; 0 if usable, -EINVAL if the option is ignored. */
 static int
 opt_value(struct tftp_request *req, int opt, const char *val)
@@ -118,10 +132,12 @@ opt_value(struct tftp_request *req, int opt, const char *val)
 		return -EINVAL;
 	switch (opt) {
 	case TFTP_OPT_BLKSIZE:
+	case TFTP_OPT_BLKSIZE2:
 		/* RFC 2348: a larger request is answered with our maximum. */
 		if (v < TFTP_BLKSIZE_MIN)
 			return -EINVAL;
-		req->blksize = (uint32_t)min_u64(v, TFTP_BLKSIZE_MAX);
+		*(opt == TFTP_OPT_BLKSIZE ? &req->blksize : &req->blksize2) =
+		    (uint32_t)min_u64(v, TFTP_BLKSIZE_MAX);
 		break;
 	case TFTP_OPT_TIMEOUT:
 		if (v < TFTP_TIMEOUT_MIN || v > TFTP_TIMEOUT_MAX)
@@ -256,6 +272,16 @@ proto_negotiate(const struct tftp_request *req, const struct tftp_limits *lim,
 
 	if (acked & TFTP_OPT_BIT(TFTP_OPT_BLKSIZE))
 		p->blksize = (uint32_t)min_u64(req->blksize, lim->max_blksize);
+	/*
+	 * blksize2: the largest power of two within the request and our
+	 * limit (so 32768 at most).  With blksize granted too, one size
+	 * must hold for both answers: the power of two within both
+	 * requests, which no client can read as more than it asked for.
+	 */
+	if (acked & TFTP_OPT_BIT(TFTP_OPT_BLKSIZE2))
+		p->blksize = pow2_floor((uint32_t)min_u64(req->blksize2,
+		    (acked & TFTP_OPT_BIT(TFTP_OPT_BLKSIZE)) ? p->blksize :
+		    lim->max_blksize));
 	if (acked & TFTP_OPT_BIT(TFTP_OPT_WINDOWSIZE))
 		p->windowsize = (uint32_t)min_u64(req->windowsize,
 		    lim->max_windowsize);
@@ -354,6 +380,7 @@ proto_param_value(const struct tftp_params *p, enum tftp_opt o)
 {
 	switch (o) {
 	case TFTP_OPT_BLKSIZE:
+	case TFTP_OPT_BLKSIZE2:
 		return p->blksize;
 	case TFTP_OPT_TIMEOUT:
 		return p->timeout;

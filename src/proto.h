@@ -26,6 +26,7 @@ enum tftp_opt {
 	TFTP_OPT_WINDOWSIZE,	/* RFC 7440 */
 	TFTP_OPT_ROLLOVER,	/* tftp-hpa: block number after 65535 */
 	TFTP_OPT_UTIMEOUT,	/* tftp-hpa: timeout in microseconds */
+	TFTP_OPT_BLKSIZE2,	/* tftp-hpa: blksize, a power of two */
 	TFTP_OPT_MAX,
 };
 #define TFTP_OPT_BIT(o)		(1u << (o))
@@ -46,6 +47,7 @@ struct tftp_request {
 	uint32_t	 windowsize;	/* 1..65535; larger values arrive as 65535 */
 	uint32_t	 rollover;	/* 0 or 1 */
 	uint32_t	 utimeout;	/* microseconds, TFTP_UTIMEOUT_MIN..MAX */
+	uint32_t	 blksize2;	/* as blksize */
 };
 
 /* A packet on a transfer's socket. */
@@ -68,7 +70,7 @@ struct tftp_limits {
 
 /* The outcome of negotiation: what the transfer will use. */
 struct tftp_params {
-	uint32_t	blksize;	/* 512 unless negotiated */
+	uint32_t	blksize;	/* 512 unless negotiated; blksize2's too */
 	uint32_t	windowsize;	/* 1 unless negotiated */
 	uint32_t	timeout_ms;	/* client-chosen retransmit interval; 0 = ours */
 	uint32_t	timeout;	/* seconds acknowledged (TFTP_OPT_TIMEOUT) */

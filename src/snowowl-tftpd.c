@@ -10,10 +10,14 @@
  * stderr.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -30,6 +34,9 @@
 static int	 check_root(const char *root);
 static int	 check_user(const char *user);
 static int	 check_map(const char *path);
+static bool	 addr_is_local(const struct sockaddr *sa,
+		    const struct ifaddrs *ifs);
+static int	 check_listen_local(const struct tftpd_config *cfg);
 static int	 worker_args(int argc, char *argv[], uint32_t *index,
 		    uint32_t *nfds);
 
@@ -37,6 +44,7 @@ static int
 check_root(const char *root)
 {
 	struct stat st;
+	int fd;
 
 	if (stat(root, &st) < 0) {
 		log_early(LOG_ERR, PROGNAME, "root %s: %s", root,
@@ -48,7 +56,83 @@ check_root(const char *root)
 		    strerror(ENOTDIR));
 		return -1;
 	}
+	/* The master opens it so before it drops its privileges. */
+	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		log_early(LOG_ERR, PROGNAME, "root %s: cannot be opened: %s",
+		    root, strerror(errno));
+		return -1;
+	}
+	close(fd);
 	return 0;
+}
+
+/*
+ * Whether sa's address (not a wildcard) is one of this host's, so that
+ * binding it would not fail with EADDRNOTAVAIL.  All of 127.0.0.0/8 is
+ * Linux's loopback, though only 127.0.0.1 is listed on lo.
+ */
+static bool
+addr_is_local(const struct sockaddr *sa, const struct ifaddrs *ifs)
+{
+	const struct sockaddr_in	*sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)sa;
+	const struct ifaddrs		*i;
+
+	if (sa->sa_family == AF_INET &&
+	    (sin->sin_addr.s_addr == htonl(INADDR_ANY) ||
+	    (ntohl(sin->sin_addr.s_addr) >> 24) == 127))
+		return true;
+	if (sa->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
+		return true;
+	for (i = ifs; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family !=
+		    sa->sa_family)
+			continue;
+		if (sa->sa_family == AF_INET && memcmp(&sin->sin_addr,
+		    &((const struct sockaddr_in *)i->ifa_addr)->sin_addr,
+		    sizeof(sin->sin_addr)) == 0)
+			return true;
+		if (sa->sa_family == AF_INET6 && memcmp(&sin6->sin6_addr,
+		    &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+		    sizeof(sin6->sin6_addr)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The listen addresses the server would bind (names were resolved when
+ * the configuration was read): each must be this host's.  Every one that
+ * is not is reported.
+ */
+static int
+check_listen_local(const struct tftpd_config *cfg)
+{
+	const struct sockaddr	*sa;
+	struct ifaddrs		*ifs;
+	char			 a[SOCKADDR_STRLEN];
+	uint32_t		 i;
+	int			 want, r = 0;
+
+	if (getifaddrs(&ifs) < 0) {
+		log_early(LOG_ERR, PROGNAME, "server.listen: cannot list the "
+		    "local addresses: %s", strerror(errno));
+		return -1;
+	}
+	want = cfg->family == FAMILY_IPV4 ? AF_INET :
+	    cfg->family == FAMILY_IPV6 ? AF_INET6 : AF_UNSPEC;
+	for (i = 0; i < cfg->nlisten && i < CONFIG_MAX_LISTEN; i++) {
+		sa = (const struct sockaddr *)&cfg->listen[i].ss;
+		if ((want != AF_UNSPEC && sa->sa_family != want) ||
+		    addr_is_local(sa, ifs))
+			continue;
+		log_early(LOG_ERR, PROGNAME, "server.listen: %s is not an "
+		    "address of this host", sockaddr_str(sa, a, sizeof(a)));
+		r = -1;
+	}
+	freeifaddrs(ifs);
+	return r;
 }
 
 /*
@@ -134,8 +218,12 @@ main(int argc, char *argv[])
 	if (r < 0)
 		return 1;
 	if (run.check_config) {
-		if (check_root(cfg.root) < 0 || check_user(cfg.user) < 0 ||
-		    check_map(cfg.map_file) < 0)
+		/* Every check, so that one run reports every problem. */
+		r = check_root(cfg.root);
+		r |= check_user(cfg.user);
+		r |= check_map(cfg.map_file);
+		r |= check_listen_local(&cfg);
+		if (r < 0)
 			return 1;
 		if (cfg.log_level >= LOG_DEBUG)
 			config_dump(&cfg, stdout);

@@ -70,6 +70,9 @@ check_request(const uint8_t *data, size_t size, const struct tftp_request *req)
 	if (req->opts & TFTP_OPT_BIT(TFTP_OPT_BLKSIZE))
 		CHECK(req->blksize >= TFTP_BLKSIZE_MIN &&
 		    req->blksize <= TFTP_BLKSIZE_MAX);
+	if (req->opts & TFTP_OPT_BIT(TFTP_OPT_BLKSIZE2))
+		CHECK(req->blksize2 >= TFTP_BLKSIZE_MIN &&
+		    req->blksize2 <= TFTP_BLKSIZE_MAX);
 	if (req->opts & TFTP_OPT_BIT(TFTP_OPT_TIMEOUT))
 		CHECK(req->timeout >= TFTP_TIMEOUT_MIN &&
 		    req->timeout <= TFTP_TIMEOUT_MAX);
@@ -88,7 +91,7 @@ static void
 check_oack(const struct tftp_params *p)
 {
 	/* Longest: every name plus a 20-digit value, each NUL-terminated. */
-	uint8_t buf[2 + 6 * (11 + 21)], req[10 + sizeof(buf)];
+	uint8_t buf[2 + TFTP_OPT_MAX * (11 + 21)], req[10 + sizeof(buf)];
 	struct tftp_request back;
 	size_t n, cap;
 
@@ -108,6 +111,8 @@ check_oack(const struct tftp_params *p)
 	CHECK(back.opts == p->acked);
 	if (p->acked & TFTP_OPT_BIT(TFTP_OPT_BLKSIZE))
 		CHECK(back.blksize == p->blksize);
+	if (p->acked & TFTP_OPT_BIT(TFTP_OPT_BLKSIZE2))
+		CHECK(back.blksize2 == p->blksize);
 	if (p->acked & TFTP_OPT_BIT(TFTP_OPT_TIMEOUT))
 		CHECK(back.timeout == p->timeout);
 	if (p->acked & TFTP_OPT_BIT(TFTP_OPT_TSIZE))
@@ -146,7 +151,14 @@ check_negotiate(const struct tftp_request *req, const struct tftp_limits *lim,
 		CHECK(p.blksize >= TFTP_BLKSIZE_MIN &&
 		    p.blksize <= lim->max_blksize &&
 		    p.blksize <= req->blksize);
-	else
+	/* blksize2: a power of two within every size asked for. */
+	if (want & TFTP_OPT_BIT(TFTP_OPT_BLKSIZE2))
+		CHECK(p.blksize >= TFTP_BLKSIZE_MIN &&
+		    p.blksize <= lim->max_blksize &&
+		    p.blksize <= req->blksize2 &&
+		    (p.blksize & (p.blksize - 1)) == 0);
+	if (!(want & (TFTP_OPT_BIT(TFTP_OPT_BLKSIZE) |
+	    TFTP_OPT_BIT(TFTP_OPT_BLKSIZE2))))
 		CHECK(p.blksize == TFTP_BLKSIZE_DEFAULT);
 	if (want & TFTP_OPT_BIT(TFTP_OPT_WINDOWSIZE))
 		CHECK(p.windowsize >= TFTP_WINDOW_MIN &&

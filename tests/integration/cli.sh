@@ -321,12 +321,21 @@ t_blocksize_512() {
 check "-B 512 is accepted" t_blocksize_512
 t_refuse_unknown() {
 	local plain with
-	plain=$(opt_lines) && with=$(opt_lines -r blksize2 -r BLKSIZE2) ||
+	plain=$(opt_lines) && with=$(opt_lines -r multicast -r MULTICAST) ||
 	    return 1
-	assert_eq "$plain" "$with" "option keys with -r blksize2"
+	assert_eq "$plain" "$with" "option keys with -r multicast"
 }
-check "-r blksize2 (a name we do not implement) is accepted, changes nothing" \
+check "-r multicast (a name we do not implement) is accepted, changes nothing" \
     t_refuse_unknown
+t_refuse_blksize2() {
+	opt_lines >"$T/opts" && opt_lines -r BLKSIZE2 >"$T/opts2" || return 1
+	assert_grep '^allow_options = .*blksize2' "$T/opts" "allow_options" &&
+	    assert_grep '^allow_options = .*blksize( |$)' "$T/opts2" \
+		"allow_options with -r BLKSIZE2" &&
+	    assert_no_grep '^allow_options = .*blksize2' "$T/opts2" \
+		"allow_options with -r BLKSIZE2"
+}
+check "-r blksize2 refuses blksize2 (and only it)" t_refuse_blksize2
 t_refuse_known() {
 	opt_lines -r tsize >"$T/opts" || return 1
 	assert_grep '^allow_options = ' "$T/opts" "allow_options" &&
@@ -341,6 +350,101 @@ t_check_user() {
 	    assert_grep 'user no-such-user-x: no such user' "$T/out" "error"
 }
 check "--check-config -u with an unknown user fails, naming it" t_check_user
+
+# -T, --verbosity, -v and host names, as --check-config -v shows them.
+t_retransmit() {
+	run_exit 0 "$T/out" "$TFTPD" --config "$T/conf" --check-config -v \
+	    -T 200000 "$R" && assert_grep '^timeout = 200ms$' "$T/out" "-T" &&
+	    run_exit 0 "$T/out" "$TFTPD" --config "$T/conf" --check-config -v \
+		--retransmit 2000000 "$R" &&
+	    assert_grep '^timeout = 2$' "$T/out" "--retransmit" &&
+	    run_exit 0 "$T/out" "$TFTPD" --config "$T/conf" --check-config -v \
+		-T 10001 "$R" &&
+	    assert_grep '^timeout = 11ms$' "$T/out" "-T rounded up"
+}
+check "-T/--retransmit USEC sets transfer.timeout, rounded up to ms" \
+    t_retransmit
+check "-T 9999 (below in.tftpd's 10000) fails with exit 1" \
+    bad_cli '--retransmit 9999: .*10000 to 255000000' -T 9999 "$R"
+check "-T 255000001 (above in.tftpd's range) fails with exit 1" \
+    bad_cli '--retransmit 255000001: ' -T 255000001 "$R"
+check "-T 1s (not microseconds) fails with exit 1" \
+    bad_cli '--retransmit 1s: ' -T 1s "$R"
+t_verbosity() {
+	run_exit 0 "$T/out" "$TFTPD" --config "$T/conf" --check-config \
+	    --verbosity 2 "$R" &&
+	    assert_grep '^log_level = debug$' "$T/out" "--verbosity 2" &&
+	    run_exit 0 "$T/out" "$TFTPD" --config "$T/conf" --check-config \
+		--verbosity 0 -v -v "$R" &&
+	    assert_grep '^log_level = debug$' "$T/out" "--verbosity 0 -v -v" &&
+	    run_exit 0 "$T/out" "$TFTPD" --config "$T/conf" --check-config \
+		--verbosity 0 -v "$R" &&
+	    assert_no_grep '^log_level' "$T/out" "--verbosity 0 -v (info)" &&
+	    run_exit 0 "$T/out" "$TFTPD" --config "$T/conf" --check-config \
+		-v --verbosity=1 "$R" &&
+	    assert_no_grep '^log_level' "$T/out" "-v --verbosity 1 (info)"
+}
+check "--verbosity N maps to log_level, each -v adds a level" t_verbosity
+check "--verbosity x fails with exit 1" \
+    bad_cli '--verbosity x: not a number' --verbosity x "$R"
+t_listen_names() {
+	run_exit 0 "$T/out" "$TFTPD" --config "$T/conf" --check-config -v \
+	    -4 -a localhost:6970 -a '[localhost]:6971' -a 127.0.0.1:6972 "$R" &&
+	    assert_grep '^listen = 127\.0\.0\.1:6970$' "$T/out" "localhost" &&
+	    assert_grep '^listen = 127\.0\.0\.1:6971$' "$T/out" "[localhost]" &&
+	    assert_grep '^listen = 127\.0\.0\.1:6972$' "$T/out" "numeric"
+}
+check "-a NAME:PORT and [NAME]:PORT resolve; numeric forms as before" \
+    t_listen_names
+check "-a NAME:PORT with a bad port fails with exit 1" \
+    bad_cli 'localhost:0' -a localhost:0 "$R"
+
+# --check-config checks what it can without binding.
+t_check_nonlocal() {
+	run_exit 1 "$T/out" "$TFTPD" --config "$T/conf" --check-config \
+	    -a 127.0.0.1:6969 -a 192.0.2.1:69 -a '[2001:db8::1]:69' "$R" &&
+	    assert_grep '^snowowl-tftpd: server.listen: 192\.0\.2\.1:69 is not an address of this host$' \
+		"$T/out" "error" &&
+	    assert_grep '^snowowl-tftpd: server.listen: \[2001:db8::1\]:69 is not an address of this host$' \
+		"$T/out" "error" &&
+	    assert_no_grep '127\.0\.0\.1' "$T/out" "error" &&
+	    assert_no_grep 'configuration OK' "$T/out" "error output" &&
+	    run_exit 0 "$T/out" "$TFTPD" --config "$T/conf" --check-config \
+		-a 127.0.0.1:6969 -a 0.0.0.0:69 -a '[::]:69' "$R"
+}
+check "--check-config reports listen addresses that are not this host's" \
+    t_check_nonlocal
+t_check_family_skips() {
+	run_exit 0 "$T/out" "$TFTPD" --config "$T/conf" --check-config -4 \
+	    -a 127.0.0.1:6969 -a '[2001:db8::1]:69' "$R"
+}
+check "--check-config -4 does not check the IPv6 addresses it ignores" \
+    t_check_family_skips
+t_check_root() {
+	run_exit 1 "$T/out" "$TFTPD" --config "$T/conf" --check-config \
+	    "$T/no-such-root" &&
+	    assert_grep "root $T/no-such-root: No such file or directory" \
+		"$T/out" "missing root" &&
+	    run_exit 1 "$T/out" "$TFTPD" --config "$T/conf" --check-config \
+		"$R/s511" &&
+	    assert_grep "root $R/s511: Not a directory" "$T/out" "file root"
+}
+check "--check-config: a missing root or a file as root fails, naming it" \
+    t_check_root
+t_check_root_unreadable() {
+	mkdir -p "$T/closed" && chmod 0700 "$T/closed" &&
+	    chmod o+x "$T" &&
+	    run_exit 1 "$T/out" runuser -u snowowl-ci -- "$TFTPD" \
+		--config /dev/null --check-config -u snowowl-ci "$T/closed" &&
+	    assert_grep "root $T/closed: cannot be opened: Permission denied" \
+		"$T/out" "unreadable root"
+}
+if [ "$(id -u)" = 0 ] && id snowowl-ci >/dev/null 2>&1; then
+	check "--check-config: a root the user cannot open fails, naming it" \
+	    t_check_root_unreadable
+else
+	skip "unreadable root: needs root and the snowowl-ci user"
+fi
 
 kill "$HOLDER" 2>/dev/null
 wait "$HOLDER" 2>/dev/null
@@ -482,5 +586,103 @@ t_stop() {
 	daemon_alive && daemon_stop
 }
 check "the daemon stops cleanly on SIGTERM (exit status 0)" t_stop
+
+# --- -T, blksize2 and a host name, in real transfers -------------------------
+
+P2=$(free_port 4) || hard_error "no free port"
+daemon_start "$R" -T 200000 -a "localhost:$P2"
+
+# retransmit_gaps FILE: RRQ without options, never ACK; print the seconds
+# from the first DATA 1 to its next two copies.
+retransmit_gaps() {
+	"$PYTHON" - "$LIB_DIR" "$PORT" "$1" <<-'EOF'
+	import sys, time
+	sys.path.insert(0, sys.argv[1])
+	import tftpraw as t
+	with t.Client("127.0.0.1", int(sys.argv[2])) as c:
+	    c.send_request(t.rrq(sys.argv[3]))
+	    times = []
+	    deadline = time.monotonic() + 5
+	    while len(times) < 3 and time.monotonic() < deadline:
+	        p = c.recv(deadline - time.monotonic())
+	        if p is not None and p.op == t.DATA and p.block == 1:
+	            times.append(time.monotonic())
+	    c.send(t.error(0, "done"))
+	    print(" ".join("%.3f" % (b - a) for a, b in zip(times, times[1:])))
+	EOF
+}
+t_retransmit_real() {
+	local gaps g1 g2
+	gaps=$(retransmit_gaps s513) || return 1
+	read -r g1 g2 <<<"$gaps"
+	if [ -z "$g2" ]; then
+		echo "#   fewer than 3 copies of DATA 1 in 5 s: '$gaps'"
+		return 1
+	fi
+	# 0.2 s, then doubled; never tftp-hpa's default 1 s
+	awk -v a="$g1" -v b="$g2" 'BEGIN { exit !(a >= 0.15 && a < 0.6 &&
+	    b >= 0.3 && b < 1.0) }' || {
+		echo "#   DATA 1 again after $g1 s then $g2 s; want ~0.2 and ~0.4"
+		return 1
+	}
+}
+check "-T 200000: DATA 1 is sent again after ~0.2 s, then ~0.4 s" \
+    t_retransmit_real
+
+t_blksize2_real() {
+	"$PYTHON" - "$LIB_DIR" "$PORT" "$R" <<-'EOF'
+	import sys
+	sys.path.insert(0, sys.argv[1])
+	import tftpraw as t
+	port, root = int(sys.argv[2]), sys.argv[3]
+	want = open(root + "/m1", "rb").read()
+	ok = True
+	for opts, size in (([("blksize2", "1000")], 512),
+	                   ([("BLKSIZE2", "1468")], 1024),
+	                   ([("blksize2", "65464")], 32768),
+	                   ([("blksize", "1400"), ("blksize2", "3000")], 1024)):
+	    with t.Client("127.0.0.1", port) as c:
+	        got, oack = c.get("m1", options=opts)
+	        names = [n.lower() for n, _ in opts]
+	        vals = [oack.opt(n) for n in names] if oack else None
+	        if got != want or vals != [str(size)] * len(names) or 	                len(oack.options) != len(names):
+	            print("#   %r: OACK %r, %d bytes" % (opts, oack, len(got)))
+	            ok = False
+	    # the DATA packets themselves have that size
+	    with t.Client("127.0.0.1", port) as c:
+	        c.send_request(t.rrq("m1", options=opts))
+	        c.recv()
+	        c.send(t.ack(0))
+	        p = c.recv()
+	        if p is None or p.op != t.DATA or len(p.payload) != size:
+	            print("#   %r: first DATA %r" % (opts, p))
+	            ok = False
+	        c.send(t.error(0, "enough"))
+	sys.exit(0 if ok else 1)
+	EOF
+}
+check "blksize2: the power of two in the OACK and in the DATA, whole file" \
+    t_blksize2_real
+
+need_tftpctl
+RUNDIR=$(daemon_rundir)
+INSTANCE="127.0.0.1-$PORT"
+t_blksize2_stats() {
+	stats b2 &&
+	    json_check "$T/b2.json" "d['totals']['options']['blksize2'] >= 8" \
+		"transfers with blksize2" &&
+	    ctl -i "$INSTANCE" stats >"$T/b2.txt" 2>&1 &&
+	    assert_grep 'options\.blksize2' "$T/b2.txt" "tftpctl stats"
+}
+check "tftpctl stats counts the transfers that negotiated blksize2" \
+    t_blksize2_stats
+
+t_listen_name_real() {
+	"$PYTHON" "$TFTPRAW" get 127.0.0.1 "$P2" s513 "$T/o2" >/dev/null &&
+	    assert_same_file "$R/s513" "$T/o2"
+}
+check "-a localhost:PORT: the daemon serves on the name's address" \
+    t_listen_name_real
+check "the -T daemon stops cleanly" t_stop
 
 lib_finish

@@ -211,8 +211,10 @@ class Client:
             raise TimeoutError("no answer to RRQ %r" % filename)
         if p.op == OACK:
             oack = p
-            if p.opt("blksize"):
-                blksize = int(p.opt("blksize"))
+            # tftp-hpa's blksize2 sets the block size as blksize does
+            for name in ("blksize2", "blksize"):
+                if p.opt(name):
+                    blksize = int(p.opt(name))
             if p.opt("windowsize"):
                 window = int(p.opt("windowsize"))
             self.send(ack(0))

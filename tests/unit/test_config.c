@@ -166,7 +166,8 @@ test_defaults(void **state)
 	    TFTP_OPT_BIT(TFTP_OPT_TIMEOUT) | TFTP_OPT_BIT(TFTP_OPT_TSIZE) |
 	    TFTP_OPT_BIT(TFTP_OPT_WINDOWSIZE) |
 	    TFTP_OPT_BIT(TFTP_OPT_ROLLOVER) |
-	    TFTP_OPT_BIT(TFTP_OPT_UTIMEOUT));
+	    TFTP_OPT_BIT(TFTP_OPT_UTIMEOUT) |
+	    TFTP_OPT_BIT(TFTP_OPT_BLKSIZE2));
 	assert_true(c.netascii);
 	assert_true(c.follow_symlinks);
 	assert_false(c.permissive);
@@ -541,10 +542,19 @@ test_error_messages(void **state)
 	    "[transfer] refuse_options: unknown option \"mtu\"");
 	expect_load_error("[server]\nlisten = 127.0.0.1:69 1.2.3.4:0\n",
 	    -EINVAL, 2, "[server] listen: \"1.2.3.4:0\" is not an address: "
-	    "[ADDR][:PORT], IPv6 in brackets when a port follows");
-	expect_load_error("[server]\nlisten = tftp.example.org\n", -EINVAL,
-	    2, "[server] listen: \"tftp.example.org\" is not an address: "
-	    "[ADDR][:PORT], IPv6 in brackets when a port follows");
+	    "[ADDR][:PORT] or NAME[:PORT], IPv6 in brackets when a port "
+	    "follows");
+	/* A name is looked up; the resolver's reason follows. */
+	{
+		struct tftpd_config c;
+		char err[ERRLEN], want[WANTLEN];
+
+		assert_int_equal(load_ini(&c, "[server]\n"
+		    "listen = tftp.example.invalid\n", err), -ENOENT);
+		snprintf(want, sizeof(want), "%s:2: [server] listen: cannot "
+		    "resolve \"tftp.example.invalid\": ", ini_path);
+		assert_prefix(err, want);
+	}
 	expect_load_error("[transfer]\nport_range = 2000-3000\n", -EINVAL, 2,
 	    "[transfer] port_range: \"2000-3000\" is not LO:HI");
 	expect_load_error("[transfer]\nport_range = 3000:2000\n", -ERANGE, 2,
@@ -912,8 +922,14 @@ test_validate(void **state)
 	expect_invalid(&c, "transfer.max_windowsize: 32769 is out of range "
 	    "1..32768");
 	config_defaults(&c);
-	c.timeout_ms = 0;
-	expect_invalid(&c, "transfer.timeout: 0 ms is out of range 1..255 s");
+	c.timeout_ms = 9;
+	expect_invalid(&c, "transfer.timeout: 9 ms is out of range "
+	    "10..255000 ms");
+	c.timeout_ms = 10;
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	c.timeout_ms = 255001;
+	expect_invalid(&c, "transfer.timeout: 255001 ms is out of range "
+	    "10..255000 ms");
 	config_defaults(&c);
 	c.root[0] = '\0';
 	expect_invalid(&c, "server.root: must not be empty");
@@ -1212,6 +1228,224 @@ test_cli_flags(void **state)
 	assert_string_equal(c.map_file, "");
 }
 
+/* -T, --retransmit: microseconds, rounded up to our milliseconds. */
+/*
+ * transfer.timeout: seconds, or with a unit for sub-second intervals,
+ * each within 10 ms..255 s; microseconds round up to milliseconds.
+ */
+static void
+test_timeout_units(void **state)
+{
+	static const struct {
+		const char	*value;
+		uint32_t	 ms;		/* 0: refused */
+		const char	*why;
+	} cases[] = {
+		{ "1", 1000, NULL },
+		{ "255", 255000, NULL },
+		{ "3s", 3000, NULL },
+		{ "200ms", 200, NULL },
+		{ "200MS", 200, NULL },
+		{ "10ms", 10, NULL },
+		{ "255000ms", 255000, NULL },
+		{ "200000us", 200, NULL },
+		{ "10000us", 10, NULL },
+		{ "10001us", 11, NULL },
+		{ "255000000us", 255000, NULL },
+		{ "0", 0, "\"0\" is out of range 1..255" },
+		{ "256s", 0, "\"256s\" is out of range 1..255" },
+		{ "9ms", 0, "\"9ms\" is out of range 10..255000" },
+		{ "255001ms", 0, "\"255001ms\" is out of range 10..255000" },
+		{ "9999us", 0, "\"9999us\" is out of range 10000..255000000" },
+		{ "99999999999999999999us", 0, "\"99999999999999999999us\" is "
+		    "out of range 10000..255000000" },
+		{ "0.5", 0, "\"0.5\" is not a number" },
+		{ "1m", 0, "\"1m\" is not a number" },
+		{ "ms", 0, "\"ms\" is not a number" },
+		{ "", 0, "\"\" is not a number" },
+		{ " 5ms", 0, "\" 5ms\" is not a number" },
+	};
+	struct tftpd_config c;
+	char err[ERRLEN], want[WANTLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_defaults(&c);
+		if (cases[i].ms != 0) {
+			assert_int_equal(config_set(&c, "transfer", "timeout",
+			    cases[i].value, err, sizeof(err)), 0);
+			if (c.timeout_ms != cases[i].ms)
+				fail_msg("%s: %u ms", cases[i].value,
+				    c.timeout_ms);
+			assert_int_equal(config_validate(&c, err,
+			    sizeof(err)), 0);
+			continue;
+		}
+		assert_true(config_set(&c, "transfer", "timeout",
+		    cases[i].value, err, sizeof(err)) < 0);
+		snprintf(want, sizeof(want), "transfer.timeout: %s",
+		    cases[i].why);
+		assert_string_equal(err, want);
+		assert_int_equal(c.timeout_ms, 1000);
+	}
+
+	/* Printed in seconds when whole, else in milliseconds. */
+	config_defaults(&c);
+	assert_int_equal(config_key_line(&c, "transfer", "timeout", want,
+	    sizeof(want)), 0);
+	assert_string_equal(want, "timeout = 1");
+	assert_int_equal(config_set(&c, "transfer", "timeout", "250000us",
+	    err, sizeof(err)), 0);
+	assert_int_equal(config_key_line(&c, "transfer", "timeout", want,
+	    sizeof(want)), 0);
+	assert_string_equal(want, "timeout = 250ms");
+	/* What is printed reads back the same. */
+	assert_int_equal(config_set(&c, "transfer", "timeout", "250ms", err,
+	    sizeof(err)), 0);
+	assert_int_equal(c.timeout_ms, 250);
+}
+
+static void
+test_cli_retransmit(void **state)
+{
+	static const struct {
+		const char	*arg;
+		uint32_t	 ms;
+	} cases[] = {
+		{ "10000", 10 },
+		{ "200000", 200 },
+		{ "200001", 201 },
+		{ "1000000", 1000 },
+		{ "1500000", 1500 },
+		{ "255000000", 255000 },
+	};
+	struct tftpd_config c;
+	struct run_opts run;
+	char err[4096];
+	const char *p = cli_ini("[transfer]\ntimeout = 7\n");
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-T",
+		    cases[i].arg, NULL), 0);
+		assert_int_equal(c.timeout_ms, cases[i].ms);
+	}
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p,
+	    "--retransmit=250000", NULL), 0);
+	assert_int_equal(c.timeout_ms, 250);
+	/* Without -T the file's seconds stand. */
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, NULL), 0);
+	assert_int_equal(c.timeout_ms, 7000);
+}
+
+/*
+ * --verbosity N: in.tftpd's levels onto log_level (0 notice, 1 info,
+ * 2 and up debug); each -v one level more than before it.
+ */
+static void
+test_cli_verbosity(void **state)
+{
+	static const struct {
+		const char	*file;
+		const char	*args[4];
+		int		 level;
+	} cases[] = {
+		{ "", { NULL }, LOG_INFO },
+		{ "", { "-v", NULL }, LOG_DEBUG },
+		{ "", { "-vv", NULL }, LOG_DEBUG },
+		{ "log_level = warning\n", { "-v", NULL }, LOG_NOTICE },
+		{ "log_level = warning\n", { "-vv", NULL }, LOG_INFO },
+		{ "log_level = warning\n", { "-v", "--verbose", "-v", NULL },
+		    LOG_DEBUG },
+		{ "log_level = err\n", { NULL }, LOG_ERR },
+		{ "", { "--verbosity", "0", NULL }, LOG_NOTICE },
+		{ "", { "--verbosity=1", NULL }, LOG_INFO },
+		{ "", { "--verbosity", "2", NULL }, LOG_DEBUG },
+		{ "", { "--verbosity", "99", NULL }, LOG_DEBUG },
+		{ "log_level = debug\n", { "--verbosity", "0", NULL },
+		    LOG_NOTICE },
+		/* In order, as in.tftpd: -v adds, --verbosity sets. */
+		{ "", { "--verbosity", "0", "-v", NULL }, LOG_INFO },
+		{ "", { "-v", "--verbosity", "0", NULL }, LOG_NOTICE },
+	};
+	struct tftpd_config c;
+	struct run_opts run;
+	char ini[128];
+	const char *argv[10];
+	size_t i, j, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(ini, sizeof(ini), "[server]\n%s", cases[i].file);
+		n = 0;
+		argv[n++] = "snowowl-tftpd";
+		argv[n++] = "--config";
+		argv[n++] = cli_ini(ini);
+		for (j = 0; cases[i].args[j] != NULL; j++)
+			argv[n++] = cases[i].args[j];
+		argv[n] = NULL;
+		assert_int_equal(config_from_args((int)n, (char **)argv, &c,
+		    &run), 0);
+		if (c.log_level != cases[i].level)
+			fail_msg("case %zu: log_level %d, want %d", i,
+			    c.log_level, cases[i].level);
+	}
+}
+
+/* Host names in -a and listen: every address, numeric forms as before. */
+static void
+test_cli_listen_names(void **state)
+{
+	struct tftpd_config c;
+	struct run_opts run;
+	char err[4096], buf[SOCKADDR_STRLEN];
+	const char *p = cli_ini("");
+	uint32_t i;
+
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-a",
+	    "localhost:6969", NULL), 0);
+	assert_true(c.nlisten >= 1);
+	for (i = 0; i < c.nlisten; i++) {
+		sockaddr_str((struct sockaddr *)&c.listen[i].ss, buf,
+		    sizeof(buf));
+		if (strcmp(buf, "127.0.0.1:6969") != 0 &&
+		    strcmp(buf, "[::1]:6969") != 0)
+			fail_msg("localhost:6969 gave %s", buf);
+	}
+	/* [NAME]:PORT, NAME alone (port 69), and -4 picks IPv4. */
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-4", "-a",
+	    "[localhost]:7000", "-a", "localhost", NULL), 0);
+	assert_int_equal(c.family, FAMILY_IPV4);
+	assert_string_equal(sockaddr_str((struct sockaddr *)&c.listen[0].ss,
+	    buf, sizeof(buf)), "127.0.0.1:7000");
+	assert_true(c.nlisten >= 2);
+	/* The same through the file's key. */
+	assert_int_equal(cli(&c, &run, NULL, err, "--config",
+	    cli_ini("[server]\nlisten = 127.0.0.1:1, localhost:2\n"), "-4",
+	    NULL), 0);
+	assert_string_equal(sockaddr_str((struct sockaddr *)&c.listen[0].ss,
+	    buf, sizeof(buf)), "127.0.0.1:1");
+	assert_string_equal(sockaddr_str((struct sockaddr *)&c.listen[1].ss,
+	    buf, sizeof(buf)), "127.0.0.1:2");
+	/* A name that is also given as a number is there twice. */
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-4", "-a",
+	    "127.0.0.1:69", "-a", "localhost", NULL), -1);
+	assert_string_equal(err, "snowowl-tftpd: server.listen: "
+	    "127.0.0.1:69 is given twice\n");
+	/* Numbers are never looked up. */
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-a",
+	    "1.2.3.4.5", NULL), -1);
+	assert_prefix(err, "snowowl-tftpd: -a: server.listen: \"1.2.3.4.5\" "
+	    "is not an address");
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-a",
+	    "[localhost", NULL), -1);
+	assert_prefix(err, "snowowl-tftpd: -a: server.listen: \"[localhost\" "
+	    "is not an address");
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-a",
+	    "localhost:0", NULL), -1);
+	assert_prefix(err, "snowowl-tftpd: -a: server.listen: \"localhost:0\" "
+	    "is not an address");
+}
+
 static void
 test_cli_foreground(void **state)
 {
@@ -1301,9 +1535,31 @@ test_cli_errors(void **state)
 	assert_string_equal(err, "snowowl-tftpd: -r: transfer.refuse_options: "
 	    "unknown option \"mtu\"\n");
 	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-a",
-	    "localhost", NULL), -1);
+	    "localhost:", NULL), -1);
 	assert_prefix(err, "snowowl-tftpd: -a: server.listen: "
-	    "\"localhost\" is not an address");
+	    "\"localhost:\" is not an address");
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-a",
+	    "no-such-host.invalid:69", NULL), -1);
+	assert_prefix(err, "snowowl-tftpd: -a: server.listen: cannot resolve "
+	    "\"no-such-host.invalid\": ");
+	/* -T: in.tftpd's microseconds and range. */
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-T",
+	    "9999", NULL), -1);
+	assert_prefix(err, "snowowl-tftpd: -T/--retransmit 9999: not a timeout "
+	    "from 10000 to 255000000 microseconds (as in.tftpd)\n");
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p,
+	    "--retransmit", "255000001", NULL), -1);
+	assert_prefix(err, "snowowl-tftpd: -T/--retransmit 255000001: ");
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-T",
+	    "0.5", NULL), -1);
+	assert_prefix(err, "snowowl-tftpd: -T/--retransmit 0.5: ");
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p,
+	    "--verbosity", "x", NULL), -1);
+	assert_prefix(err, "snowowl-tftpd: --verbosity x: not a number from 0 "
+	    "to 2147483647\n");
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p,
+	    "--verbosity", "-1", NULL), -1);
+	assert_prefix(err, "snowowl-tftpd: --verbosity -1: ");
 	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "--workers",
 	    "257", NULL), -1);
 	assert_string_equal(err, "snowowl-tftpd: --workers: server.workers: "
@@ -2006,6 +2262,10 @@ main(void)
 		cmocka_unit_test(test_dump_roundtrip),
 		cmocka_unit_test(test_cli_precedence),
 		cmocka_unit_test(test_cli_flags),
+		cmocka_unit_test(test_timeout_units),
+		cmocka_unit_test(test_cli_retransmit),
+		cmocka_unit_test(test_cli_verbosity),
+		cmocka_unit_test(test_cli_listen_names),
 		cmocka_unit_test(test_cli_foreground),
 		cmocka_unit_test(test_cli_errors),
 		cmocka_unit_test(test_cli_version_help),

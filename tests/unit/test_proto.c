@@ -190,6 +190,8 @@ req_value(const struct tftp_request *req, int opt)
 		return req->rollover;
 	case TFTP_OPT_UTIMEOUT:
 		return req->utimeout;
+	case TFTP_OPT_BLKSIZE2:
+		return req->blksize2;
 	}
 	fail();
 	return 0;
@@ -255,6 +257,15 @@ static const struct optcase optcases[] = {
 	{ "utimeout", "255000001", TFTP_OPT_UTIMEOUT, false, 0 },
 	{ "utimeout", "99999999999999999999999", TFTP_OPT_UTIMEOUT, false, 0 },
 	{ "utimeout", "1s", TFTP_OPT_UTIMEOUT, false, 0 },
+	/* blksize2 takes blksize's values; the power of two comes later. */
+	{ "blksize2", "8", TFTP_OPT_BLKSIZE2, true, 8 },
+	{ "blksize2", "1000", TFTP_OPT_BLKSIZE2, true, 1000 },
+	{ "blksize2", "65465", TFTP_OPT_BLKSIZE2, true, 65464 },
+	{ "blksize2", "99999999999999999999999", TFTP_OPT_BLKSIZE2, true,
+	    65464 },
+	{ "blksize2", "7", TFTP_OPT_BLKSIZE2, false, 0 },
+	{ "blksize2", "0", TFTP_OPT_BLKSIZE2, false, 0 },
+	{ "blksize2", "512k", TFTP_OPT_BLKSIZE2, false, 0 },
 	/* Names are case-insensitive. */
 	{ "BLKSIZE", "1024", TFTP_OPT_BLKSIZE, true, 1024 },
 	{ "BlkSize", "1024", TFTP_OPT_BLKSIZE, true, 1024 },
@@ -263,6 +274,7 @@ static const struct optcase optcases[] = {
 	{ "WindowSize", "4", TFTP_OPT_WINDOWSIZE, true, 4 },
 	{ "ROLLOVER", "1", TFTP_OPT_ROLLOVER, true, 1 },
 	{ "UTimeout", "20000", TFTP_OPT_UTIMEOUT, true, 20000 },
+	{ "BlkSize2", "600", TFTP_OPT_BLKSIZE2, true, 600 },
 };
 
 static void
@@ -337,12 +349,14 @@ test_parse_all_options(void **state)
 {
 	static const char pkt[] = "\0\1f\0octet\0"
 	    "utimeout\0" "50000\0" "rollover\0" "1\0" "windowsize\0" "8\0"
-	    "tsize\0" "0\0" "timeout\0" "2\0" "blksize\0" "1428\0";
+	    "tsize\0" "0\0" "timeout\0" "2\0" "blksize\0" "1428\0"
+	    "blksize2\0" "3000\0";
 	struct tftp_request req;
 
 	assert_int_equal(proto_parse_request(PKT(pkt), &req, NULL), 0);
 	assert_int_equal(req.opts, TFTP_OPT_ALL);
 	assert_int_equal(req.blksize, 1428);
+	assert_int_equal(req.blksize2, 3000);
 	assert_int_equal(req.timeout, 2);
 	assert_int_equal(req.tsize, 0);
 	assert_int_equal(req.windowsize, 8);
@@ -549,6 +563,7 @@ mkreq(uint16_t opcode, uint32_t opts)
 		.windowsize	= 16,
 		.rollover	= 1,
 		.utimeout	= 20500,
+		.blksize2	= 2000,
 	};
 
 	return req;
@@ -578,7 +593,8 @@ test_negotiate_all(void **state)
 
 	assert_int_equal(proto_negotiate(&req, &lim_all, 999, &p), 0);
 	assert_int_equal(p.acked, TFTP_OPT_ALL);
-	assert_int_equal(p.blksize, 1428);
+	/* blksize2 with blksize: the power of two within both (1428). */
+	assert_int_equal(p.blksize, 1024);
 	assert_int_equal(p.windowsize, 16);
 	assert_int_equal(p.timeout, 3);
 	assert_int_equal(p.utimeout, 20500);
@@ -620,6 +636,95 @@ test_negotiate_clamp(void **state)
 	assert_int_equal(p.windowsize, 8);
 }
 
+/*
+ * blksize2 (tftp-hpa): the largest power of two not above the request
+ * and max_blksize; with blksize, one size within both requests.
+ */
+static void
+test_negotiate_blksize2(void **state)
+{
+	static const struct {
+		uint32_t	blksize;	/* 0: not asked */
+		uint32_t	blksize2;
+		uint32_t	max;
+		uint32_t	want;
+	} cases[] = {
+		{ 0, 8, 65464, 8 },
+		{ 0, 9, 65464, 8 },
+		{ 0, 511, 65464, 256 },
+		{ 0, 512, 65464, 512 },
+		{ 0, 1000, 65464, 512 },
+		{ 0, 1024, 65464, 1024 },
+		{ 0, 1468, 65464, 1024 },
+		{ 0, 32768, 65464, 32768 },
+		{ 0, 65464, 65464, 32768 },
+		/* Within our limit, then a power of two. */
+		{ 0, 65464, 1468, 1024 },
+		{ 0, 4096, 4096, 4096 },
+		{ 0, 4096, 4095, 2048 },
+		{ 0, 4096, 8, 8 },
+		/* With blksize: a power of two within both requests. */
+		{ 1000, 700, 65464, 512 },
+		{ 700, 1000, 65464, 512 },
+		{ 300, 1024, 65464, 256 },
+		{ 4096, 4096, 65464, 4096 },
+		{ 65464, 65464, 1468, 1024 },
+		{ 8, 65464, 65464, 8 },
+	};
+	struct tftp_limits lim = lim_all;
+	struct tftp_request req;
+	struct tftp_params p;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		req = mkreq(TFTP_RRQ, TFTP_OPT_BIT(TFTP_OPT_BLKSIZE2));
+		if (cases[i].blksize != 0)
+			req.opts |= TFTP_OPT_BIT(TFTP_OPT_BLKSIZE);
+		req.blksize = cases[i].blksize;
+		req.blksize2 = cases[i].blksize2;
+		lim.max_blksize = cases[i].max;
+		assert_int_equal(proto_negotiate(&req, &lim, 0, &p), 0);
+		if (p.blksize != cases[i].want)
+			fail_msg("blksize %u blksize2 %u max %u: got %u, want "
+			    "%u", cases[i].blksize, cases[i].blksize2,
+			    cases[i].max, p.blksize, cases[i].want);
+		assert_int_equal(p.acked, req.opts);
+		assert_int_equal(proto_param_value(&p, TFTP_OPT_BLKSIZE2),
+		    cases[i].want);
+	}
+
+	/* Refused (-r blksize2): blksize alone decides, 512 without it. */
+	lim = lim_all;
+	lim.allowed_opts = TFTP_OPT_ALL & ~TFTP_OPT_BIT(TFTP_OPT_BLKSIZE2);
+	req = mkreq(TFTP_RRQ, TFTP_OPT_BIT(TFTP_OPT_BLKSIZE) |
+	    TFTP_OPT_BIT(TFTP_OPT_BLKSIZE2));
+	assert_int_equal(proto_negotiate(&req, &lim, 0, &p), 0);
+	assert_int_equal(p.acked, TFTP_OPT_BIT(TFTP_OPT_BLKSIZE));
+	assert_int_equal(p.blksize, 1428);
+	req.opts = TFTP_OPT_BIT(TFTP_OPT_BLKSIZE2);
+	assert_int_equal(proto_negotiate(&req, &lim, 0, &p), 0);
+	assert_int_equal(p.acked, 0);
+	assert_int_equal(p.blksize, 512);
+}
+
+/* The OACK of a blksize2 request names it, with the size in use. */
+static void
+test_build_oack_blksize2(void **state)
+{
+	static const char *const opts[] = { "blksize2", "1500", NULL };
+	struct tftp_request req;
+	struct tftp_params p;
+	uint8_t buf[128];
+	size_t n;
+
+	n = proto_build_request(buf, sizeof(buf), TFTP_RRQ, "f", "octet",
+	    opts);
+	assert_int_equal(proto_parse_request(buf, n, &req, NULL), 0);
+	assert_int_equal(proto_negotiate(&req, &lim_all, 0, &p), 0);
+	n = proto_build_oack(buf, sizeof(buf), &p);
+	ASSERT_PKT(buf, n, "\0\6blksize2\0" "1024\0");
+}
+
 static void
 test_negotiate_refused_options(void **state)
 {
@@ -633,7 +738,9 @@ test_negotiate_refused_options(void **state)
 		lim.allowed_opts = TFTP_OPT_ALL & ~TFTP_OPT_BIT(o);
 		assert_int_equal(proto_negotiate(&req, &lim, 77, &p), 0);
 		assert_int_equal(p.acked, lim.allowed_opts);
-		assert_int_equal(p.blksize, o == TFTP_OPT_BLKSIZE ? 512 : 1428);
+		/* blksize2 alone: 1024 from 2000; blksize alone: 1428. */
+		assert_int_equal(p.blksize, o == TFTP_OPT_BLKSIZE2 ? 1428 :
+		    1024);
 		assert_int_equal(p.windowsize, o == TFTP_OPT_WINDOWSIZE ? 1 :
 		    16);
 		assert_int_equal(p.tsize, o == TFTP_OPT_TSIZE ? 0 : 77);
@@ -748,7 +855,8 @@ test_build_oack_exact(void **state)
 {
 	static const char want[] = "\0\6"
 	    "blksize\0" "1428\0" "timeout\0" "3\0" "tsize\0" "12345\0"
-	    "windowsize\0" "8\0" "rollover\0" "1\0" "utimeout\0" "20500\0";
+	    "windowsize\0" "8\0" "rollover\0" "1\0" "utimeout\0" "20500\0"
+	    "blksize2\0" "1428\0";
 	const size_t wlen = sizeof(want) - 1;
 	struct tftp_params p = {
 		.blksize = 1428, .timeout = 3, .timeout_ms = 21, .tsize = 12345,
@@ -807,7 +915,7 @@ test_oack_round_trip(void **state)
 	static const char *const opts[] = {
 		"TSIZE", "0", "blksize", "9000", "windowsize", "40000",
 		"utimeout", "300000", "timeout", "4", "rollover", "0",
-		"foo", "bar", NULL,
+		"foo", "bar", "blksize2", "9000", NULL,
 	};
 	struct tftp_limits lim = lim_all;
 	struct tftp_request req, back;
@@ -832,7 +940,9 @@ test_oack_round_trip(void **state)
 	memcpy(ob, "\0\1f\0octet\0", 10);
 	assert_int_equal(proto_parse_request(ob, 10 + on - 2, &back, NULL), 0);
 	assert_int_equal(back.opts, TFTP_OPT_ALL);
-	assert_int_equal(back.blksize, 1468);
+	/* blksize2 granted too: the power of two within 1468, for both. */
+	assert_int_equal(back.blksize, 1024);
+	assert_int_equal(back.blksize2, 1024);
 	assert_int_equal(back.windowsize, 64);
 	assert_int_equal(back.tsize, 31337);
 	assert_int_equal(back.timeout, 4);
@@ -946,6 +1056,7 @@ test_names(void **state)
 	    "windowsize");
 	assert_string_equal(proto_opt_name(TFTP_OPT_ROLLOVER), "rollover");
 	assert_string_equal(proto_opt_name(TFTP_OPT_UTIMEOUT), "utimeout");
+	assert_string_equal(proto_opt_name(TFTP_OPT_BLKSIZE2), "blksize2");
 	assert_null(proto_opt_name(TFTP_OPT_MAX));
 	assert_null(proto_opt_name((enum tftp_opt)-1));
 
@@ -953,7 +1064,9 @@ test_names(void **state)
 		assert_int_equal(proto_opt_lookup(proto_opt_name(o)), o);
 	assert_int_equal(proto_opt_lookup("WINDOWSIZE"), TFTP_OPT_WINDOWSIZE);
 	assert_int_equal(proto_opt_lookup("uTimeOut"), TFTP_OPT_UTIMEOUT);
-	assert_int_equal(proto_opt_lookup("blksize2"), -1);
+	assert_int_equal(proto_opt_lookup("blksize2"), TFTP_OPT_BLKSIZE2);
+	assert_int_equal(proto_opt_lookup("BLKSIZE2"), TFTP_OPT_BLKSIZE2);
+	assert_int_equal(proto_opt_lookup("blksize3"), -1);
 	assert_int_equal(proto_opt_lookup("blksiz"), -1);
 	assert_int_equal(proto_opt_lookup(""), -1);
 	assert_int_equal(proto_opt_lookup("multicast"), -1);
@@ -1004,6 +1117,8 @@ main(void)
 		cmocka_unit_test(test_negotiate_none),
 		cmocka_unit_test(test_negotiate_all),
 		cmocka_unit_test(test_negotiate_clamp),
+		cmocka_unit_test(test_negotiate_blksize2),
+		cmocka_unit_test(test_build_oack_blksize2),
 		cmocka_unit_test(test_negotiate_refused_options),
 		cmocka_unit_test(test_negotiate_timeouts),
 		cmocka_unit_test(test_negotiate_tsize),

@@ -203,9 +203,14 @@ static const char *const sys_sockets[] = {
 	NULL
 };
 
-/* Process: log lines carry the pid; random ports and temporary names. */
+/*
+ * Process: log lines carry the pid; random ports and temporary names; an
+ * existing file of our own uid may be replaced (files.c).
+ */
 static const char *const sys_process[] = {
 	"getpid",
+	"geteuid",
+	"geteuid32",		/* 32-bit */
 	"getrandom",
 	"exit",
 	"exit_group",

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define TFTP_SHM_MAGIC		0x314c574f574f4e53ULL	/* "SNOWOWL1" */
-#define TFTP_SHM_VERSION	4
+#define TFTP_SHM_VERSION	5
 #define TFTP_SHM_MAX_WORKERS	256
 #define TFTP_SHM_CACHELINE	64
 #define TFTP_SHM_FILE_MAX	128	/* file names in the transfer table */
@@ -154,7 +154,7 @@ struct tftp_shm_session {
 /* Settings: the sizes of their lists and strings. */
 #define TFTP_SHM_LISTEN_MAX	16	/* listen addresses */
 #define TFTP_SHM_SOCKADDR_MAX	128	/* a struct sockaddr_storage */
-#define TFTP_SHM_PATH_MAX	4096	/* root, pid_file, runtime_dir */
+#define TFTP_SHM_PATH_MAX	4096	/* root (all), pid_file, runtime_dir */
 #define TFTP_SHM_USER_MAX	64
 #define TFTP_SHM_PATTERNS	32	/* write.allow */
 #define TFTP_SHM_PATTERN_MAX	256
@@ -194,6 +194,9 @@ struct tftp_shm_settings {
 	int32_t		log_level;
 	uint32_t	drain_timeout;
 	uint32_t	idle_timeout;
+	uint32_t	nroot;			/* directories in root */
+	uint32_t	secure;
+	/* Each directory NUL-terminated, one after the other. */
 	char		root[TFTP_SHM_PATH_MAX];
 	char		user[TFTP_SHM_USER_MAX];
 	char		pid_file[TFTP_SHM_PATH_MAX];
@@ -240,7 +243,7 @@ struct tftp_shm_settings {
 /* The layout is the same for every compiler and architecture. */
 _Static_assert(offsetof(struct tftp_shm_settings, max_file_size) % 8 == 0,
     "tftp_shm_settings: max_file_size is not 8-byte aligned");
-_Static_assert(sizeof(struct tftp_shm_settings) == 22936,
+_Static_assert(sizeof(struct tftp_shm_settings) == 22944,
     "tftp_shm_settings: implied padding, or a new layout (which needs a "
     "new TFTP_SHM_VERSION and this size)");
 

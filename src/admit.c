@@ -36,6 +36,8 @@ static int	 create(struct worker *w, struct transfer *t,
 static int	 open_file(struct worker *w, struct transfer *t,
 		    const struct tftp_request *req, uint64_t *size,
 		    uint16_t *code, const char **msg);
+static int	 pick_root(const struct worker *w, const char *name,
+		    const char **rel);
 static int	 negotiate(const struct tftpd_config *cfg,
 		    const struct tftp_request *req, uint64_t size,
 		    struct tftp_params *opt);
@@ -208,24 +210,26 @@ open_file(struct worker *w, struct transfer *t, const struct tftp_request *req,
     uint64_t *size, uint16_t *code, const char **msg)
 {
 	const struct tftpd_config *cfg = &w->cfg;
-	char rel[PATH_REL_MAX];
-	int r;
+	char norm[PATH_REL_MAX];
+	const char *rel = norm;
+	int r, rootfd;
 
 	if (req->mode == TFTP_MODE_NETASCII && !cfg->netascii) {
 		*code = TFTP_EBADOP;
 		*msg = "netascii mode disabled";
 		return -EPROTONOSUPPORT;
 	}
-	if ((r = path_normalize(req->filename, rel, sizeof(rel))) < 0)
+	if ((r = path_normalize(req->filename, norm, sizeof(norm))) < 0)
 		goto out_errmap;
+	rootfd = pick_root(w, req->filename, &rel);
 	if (req->opcode == TFTP_WRQ) {
-		r = files_upload_open(&t->up, w->rootfd, rel, cfg,
+		r = files_upload_open(&t->up, rootfd, rel, cfg,
 		    req->mode == TFTP_MODE_NETASCII);
 		if (r < 0)
 			goto out_errmap;
 		return 0;
 	}
-	if ((r = files_open_read(w->rootfd, rel, cfg, size)) < 0)
+	if ((r = files_open_read(rootfd, rel, cfg, size)) < 0)
 		goto out_errmap;
 	t->fd = r;
 	if (req->mode == TFTP_MODE_NETASCII) {
@@ -238,6 +242,28 @@ open_file(struct worker *w, struct transfer *t, const struct tftp_request *req,
 out_errmap:
 	files_errmap(r, code, msg);
 	return r;
+}
+
+/*
+ * Without -s, in.tftpd's list of directories: an absolute name that
+ * starts with one of them is looked up beneath that one, *rel becoming
+ * the rest.  Any other name, and every name with -s, beneath the first.
+ */
+static int
+pick_root(const struct worker *w, const char *name, const char **rel)
+{
+	const char *dirs[CONFIG_MAX_ROOTS];
+	size_t n;
+	int i;
+
+	if (w->cfg.secure || name[0] != '/')
+		return w->rootfd;
+	n = config_roots(&w->cfg, dirs, CONFIG_MAX_ROOTS);
+	if (n > w->nroot)
+		n = w->nroot;
+	if ((i = path_pick_root(*rel, dirs, n, rel)) < 0)
+		return w->rootfd;
+	return w->rootfds[i];
 }
 
 /* The options granted: what the client asked, within the settings. */

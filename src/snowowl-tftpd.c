@@ -25,27 +25,33 @@
 
 #define PROGNAME	"snowowl-tftpd"
 
-static int	 check_root(const char *root);
+static int	 check_root(const struct tftpd_config *cfg);
 static int	 check_user(const char *user);
 static int	 worker_args(int argc, char *argv[], uint32_t *index,
 		    uint32_t *nfds);
 
+/* Every root directory, each problem reported. */
 static int
-check_root(const char *root)
+check_root(const struct tftpd_config *cfg)
 {
+	const char *dirs[CONFIG_MAX_ROOTS];
 	struct stat st;
+	size_t i, n;
+	int r = 0;
 
-	if (stat(root, &st) < 0) {
-		log_early(LOG_ERR, PROGNAME, "root %s: %s", root,
-		    strerror(errno));
-		return -1;
+	n = config_roots(cfg, dirs, CONFIG_MAX_ROOTS);
+	for (i = 0; i < n; i++) {
+		if (stat(dirs[i], &st) < 0) {
+			log_early(LOG_ERR, PROGNAME, "root %s: %s", dirs[i],
+			    strerror(errno));
+			r = -1;
+		} else if (!S_ISDIR(st.st_mode)) {
+			log_early(LOG_ERR, PROGNAME, "root %s: %s", dirs[i],
+			    strerror(ENOTDIR));
+			r = -1;
+		}
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		log_early(LOG_ERR, PROGNAME, "root %s: %s", root,
-		    strerror(ENOTDIR));
-		return -1;
-	}
-	return 0;
+	return r;
 }
 
 /*
@@ -115,7 +121,7 @@ main(int argc, char *argv[])
 	if (r < 0)
 		return 1;
 	if (run.check_config) {
-		if (check_root(cfg.root) < 0 || check_user(cfg.user) < 0)
+		if (check_root(&cfg) < 0 || check_user(cfg.user) < 0)
 			return 1;
 		if (cfg.log_level >= LOG_DEBUG)
 			config_dump(&cfg, stdout);

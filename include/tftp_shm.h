@@ -154,7 +154,7 @@ struct tftp_shm_session {
 /* Settings: the sizes of their lists and strings. */
 #define TFTP_SHM_LISTEN_MAX	16	/* listen addresses */
 #define TFTP_SHM_SOCKADDR_MAX	128	/* a struct sockaddr_storage */
-#define TFTP_SHM_PATH_MAX	4096	/* root, pid_file, runtime_dir */
+#define TFTP_SHM_PATH_MAX	4096	/* root (all), pid_file, runtime_dir */
 #define TFTP_SHM_USER_MAX	64
 #define TFTP_SHM_PATTERNS	32	/* write.allow */
 #define TFTP_SHM_PATTERN_MAX	256
@@ -197,6 +197,9 @@ struct tftp_shm_settings {
 	int32_t		log_level;
 	uint32_t	drain_timeout;
 	uint32_t	idle_timeout;
+	uint32_t	nroot;			/* directories in root */
+	uint32_t	secure;
+	/* Each directory NUL-terminated, one after the other. */
 	char		root[TFTP_SHM_PATH_MAX];
 	char		user[TFTP_SHM_USER_MAX];
 	char		pid_file[TFTP_SHM_PATH_MAX];
@@ -248,7 +251,7 @@ struct tftp_shm_settings {
 /* The layout is the same for every compiler and architecture. */
 _Static_assert(offsetof(struct tftp_shm_settings, max_file_size) % 8 == 0,
     "tftp_shm_settings: max_file_size is not 8-byte aligned");
-_Static_assert(sizeof(struct tftp_shm_settings) == 27048,
+_Static_assert(sizeof(struct tftp_shm_settings) == 27056,
     "tftp_shm_settings: implied padding, or a new layout (which needs a "
     "new TFTP_SHM_VERSION and this size)");
 

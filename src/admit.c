@@ -38,6 +38,8 @@ static int	 create(struct worker *w, struct transfer *t,
 static int	 open_file(struct worker *w, struct transfer *t,
 		    const struct tftp_request *req, uint64_t *size,
 		    uint16_t *code, const char **msg);
+static int	 pick_root(const struct worker *w, const char *name,
+		    const char **rel);
 static int	 negotiate(const struct tftpd_config *cfg,
 		    const struct tftp_request *req, uint64_t size,
 		    struct tftp_params *opt);
@@ -211,9 +213,9 @@ open_file(struct worker *w, struct transfer *t, const struct tftp_request *req,
 {
 	const struct tftpd_config *cfg = &w->cfg;
 	const struct sockaddr *peer = (const struct sockaddr *)&t->ri.peer;
-	char rel[PATH_REL_MAX], bs[PATH_REL_MAX], mapped[REMAP_NAME_MAX];
-	const char *name = req->filename;
-	int r;
+	char norm[PATH_REL_MAX], bs[PATH_REL_MAX], mapped[REMAP_NAME_MAX];
+	const char *name = req->filename, *rel = norm;
+	int r, rootfd;
 
 	if (req->mode == TFTP_MODE_NETASCII && !cfg->netascii) {
 		*code = TFTP_EBADOP;
@@ -233,17 +235,18 @@ open_file(struct worker *w, struct transfer *t, const struct tftp_request *req,
 			return r;
 		name = mapped;
 	}
-	if ((r = path_normalize(name, rel, sizeof(rel))) < 0)
+	if ((r = path_normalize(name, norm, sizeof(norm))) < 0)
 		goto out_errmap;
-	/* Beneath the root or the client's directory, maybe ignoring case. */
+	rootfd = pick_root(w, name, &rel);
+	/* Beneath that root or the client's directory, maybe ignoring case. */
 	if (req->opcode == TFTP_WRQ) {
-		r = lookup_open(w->rootfd, peer, rel, cfg, &t->up,
+		r = lookup_open(rootfd, peer, rel, cfg, &t->up,
 		    req->mode == TFTP_MODE_NETASCII, NULL);
 		if (r < 0)
 			goto out_errmap;
 		return 0;
 	}
-	if ((r = lookup_open(w->rootfd, peer, rel, cfg, NULL, false,
+	if ((r = lookup_open(rootfd, peer, rel, cfg, NULL, false,
 	    size)) < 0)
 		goto out_errmap;
 	t->fd = r;
@@ -257,6 +260,28 @@ open_file(struct worker *w, struct transfer *t, const struct tftp_request *req,
 out_errmap:
 	files_errmap(r, code, msg);
 	return r;
+}
+
+/*
+ * Without -s, in.tftpd's list of directories: an absolute name that
+ * starts with one of them is looked up beneath that one, *rel becoming
+ * the rest.  Any other name, and every name with -s, beneath the first.
+ */
+static int
+pick_root(const struct worker *w, const char *name, const char **rel)
+{
+	const char *dirs[CONFIG_MAX_ROOTS];
+	size_t n;
+	int i;
+
+	if (w->cfg.secure || name[0] != '/')
+		return w->rootfd;
+	n = config_roots(&w->cfg, dirs, CONFIG_MAX_ROOTS);
+	if (n > w->nroot)
+		n = w->nroot;
+	if ((i = path_pick_root(*rel, dirs, n, rel)) < 0)
+		return w->rootfd;
+	return w->rootfds[i];
 }
 
 /* The options granted: what the client asked, within the settings. */

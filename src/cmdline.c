@@ -53,6 +53,7 @@ struct override {
 	const char	*section;
 	const char	*key;
 	const char	*value;
+	bool		 add;	/* to a list key: a further root */
 };
 
 /* One pass over the arguments: what it found so far. */
@@ -160,8 +161,8 @@ static const struct flag flags[] = {
 	{ 'a', NULL, NULL, NULL, flag_address },
 	{ '4', "server", "family", "ipv4", NULL },
 	{ '6', "server", "family", "ipv6", NULL },
-	/* Always in effect: requests never leave root. */
-	{ 's', NULL, NULL, NULL, NULL },
+	/* One root, as a chroot: no name is matched to a directory. */
+	{ 's', "server", "secure", "yes", NULL },
 	{ 'c', "write", "enable", "yes", NULL },
 	{ 'c', "write", "create", "yes", NULL },
 	{ 'u', "server", "user", NULL, NULL },
@@ -198,7 +199,7 @@ usage_short(FILE *fp)
 	    "[--config file]\n"
 	    "       [--check-config] [--workers n] [--runtime-dir dir] "
 	    "[--instance name]\n"
-	    "       [root]\n"
+	    "       [root...]\n"
 	    "       " PROGNAME " --map-test FILE NAME [CLIENT-IP] [--wrq]\n");
 }
 
@@ -221,8 +222,8 @@ usage_long(FILE *fp)
 	    "(repeatable)\n"
 	    "  -4, --ipv4              IPv4 only\n"
 	    "  -6, --ipv6              IPv6 only\n"
-	    "  -s, --secure            accepted: requests are always "
-	    "confined to root\n"
+	    "  -s, --secure            one root, names looked up as in a "
+	    "chroot\n"
 	    "  -c, --create            allow uploads, creating new files\n"
 	    "  -u, --user USER         run as USER (default tftp)\n"
 	    "  -U, --umask MASK        umask for uploaded files "
@@ -457,6 +458,7 @@ add_override(struct args *a, const char *flag, const char *section,
 	a->ov[a->nov].section = section;
 	a->ov[a->nov].key = key;
 	a->ov[a->nov].value = value;
+	a->ov[a->nov].add = false;
 	a->nov++;
 }
 
@@ -483,14 +485,15 @@ apply_flag(struct args *a, int ch, int idx, const char *arg)
 }
 
 /*
- * The getopt pass: flags into a->run and a->ov, then the root directory
+ * The getopt pass: flags into a->run and a->ov, then the root directories
+ * (the first replaces the file's list, as in.tftpd's list of directories)
  * and the -a addresses.  0, 1 (exit 0 now) or -1.
  */
 static int
 read_args(int argc, char *argv[], struct args *a)
 {
 	char	 buf[64];
-	int	 ch, idx, r;
+	int	 ch, idx, r, i;
 
 	/* glibc: optind = 0 starts over, so tests can call us again. */
 	optind = 0;
@@ -512,12 +515,14 @@ read_args(int argc, char *argv[], struct args *a)
 			return r;
 	}
 
-	if (argc - optind > 1)
-		return usage_error("only one root directory may be given "
-		    "(\"%s\", \"%s\")", argv[optind], argv[optind + 1]);
-	if (argc - optind == 1)
-		add_override(a, "root directory", "server", "root",
-		    argv[optind]);
+	if (argc - optind > CONFIG_MAX_ROOTS)
+		return usage_error("at most %d root directories may be given "
+		    "(\"%s\" is one more)", CONFIG_MAX_ROOTS,
+		    argv[optind + CONFIG_MAX_ROOTS]);
+	for (i = optind; i < argc; i++) {
+		add_override(a, "root directory", "server", "root", argv[i]);
+		a->ov[a->nov - 1].add = i > optind;
+	}
 	if (a->addrs != NULL)
 		add_override(a, "-a", "server", "listen", a->addrs);
 	if (a->run->inetd && a->run->listen_only)
@@ -576,8 +581,9 @@ from_args(int argc, char *argv[], struct tftpd_config *c,
 		if (a.ov[i].value == verbose_step)
 			a.ov[i].value = log_level_name(c->log_level <
 			    LOG_DEBUG ? c->log_level + 1 : LOG_DEBUG);
-		if (config_set(c, a.ov[i].section, a.ov[i].key,
-		    a.ov[i].value, why, sizeof(why)) < 0) {
+		if ((a.ov[i].add ? config_add : config_set)(c,
+		    a.ov[i].section, a.ov[i].key, a.ov[i].value, why,
+		    sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s: %s", a.ov[i].flag, why);
 			goto out;
 		}

@@ -119,6 +119,8 @@ static int	 set_listen(struct tftpd_config *, const char *, bool, char *,
 		    size_t);
 static int	 set_family(struct tftpd_config *, const char *, bool, char *,
 		    size_t);
+static int	 set_root(struct tftpd_config *, const char *, bool, char *,
+		    size_t);
 static int	 set_log(struct tftpd_config *, const char *, bool, char *,
 		    size_t);
 static int	 set_log_level(struct tftpd_config *, const char *, bool,
@@ -144,6 +146,8 @@ static int	 set_client_root(struct tftpd_config *, const char *, bool,
 static void	 print_listen(const struct tftpd_config *,
 		    const struct key_def *, const struct key_out *);
 static void	 print_family(const struct tftpd_config *,
+		    const struct key_def *, const struct key_out *);
+static void	 print_root(const struct tftpd_config *,
 		    const struct key_def *, const struct key_out *);
 static void	 print_log(const struct tftpd_config *,
 		    const struct key_def *, const struct key_out *);
@@ -182,11 +186,15 @@ static bool	 key_differs(const struct key_def *k,
 		    const struct tftpd_config *a, const struct tftpd_config *b);
 static int	 set_key(struct tftpd_config *c, const struct key_def *k,
 		    const char *value, bool append, char *why, size_t whylen);
+static int	 set_or_add(struct tftpd_config *c, const char *section,
+		    const char *key, const char *value, bool append,
+		    char *err, size_t errlen);
 static int	 lookup_and_set(struct tftpd_config *c, const char *section,
 		    const char *name, const char *value, bool append,
 		    const struct key_def **kp, char *why, size_t whylen);
 static int	 check_ranges(const struct tftpd_config *, char *, size_t);
 static int	 check_timeout(const struct tftpd_config *, char *, size_t);
+static int	 check_root(const struct tftpd_config *, char *, size_t);
 static int	 check_family(const struct tftpd_config *, char *, size_t);
 static int	 check_log(const struct tftpd_config *, char *, size_t);
 static int	 check_log_level(const struct tftpd_config *, char *, size_t);
@@ -244,7 +252,9 @@ static const struct key_def keys[] = {
 	    SPAN(nlisten)),
 	FUNCKEY(SERVER, "family", false, family, RESTART, SPAN(family),
 	    NOSPAN),
-	STRKEY(SERVER, "root", root, 1, RESTART),
+	/* A list of whole values: a directory's name may hold spaces. */
+	FUNCKEY(SERVER, "root", true, root, RESTART, SPAN(root), SPAN(nroot)),
+	BOOLKEY(SERVER, "secure", secure, false, RESTART),
 	STRKEY(SERVER, "user", user, 1, RESTART),
 	U32KEY(SERVER, "workers", workers, 0, TFTP_SHM_MAX_WORKERS, 0,
 	    RESTART),
@@ -380,6 +390,7 @@ config_defaults(struct tftpd_config *c)
 	/* The keys whose values are not a plain number or boolean. */
 	c->family = FAMILY_ANY;
 	snprintf(c->root, sizeof(c->root), "%s", CONFIG_DEFAULT_ROOT);
+	c->nroot = 1;
 	snprintf(c->user, sizeof(c->user), "%s", "tftp");
 	config_default_rundir(c->runtime_dir, sizeof(c->runtime_dir));
 	c->log = LOG_TO_SYSLOG;
@@ -686,6 +697,58 @@ set_log_level(struct tftpd_config *c, const char *value, bool append,
 	}
 	c->log_level = level;
 	return 0;
+}
+
+/*
+ * One directory per value, added to the packed list; the whole list
+ * fits root[], as one path would.
+ */
+static int
+set_root(struct tftpd_config *c, const char *value, bool append, char *why,
+    size_t whylen)
+{
+	const char	*dirs[CONFIG_MAX_ROOTS];
+	size_t		 n = strlen(value), off = 0, i, nroot = 0;
+
+	if (n == 0) {
+		snprintf(why, whylen, "must not be empty");
+		return -EINVAL;
+	}
+	if (append)
+		nroot = config_roots(c, dirs, CONFIG_MAX_ROOTS);
+	for (i = 0; i < nroot; i++)
+		off += strlen(dirs[i]) + 1;
+	if (nroot == CONFIG_MAX_ROOTS) {
+		snprintf(why, whylen, "more than %d directories",
+		    CONFIG_MAX_ROOTS);
+		return -E2BIG;
+	}
+	if (off + n + 1 > sizeof(c->root)) {
+		snprintf(why, whylen, "the directories are longer than %zu "
+		    "bytes together", sizeof(c->root) - 1);
+		return -ENAMETOOLONG;
+	}
+	if (!append)
+		memset(c->root, 0, sizeof(c->root));
+	memcpy(c->root + off, value, n + 1);
+	c->nroot = (uint32_t)nroot + 1;
+	return 0;
+}
+
+size_t
+config_roots(const struct tftpd_config *c, const char **out, size_t max)
+{
+	const char	*p = c->root, *end = c->root + sizeof(c->root);
+	size_t		 i, n;
+
+	for (i = 0; i < c->nroot && i < max && p < end; i++) {
+		n = strnlen(p, (size_t)(end - p));
+		if (n == (size_t)(end - p))
+			break;
+		out[i] = p;
+		p += n + 1;
+	}
+	return i;
 }
 
 /* Empty means "derive it from the first listen address". */
@@ -1048,6 +1111,18 @@ print_max_file_size(const struct tftpd_config *c, const struct key_def *k,
 }
 
 static void
+print_root(const struct tftpd_config *c, const struct key_def *k,
+    const struct key_out *o)
+{
+	const char	*dirs[CONFIG_MAX_ROOTS];
+	size_t		 i, n;
+
+	n = config_roots(c, dirs, CONFIG_MAX_ROOTS);
+	for (i = 0; i < n; i++)
+		put_value(o, k, dirs[i], -1);
+}
+
+static void
 print_write_allow(const struct tftpd_config *c, const struct key_def *k,
     const struct key_out *o)
 {
@@ -1146,9 +1221,9 @@ lookup_and_set(struct tftpd_config *c, const char *section, const char *name,
 	return set_key(c, k, value, append, why, whylen);
 }
 
-int
-config_set(struct tftpd_config *c, const char *section, const char *key,
-    const char *value, char *err, size_t errlen)
+static int
+set_or_add(struct tftpd_config *c, const char *section, const char *key,
+    const char *value, bool append, char *err, size_t errlen)
 {
 	const struct key_def	*k;
 	char			 why[CONFIG_ERR_MAX];
@@ -1158,10 +1233,24 @@ config_set(struct tftpd_config *c, const char *section, const char *key,
 		snprintf(err, errlen, "missing section, key or value");
 		return -EINVAL;
 	}
-	if ((r = lookup_and_set(c, section, key, value, false, &k, why,
+	if ((r = lookup_and_set(c, section, key, value, append, &k, why,
 	    sizeof(why))) < 0)
 		snprintf(err, errlen, "%s.%s: %s", section, key, why);
 	return r;
+}
+
+int
+config_set(struct tftpd_config *c, const char *section, const char *key,
+    const char *value, char *err, size_t errlen)
+{
+	return set_or_add(c, section, key, value, false, err, errlen);
+}
+
+int
+config_add(struct tftpd_config *c, const char *section, const char *key,
+    const char *value, char *err, size_t errlen)
+{
+	return set_or_add(c, section, key, value, true, err, errlen);
 }
 
 static int
@@ -1405,6 +1494,37 @@ check_ranges(const struct tftpd_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The packed list as set_root() leaves it (the settings in shared memory
+ * are input too); -s is a chroot to one directory, as in.tftpd's.
+ */
+static int
+check_root(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	const char	*dirs[CONFIG_MAX_ROOTS];
+	size_t		 i, n;
+
+	n = config_roots(c, dirs, CONFIG_MAX_ROOTS);
+	if (c->nroot < 1 || c->nroot > CONFIG_MAX_ROOTS || n != c->nroot) {
+		snprintf(err, errlen, "server.root: %u directories, or not "
+		    "terminated (1..%d)", c->nroot, CONFIG_MAX_ROOTS);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (dirs[i][0] == '\0') {
+			snprintf(err, errlen, "server.root: must not be "
+			    "empty");
+			return -EINVAL;
+		}
+	}
+	if (c->secure && n > 1) {
+		snprintf(err, errlen, "server.secure: takes exactly one root "
+		    "directory (%zu given), as in.tftpd -s", n);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int
 check_timeout(const struct tftpd_config *c, char *err, size_t errlen)
 {
@@ -1592,6 +1712,7 @@ check_listen(const struct tftpd_config *c, char *err, size_t errlen)
 /* In this order: the first failure is the one reported. */
 static const config_check checks[] = {
 	check_ranges,
+	check_root,
 	check_timeout,
 	check_family,
 	check_log,

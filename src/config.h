@@ -18,6 +18,7 @@
 #include "log.h"
 
 #define CONFIG_MAX_LISTEN	16
+#define CONFIG_MAX_ROOTS	8	/* in.tftpd's list of directories */
 #define CONFIG_MAX_PATTERNS	32
 #define CONFIG_PATTERN_MAX	256
 #define CONFIG_NAME_MAX		64
@@ -57,7 +58,14 @@ struct tftpd_config {
 	struct listen_addr	listen[CONFIG_MAX_LISTEN];
 	uint32_t		nlisten;	/* 0: wildcard(s) on port 69 */
 	enum config_family	family;
+	/*
+	 * The root directories, packed: each NUL-terminated, one after the
+	 * other ("/srv/a\0/srv/b\0"), so the first is root as a string;
+	 * config_roots() lists them.
+	 */
 	char			root[PATH_MAX];
+	uint32_t		nroot;		/* 1..CONFIG_MAX_ROOTS */
+	bool			secure;		/* -s: one root, as chroot */
 	char			user[CONFIG_NAME_MAX];
 	uint32_t		workers;	/* 0: one per CPU */
 	char			pid_file[PATH_MAX];
@@ -137,6 +145,14 @@ void	 config_default_rundir(char *buf, size_t len);
  */
 int	 config_set(struct tftpd_config *c, const char *section,
 	    const char *key, const char *value, char *err, size_t errlen);
+
+/* The same, but a list key's value is added to the list (a repeat). */
+int	 config_add(struct tftpd_config *c, const char *section,
+	    const char *key, const char *value, char *err, size_t errlen);
+
+/* The root directories into out (at most max); their number. */
+size_t	 config_roots(const struct tftpd_config *c, const char **out,
+	    size_t max);
 
 /*
  * Read an INI file over c.  A missing file is an error only if

@@ -47,6 +47,7 @@ bool		files_no_proc;
 enum files_link	files_link;
 
 static int	 resolve(int rootfd, const char *rel, int flags, bool follow);
+static bool	 replaceable(const struct stat *st);
 static int	 walk(int rootfd, const char *rel, int flags);
 static void	 random_suffix(char *buf, size_t n);
 static int	 hidden_name(char *dst, size_t len, const char *base);
@@ -274,6 +275,21 @@ create_hidden(struct upload *u, mode_t mode)
 	return -EEXIST;
 }
 
+/*
+ * tftp-hpa's rule, a file everyone may write, plus one of ours: a file
+ * the service user owns and may write itself, which is what an earlier
+ * upload left (0666 & ~umask, never world-writable by default), so a
+ * device's nightly backup to the same name works.  Workers never run as
+ * uid 0 (privs.c refuses it), so this never opens up root's files.
+ */
+static bool
+replaceable(const struct stat *st)
+{
+	if (st->st_mode & S_IWOTH)
+		return true;
+	return st->st_uid == geteuid() && (st->st_mode & S_IWUSR);
+}
+
 int
 files_upload_open(struct upload *u, int rootfd, const char *rel,
     const struct tftpd_config *cfg, bool netascii)
@@ -319,7 +335,7 @@ files_upload_open(struct upload *u, int rootfd, const char *rel,
 			r = -FILES_ENOTREG;
 		else if (!cfg->write_overwrite)
 			r = -EEXIST;
-		else if (!cfg->permissive && !(st.st_mode & S_IWOTH))
+		else if (!cfg->permissive && !replaceable(&st))
 			r = -EPERM;
 	} else if (errno == ENOENT) {
 		if (!cfg->write_create)

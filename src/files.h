@@ -98,7 +98,9 @@ struct upload {
  *   -EACCES		rel matches no [write] allow pattern
  *   -ENOENT		new file while create=no, or missing directory
  *   -EEXIST		existing file while overwrite=no
- *   -EPERM		existing file not world-writable (not permissive)
+ *   -EPERM		existing file neither world-writable nor the
+ *			service user's own and owner-writable (not
+ *			permissive)
  *   -FILES_ENOTREG	the name is a directory or other non-file
  *   -ELOOP, -EXDEV	the name is a symlink, or the path escapes
  * and whatever creating the temporary fails with (-ENOSPC...).

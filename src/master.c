@@ -108,7 +108,9 @@ init(struct master *m, int argc, char *argv[], const struct tftpd_config *cfg,
 	m->argv = argv;
 	m->run = run;
 	m->cfg = *cfg;
-	m->rootfd = m->devnull = m->ctlfd = m->ready_fd = m->notify_fd = -1;
+	m->devnull = m->ctlfd = m->ready_fd = m->notify_fd = -1;
+	for (i = 0; i < CONFIG_MAX_ROOTS; i++)
+		m->rootfds[i] = -1;
 	for (i = 0; i < MAX_PROCS; i++)
 		m->procs[i].logfd = -1;
 	for (i = 0; i < MAX_CLIENTS; i++)
@@ -146,18 +148,24 @@ open_log(struct master *m)
 	return 0;
 }
 
-/* The served tree, as a descriptor every worker inherits. */
+/* The served trees, as descriptors every worker inherits. */
 static int
 open_root(struct master *m)
 {
-	int	 r;
+	const char	*dirs[CONFIG_MAX_ROOTS];
+	size_t		 i, n;
+	int		 r;
 
-	m->rootfd = open(m->cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (m->rootfd < 0) {
-		r = -errno;
-		startup_err(m, "cannot open root %s: %s", m->cfg.root,
-		    strerror(-r));
-		return r;
+	n = config_roots(&m->cfg, dirs, CONFIG_MAX_ROOTS);
+	for (i = 0; i < n; i++) {
+		m->rootfds[i] = open(dirs[i], O_PATH | O_DIRECTORY |
+		    O_CLOEXEC);
+		if (m->rootfds[i] < 0) {
+			r = -errno;
+			startup_err(m, "cannot open root %s: %s", dirs[i],
+			    strerror(-r));
+			return r;
+		}
 	}
 	return 0;
 }
@@ -409,11 +417,14 @@ cleanup(struct master *m)
 			close(m->fds[i]);
 	free(m->fds);
 	m->fds = NULL;
-	if (m->rootfd >= 0)
-		close(m->rootfd);
+	for (i = 0; i < CONFIG_MAX_ROOTS; i++) {
+		if (m->rootfds[i] >= 0)
+			close(m->rootfds[i]);
+		m->rootfds[i] = -1;
+	}
 	if (m->devnull >= 0)
 		close(m->devnull);
-	m->rootfd = m->devnull = -1;
+	m->devnull = -1;
 	if (m->loop_ok) {
 		loop_free(&m->loop);
 		m->loop_ok = false;

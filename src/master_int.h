@@ -98,7 +98,7 @@ struct master {
 	int			*fds;		/* fds[set * naddr + i] */
 	size_t			 naddr;
 	uint32_t		 nsets;		/* nworkers, or 1: shared */
-	int			 rootfd;
+	int			 rootfds[CONFIG_MAX_ROOTS];	/* cfg's */
 	int			 devnull;
 
 	char			 instance[CONFIG_INSTANCE_MAX];

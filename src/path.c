@@ -56,6 +56,52 @@ path_normalize(const char *name, char *out, size_t outlen)
 	return 0;
 }
 
+/*
+ * The bytes of rel that root covers, up to and including the '/' after
+ * it, or 0: rel has single '/'s and no "." or "..", so each component
+ * of root must equal the next of rel, and something must follow.
+ */
+static size_t
+root_prefix(const char *rel, const char *root)
+{
+	const char *p = root, *q = rel;
+	size_t n;
+
+	if (*p != '/')
+		return 0;
+	for (;;) {
+		p += strspn(p, "/");
+		if ((n = strcspn(p, "/")) == 0)
+			break;
+		if (!(n == 1 && p[0] == '.')) {
+			if (strncmp(q, p, n) != 0 || q[n] != '/')
+				return 0;
+			q += n + 1;
+		}
+		p += n;
+	}
+	return (size_t)(q - rel);
+}
+
+int
+path_pick_root(const char *rel, const char *const *roots, size_t nroots,
+    const char **rest)
+{
+	size_t i, n, best = 0;
+	int r = -1;
+
+	for (i = 0; i < nroots; i++) {
+		n = root_prefix(rel, roots[i]);
+		if (n > best) {
+			best = n;
+			r = (int)i;
+		}
+	}
+	if (r >= 0)
+		*rest = rel + best;
+	return r;
+}
+
 int
 path_match_any(const char *rel, const char *const *patterns, size_t npatterns)
 {

@@ -28,6 +28,16 @@ int		 path_normalize(const char *name, char *out, size_t outlen);
 int		 path_match_any(const char *rel, const char *const *patterns,
 		    size_t npatterns);
 
+/*
+ * in.tftpd's list of directories: which of roots (as configured: absolute
+ * paths; repeated '/'s and "." ignored) rel (from path_normalize() of an
+ * absolute name) starts with, component by component; the longest match
+ * wins.  Returns its index with *rest the part of rel beneath it, or -1
+ * when none matches (a relative root, "/" or one naming ".." never does).
+ */
+int		 path_pick_root(const char *rel, const char *const *roots,
+		    size_t nroots, const char **rest);
+
 /* Split rel into its directory ("." when none) and its last component. */
 int		 path_split(const char *rel, char *dir, size_t dirlen,
 		    const char **base);

@@ -110,7 +110,8 @@ publish_slot(struct master *m, uint32_t k)
 static void
 child_exec(const int *src, size_t nsrc, char *const args[], pid_t parent)
 {
-	int		 tmp[WORKER_FIXED_FDS + SOCK_MAX_LISTEN];
+	int		 tmp[WORKER_FIXED_FDS + SOCK_MAX_LISTEN +
+			    CONFIG_MAX_ROOTS];
 	struct sigaction sa;
 	sigset_t	 set;
 	size_t		 i;
@@ -170,7 +171,8 @@ exec_failed(int err)
 static int
 spawn(struct master *m, uint32_t k)
 {
-	int		 src[WORKER_FIXED_FDS + SOCK_MAX_LISTEN];
+	int		 src[WORKER_FIXED_FDS + SOCK_MAX_LISTEN +
+			    CONFIG_MAX_ROOTS];
 	char		 ks[16], ns[16];
 	static char	 worker_flag[] = MASTER_WORKER_FLAG;
 	static char	 nfds_flag[] = MASTER_NFDS_FLAG;
@@ -195,9 +197,12 @@ spawn(struct master *m, uint32_t k)
 	src[nsrc++] = pfd[1];
 	src[nsrc++] = m->shm.ro_fd;
 	src[nsrc++] = m->shm.fd;
-	src[nsrc++] = m->rootfd;
+	src[nsrc++] = m->rootfds[0];
 	for (i = 0; i < m->naddr; i++)
 		src[nsrc++] = socks[i];
+	/* The further roots after the sockets: see worker.h. */
+	for (i = 1; i < m->cfg.nroot && i < CONFIG_MAX_ROOTS; i++)
+		src[nsrc++] = m->rootfds[i];
 
 	if ((pid = fork()) < 0) {
 		r = -errno;

@@ -439,11 +439,18 @@ void
 runtime_ready(struct master *m)
 {
 	char	 addrs[SOCK_MAX_LISTEN * (SOCKADDR_STRLEN + 1)];
-	char	 a[SOCKADDR_STRLEN];
+	char	 a[SOCKADDR_STRLEN], roots[PATH_MAX + CONFIG_MAX_ROOTS];
+	const char *dirs[CONFIG_MAX_ROOTS];
 	struct sockaddr_storage ss;
 	socklen_t len;
-	size_t	 i, off = 0;
+	size_t	 i, n, off = 0;
 
+	roots[0] = '\0';
+	n = config_roots(&m->cfg, dirs, CONFIG_MAX_ROOTS);
+	for (i = 0; i < n; i++)
+		str_append(roots, sizeof(roots), &off, "%s%s",
+		    i > 0 ? " " : "", dirs[i]);
+	off = 0;
 	addrs[0] = '\0';
 	for (i = 0; i < m->naddr; i++) {
 		len = sizeof(ss);
@@ -454,7 +461,7 @@ runtime_ready(struct master *m)
 		    sockaddr_str((struct sockaddr *)&ss, a, sizeof(a)));
 	}
 	log_info("ready: serving %s on %s%s, %u workers%s, instance %s",
-	    m->cfg.root, addrs, m->mode == MODE_INETD ? " (inetd)" :
+	    roots, addrs, m->mode == MODE_INETD ? " (inetd)" :
 	    m->mode == MODE_SYSTEMD ? " (socket activation)" : "",
 	    m->nworkers, m->cfg.single_port ? ", single port" : "",
 	    m->instance);

@@ -204,9 +204,14 @@ static const char *const sys_sockets[] = {
 	NULL
 };
 
-/* Process: log lines carry the pid; random ports and temporary names. */
+/*
+ * Process: log lines carry the pid; random ports and temporary names; an
+ * existing file of our own uid may be replaced (files.c).
+ */
 static const char *const sys_process[] = {
 	"getpid",
+	"geteuid",
+	"geteuid32",		/* 32-bit */
 	"getrandom",
 	"exit",
 	"exit_group",
@@ -295,7 +300,8 @@ static const struct {
 static int	 set_reason(char *why, size_t whylen, int err,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int	 limit(char *why, size_t whylen);
-static int	 landlock_apply(int rootfd, bool allow_write, char *why,
+static int	 landlock_apply(const int *rootfds, size_t nroots,
+		    bool allow_write, char *why,
 		    size_t whylen);
 static int	 rule_add(scmp_filter_ctx ctx, const char *name,
 		    unsigned int ncmp, const struct scmp_arg_cmp *cmp,
@@ -395,12 +401,13 @@ sandbox_landlock_abi(void)
 }
 
 static int
-landlock_apply(int rootfd, bool allow_write, char *why, size_t whylen)
+landlock_apply(const int *rootfds, size_t nroots, bool allow_write,
+    char *why, size_t whylen)
 {
 #ifdef SANDBOX_LANDLOCK
 	struct ll_ruleset_attr ra;
 	struct landlock_path_beneath_attr pb;
-	size_t size;
+	size_t size, i;
 	int abi, fd, r;
 
 	abi = sandbox_landlock_abi();
@@ -446,13 +453,16 @@ landlock_apply(int rootfd, bool allow_write, char *why, size_t whylen)
 	memset(&pb, 0, sizeof(pb));
 	pb.allowed_access = (LL_READ | (allow_write ? LL_WRITE : 0)) &
 	    ra.handled_access_fs;
-	pb.parent_fd = rootfd;
-	if (syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH,
-	    &pb, 0U) < 0) {
-		r = set_reason(why, whylen, errno,
-		    "landlock_add_rule(root, %s)", allow_write ?
-		    "read-write" : "read-only");
-		goto out_close;
+	/* One rule per root directory, the same rights beneath each. */
+	for (i = 0; i < nroots; i++) {
+		pb.parent_fd = rootfds[i];
+		if (syscall(SYS_landlock_add_rule, fd,
+		    LANDLOCK_RULE_PATH_BENEATH, &pb, 0U) < 0) {
+			r = set_reason(why, whylen, errno,
+			    "landlock_add_rule(root %zu, %s)", i + 1,
+			    allow_write ? "read-write" : "read-only");
+			goto out_close;
+		}
 	}
 	if (syscall(SYS_landlock_restrict_self, fd, 0U) < 0) {
 		r = set_reason(why, whylen, errno, "landlock_restrict_self");
@@ -466,7 +476,8 @@ out_close:
 	close(fd);
 	return r;
 #else
-	(void)rootfd;
+	(void)rootfds;
+	(void)nroots;
 	(void)allow_write;
 	(void)why;
 	(void)whylen;
@@ -623,7 +634,8 @@ out_release:
 }
 
 int
-sandbox_apply(int rootfd, bool allow_write, char *why, size_t whylen)
+sandbox_apply(const int *rootfds, size_t nroots, bool allow_write, char *why,
+    size_t whylen)
 {
 	int r;
 
@@ -643,7 +655,8 @@ sandbox_apply(int rootfd, bool allow_write, char *why, size_t whylen)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return set_reason(why, whylen, errno,
 		    "prctl(PR_SET_NO_NEW_PRIVS)");
-	if ((r = landlock_apply(rootfd, allow_write, why, whylen)) < 0)
+	if ((r = landlock_apply(rootfds, nroots, allow_write, why,
+	    whylen)) < 0)
 		return r;
 	if ((r = seccomp_apply(why, whylen)) < 0)
 		return r;

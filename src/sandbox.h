@@ -17,12 +17,12 @@
 /*
  * Confine the calling process, in this order, each step fatal: rlimits
  * (no core files; no new processes), PR_SET_NO_NEW_PRIVS, Landlock (read
- * files and directories beneath rootfd; when allow_write also create,
- * write, rename over and remove regular files there; nothing anywhere
- * else; no TCP bind/connect, no signals or abstract sockets leaving the
+ * files and directories beneath each of the nroots rootfds; when
+ * allow_write also create, write, rename over and remove regular files
+ * there; nothing anywhere else; no TCP bind/connect, no signals or abstract sockets leaving the
  * sandbox, as far as the kernel's Landlock ABI goes), seccomp.  A kernel
  * without Landlock is not an error: sandbox_landlock_abi() then says 0 and
- * the caller warns once.  rootfd may be O_PATH.
+ * the caller warns once.  The rootfds may be O_PATH.
  *
  * Returns 0, or -errno with a one-line reason in why (never NULL on
  * failure when whylen > 0).  After a failure the process may be partly
@@ -30,8 +30,8 @@
  * make the system calls of the allow-list in sandbox.c: no fork, no exec,
  * no new files outside the root, no sockets but UDP over IPv4/IPv6.
  */
-int		 sandbox_apply(int rootfd, bool allow_write, char *why,
-		    size_t whylen);
+int		 sandbox_apply(const int *rootfds, size_t nroots,
+		    bool allow_write, char *why, size_t whylen);
 
 /*
  * The running kernel's Landlock ABI version; 0 when there is no Landlock

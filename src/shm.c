@@ -107,6 +107,8 @@ static const struct conv settings_conv[] = {
 	COPY(nlisten),
 	COPY(family),
 	COPY(root),
+	COPY(nroot),
+	BOOL(secure),
 	COPY(user),
 	COPY(workers),
 	COPY(pid_file),

@@ -31,7 +31,7 @@
 
 #define PROGNAME	"snowowl-tftpd"
 
-static int	 check_root(const char *root);
+static int	 check_root(const struct tftpd_config *cfg);
 static int	 check_user(const char *user);
 static int	 check_map(const char *path);
 static bool	 addr_is_local(const struct sockaddr *sa,
@@ -40,30 +40,38 @@ static int	 check_listen_local(const struct tftpd_config *cfg);
 static int	 worker_args(int argc, char *argv[], uint32_t *index,
 		    uint32_t *nfds);
 
+/*
+ * Every root directory, each problem reported: it must exist, be a
+ * directory and open for reading (the master opens it so before it drops
+ * its privileges).
+ */
 static int
-check_root(const char *root)
+check_root(const struct tftpd_config *cfg)
 {
+	const char *dirs[CONFIG_MAX_ROOTS];
 	struct stat st;
-	int fd;
+	size_t i, n;
+	int fd, r = 0;
 
-	if (stat(root, &st) < 0) {
-		log_early(LOG_ERR, PROGNAME, "root %s: %s", root,
-		    strerror(errno));
-		return -1;
+	n = config_roots(cfg, dirs, CONFIG_MAX_ROOTS);
+	for (i = 0; i < n; i++) {
+		if (stat(dirs[i], &st) < 0) {
+			log_early(LOG_ERR, PROGNAME, "root %s: %s", dirs[i],
+			    strerror(errno));
+			r = -1;
+		} else if (!S_ISDIR(st.st_mode)) {
+			log_early(LOG_ERR, PROGNAME, "root %s: %s", dirs[i],
+			    strerror(ENOTDIR));
+			r = -1;
+		} else if ((fd = open(dirs[i], O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) < 0) {
+			log_early(LOG_ERR, PROGNAME, "root %s: cannot be "
+			    "opened: %s", dirs[i], strerror(errno));
+			r = -1;
+		} else
+			close(fd);
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		log_early(LOG_ERR, PROGNAME, "root %s: %s", root,
-		    strerror(ENOTDIR));
-		return -1;
-	}
-	/* The master opens it so before it drops its privileges. */
-	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		log_early(LOG_ERR, PROGNAME, "root %s: cannot be opened: %s",
-		    root, strerror(errno));
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return r;
 }
 
 /*
@@ -219,7 +227,7 @@ main(int argc, char *argv[])
 		return 1;
 	if (run.check_config) {
 		/* Every check, so that one run reports every problem. */
-		r = check_root(cfg.root);
+		r = check_root(&cfg);
 		r |= check_user(cfg.user);
 		r |= check_map(cfg.map_file);
 		r |= check_listen_local(&cfg);

@@ -34,6 +34,8 @@
 #define MAX_EVENTS	64
 
 static int	 check_fds(uint32_t nfds, char *why, size_t whylen);
+static int	 check_roots(struct worker *w, uint32_t nfds, char *why,
+		    size_t whylen);
 static int	 worker_alloc(struct worker *w);
 static void	 worker_dealloc(struct worker *w);
 static int	 serve(struct worker *w);
@@ -121,6 +123,10 @@ worker_main(uint32_t index, uint32_t nfds)
 		log_warnx("cannot read the remap rules: %s", strerror(-r));
 		goto out;
 	}
+	if ((r = check_roots(w, nfds, why, sizeof(why))) < 0) {
+		log_warnx("%s", why);
+		goto out;
+	}
 	/* Landlock fixes this for the life of the process. */
 	w->can_write = w->cfg.write_enable;
 	w->tp = w->cfg.single_port ? &single_transport : &conn_transport;
@@ -132,7 +138,7 @@ worker_main(uint32_t index, uint32_t nfds)
 	if (listener_start(w, nfds) < 0)
 		goto out;
 
-	if ((r = sandbox_apply(WORKER_FD_ROOT, w->can_write, why,
+	if ((r = sandbox_apply(w->rootfds, w->nroot, w->can_write, why,
 	    sizeof(why))) < 0) {
 		log_warnx("sandbox: %s", why);
 		goto out;
@@ -185,6 +191,26 @@ check_fds(uint32_t nfds, char *why, size_t whylen)
 		    (domain != AF_INET && domain != AF_INET6)) {
 			snprintf(why, whylen, "descriptor %d is not a UDP "
 			    "socket", WORKER_FD_LISTEN + (int)i);
+			return -EBADF;
+		}
+	}
+	return 0;
+}
+
+/* The further roots, after the sockets: as many as the settings name. */
+static int
+check_roots(struct worker *w, uint32_t nfds, char *why, size_t whylen)
+{
+	struct stat st;
+	uint32_t i;
+
+	w->rootfds[0] = WORKER_FD_ROOT;
+	w->nroot = w->cfg.nroot;
+	for (i = 1; i < w->nroot; i++) {
+		w->rootfds[i] = WORKER_FD_ROOT2(nfds) + (int)i - 1;
+		if (fstat(w->rootfds[i], &st) < 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(why, whylen, "descriptor %d is not root "
+			    "directory %" PRIu32, w->rootfds[i], i + 1);
 			return -EBADF;
 		}
 	}

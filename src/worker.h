@@ -26,6 +26,8 @@ enum worker_fd {
 	WORKER_FD_ROOT		= 5,	/* root directory, O_PATH */
 	WORKER_FD_LISTEN	= 6,	/* 6 .. 6 + nfds - 1: UDP sockets */
 };
+/* Then the further root directories (server.nroot - 1 of them, O_PATH). */
+#define WORKER_FD_ROOT2(nfds)	(WORKER_FD_LISTEN + (int)(nfds))
 
 /*
  * The worker's main(): validate the inherited descriptors, attach shared

@@ -194,7 +194,9 @@ struct worker {
 	struct shm_worker	 shm;
 	struct tftp_shm_stats	*st;		/* our slot */
 
-	int			 rootfd;
+	int			 rootfd;		/* rootfds[0] */
+	int			 rootfds[CONFIG_MAX_ROOTS];
+	uint32_t		 nroot;
 	struct loop		 loop;
 	bool			 loop_ok;
 	struct listener		 lis[WORKER_MAX_LISTEN];

@@ -297,8 +297,29 @@ check "missing root fails with exit 1 naming it" \
     bad_cli 'no-such-root' -a "127.0.0.1:$(free_port)" "$T/no-such-root"
 check "a root that is a file fails with exit 1" \
     bad_cli 's511' -a "127.0.0.1:$(free_port)" "$R/s511"
-check "two root arguments fail with exit 1" \
-    bad_cli '' -a "127.0.0.1:$(free_port)" "$R" "$R"
+# in.tftpd's list of directories: up to 8, each checked.
+t_roots_ok() {
+	mkdir -p "$T/r2" "$T/r3"
+	run_exit 0 "$T/out" "$TFTPD" --config "$T/good.conf" --check-config \
+	    -v "$R" "$T/r2" "$T/r3" &&
+	    assert_grep 'configuration OK' "$T/out" "--check-config" &&
+	    assert_eq 3 "$(grep -c '^root = ' "$T/out")" "root lines"
+}
+check "three root directories: --check-config OK, each listed" t_roots_ok
+check "nine root arguments fail with exit 1 (at most 8)" \
+    bad_cli 'at most 8 root directories may be given \("9" is one more\)' \
+    -a "127.0.0.1:$(free_port)" 1 2 3 4 5 6 7 8 9
+check "a missing second root fails with exit 1 naming it" \
+    bad_cli 'no-such-root2' -a "127.0.0.1:$(free_port)" "$R" \
+    "$T/no-such-root2"
+check "--check-config: a missing second root is reported" \
+    run_exit 1 "$T/out" "$TFTPD" --config "$T/good.conf" --check-config \
+    "$R" "$T/no-such-root3"
+check "...naming it" \
+    assert_grep 'root .*no-such-root3: No such file' "$T/out"
+check "-s with two roots fails with exit 1 (in.tftpd: exactly one)" \
+    bad_cli 'server.secure: takes exactly one root directory' \
+    -a "127.0.0.1:$(free_port)" -s "$R" "$R"
 check "unknown option fails with exit 1" \
     bad_cli '' --no-such-option "$R"
 check "-B 4 (below 8) fails with exit 1" \

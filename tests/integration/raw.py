@@ -221,7 +221,9 @@ def make_tree(tmp):
     os.chmod(os.path.join(root, "secret"), 0o600)
     with open(os.path.join(root, "ro.bin"), "wb") as f:
         f.write(b"existing, not world-writable\n")
-    os.chmod(os.path.join(root, "ro.bin"), 0o644)
+    # 0444: refused whoever runs the test (a file the daemon's own user
+    # owns and may write is replaced; see reupload.sh)
+    os.chmod(os.path.join(root, "ro.bin"), 0o444)
     FILES["keep.bin"] = os.urandom(3000)
     with open(os.path.join(root, "keep.bin"), "wb") as f:
         f.write(FILES["keep.bin"])

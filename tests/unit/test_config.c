@@ -1089,6 +1089,84 @@ cli_ini(const char *content)
 	return path;
 }
 
+/*
+ * in.tftpd's list of directories: root repeated in a file or given
+ * several times on the command line, each whole (spaces kept), at most
+ * CONFIG_MAX_ROOTS, printed a line each, checked like input.
+ */
+static void
+test_roots(void **state)
+{
+	struct tftpd_config c;
+	const char *dirs[CONFIG_MAX_ROOTS];
+	struct run_opts run;
+	char err[ERRLEN], big[3001], *dump = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	config_defaults(&c);
+	assert_int_equal(c.nroot, 1);
+	assert_int_equal(config_roots(&c, dirs, CONFIG_MAX_ROOTS), 1);
+	assert_string_equal(dirs[0], "/srv/tftp");
+
+	assert_int_equal(load_ini(&c, "[server]\nroot = /srv/a b\n"
+	    "root = /srv/c,d\n", err), 0);
+	assert_int_equal(config_roots(&c, dirs, CONFIG_MAX_ROOTS), 2);
+	assert_string_equal(dirs[0], "/srv/a b");
+	assert_string_equal(dirs[1], "/srv/c,d");
+	assert_string_equal(c.root, "/srv/a b");
+	assert_non_null(fp = open_memstream(&dump, &len));
+	assert_int_equal(config_print_key(&c, "server", "root", fp), 0);
+	fclose(fp);
+	assert_string_equal(dump, "root = /srv/a b\nroot = /srv/c,d\n");
+	free(dump);
+
+	/* The command line's first directory replaces the file's list. */
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", cli_ini(
+	    "[server]\nroot = /file\n"), "/x", "/y", "/z", NULL), 0);
+	assert_int_equal(config_roots(&c, dirs, CONFIG_MAX_ROOTS), 3);
+	assert_string_equal(dirs[0], "/x");
+	assert_string_equal(dirs[2], "/z");
+	assert_false(c.secure);
+
+	expect_load_error("[server]\nroot = /1\nroot = /2\nroot = /3\n"
+	    "root = /4\nroot = /5\nroot = /6\nroot = /7\nroot = /8\n"
+	    "root = /9\n", -E2BIG, 10,
+	    "[server] root: more than 8 directories");
+	expect_load_error("[server]\nroot = /a\nroot =\n", -EINVAL, 3,
+	    "[server] root: must not be empty");
+	assert_int_equal(load_ini(&c, "[server]\nroot = /a\nroot = /b\n"
+	    "secure = yes\n", err), 0);
+	expect_invalid(&c, "server.secure: takes exactly one root directory "
+	    "(2 given), as in.tftpd -s");
+
+	/* Together they fit where one path would. */
+	config_defaults(&c);
+	memset(big, 'a', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(config_set(&c, "server", "root", big, err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_add(&c, "server", "root", big, err,
+	    sizeof(err)), -ENAMETOOLONG);
+	assert_string_equal(err, "server.root: the directories are "
+	    "longer than 4095 bytes together");
+	assert_int_equal(c.nroot, 1);
+
+	/* From shared memory: a count the packed list does not hold. */
+	config_defaults(&c);
+	c.nroot = 2;
+	expect_invalid(&c, "server.root: must not be empty");
+	config_defaults(&c);
+	memset(c.root, 'a', sizeof(c.root));
+	expect_invalid(&c, "server.root: 1 directories, or not terminated "
+	    "(1..8)");
+	config_defaults(&c);
+	c.nroot = 0;
+	expect_invalid(&c, "server.root: 0 directories, or not terminated "
+	    "(1..8)");
+}
+
 static void
 test_cli_precedence(void **state)
 {
@@ -1194,10 +1272,13 @@ test_cli_flags(void **state)
 	assert_false(c.foreground);
 	assert_int_equal(c.log, LOG_TO_SYSLOG);
 
-	/* -s is accepted and changes nothing: confinement is always on. */
+	/* -s sets server.secure and nothing else (confinement is on). */
 	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, NULL), 0);
 	assert_int_equal(cli(&d, &run, NULL, err, "--config", p, "-s",
 	    "--secure", NULL), 0);
+	assert_false(c.secure);
+	assert_true(d.secure);
+	d.secure = false;
 	assert_memory_equal(&c, &d, sizeof(c));
 
 	/* Bundled letters, each one counted. */
@@ -1485,11 +1566,16 @@ test_cli_errors(void **state)
 	char err[4096], want[WANTLEN], path[PATH_MAX];
 	const char *p = cli_ini("");
 
-	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "/a", "/b",
-	    NULL), -1);
-	assert_non_null(strstr(err, "snowowl-tftpd: only one root directory "
-	    "may be given (\"/a\", \"/b\")\n"));
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "/1", "/2",
+	    "/3", "/4", "/5", "/6", "/7", "/8", "/9", NULL), -1);
+	assert_non_null(strstr(err, "snowowl-tftpd: at most 8 root "
+	    "directories may be given (\"/9\" is one more)\n"));
 	assert_non_null(strstr(err, "usage: snowowl-tftpd"));
+	/* in.tftpd -s: exactly one directory. */
+	assert_int_equal(cli(&c, &run, NULL, err, "--config", p, "-s", "/a",
+	    "/b", NULL), -1);
+	assert_non_null(strstr(err, "snowowl-tftpd: server.secure: takes "
+	    "exactly one root directory (2 given), as in.tftpd -s\n"));
 
 	snprintf(path, sizeof(path), "%s/missing.conf", tmpdir);
 	assert_int_equal(cli(&c, &run, NULL, err, "--config", path, NULL),
@@ -2256,6 +2342,7 @@ main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_syntax_forms),
 		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_roots),
 		cmocka_unit_test(test_options_lists),
 		cmocka_unit_test(test_config_set_errors),
 		cmocka_unit_test(test_validate),

@@ -8,8 +8,8 @@
  * uploads (create, overwrite that keeps the old file until commit, abort
  * without a trace, with O_TMPFILE and with the hidden-name fallback; the
  * three ways of naming an O_TMPFILE, as root and as an unprivileged user), the
- * write policy (enable, create, overwrite, allow patterns, world-writable,
- * max_file_size, umask), the netascii read source with rewinds, netascii
+ * write policy (enable, create, overwrite, allow patterns, world-writable
+ * or our own file, max_file_size, umask), the netascii read source with rewinds, netascii
  * upload decoding, and the errno -> TFTP error table.
  */
 #include <stdarg.h>
@@ -716,6 +716,58 @@ upload_unprivileged(void **state)
 	assert_string_equal(slurp(f, "u.bin", NULL), "unpriv");
 }
 
+/*
+ * A device's nightly backup to the same name: the file an earlier upload
+ * left is ours (0666 & ~umask, not world-writable) and is replaced, the
+ * same mode again; one another user owns is not.
+ */
+static void
+upload_own_file(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX * 2];
+	struct upload u;
+	int r;
+
+	assert_int_equal(files_upload_open(&u, f->rootfd, "cfg.bak", &f->cfg,
+	    false), 0);
+	write_all(&u, "monday");
+	assert_int_equal(files_upload_commit(&u), 0);
+	files_upload_close(&u);
+	assert_int_equal(mode_of(f, "cfg.bak"), 0644);
+	assert_int_equal(files_upload_open(&u, f->rootfd, "cfg.bak", &f->cfg,
+	    false), 0);
+	write_all(&u, "tuesday");
+	assert_int_equal(files_upload_commit(&u), 0);
+	files_upload_close(&u);
+	assert_string_equal(slurp(f, "cfg.bak", NULL), "tuesday");
+	assert_int_equal(mode_of(f, "cfg.bak"), 0644);
+
+	/* overwrite = no still means no, ours or not. */
+	f->cfg.write_overwrite = false;
+	r = files_upload_open(&u, f->rootfd, "cfg.bak", &f->cfg, false);
+	assert_int_equal(r, -EEXIST);
+	f->cfg.write_overwrite = true;
+
+	if (geteuid() != 0) {
+		print_message("not root: a file of another user is not "
+		    "tried\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/cfg.bak", f->root);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	r = files_upload_open(&u, f->rootfd, "cfg.bak", &f->cfg, false);
+	assert_int_equal(r, -EPERM);
+	assert_errmap(r, TFTP_EACCESS, "Permission denied");
+	assert_string_equal(slurp(f, "cfg.bak", NULL), "tuesday");
+	/* -p keeps its meaning: no mode or owner check. */
+	f->cfg.permissive = true;
+	assert_int_equal(files_upload_open(&u, f->rootfd, "cfg.bak", &f->cfg,
+	    false), 0);
+	files_upload_close(&u);
+	f->cfg.permissive = false;
+}
+
 static void
 upload_policy(void **state)
 {
@@ -725,7 +777,8 @@ upload_policy(void **state)
 	int r;
 
 	put_str(f, "exists", "E", 0666);
-	put_str(f, "readonly", "R", 0644);
+	/* Ours but not writable even by us: the umask said read-only. */
+	put_str(f, "readonly", "R", 0444);
 	make_dir(f, "dir");
 	make_link(f, "exists", "link");
 	listing(f, ".", before, sizeof(before));
@@ -1064,6 +1117,7 @@ main(void)
 		T(upload_fallback_commit),
 		T(upload_link_methods),
 		T(upload_unprivileged),
+		T(upload_own_file),
 		T(upload_policy),
 		T(upload_escape),
 		T(upload_allow_patterns),

@@ -230,6 +230,47 @@ test_split(void **state)
 	assert_int_equal(path_split("a/", dir, sizeof(dir), &base), -EINVAL);
 }
 
+/* The root a normalized absolute name starts with, and the rest. */
+static void
+expect_root(const char *name, int want, const char *rest)
+{
+	static const char *const roots[] = {
+		"/srv/tftp", "/srv/tftp/boot/", "//srv/./other", "/srv/a",
+		"relative/dir", "/", "/srv/../etc",
+	};
+	char rel[PATH_REL_MAX];
+	const char *r = NULL;
+
+	assert_int_equal(path_normalize(name, rel, sizeof(rel)), 0);
+	assert_int_equal(path_pick_root(rel, roots,
+	    sizeof(roots) / sizeof(roots[0]), &r), want);
+	if (want >= 0)
+		assert_string_equal(r, rest);
+}
+
+static void
+test_pick_root(void **state)
+{
+	(void)state;
+	expect_root("/srv/tftp/pxelinux.0", 0, "pxelinux.0");
+	expect_root("//srv//tftp/./sub/x", 0, "sub/x");
+	/* The longest match wins, whatever the order. */
+	expect_root("/srv/tftp/boot/vmlinuz", 1, "vmlinuz");
+	expect_root("/srv/tftp/bootx/vmlinuz", 0, "bootx/vmlinuz");
+	/* A root's own "." and repeated '/' are ignored. */
+	expect_root("/srv/other/f", 2, "f");
+	/* Whole components only: /srv/a is not a prefix of /srv/ab. */
+	expect_root("/srv/ab/x", -1, NULL);
+	expect_root("/srv/a/x", 3, "x");
+	/* The root itself names no file. */
+	expect_root("/srv/tftp", -1, NULL);
+	/* Relative roots, "/" and ".." never match. */
+	expect_root("/relative/dir/x", -1, NULL);
+	expect_root("/etc/passwd", -1, NULL);
+	expect_root("/pxelinux.0", -1, NULL);
+	expect_root("/srv/etc/passwd", -1, NULL);
+}
+
 int
 main(void)
 {
@@ -244,6 +285,7 @@ main(void)
 		cmocka_unit_test(test_normalize_too_long),
 		cmocka_unit_test(test_match_any),
 		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_pick_root),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -178,6 +178,8 @@ hidden_entries(struct fixture *f, const char *rel)
  * dumpable, so that is undone.  Unprivileged, only the dumpable flag.
  */
 static bool	drop_uid;
+/* A second root directory for the next children (in.tftpd's list). */
+static int	second_root = -1;
 
 static int
 become_nobody(void)
@@ -221,7 +223,8 @@ child_start(struct child *c, struct fixture *f, bool allow_write,
 			    strerror(errno));
 			_exit(CHILD_SETUP);
 		}
-		if (sandbox_apply(f->rootfd, allow_write, why,
+		if (sandbox_apply((int[]){ f->rootfd, second_root },
+		    second_root >= 0 ? 2 : 1, allow_write, why,
 		    sizeof(why)) < 0) {
 			dprintf(STDERR_FILENO, "sandbox_apply: %s\n", why);
 			_exit(CHILD_SETUP);
@@ -1170,6 +1173,66 @@ landlock_write(void **state)
 	assert_int_equal(hidden_entries(f, "sub"), 0);
 }
 
+/*
+ * Two roots: reading and (uploads on) writing beneath either; outside
+ * both still nothing, not even the directory that holds them.
+ */
+static int
+child_two_roots(struct fixture *f, void *arg)
+{
+	struct upload u;
+	uint64_t size = 0;
+	int fd;
+
+	(void)arg;
+	CHECK((fd = files_open_read(f->rootfd, "inside.txt", &f->cfg,
+	    &size)) >= 0);
+	close(fd);
+	CHECK((fd = files_open_read(second_root, "second.txt", &f->cfg,
+	    &size)) >= 0);
+	CHECK(size == strlen(INSIDE_TEXT));
+	close(fd);
+	CHECK(files_upload_open(&u, second_root, "up2.txt", &f->cfg,
+	    false) == 0);
+	CHECK(files_upload_write(&u, (const uint8_t *)"2", 1) == 0);
+	CHECK(files_upload_commit(&u) == 0);
+	files_upload_close(&u);
+	errno = 0;
+	fd = openat(AT_FDCWD, f->outside, O_RDONLY | O_CLOEXEC);
+	CHECK(fd < 0 && errno == EACCES);
+	errno = 0;
+	fd = openat(second_root, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(fd < 0 && errno == EACCES);
+	return 0;
+}
+
+static void
+landlock_two_roots(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX * 2], buf[64];
+	struct child c;
+
+	if (!need_landlock(f)) {
+		skip();
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/root2", f->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/root2/second.txt", f->dir);
+	put_path(path, INSIDE_TEXT);
+	snprintf(path, sizeof(path), "%s/root2", f->dir);
+	second_root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(second_root >= 0);
+	run(&c, f, true, child_two_roots, NULL);
+	close(second_root);
+	second_root = -1;
+	expect_ok(&c);
+	snprintf(path, sizeof(path), "%s/root2/up2.txt", f->dir);
+	slurp_path(path, buf, sizeof(buf));
+	assert_string_equal(buf, "2");
+}
+
 /* A failed step is reported, with its reason. */
 static int
 child_bad_root(struct fixture *f, void *arg)
@@ -1180,7 +1243,7 @@ child_bad_root(struct fixture *f, void *arg)
 	(void)f;
 	(void)arg;
 	/* Not through child_start: this child calls sandbox_apply itself. */
-	r = sandbox_apply(-1, false, why, sizeof(why));
+	r = sandbox_apply(&(int){ -1 }, 1, false, why, sizeof(why));
 	CHECK(r == -EBADF);
 	CHECK(strstr(why, "landlock_add_rule") != NULL);
 	CHECK(strstr(why, strerror(EBADF)) != NULL);
@@ -1225,6 +1288,7 @@ main(void)
 		T(landlock_outside),
 		T(landlock_readonly),
 		T(landlock_write),
+		T(landlock_two_roots),
 		T(bad_root),
 	};
 

@@ -4,7 +4,7 @@
  * Run a program under a seccomp filter like the ones a service manager
  * puts around a service, for the integration tests:
  *
- *	sysfilter [-k SYSCALL]... [-u] -- PROGRAM [ARG]...
+ *	sysfilter [-k SYSCALL]... [-n] [-u] -- PROGRAM [ARG]...
  *
  *	-k SYSCALL	the process that calls it is killed with SIGSYS, as
  *			systemd's SystemCallFilter= does with a call outside
@@ -12,6 +12,9 @@
  *	-u		socket(AF_UNIX, ...) and socketpair(AF_UNIX, ...)
  *			fail with EAFNOSUPPORT, as under systemd's
  *			RestrictAddressFamilies=AF_INET AF_INET6
+ *	-n		socket(AF_NETLINK, ...) fails with EAFNOSUPPORT, as
+ *			under any RestrictAddressFamilies= without AF_NETLINK
+ *			(ours and Debian's tftpd-hpa unit)
  *
  * Everything else is allowed.  The filter is inherited by every child and
  * kept across exec; no_new_privs is set (libseccomp's default), which the
@@ -28,7 +31,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: sysfilter [-k SYSCALL]... [-u] -- PROGRAM "
+	fprintf(stderr, "usage: sysfilter [-k SYSCALL]... [-n] [-u] -- "
+	    "PROGRAM "
 	    "[ARG]...\n");
 	exit(2);
 }
@@ -43,7 +47,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "sysfilter: seccomp_init failed\n");
 		return 1;
 	}
-	while ((c = getopt(argc, argv, "k:u")) != -1) {
+	while ((c = getopt(argc, argv, "k:nu")) != -1) {
 		switch (c) {
 		case 'k':
 			if ((nr = seccomp_syscall_resolve_name(optarg)) ==
@@ -53,6 +57,11 @@ main(int argc, char *argv[])
 				return 2;
 			}
 			r = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, nr, 0);
+			break;
+		case 'n':
+			r = seccomp_rule_add(ctx,
+			    SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+			    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK));
 			break;
 		case 'u':
 			r = seccomp_rule_add(ctx,

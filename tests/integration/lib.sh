@@ -115,6 +115,24 @@ assert_eq() {		# expected actual [label]
 	fi
 }
 
+# run_exit CODE OUT CMD...: run (bounded), the exit status must be CODE;
+# stdout and stderr go to OUT.
+run_exit() {
+	local want=$1 out=$2 st
+	shift 2
+	timeout 10 "$@" >"$out" 2>&1
+	st=$?
+	if [ "$st" = 124 ]; then
+		echo "#   did not exit within 10 s: $*"
+		return 1
+	fi
+	if [ "$st" != "$want" ]; then
+		echo "#   exit status $st, expected $want: $*"
+		sed 's/^/#   | /' "$out" | tail -n 10
+		return 1
+	fi
+}
+
 assert_grep() {		# ERE file [label]
 	if ! grep -Eq -- "$1" "$2"; then
 		echo "#   ${3:-output} does not match /$1/:"

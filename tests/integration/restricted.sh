@@ -46,6 +46,19 @@ except OSError as e:
 [ "$(cat "$T/probe")" = 97 ] ||
     hard_error "sysfilter -u does not refuse AF_UNIX: $(cat "$T/probe")"
 
+# --check-config as a unit's ExecStartPre= runs it: without AF_NETLINK
+# the local addresses cannot be listed, which must not fail the start.
+t_check_nonetlink() {
+	run_exit 0 "$T/check.out" "$SYSFILTER" -n -u -- "$TFTPD" \
+	    --config "$T/conf" --check-config -a 127.0.0.1:6969 "${USER_ARGS[@]}" \
+	    "$R" &&
+	    assert_grep 'server.listen: not checked: cannot list the local addresses: Address family not supported' \
+		"$T/check.out" "warning" &&
+	    assert_grep 'configuration OK' "$T/check.out" "output"
+}
+check "--check-config without AF_NETLINK: addresses not checked, OK" \
+    t_check_nonetlink
+
 t_get() {
 	rm -f "$DL/$1"
 	timeout 30 tftp -m binary 127.0.0.1 "$PORT" -c get "$1" "$DL/$1" \

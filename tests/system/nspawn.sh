@@ -374,6 +374,55 @@ for families in "" "AF_INET AF_INET6"; do
 	fi
 done
 
+# The same unit with a tftpd-hpa user's /etc/default/tftpd-hpa: a remap
+# file for Windows backslashes and an alias, uploads, verbose logging, a
+# shorter first retransmission, Ethernet-sized blocks.  Nothing edited.
+echo "== Debian's tftpd-hpa.service, a remap user's /etc/default/tftpd-hpa"
+rm -rf "$root/etc/systemd/system/tftpd-hpa.service.d"
+printf '%s\n' '# Windows clients' 'rg \\ /' '# an alias' \
+    'r ^alias\.bin$ hello.bin' '# nothing from private/' 'a ^private/' \
+    >"$root/etc/tftpd-hpa.rules"
+printf '%s\n' 'TFTP_USERNAME="tftp"' 'TFTP_DIRECTORY="/srv/tftp"' \
+    'TFTP_ADDRESS=":69"' \
+    'TFTP_OPTIONS="--secure --create --verbose --map-file /etc/tftpd-hpa.rules --retransmit 500000 --blocksize 1468"' \
+    >"$root/etc/default/tftpd-hpa"
+sed -n 's/^TFTP_OPTIONS=/       TFTP_OPTIONS=/p' "$root/etc/default/tftpd-hpa"
+sed 's/^/       rules: /' "$root/etc/tftpd-hpa.rules"
+ct systemctl daemon-reload
+get_name() {
+	rm -f "$work/got.bin"
+	timeout 30 tftp -m octet "$CT_IP" -c get "$1" "$work/got.bin" &&
+	    cmp -s "$work/got.bin" "$root/srv/tftp/hello.bin"
+}
+put_twice() {
+	head -c 5000 /dev/urandom >"$work/up1.bin"
+	timeout 30 tftp -m octet "$CT_IP" -c put "$work/up1.bin" incoming/backup.cfg &&
+	    cmp -s "$work/up1.bin" "$root/srv/tftp/incoming/backup.cfg" || return 1
+	head -c 7000 /dev/urandom >"$work/up1.bin"
+	timeout 30 tftp -m octet "$CT_IP" -c put "$work/up1.bin" incoming/backup.cfg &&
+	    cmp -s "$work/up1.bin" "$root/srv/tftp/incoming/backup.cfg"
+}
+denied() {
+	local out
+	out=$(timeout 30 tftp -m octet "$CT_IP" -c get private/x "$work/no.bin" 2>&1)
+	case $out in *"Access violation"*) return 0 ;; esac
+	echo "       got: $out"
+	return 1
+}
+remapped_logged() {
+	ct journalctl --no-pager -o cat -u tftpd-hpa | grep -q 'remapped to "hello.bin"'
+}
+check "tftpd-hpa.service (remap user's options) starts" ct systemctl start tftpd-hpa.service
+check "get alias.bin serves hello.bin (remap r)" poll 10 get_name alias.bin
+check "get '\\hello.bin' serves hello.bin (remap rg)" get_name '\hello.bin'
+check "get private/x answers Access violation (remap a)" denied
+check "the remap logged at --verbose" poll 10 remapped_logged
+check "the same backup name put twice (--create)" put_twice
+ct systemctl stop tftpd-hpa.service
+if ! poll 10 noproc; then
+	fail "tftpd-hpa.service (remap user's options) left a process"
+fi
+
 # ---- scores, same systemd
 ver=$(ct systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p')
 echo "== systemd-analyze security, systemd $ver in the container (lower is better)"

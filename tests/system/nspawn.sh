@@ -416,7 +416,13 @@ check "tftpd-hpa.service (remap user's options) starts" ct systemctl start tftpd
 check "get alias.bin serves hello.bin (remap r)" poll 10 get_name alias.bin
 check "get '\\hello.bin' serves hello.bin (remap rg)" get_name '\hello.bin'
 check "get private/x answers Access violation (remap a)" denied
-check "the remap logged at --verbose" poll 10 remapped_logged
+if poll 10 remapped_logged; then
+	ok "the remap logged at --verbose:"
+	ct journalctl --no-pager -o cat -u tftpd-hpa | grep -m 1 'remapped to' |
+	    sed 's/^/       /'
+else
+	fail "no \"remapped to\" in the journal at --verbose"
+fi
 check "the same backup name put twice (--create)" put_twice
 ct systemctl stop tftpd-hpa.service
 if ! poll 10 noproc; then

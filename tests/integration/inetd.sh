@@ -6,7 +6,8 @@
 # A tftp-hpa get through it compares intact; the instance is named
 # inetd-PORT (tftpctl reads it); the daemon exits by itself after its
 # idle period (-t 2) and removes its runtime files; the next get is served
-# by a new instance that inetd starts.
+# by a new instance that inetd starts.  The inetd line carries a remap
+# file (-m), as tftp-hpa users' lines do: the second get asks for an alias.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
@@ -47,7 +48,9 @@ write_conf "$T/conf"
 RUNDIR="$T/run"
 PORT=$(free_port) || hard_error "no free port"
 INSTANCE="inetd-$PORT"
-ARGS="-s $R --runtime-dir $RUNDIR -t $IDLE --config $T/conf"
+printf '%s\n' '# an alias, as tftp-hpa rules write one' 'r ^alias513$ s513' \
+    >"$T/rules"
+ARGS="-s $R -m $T/rules --runtime-dir $RUNDIR -t $IDLE --config $T/conf"
 
 if [ "$INETD" = inetd ]; then
 	# BSD inetd.conf: "address:port" service field, numeric port.
@@ -164,7 +167,7 @@ check "the idle daemon removed its pid, shm and ctl files" \
 
 t_get2() {
 	rm -f "$DL/s513"
-	timeout 30 tftp -m binary 127.0.0.1 "$PORT" -c get s513 "$DL/s513" \
+	timeout 30 tftp -m binary 127.0.0.1 "$PORT" -c get alias513 "$DL/s513" \
 	    >"$T/get2.log" 2>&1 || {
 		echo "#   tftp: $(cat "$T/get2.log")"
 		show_inetd_log 20
@@ -172,7 +175,7 @@ t_get2() {
 	}
 	assert_same_file "$R/s513" "$DL/s513"
 }
-check "a second get after the exit is served intact" t_get2
+check "a second get after the exit, of an alias (-m), is served intact" t_get2
 D2=$(server_pid)
 t_new_instance() {
 	if [ -z "$D2" ]; then

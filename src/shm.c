@@ -198,6 +198,8 @@ static int	 shm_replace_stale(const char *path);
 static int	 shm_open_new(const char *path);
 static void	 seq_begin(uint32_t *seq);
 static void	 seq_end(uint32_t *seq);
+static bool	 seq_read_begin(const uint32_t *seq, uint32_t *spins,
+		    uint32_t *s1);
 static size_t	 conv_off(const struct conv *r, size_t i, bool in_settings);
 static void	 settings_conv_run(void *dst, const void *src, bool publish);
 static void	 settings_put(struct tftp_shm_settings *s,
@@ -584,6 +586,24 @@ seq_end(uint32_t *seq)
 	__atomic_store_n(seq, s + 1, __ATOMIC_RELEASE);
 }
 
+/*
+ * A reader's start: the sequence once even (no publish in progress),
+ * spinning a bounded number of times (*spins counts across tries).
+ * false: the master is still writing.
+ */
+static bool
+seq_read_begin(const uint32_t *seq, uint32_t *spins, uint32_t *s1)
+{
+	uint32_t s = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+
+	while ((s & 1) && (*spins)++ < SHM_READ_SPINS) {
+		cpu_relax();
+		s = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+	}
+	*s1 = s;
+	return (s & 1) == 0;
+}
+
 /* Where row r's field i is: in the settings, or in the configuration. */
 static size_t
 conv_off(const struct conv *r, size_t i, bool in_settings)
@@ -689,12 +709,7 @@ shm_read_config(const struct tftp_shm_control *ctl, struct tftpd_config *out,
 	int i;
 
 	for (i = 0; i < SHM_READ_TRIES; i++) {
-		s1 = __atomic_load_n(&ctl->seq, __ATOMIC_ACQUIRE);
-		while ((s1 & 1) && spins++ < SHM_READ_SPINS) {
-			cpu_relax();
-			s1 = __atomic_load_n(&ctl->seq, __ATOMIC_ACQUIRE);
-		}
-		if (s1 & 1)
+		if (!seq_read_begin(&ctl->seq, &spins, &s1))
 			return -EAGAIN;
 		memcpy(&set, &ctl->settings, sizeof(set));
 		gen = __atomic_load_n(&ctl->generation, __ATOMIC_RELAXED);
@@ -720,12 +735,7 @@ shm_read_map(const struct tftp_shm_control *ctl, uint64_t have, char *buf,
 	int i, r;
 
 	for (i = 0; i < SHM_READ_TRIES; i++) {
-		s1 = __atomic_load_n(&ctl->seq, __ATOMIC_ACQUIRE);
-		while ((s1 & 1) && spins++ < SHM_READ_SPINS) {
-			cpu_relax();
-			s1 = __atomic_load_n(&ctl->seq, __ATOMIC_ACQUIRE);
-		}
-		if (s1 & 1)
+		if (!seq_read_begin(&ctl->seq, &spins, &s1))
 			return -EAGAIN;
 		mg = __atomic_load_n(&ctl->map.generation, __ATOMIC_RELAXED);
 		n = __atomic_load_n(&ctl->map.len, __ATOMIC_RELAXED);

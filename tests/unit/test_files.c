@@ -157,22 +157,6 @@ listing(struct fixture *f, const char *rel, char *out, size_t outlen)
 	free(ents);
 }
 
-/* Open descriptors, to see that an aborted upload keeps none. */
-static int
-count_fds(void)
-{
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	d = opendir("/proc/self/fd");
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
 static int
 setup(void **state)
 {
@@ -529,7 +513,7 @@ upload_abort_no_trace(void **state)
 	for (pass = 0; pass < 2; pass++) {
 		files_no_tmpfile = pass == 1;
 		listing(f, "d", before, sizeof(before));
-		nfds = count_fds();
+		nfds = test_count_fds();
 
 		/* A new file. */
 		assert_int_equal(files_upload_open(&u, f->rootfd, "d/new",
@@ -554,7 +538,7 @@ upload_abort_no_trace(void **state)
 		assert_string_equal(before, after);
 		assert_string_equal(slurp(f, "d/keep.txt", NULL), "KEEP");
 		/* An O_TMPFILE lives as long as its descriptor. */
-		assert_int_equal(count_fds(), nfds);
+		assert_int_equal(test_count_fds(), nfds);
 	}
 }
 

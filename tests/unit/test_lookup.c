@@ -96,21 +96,6 @@ content(int fd)
 }
 
 static int
-count_fds(void)
-{
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
-
-	assert_non_null(d = opendir("/proc/self/fd"));
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-static int
 setup(void **state)
 {
 	struct fixture *f;
@@ -129,7 +114,7 @@ setup(void **state)
 	config_defaults(&f->cfg);
 	f->cfg.fsync = false;
 	files_no_openat2 = false;
-	f->nfds = count_fds();
+	f->nfds = test_count_fds();
 	*state = f;
 	return 0;
 }
@@ -138,7 +123,7 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	int leaked = count_fds() - f->nfds;
+	int leaked = test_count_fds() - f->nfds;
 
 	files_no_openat2 = false;
 	close(f->rootfd);

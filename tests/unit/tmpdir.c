@@ -4,6 +4,7 @@
  * The temporary directory the file-backed unit tests share (see tmpdir.h).
  * Plain libc and no cmocka, so each test decides how a failure is reported.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -43,4 +44,20 @@ test_tmpdir_remove(const char *dir)
 	/* Depth first, so a directory is empty when its turn comes; FTW_PHYS
 	 * so a symlink a test made is removed and never followed out. */
 	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}
+
+int
+test_count_fds(void)
+{
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
 }

@@ -42,6 +42,8 @@ transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
 	struct xfer_action a;
 
 	count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
+	/* The client answered: a request from it now is a new one. */
+	t->heard = true;
 	if (len >= TFTP_HDR_LEN && buf[0] == 0 && buf[1] == TFTP_DATA)
 		count(w, TFTP_SHM_C_BYTES_RECEIVED, len - TFTP_HDR_LEN);
 	xfer_on_packet(&t->x, buf, len, time_now_ms(), &a);
@@ -202,6 +204,10 @@ transfer_finish(struct worker *w, struct transfer *t, int result,
 	if (result == 0) {
 		count(w, TFTP_SHM_C_TRANSFERS_OK, 1);
 		log_request(&t->ri, bytes, "ok", 0, NULL);
+	} else if (result == -ECONNRESET) {
+		/* A new request from the client's port took its place. */
+		count(w, TFTP_SHM_C_TRANSFERS_REPLACED, 1);
+		log_request(&t->ri, bytes, "replaced", 0, NULL);
 	} else {
 		/* The code of the ERROR sent (or received, on an abort). */
 		count_failed(w, code);

@@ -232,7 +232,7 @@ worker_alloc(struct worker *w)
 		return -ENOMEM;
 	window_init(w);
 	if ((r = pool_init(w)) < 0 || (r = listener_alloc(w)) < 0 ||
-	    (r = w->tp->init(w)) < 0)
+	    (r = tx_peers_init(w)) < 0 || (r = w->tp->init(w)) < 0)
 		return r;
 	return tx_reserve(w, w->cfg.max_transfers);
 }

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+# Copyright (c) 2024-2026 The snowowl-tftpd authors
+"""What real boot clients need from the request handling, with raw
+packets on real sockets, in both transports (a socket per transfer, and
+single_port):
+
+- PXELINUX sends the same RRQ twice from one port: one transfer, one
+  server TID, the repeat counted (requests_repeated);
+- the Raspberry Pi ROM sends a new RRQ from the port of a transfer still
+  running: the old one ends at once, silently (transfers_replaced), and
+  only the new file's packets arrive.
+
+Prints "ok - ..." / "not ok - ..." per case and exits 1 on any failure
+(77 skip, 99 hard error, as automake expects).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tftpraw as t  # noqa: E402
+from raw import Daemon, Fail, expect, hard_error  # noqa: E402
+
+TIMEOUT = 1             # server [transfer] timeout, seconds
+RETRIES = 3
+FILES = {}
+CASES = []
+FAILED = []
+TFTPCTL = None
+
+
+def case(name):
+    def deco(fn):
+        CASES.append((name, fn))
+        return fn
+    return deco
+
+
+def stats(d):
+    """The daemon's summed counters (tftpctl stats --json)."""
+    out = subprocess.run([TFTPCTL, "-d", d.rundir, "stats", "--json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=20, check=False)
+    if out.returncode != 0:
+        raise Fail("tftpctl stats: %s" % out.stderr.decode(errors="replace"))
+    return json.loads(out.stdout)["totals"]
+
+
+def delta(after, before, key):
+    return after.get(key, 0) - before.get(key, 0)
+
+
+def settle(d, seconds=10.0):
+    """Wait (bounded) until no transfer runs, so counters are final."""
+    ok = t.wait_for(seconds, lambda: stats(d)["active_transfers"] == 0)
+    expect(ok, "transfers still running after %.0f s" % seconds)
+
+
+def lockstep(c, first, blksize, what):
+    """Download in window 1 from the first answer (DATA 1, or OACK: ACK 0
+    first), every packet from the transfer's TID; the bytes."""
+    data = bytearray()
+    p = first
+    if p.op == t.OACK:
+        c.send(t.ack(0))
+        p = c.recv()
+    block, tries = 1, 0
+    while True:
+        if p is None:
+            tries += 1
+            expect(tries <= 5, "%s: silence waiting for DATA %d"
+                   % (what, block))
+            c.send(t.ack(block - 1))
+            p = c.recv()
+            continue
+        expect(p.peer == c.peer, "%s: %r from %r, the transfer is %r"
+               % (what, p, p.peer, c.peer))
+        expect(p.op == t.DATA, "%s: got %r" % (what, p))
+        if p.block == block & 0xffff:
+            tries = 0
+            data += p.payload
+            c.send(t.ack(block))
+            if len(p.payload) < blksize:
+                return bytes(data)
+            block += 1
+        p = c.recv()
+
+
+# --- one transfer per request ---------------------------------------------------
+
+def repeat_case(d, options, blksize):
+    before = stats(d)
+    req = t.rrq("k3", options=options)
+    with d.client() as c:
+        c.send_request(req)
+        time.sleep(0.05)        # PXELINUX's fast retry: 50 ms later
+        c.sock.sendto(req, c.server)
+        got = c.recv_all(0.5)
+        expect(got, "no answer to the RRQ")
+        peers = {p.peer for p in got}
+        expect(len(peers) == 1, "answered from %d TIDs: %r"
+               % (len(peers), got))
+        first = got[0]
+        expect(first.op in (t.OACK, t.DATA), "first answer %r" % first)
+        # the repeat is answered with the first packet again, at once
+        # (the retransmission timer is 1 s away)
+        expect(len(got) == 2, "%d answers in 0.5 s: %r" % (len(got), got))
+        for p in got[1:]:
+            expect(p.op == first.op and p.block == first.block
+                   and p.raw == first.raw,
+                   "after %r, also %r" % (first, p))
+        c.peer = first.peer
+        data = lockstep(c, first, blksize, "repeat")
+        expect(data == FILES["k3"], "content differs")
+        late = c.recv_all(1.5)
+        expect(not late, "after the last ACK: %r" % late)
+    settle(d)
+    after = stats(d)
+    expect(delta(after, before, "transfers_ok") == 1,
+           "transfers_ok +%d" % delta(after, before, "transfers_ok"))
+    expect(delta(after, before, "transfers_failed") == 0,
+           "transfers_failed +%d" % delta(after, before, "transfers_failed"))
+    expect(delta(after, before, "requests_repeated") == 1,
+           "requests_repeated +%d"
+           % delta(after, before, "requests_repeated"))
+    expect(delta(after, before, "rrq") == 2,
+           "rrq +%d" % delta(after, before, "rrq"))
+
+
+@case("the same RRQ twice 50 ms apart from one port: one TID, one transfer")
+def _():
+    for d in DAEMONS:
+        repeat_case(d, (), 512)
+        repeat_case(d, (("blksize", "1024"), ("tsize", "0")), 1024)
+
+
+@case("a new RRQ from the port of a running transfer replaces it silently")
+def _():
+    for d in DAEMONS:
+        before = stats(d)
+        with d.client() as c:
+            c.send_request(t.rrq("m1"))
+            first = c.recv()
+            expect(first is not None and first.op == t.DATA,
+                   "m1: %r" % first)
+            old = first.peer
+            # no ACK: the new request from the same port, as the Pi's ROM
+            c.send_request(t.rrq("s513"))
+            p = c.recv()
+            expect(p is not None, "no answer to the second RRQ")
+            expect(p.op == t.DATA and p.block == 1 and
+                   p.payload == FILES["s513"][:512],
+                   "the second RRQ got %r" % p)
+            if d.name == "conn":
+                expect(p.peer != old, "the new transfer has the old TID")
+            data = lockstep(c, p, 512, "s513")
+            expect(data == FILES["s513"], "s513 content differs")
+            # longer than the retransmission interval (and its backoff)
+            late = c.recv_all(2.5 * TIMEOUT)
+            expect(not late, "after the new transfer: %r" % late)
+        settle(d)
+        after = stats(d)
+        for key, want in (("transfers_replaced", 1), ("transfers_ok", 1),
+                          ("transfers_failed", 0)):
+            expect(delta(after, before, key) == want, "%s: %s +%d"
+                   % (d.name, key, delta(after, before, key)))
+
+
+# --- main ---------------------------------------------------------------------------
+
+def make_tree(tmp):
+    root = os.path.join(tmp, "root")
+    os.mkdir(root)
+    for name, size in (("s513", 513), ("k3", 3000), ("m1", 1048576)):
+        FILES[name] = os.urandom(size)
+        with open(os.path.join(root, name), "wb") as f:
+            f.write(FILES[name])
+        os.chmod(os.path.join(root, name), 0o644)
+    os.chmod(tmp, 0o755)
+    os.chmod(root, 0o777)
+    return root
+
+
+def main():
+    global DAEMONS, TFTPCTL
+    tftpd = os.environ.get("TFTPD")
+    TFTPCTL = os.environ.get("TFTPCTL")
+    if not tftpd or not TFTPCTL:
+        hard_error("TFTPD or TFTPCTL is not set (run through make check)")
+    for prog in (tftpd, TFTPCTL):
+        if not os.access(prog, os.X_OK):
+            hard_error("not built: %s" % prog)
+    tmp = tempfile.mkdtemp(prefix="snowowl-boot.")
+    DAEMONS = []
+    try:
+        root = make_tree(tmp)
+        conf = ("[transfer]\ntimeout = %d\nretries = %d\n"
+                % (TIMEOUT, RETRIES))
+        for name, extra in (("conn", ""), ("single", "single_port = yes\n")):
+            d = Daemon(tftpd, tmp, name, conf + extra, ["-c"], root)
+            d.rundir = os.path.join(tmp, name + ".run")
+            DAEMONS.append(d)
+        only = sys.argv[1:]
+        for name, fn in CASES:
+            if only and not any(o in name for o in only):
+                continue
+            t0 = time.monotonic()
+            try:
+                fn()
+                print("ok - %s (%.1f s)" % (name, time.monotonic() - t0))
+            except Fail as e:
+                FAILED.append(name)
+                print("not ok - %s: %s" % (name, e))
+            except Exception:
+                FAILED.append(name)
+                print("not ok - %s: exception" % name)
+                traceback.print_exc(file=sys.stdout)
+            sys.stdout.flush()
+        for d in DAEMONS:
+            if d.stop() != 0:
+                FAILED.append("stop " + d.name)
+                print("not ok - daemon %s stops cleanly" % d.name)
+        if FAILED:
+            for d in DAEMONS:
+                print("# daemon %s log (last 40 lines):" % d.name)
+                for line in d.log().splitlines()[-40:]:
+                    print("#   " + line)
+    finally:
+        for d in DAEMONS:
+            if d.proc.poll() is None:
+                d.proc.kill()
+                d.proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("# %d cases, %d failed" % (len(CASES), len(FAILED)))
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -64,7 +64,8 @@
 	X(MSGS_RECEIVED,	"messages_received")			\
 	X(MSGS_SENT,		"messages_sent")				\
 	X(REQUESTS_REPEATED,	"requests_repeated")			\
-	X(TRANSFERS_REPLACED,	"transfers_replaced")
+	X(TRANSFERS_REPLACED,	"transfers_replaced")			\
+	X(TRANSFERS_ABORTED,	"transfers_aborted")
 
 enum tftp_shm_counter {
 #define TFTP_SHM_ENUM(id, name)	TFTP_SHM_C_##id,
@@ -115,7 +116,7 @@ struct tftp_shm_worker_info {
 /* Statistics slot of one worker, at the start of its region. */
 struct tftp_shm_stats {
 	uint64_t	counters[TFTP_SHM_C_MAX];
-	/* Failed transfers by the ERROR code sent or received. */
+	/* Failed transfers (and refused requests) by the ERROR code sent. */
 	uint64_t	errors[TFTP_SHM_NERRORS];
 	/* Transfers that negotiated each option (enum tftp_opt order). */
 	uint64_t	options[TFTP_SHM_NOPTS];

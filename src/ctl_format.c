@@ -99,6 +99,8 @@ static const char *const counter_help[TFTP_SHM_C_MAX] = {
 					  "of a running transfer.",
 	[TFTP_SHM_C_TRANSFERS_REPLACED]	= "Transfers ended by a new request "
 					  "from their client's port.",
+	[TFTP_SHM_C_TRANSFERS_ABORTED]	= "Transfers the client ended with "
+					  "an ERROR.",
 };
 
 static const char *const gauge_names[NGAUGES] = {

@@ -9,7 +9,13 @@ single_port):
   server TID, the repeat counted (requests_repeated);
 - the Raspberry Pi ROM sends a new RRQ from the port of a transfer still
   running: the old one ends at once, silently (transfers_replaced), and
-  only the new file's packets arrive.
+  only the new file's packets arrive;
+- EDK2's ERROR 8 after an OACK, PXELINUX's ERROR 0 after the OACK or the
+  last ACK: not answered, not failures (transfers_aborted), logged at
+  info where failures are at notice.
+
+The daemons log as to systemd's journal (JOURNAL_STREAM), so every line
+carries its priority.
 
 Prints "ok - ..." / "not ok - ..." per case and exits 1 on any failure
 (77 skip, 99 hard error, as automake expects).
@@ -17,6 +23,7 @@ Prints "ok - ..." / "not ok - ..." per case and exits 1 on any failure
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -61,6 +68,18 @@ def settle(d, seconds=10.0):
     """Wait (bounded) until no transfer runs, so counters are final."""
     ok = t.wait_for(seconds, lambda: stats(d)["active_transfers"] == 0)
     expect(ok, "transfers still running after %.0f s" % seconds)
+
+
+def log_lines(d, pattern):
+    """The daemon's log lines matching the regular expression."""
+    return [l for l in d.log().splitlines() if re.search(pattern, l)]
+
+
+def wait_log(d, pattern, seconds=5.0):
+    """The first line matching pattern, waited for (bounded)."""
+    ok = t.wait_for(seconds, lambda: log_lines(d, pattern))
+    expect(ok, "%s: no log line matches %r" % (d.name, pattern))
+    return log_lines(d, pattern)[0]
 
 
 def lockstep(c, first, blksize, what):
@@ -173,6 +192,57 @@ def _():
                    % (d.name, key, delta(after, before, key)))
 
 
+# --- the client's ERROR --------------------------------------------------------
+
+@case("client ERROR 8 / ERROR 0 after the OACK or the last ACK: not answered, "
+      "not failed, logged at info")
+def _():
+    for d in DAEMONS:
+        before = stats(d)
+        ends = (("tsize-only", (("tsize", "0"),), 8, "User aborted"),
+                ("file-close", (("blksize", "1024"),), 0,
+                 "No error, file close"))
+        for name, opts, code, msg in ends:
+            with d.client() as c:
+                port = c.port
+                c.send_request(t.rrq("k3", options=opts))
+                p = c.recv()
+                expect(p is not None and p.op == t.OACK, "%s: %r"
+                       % (name, p))
+                c.send(t.error(code, msg))
+                late = c.recv_all(1.5 * TIMEOUT)
+                expect(not late, "%s: the ERROR %d brought %r"
+                       % (name, code, late))
+            line = wait_log(d, r"transfer client=127\.0\.0\.1:%d .*"
+                            r"result=aborted code=%d" % (port, code))
+            expect(line.startswith("<6>"), "%s: logged %r" % (name, line))
+        with d.client() as c:
+            c.send_request(t.rrq("k3"))
+            p = c.recv()
+            expect(p is not None and p.op == t.DATA, "k3: %r" % p)
+            data = lockstep(c, p, 512, "k3")
+            expect(data == FILES["k3"], "k3 content differs")
+            c.send(t.error(0, "No error, file close"))
+            late = c.recv_all(1.0)
+            expect(not late, "ERROR 0 after the last ACK brought %r" % late)
+        settle(d)
+        after = stats(d)
+        for key, want in (("transfers_aborted", 2), ("transfers_ok", 1),
+                          ("transfers_failed", 0)):
+            expect(delta(after, before, key) == want, "%s: %s +%d"
+                   % (d.name, key, delta(after, before, key)))
+        # a failure of ours, for comparison: a timeout at notice
+        with d.client() as c:
+            # the timeout option: a fixed interval, no backoff
+            c.send_request(t.rrq("s513", options=(("timeout", "1"),)))
+            expect(c.recv() is not None, "s513: no OACK")
+            port = c.port
+            line = wait_log(d, r"transfer client=127\.0\.0\.1:%d .*"
+                            r"result=timeout" % port,
+                            (RETRIES + 2) * 8 * TIMEOUT)
+        expect(line.startswith("<5>"), "a timeout logged %r" % line)
+
+
 # --- main ---------------------------------------------------------------------------
 
 def make_tree(tmp):
@@ -204,7 +274,13 @@ def main():
         conf = ("[transfer]\ntimeout = %d\nretries = %d\n"
                 % (TIMEOUT, RETRIES))
         for name, extra in (("conn", ""), ("single", "single_port = yes\n")):
+            # as systemd's journal: stderr a file JOURNAL_STREAM names
+            log = os.path.join(tmp, name + ".log")
+            open(log, "wb").close()
+            st = os.stat(log)
+            os.environ["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
             d = Daemon(tftpd, tmp, name, conf + extra, ["-c"], root)
+            del os.environ["JOURNAL_STREAM"]
             d.rundir = os.path.join(tmp, name + ".run")
             DAEMONS.append(d)
         only = sys.argv[1:]

@@ -234,7 +234,9 @@ transfer_finish(struct worker *w, struct transfer *t, int result,
  * The transfer's log line: one per request, refused or ended.  A failure
  * of ours (an ERROR sent, a timeout) at notice; the rest (done, ended by
  * the client or by its next request) at info, so that log_level = notice
- * keeps the failures alone.
+ * keeps the failures alone.  A missing file is no failure either: PXE
+ * ROMs and GRUB probe long lists of names, and a boot storm's misses
+ * would bury the real failures.
  */
 void
 log_request(const struct reqinfo *ri, uint64_t bytes, const char *result,
@@ -247,7 +249,8 @@ log_request(const struct reqinfo *ri, uint64_t bytes, const char *result,
 	const char *op;
 	int prio = LOG_INFO;
 
-	if (strcmp(result, "timeout") == 0 || strcmp(result, "error") == 0)
+	if (strcmp(result, "timeout") == 0 ||
+	    (strcmp(result, "error") == 0 && code != TFTP_ENOTFOUND))
 		prio = LOG_NOTICE;
 
 	sockaddr_str((const struct sockaddr *)&ri->peer, addr, sizeof(addr));

@@ -12,7 +12,9 @@ single_port):
   only the new file's packets arrive;
 - EDK2's ERROR 8 after an OACK, PXELINUX's ERROR 0 after the OACK or the
   last ACK: not answered, not failures (transfers_aborted), logged at
-  info where failures are at notice.
+  info where failures are at notice;
+- PXE ROMs and GRUB probing lists of names: a missing file is answered
+  at once, logged at info, below a real failure (notice).
 
 The daemons log as to systemd's journal (JOURNAL_STREAM), so every line
 carries its priority.
@@ -241,6 +243,27 @@ def _():
                             r"result=timeout" % port,
                             (RETRIES + 2) * 8 * TIMEOUT)
         expect(line.startswith("<5>"), "a timeout logged %r" % line)
+
+
+# --- misses ------------------------------------------------------------------------
+
+@case("a missing file: ERROR 1 at once, logged at info; a refusal at notice")
+def _():
+    for d in DAEMONS:
+        for name, code, prio in (("pxelinux.cfg/01-aa-bb", 1, "<6>"),
+                                 ("../x", 2, "<5>")):
+            with d.client() as c:
+                port = c.port
+                t0 = time.monotonic()
+                c.send_request(t.rrq(name))
+                p = c.recv()
+                dt = time.monotonic() - t0
+            expect(p is not None and p.op == t.ERROR and p.code == code,
+                   "%s: %r" % (name, p))
+            expect(dt < 0.5, "%s: answered after %.2f s" % (name, dt))
+            line = wait_log(d, r"transfer client=127\.0\.0\.1:%d .*"
+                            r"result=error code=%d" % (port, code))
+            expect(line.startswith(prio), "%s: logged %r" % (name, line))
 
 
 # --- main ---------------------------------------------------------------------------

@@ -14,7 +14,9 @@ single_port):
   last ACK: not answered, not failures (transfers_aborted), logged at
   info where failures are at notice;
 - PXE ROMs and GRUB probing lists of names: a missing file is answered
-  at once, logged at info, below a real failure (notice).
+  at once, logged at info, below a real failure (notice);
+- Windows Deployment Services: msftwindow is not acknowledged, and its
+  5-byte ACKs are ACKs.
 
 The daemons log as to systemd's journal (JOURNAL_STREAM), so every line
 carries its priority.
@@ -84,13 +86,14 @@ def wait_log(d, pattern, seconds=5.0):
     return log_lines(d, pattern)[0]
 
 
-def lockstep(c, first, blksize, what):
+def lockstep(c, first, blksize, what, pad=b""):
     """Download in window 1 from the first answer (DATA 1, or OACK: ACK 0
-    first), every packet from the transfer's TID; the bytes."""
+    first), every packet from the transfer's TID, each ACK followed by
+    pad; the bytes."""
     data = bytearray()
     p = first
     if p.op == t.OACK:
-        c.send(t.ack(0))
+        c.send(t.ack(0) + pad)
         p = c.recv()
     block, tries = 1, 0
     while True:
@@ -98,7 +101,7 @@ def lockstep(c, first, blksize, what):
             tries += 1
             expect(tries <= 5, "%s: silence waiting for DATA %d"
                    % (what, block))
-            c.send(t.ack(block - 1))
+            c.send(t.ack(block - 1) + pad)
             p = c.recv()
             continue
         expect(p.peer == c.peer, "%s: %r from %r, the transfer is %r"
@@ -107,7 +110,7 @@ def lockstep(c, first, blksize, what):
         if p.block == block & 0xffff:
             tries = 0
             data += p.payload
-            c.send(t.ack(block))
+            c.send(t.ack(block) + pad)
             if len(p.payload) < blksize:
                 return bytes(data)
             block += 1
@@ -264,6 +267,35 @@ def _():
             line = wait_log(d, r"transfer client=127\.0\.0\.1:%d .*"
                             r"result=error code=%d" % (port, code))
             expect(line.startswith(prio), "%s: logged %r" % (name, line))
+
+
+# --- Windows Deployment Services ---------------------------------------------
+
+@case("WDS: msftwindow not acknowledged, 5-byte ACKs accepted")
+def _():
+    for d in DAEMONS:
+        before = stats(d)
+        with d.client() as c:
+            c.send_request(t.rrq("m1", options=(
+                ("blksize", "1456"), ("msftwindow", "31416"))))
+            p = c.recv()
+            expect(p is not None and p.op == t.OACK, "first answer %r" % p)
+            expect(p.options == [("blksize", "1456")], "OACK %r" % p.options)
+            data = lockstep(c, p, 1456, "wds", pad=b"\0")
+            expect(data == FILES["m1"], "content differs")
+        with d.client() as c:
+            c.send_request(t.rrq("k3", options=(("msftwindow", "31416"),)))
+            p = c.recv()
+            expect(p is not None and p.op == t.DATA,
+                   "msftwindow alone: %r" % p)
+            data = lockstep(c, p, 512, "wds", pad=b"\1")
+            expect(data == FILES["k3"], "content differs")
+        settle(d)
+        after = stats(d)
+        for key, want in (("transfers_ok", 2), ("transfers_failed", 0),
+                          ("retransmits", 0)):
+            expect(delta(after, before, key) == want, "%s: %s +%d"
+                   % (d.name, key, delta(after, before, key)))
 
 
 # --- main ---------------------------------------------------------------------------

@@ -317,6 +317,39 @@ test_parse_unknown_options(void **state)
 	assert_int_equal(req.blksize, 0);
 }
 
+/*
+ * Windows Deployment Services: "msftwindow 31416" is Microsoft's own
+ * windowing, not acknowledged (nor in the OACK's order); its ACKs carry
+ * a fifth byte, and are ACKs all the same.
+ */
+static void
+test_wds(void **state)
+{
+	static const char pkt[] = "\0\1boot\\x86\\wdsnbp.com\0octet\0"
+	    "blksize\0" "1456\0msftwindow\0" "31416\0tsize\0" "0\0";
+	struct tftp_request req;
+	struct tftp_params p;
+	struct tftp_packet pkt5;
+	uint8_t ob[128];
+	size_t n;
+
+	assert_int_equal(proto_parse_request(PKT(pkt), &req, NULL), 0);
+	assert_int_equal(req.opts, TFTP_OPT_BIT(TFTP_OPT_BLKSIZE) |
+	    TFTP_OPT_BIT(TFTP_OPT_TSIZE));
+	assert_int_equal(req.norder, 2);
+	assert_int_equal(proto_negotiate(&req, &lim_all, 10, &p), 0);
+	n = proto_build_oack(ob, sizeof(ob), &p);
+	ASSERT_PKT(ob, n, "\0\6blksize\0" "1456\0tsize\0" "10\0");
+
+	assert_int_equal(proto_parse_packet(PKT("\0\4\0\1\0"), &pkt5), 0);
+	assert_int_equal(pkt5.opcode, TFTP_ACK);
+	assert_int_equal(pkt5.block, 1);
+	assert_int_equal(proto_parse_packet(PKT("\0\4\x12\x34\x01"), &pkt5),
+	    0);
+	assert_int_equal(pkt5.opcode, TFTP_ACK);
+	assert_int_equal(pkt5.block, 0x1234);
+}
+
 static void
 test_parse_duplicates(void **state)
 {
@@ -1155,6 +1188,7 @@ main(void)
 		cmocka_unit_test(test_parse_malformed),
 		cmocka_unit_test(test_parse_option_values),
 		cmocka_unit_test(test_parse_unknown_options),
+		cmocka_unit_test(test_wds),
 		cmocka_unit_test(test_parse_duplicates),
 		cmocka_unit_test(test_parse_all_options),
 		cmocka_unit_test(test_parse_trailing_garbage),

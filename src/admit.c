@@ -263,6 +263,13 @@ create(struct worker *w, struct transfer *t, const struct request *rq,
 		files_errmap(r, code, msg);
 		return r;
 	}
+	/* An upload announced bigger than the free space: refused now. */
+	if (req->opcode == TFTP_WRQ &&
+	    (req->opts & TFTP_OPT_BIT(TFTP_OPT_TSIZE)) &&
+	    (r = files_upload_room(&t->up, req->tsize)) < 0) {
+		files_errmap(r, code, msg);
+		return r;
+	}
 	if ((r = w->tp->begin(w, t, rq)) < 0 ||
 	    (r = tx_peer_add(w, t, rq)) < 0) {
 		*code = TFTP_EUNDEF;

@@ -16,7 +16,9 @@ single_port):
 - PXE ROMs and GRUB probing lists of names: a missing file is answered
   at once, logged at info, below a real failure (notice);
 - Windows Deployment Services: msftwindow is not acknowledged, and its
-  5-byte ACKs are ACKs.
+  5-byte ACKs are ACKs;
+- a WRQ whose tsize exceeds the free space is refused with ERROR 3 before
+  anything is written (2^62 bytes anywhere; a 1 MiB tmpfs when root).
 
 The daemons log as to systemd's journal (JOURNAL_STREAM), so every line
 carries its priority.
@@ -298,6 +300,53 @@ def _():
                    % (d.name, key, delta(after, before, key)))
 
 
+# --- uploads announced too big ------------------------------------------------
+
+def wrq_refused(d, root, name, size):
+    before = sorted(os.listdir(root))
+    with d.client() as c:
+        c.send_request(t.wrq(name, options=(("tsize", str(size)),)))
+        p = c.recv()
+    expect(p is not None and p.op == t.ERROR and p.code == 3 and
+           p.msg == "Disk full or allocation exceeded",
+           "WRQ tsize %d: %r" % (size, p))
+    expect(sorted(os.listdir(root)) == before, "the root changed: %r"
+           % sorted(os.listdir(root)))
+
+
+def wrq_ok(d, root, name, content):
+    with d.client() as c:
+        got = c.put(name, content, options=(("tsize", str(len(content))),))
+    expect(got is not None, "upload failed")
+    expect(t.wait_for(5, lambda: os.path.exists(os.path.join(root, name))),
+           "%s not stored" % name)
+
+
+@case("WRQ tsize above the free space -> ERROR 3, nothing created")
+def _():
+    for d in DAEMONS:
+        wrq_refused(d, ROOT, "huge.img", 1 << 62)
+    if os.geteuid() != 0:
+        print("# (not root: the 1 MiB tmpfs part is left out)")
+        return
+    mnt = os.path.join(TMP, "small")
+    os.mkdir(mnt)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0777",
+                       "tmpfs", mnt], check=False).returncode != 0:
+        print("# (mount of a tmpfs refused: that part is left out)")
+        return
+    d = None
+    try:
+        d = Daemon(TFTPD, TMP, "small", "[transfer]\ntimeout = 1\n",
+                   ["-c"], mnt)
+        wrq_refused(d, mnt, "big.img", 2 << 20)
+        wrq_ok(d, mnt, "fits.img", os.urandom(100000))
+    finally:
+        if d is not None:
+            d.stop()
+        subprocess.run(["umount", mnt], check=False)
+
+
 # --- main ---------------------------------------------------------------------------
 
 def make_tree(tmp):
@@ -314,18 +363,18 @@ def make_tree(tmp):
 
 
 def main():
-    global DAEMONS, TFTPCTL
-    tftpd = os.environ.get("TFTPD")
+    global DAEMONS, TFTPCTL, TFTPD, TMP, ROOT
+    TFTPD = tftpd = os.environ.get("TFTPD")
     TFTPCTL = os.environ.get("TFTPCTL")
     if not tftpd or not TFTPCTL:
         hard_error("TFTPD or TFTPCTL is not set (run through make check)")
     for prog in (tftpd, TFTPCTL):
         if not os.access(prog, os.X_OK):
             hard_error("not built: %s" % prog)
-    tmp = tempfile.mkdtemp(prefix="snowowl-boot.")
+    TMP = tmp = tempfile.mkdtemp(prefix="snowowl-boot.")
     DAEMONS = []
     try:
-        root = make_tree(tmp)
+        ROOT = root = make_tree(tmp)
         conf = ("[transfer]\ntimeout = %d\nretries = %d\n"
                 % (TIMEOUT, RETRIES))
         for name, extra in (("conn", ""), ("single", "single_port = yes\n")):

@@ -218,7 +218,10 @@ not_request(struct worker *w, const struct request *rq, uint16_t op)
 
 	log_debug("opcode %u on the listen socket from %s", op,
 	    sockaddr_str(rq->peer, addr, sizeof(addr)));
-	if (op == TFTP_DATA || op == TFTP_ACK)
+	if ((op == TFTP_DATA || op == TFTP_ACK) &&
+	    time_now_ms() < w->restarting_until)
+		refuse(w, rq, NULL, TFTP_EUNDEF, "Server restarting");
+	else if (op == TFTP_DATA || op == TFTP_ACK)
 		refuse(w, rq, NULL, w->tp->stray_code, w->tp->stray_msg);
 	else
 		refuse(w, rq, NULL, TFTP_EBADOP, "Illegal TFTP operation");

@@ -204,6 +204,13 @@ struct worker {
 	bool			 listening;	/* lis[] in epoll */
 	enum worker_mode	 mode;
 	struct loop_timer	 drain_timer;
+	/*
+	 * single_port, a worker that replaced another: until then (ms),
+	 * the packets of its predecessor's transfers, which the kernel
+	 * now brings here, are answered "Server restarting" as those
+	 * transfers were, not "Unknown transfer ID".
+	 */
+	uint64_t		 restarting_until;
 
 	/* The transfer table, in chunks so that it can grow in place. */
 	struct transfer		*chunk[TX_CHUNKS];

@@ -18,7 +18,10 @@ single_port):
 - Windows Deployment Services: msftwindow is not acknowledged, and its
   5-byte ACKs are ACKs;
 - a WRQ whose tsize exceeds the free space is refused with ERROR 3 before
-  anything is written (2^62 bytes anywhere; a 1 MiB tmpfs when root).
+  anything is written (2^62 bytes anywhere; a 1 MiB tmpfs when root);
+- single_port, the workers replaced (a change of [write] enable): a
+  running transfer ends with ERROR 0 "Server restarting", and so is its
+  client's next ACK answered by the new worker, not ERROR 5.
 
 The daemons log as to systemd's journal (JOURNAL_STREAM), so every line
 carries its priority.
@@ -345,6 +348,43 @@ def _():
         if d is not None:
             d.stop()
         subprocess.run(["umount", mnt], check=False)
+
+
+# --- single_port: the workers replaced (last: it changes write.enable) --------
+
+def ctl_set(d, kv):
+    out = subprocess.run([TFTPCTL, "-d", d.rundir, "set", kv],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=20, check=False)
+    expect(out.returncode == 0, "tftpctl set %s: %s" % (kv, out.stderr))
+
+
+@case("single_port, workers replaced: ERROR 0 Server restarting, also to "
+      "the next ACK")
+def _():
+    d = [x for x in DAEMONS if x.name == "single"][0]
+    with d.client() as c:
+        c.send_request(t.rrq("m1"))
+        p = c.recv()
+        expect(p is not None and p.op == t.DATA, "m1: %r" % p)
+        c.send(t.ack(1))
+        p = c.recv()
+        expect(p is not None and p.op == t.DATA and p.block == 2,
+               "after ACK 1: %r" % p)
+        ctl_set(d, "write.enable=no")   # replaces the workers
+        p = c.recv(5.0)
+        while p is not None and p.op == t.DATA:
+            p = c.recv(5.0)     # the window's retransmission, at most
+        expect(p is not None and p.op == t.ERROR and p.code == 0 and
+               p.msg == "Server restarting", "at the roll: %r" % p)
+        # the client had not seen the ERROR yet: its ACK reaches the new
+        # worker (queued in the socket until that one reads it)
+        c.send(t.ack(2))
+        p = c.recv(5.0)
+        expect(p is not None and p.op == t.ERROR and p.code == 0 and
+               p.msg == "Server restarting" and p.peer == c.peer,
+               "the next ACK: %r" % p)
+    ctl_set(d, "write.enable=yes")
 
 
 # --- main ---------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 /*
  * The running transfers by client address and port (see peertab.h).
  * The hash is a keyed multiply-xorshift over the key's bytes: not
- * cryptographic, but
- * with a secret seed a client cannot predict which addresses collide,
- * and a chain is never longer than the transfers running anyway.
+ * cryptographic, but with a secret seed a client cannot predict which
+ * addresses collide, and a chain is never longer than the transfers
+ * running anyway.
  */
 #include <errno.h>
 #include <netinet/in.h>

@@ -415,13 +415,14 @@ proto_build_oack(uint8_t *buf, size_t cap, const struct tftp_params *p)
 {
 	uint32_t done = 0;
 	size_t off;
-	int i, o;
+	int i, o, n;
 
 	if (cap < 2)
 		return 0;
 	off = put_u16(buf, TFTP_OACK);
-	for (i = 0; i < p->norder + TFTP_OPT_MAX; i++) {
-		o = i < p->norder ? p->order[i] : i - p->norder;
+	n = p->norder < TFTP_OPT_MAX ? p->norder : TFTP_OPT_MAX;
+	for (i = 0; i < n + TFTP_OPT_MAX; i++) {
+		o = i < n ? p->order[i] : i - n;
 		if (o >= TFTP_OPT_MAX || !(p->acked & TFTP_OPT_BIT(o)) ||
 		    (done & TFTP_OPT_BIT(o)))
 			continue;

@@ -1026,6 +1026,12 @@ test_oack_request_order(void **state)
 	ASSERT_PKT(ob, n, "\0\6windowsize\0" "4\0timeout\0" "3\0"
 	    "blksize\0" "1468\0tsize\0" "7\0");
 
+	/* A count beyond the array is bounded, not followed. */
+	p.norder = 200;
+	n = proto_build_oack(ob, sizeof(ob), &p);
+	ASSERT_PKT(ob, n, "\0\6windowsize\0" "4\0timeout\0" "3\0"
+	    "blksize\0" "1468\0tsize\0" "7\0");
+
 	/* Parameters made without a request: enum order, as before. */
 	p.norder = 0;
 	n = proto_build_oack(ob, sizeof(ob), &p);

@@ -8,7 +8,8 @@
  *   worker.c	 setup, the loop, live settings, signals, drain, retirement
  *   listener.c	 the listen sockets: batches read, answers sent from there
  *   admit.c	 a request parsed, checked, opened, negotiated and created,
- *		 or refused; the transfer log line
+ *		 or refused (or a running transfer's repeated or replaced);
+ *		 the transfer log line
  *   txtab.c	 the transfer table and the buffer pool
  *   transfer.c	 a running transfer: its state machine fed, its actions
  *		 carried out, its end counted and logged

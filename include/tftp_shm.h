@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define TFTP_SHM_MAGIC		0x314c574f574f4e53ULL	/* "SNOWOWL1" */
-#define TFTP_SHM_VERSION	5
+#define TFTP_SHM_VERSION	6
 #define TFTP_SHM_MAX_WORKERS	256
 #define TFTP_SHM_CACHELINE	64
 #define TFTP_SHM_FILE_MAX	128	/* file names in the transfer table */
@@ -62,7 +62,10 @@
 	X(SYS_SENDMSG,		"syscalls_sendmsg")			\
 	X(SYS_SENDTO,		"syscalls_sendto")			\
 	X(MSGS_RECEIVED,	"messages_received")			\
-	X(MSGS_SENT,		"messages_sent")
+	X(MSGS_SENT,		"messages_sent")				\
+	X(REQUESTS_REPEATED,	"requests_repeated")			\
+	X(TRANSFERS_REPLACED,	"transfers_replaced")			\
+	X(TRANSFERS_ABORTED,	"transfers_aborted")
 
 enum tftp_shm_counter {
 #define TFTP_SHM_ENUM(id, name)	TFTP_SHM_C_##id,
@@ -113,7 +116,7 @@ struct tftp_shm_worker_info {
 /* Statistics slot of one worker, at the start of its region. */
 struct tftp_shm_stats {
 	uint64_t	counters[TFTP_SHM_C_MAX];
-	/* Failed transfers by the ERROR code sent or received. */
+	/* Failed transfers (and refused requests) by the ERROR code sent. */
 	uint64_t	errors[TFTP_SHM_NERRORS];
 	/* Transfers that negotiated each option (enum tftp_opt order). */
 	uint64_t	options[TFTP_SHM_NOPTS];

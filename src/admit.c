@@ -27,6 +27,9 @@
 #include "worker_int.h"
 #include "xfer.h"
 
+static bool	 same_client(struct worker *w, const struct request *rq);
+static void	 resend_first(struct worker *w, struct transfer *t);
+static uint64_t	 request_hash(const struct request *rq);
 static void	 not_request(struct worker *w, const struct request *rq,
 		    uint16_t op);
 static void	 refuse(struct worker *w, const struct request *rq,
@@ -84,6 +87,8 @@ admit(struct worker *w, struct request *rq)
 	__atomic_store_n(&w->st->last_request, realtime_ms() / 1000,
 	    __ATOMIC_RELAXED);
 	count(w, op == TFTP_RRQ ? TFTP_SHM_C_RRQ : TFTP_SHM_C_WRQ, 1);
+	if (same_client(w, rq))
+		return;
 	if (rq->truncated || rq->len > REQ_BUFSZ)
 		r = -EBADMSG;
 	else
@@ -133,6 +138,76 @@ admit(struct worker *w, struct request *rq)
 }
 
 /*
+ * A request from the address and port of a running transfer (on the same
+ * listen socket).  The same request again while the transfer has heard
+ * nothing from the client is a repeat: its answer was lost or slow, or
+ * the client retries fast (PXELINUX sends its RRQ twice from one port).
+ * It starts nothing; the transfer's first packet goes out again from the
+ * transfer's own TID, so the client locks onto that one.  Any other
+ * request from there, or one after the client answered, means the client
+ * has moved on (the Raspberry Pi ROM fetches every file from one port,
+ * sometimes before the last transfer was closed): the old transfer ends
+ * at once, without an ERROR, which the client would take for the answer
+ * to its new request, and the new request is admitted.  true when rq was
+ * a repeat.
+ */
+static bool
+same_client(struct worker *w, const struct request *rq)
+{
+	struct transfer *t;
+
+	if ((t = tx_by_peer(w, rq)) == NULL)
+		return false;
+	if (!t->heard && !xfer_dallying(&t->x) && rq->len == t->req_len &&
+	    request_hash(rq) == t->req_hash) {
+		count(w, TFTP_SHM_C_REQUESTS_REPEATED, 1);
+		resend_first(w, t);
+		return true;
+	}
+	/* A dallying upload is complete: it ends as it would have. */
+	if (xfer_dallying(&t->x))
+		transfer_finish(w, t, 0, 0, NULL);
+	else
+		transfer_finish(w, t, -ECONNRESET, 0, NULL);
+	return false;
+}
+
+/*
+ * The answer to the request again: the OACK, DATA 1 (a download without
+ * options) or ACK 0 (an upload without options).  Only called before the
+ * client answered, so that is still the transfer's one packet out.
+ */
+static void
+resend_first(struct worker *w, struct transfer *t)
+{
+	const struct xfer_params *p = xfer_params(&t->x);
+	size_t len;
+
+	if (p->opt.acked != 0) {
+		len = proto_build_oack(w->sbuf, w->sbufsz, &p->opt);
+		if (len > 0)
+			w->tp->send(w, t, len);
+	} else if (p->dir == XFER_READ) {
+		if (w->tp->send_window(w, t, 1, 1) < 0)
+			transfer_fail(w, t, TFTP_EUNDEF, "Read error", -EIO);
+	} else {
+		w->tp->send_ack(w, t, 0);
+	}
+}
+
+/* FNV-1a: tells a repeated request from another one, nothing more. */
+static uint64_t
+request_hash(const struct request *rq)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	size_t i;
+
+	for (i = 0; i < rq->len; i++)
+		h = (h ^ rq->buf[i]) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+/*
  * A datagram on a listen socket that is neither a request nor an ERROR:
  * a DATA or ACK (the transport says what that means there), or nonsense.
  */
@@ -143,7 +218,10 @@ not_request(struct worker *w, const struct request *rq, uint16_t op)
 
 	log_debug("opcode %u on the listen socket from %s", op,
 	    sockaddr_str(rq->peer, addr, sizeof(addr)));
-	if (op == TFTP_DATA || op == TFTP_ACK)
+	if ((op == TFTP_DATA || op == TFTP_ACK) &&
+	    time_now_ms() < w->restarting_until)
+		refuse(w, rq, NULL, TFTP_EUNDEF, "Server restarting");
+	else if (op == TFTP_DATA || op == TFTP_ACK)
 		refuse(w, rq, NULL, w->tp->stray_code, w->tp->stray_msg);
 	else
 		refuse(w, rq, NULL, TFTP_EBADOP, "Illegal TFTP operation");
@@ -188,11 +266,21 @@ create(struct worker *w, struct transfer *t, const struct request *rq,
 		files_errmap(r, code, msg);
 		return r;
 	}
-	if ((r = w->tp->begin(w, t, rq)) < 0) {
+	/* An upload announced bigger than the free space: refused now. */
+	if (req->opcode == TFTP_WRQ &&
+	    (req->opts & TFTP_OPT_BIT(TFTP_OPT_TSIZE)) &&
+	    (r = files_upload_room(&t->up, req->tsize)) < 0) {
+		files_errmap(r, code, msg);
+		return r;
+	}
+	if ((r = w->tp->begin(w, t, rq)) < 0 ||
+	    (r = tx_peer_add(w, t, rq)) < 0) {
 		*code = TFTP_EUNDEF;
 		*msg = "Server busy";
 		return r;
 	}
+	t->req_hash = request_hash(rq);
+	t->req_len = rq->len;
 	opts_str(&t->ri, &opt);
 	/* Expected size: the file's, or what an upload's tsize announced. */
 	session_begin(w, t, rq, &opt, req->opcode == TFTP_RRQ ? size :

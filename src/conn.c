@@ -25,7 +25,6 @@
 #define XFER_DRAIN	64		/* packets per transfer, per wakeup */
 
 static int	 conn_init(struct worker *w);
-static int	 conn_reserve(struct worker *w, uint32_t nslots);
 static void	 conn_fini(struct worker *w);
 static void	 conn_event(struct worker *w, struct transfer *t,
 		    uint32_t events);
@@ -55,7 +54,6 @@ const struct transport conn_transport = {
 	.stray_msg = "Illegal TFTP operation",
 	.retire_ends_all = false,
 	.init = conn_init,
-	.reserve = conn_reserve,
 	.fini = conn_fini,
 	.datagram = admit,
 	.event = conn_event,
@@ -75,15 +73,6 @@ conn_init(struct worker *w)
 {
 	w->rbuf = malloc(RECV_BUFSZ);
 	return w->rbuf != NULL ? 0 : -ENOMEM;
-}
-
-/* A socket per transfer needs no table. */
-static int
-conn_reserve(struct worker *w, uint32_t nslots)
-{
-	(void)w;
-	(void)nslots;
-	return 0;
 }
 
 static void

@@ -95,6 +95,12 @@ static const char *const counter_help[TFTP_SHM_C_MAX] = {
 	[TFTP_SHM_C_SYS_SENDTO]		= "sendto() calls.",
 	[TFTP_SHM_C_MSGS_RECEIVED]	= "Datagrams received.",
 	[TFTP_SHM_C_MSGS_SENT]		= "Datagrams sent.",
+	[TFTP_SHM_C_REQUESTS_REPEATED]	= "Requests repeated by the client "
+					  "of a running transfer.",
+	[TFTP_SHM_C_TRANSFERS_REPLACED]	= "Transfers ended by a new request "
+					  "from their client's port.",
+	[TFTP_SHM_C_TRANSFERS_ABORTED]	= "Transfers the client ended with "
+					  "an ERROR.",
 };
 
 static const char *const gauge_names[NGAUGES] = {

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -383,6 +384,26 @@ files_upload_open(struct upload *u, int rootfd, const char *rel,
 out_err:
 	files_upload_close(u);
 	return r;
+}
+
+/*
+ * fstatfs(), not fstatvfs(): the same numbers without glibc's look into
+ * /proc/self/mounts, which the sandbox does not allow.  f_bavail: what
+ * an unprivileged writer may use, not the blocks kept for root.
+ */
+int
+files_upload_room(const struct upload *u, uint64_t size)
+{
+	struct statfs sf;
+	uint64_t bsize, avail;
+
+	if (u->dirfd < 0 || fstatfs(u->dirfd, &sf) < 0)
+		return 0;
+	bsize = sf.f_frsize > 0 ? (uint64_t)sf.f_frsize : (uint64_t)sf.f_bsize;
+	avail = (uint64_t)sf.f_bavail;
+	if (bsize == 0 || avail > UINT64_MAX / bsize)
+		return 0;
+	return size > avail * bsize ? -ENOSPC : 0;
 }
 
 static int

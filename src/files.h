@@ -109,6 +109,13 @@ int		 files_upload_open(struct upload *u, int rootfd,
 		    const char *rel, const struct tftpd_config *cfg,
 		    bool netascii);
 
+/*
+ * Room for an upload the client announced as size bytes (tsize) on the
+ * file system it goes to: 0, or -ENOSPC when the space available to us
+ * is smaller.  0 too when the kernel will not say (the writes will).
+ */
+int		 files_upload_room(const struct upload *u, uint64_t size);
+
 /* Append received data (decoded first in netascii mode).  -EFBIG past
  * max_file_size; -ENOSPC, -EDQUOT, -EIO from the disk. */
 int		 files_upload_write(struct upload *u, const uint8_t *data,

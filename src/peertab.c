@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
- * Single-port mode's demultiplexer (see peertab.h).  The hash is a
- * keyed multiply-xorshift over the key's bytes: not cryptographic, but
- * with a secret seed a client cannot predict which addresses collide,
- * and a chain is never longer than the transfers running anyway.
+ * The running transfers by client address and port (see peertab.h).
+ * The hash is a keyed multiply-xorshift over the key's bytes: not
+ * cryptographic, but with a secret seed a client cannot predict which
+ * addresses collide, and a chain is never longer than the transfers
+ * running anyway.
  */
 #include <errno.h>
 #include <netinet/in.h>

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
- * Single-port mode's demultiplexer: which transfer a datagram on a listen
- * socket belongs to, by the client's address and port (its transfer
- * identifier) and the listen socket it came to.  A chained hash table
+ * Which transfer a client's address and port (its transfer identifier)
+ * and the listen socket it came to have: in single-port mode the one a
+ * datagram there belongs to, and in every mode the one a request from
+ * there repeats or replaces.  A chained hash table
  * over the worker's transfer slots; the chains are seeded with the
  * kernel's per-process random bytes so a client cannot aim its addresses
  * at one chain.  No I/O, no allocation after peertab_init()/_reserve().

@@ -48,6 +48,8 @@ static const char *next_str(const uint8_t *buf, size_t len, size_t *pos);
 static int	 opt_value(struct tftp_request *req, int opt, const char *val);
 static size_t	 put_u16(uint8_t *buf, uint16_t v);
 static size_t	 put_str(uint8_t *buf, size_t cap, size_t off, const char *s);
+static size_t	 put_opt(uint8_t *buf, size_t cap, size_t off,
+		    const struct tftp_params *p, int o);
 static uint64_t	 min_u64(uint64_t a, uint64_t b);
 static uint32_t	 pow2_floor(uint32_t v);
 
@@ -215,8 +217,10 @@ proto_parse_request(const uint8_t *buf, size_t len, struct tftp_request *req,
 			continue;
 		/* Only the first occurrence counts, usable or not. */
 		seen |= TFTP_OPT_BIT(opt);
-		if (opt_value(req, opt, val) == 0)
+		if (opt_value(req, opt, val) == 0) {
 			req->opts |= TFTP_OPT_BIT(opt);
+			req->order[req->norder++] = (uint8_t)opt;
+		}
 	}
 	return 0;
 
@@ -263,10 +267,15 @@ proto_negotiate(const struct tftp_request *req, const struct tftp_limits *lim,
     uint64_t file_size, struct tftp_params *p)
 {
 	uint32_t acked;
+	uint8_t i;
 
 	memset(p, 0, sizeof(*p));
 	acked = req->opts & lim->allowed_opts & TFTP_OPT_ALL;
 	p->acked = acked;
+	for (i = 0; i < req->norder && i < TFTP_OPT_MAX; i++)
+		if (req->order[i] < TFTP_OPT_MAX &&
+		    (acked & TFTP_OPT_BIT(req->order[i])))
+			p->order[p->norder++] = req->order[i];
 	p->blksize = TFTP_BLKSIZE_DEFAULT;
 	p->windowsize = TFTP_WINDOW_MIN;
 
@@ -395,28 +404,47 @@ proto_param_value(const struct tftp_params *p, enum tftp_opt o)
 	}
 }
 
-/* Options go out in enum tftp_opt order, each at most once. */
+/*
+ * Options go out in the order the client sent them (U-Boot's lwIP client
+ * takes an OACK's values by position), each at most once: p->order, then
+ * any acked option it does not list (parameters made without a request)
+ * in enum tftp_opt order.
+ */
 size_t
 proto_build_oack(uint8_t *buf, size_t cap, const struct tftp_params *p)
 {
-	char val[24];
-	uint64_t v;
+	uint32_t done = 0;
 	size_t off;
-	int o;
+	int i, o, n;
 
 	if (cap < 2)
 		return 0;
 	off = put_u16(buf, TFTP_OACK);
-	for (o = 0; o < TFTP_OPT_MAX; o++) {
-		if (!(p->acked & TFTP_OPT_BIT(o)))
+	n = p->norder < TFTP_OPT_MAX ? p->norder : TFTP_OPT_MAX;
+	for (i = 0; i < n + TFTP_OPT_MAX; i++) {
+		o = i < n ? p->order[i] : i - n;
+		if (o >= TFTP_OPT_MAX || !(p->acked & TFTP_OPT_BIT(o)) ||
+		    (done & TFTP_OPT_BIT(o)))
 			continue;
-		v = proto_param_value(p, (enum tftp_opt)o);
-		snprintf(val, sizeof(val), "%" PRIu64, v);
-		if ((off = put_str(buf, cap, off, opt_names[o])) == 0 ||
-		    (off = put_str(buf, cap, off, val)) == 0)
+		done |= TFTP_OPT_BIT(o);
+		if ((off = put_opt(buf, cap, off, p, o)) == 0)
 			return 0;
 	}
 	return off;
+}
+
+/* "name\0value\0" of option o at off; the new length, or 0. */
+static size_t
+put_opt(uint8_t *buf, size_t cap, size_t off, const struct tftp_params *p,
+    int o)
+{
+	char val[24];
+
+	snprintf(val, sizeof(val), "%" PRIu64,
+	    proto_param_value(p, (enum tftp_opt)o));
+	if ((off = put_str(buf, cap, off, opt_names[o])) == 0)
+		return 0;
+	return put_str(buf, cap, off, val);
 }
 
 /* A name without its value at the end of opts is not sent. */

@@ -48,6 +48,12 @@ struct tftp_request {
 	uint32_t	 rollover;	/* 0 or 1 */
 	uint32_t	 utimeout;	/* microseconds, TFTP_UTIMEOUT_MIN..MAX */
 	uint32_t	 blksize2;	/* as blksize */
+	/*
+	 * The options of opts in the order the client sent them: some
+	 * clients (U-Boot's lwIP) read an OACK's values by position.
+	 */
+	uint8_t		 order[TFTP_OPT_MAX];
+	uint8_t		 norder;
 };
 
 /* A packet on a transfer's socket. */
@@ -78,6 +84,9 @@ struct tftp_params {
 	uint64_t	tsize;		/* value acknowledged in the OACK */
 	uint16_t	rollover;	/* block number that follows 65535: 0 or 1 */
 	uint32_t	acked;		/* TFTP_OPT_BIT()s to put in the OACK; 0 = none */
+	/* The OACK's order: the request's, those of acked only. */
+	uint8_t		order[TFTP_OPT_MAX];
+	uint8_t		norder;
 };
 
 /*
@@ -115,6 +124,7 @@ size_t		 proto_build_data_hdr(uint8_t *buf, size_t cap, uint16_t block);
 size_t		 proto_build_ack(uint8_t *buf, size_t cap, uint16_t block);
 size_t		 proto_build_error(uint8_t *buf, size_t cap, uint16_t code,
 		    const char *msg);
+/* The OACK: p->order first, then any other acked option in enum order. */
 size_t		 proto_build_oack(uint8_t *buf, size_t cap,
 		    const struct tftp_params *p);
 /* The value an OACK carries for option o. */

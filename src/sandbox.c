@@ -171,6 +171,8 @@ static const char *const sys_files[] = {
 	"fstat64",		/* 32-bit */
 	"fstatat64",		/* 32-bit */
 	"statx",		/* 32-bit with 64-bit time */
+	"fstatfs",		/* an upload's announced size: free space */
+	"fstatfs64",		/* 32-bit */
 	"pread64",		/* file data, straight into packets */
 	"preadv",		/* a window's blocks in one call */
 	"write",		/* uploads, and the log pipe */

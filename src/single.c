@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/auxv.h>
 
 #include "loop.h"
 #include "peertab.h"
@@ -19,13 +18,9 @@
 #include "worker_int.h"
 #include "xfer.h"
 
-#define PEER_BITS	14		/* hash buckets, log2 */
-
 static int	 single_init(struct worker *w);
-static int	 single_reserve(struct worker *w, uint32_t nslots);
 static void	 single_fini(struct worker *w);
 static void	 single_datagram(struct worker *w, struct request *rq);
-static uint64_t	 request_hash(const struct request *rq);
 static void	 single_listen_writable(struct worker *w, uint8_t lis);
 static void	 single_want_out(struct worker *w, uint8_t lis, bool on);
 static int	 single_begin(struct worker *w, struct transfer *t,
@@ -51,7 +46,6 @@ const struct transport single_transport = {
 	.stray_msg = "Unknown transfer ID",
 	.retire_ends_all = true,
 	.init = single_init,
-	.reserve = single_reserve,
 	.fini = single_fini,
 	.datagram = single_datagram,
 	.event = NULL,		/* transfers have no socket of their own */
@@ -65,94 +59,39 @@ const struct transport single_transport = {
 	.flush = single_flush,
 };
 
-/* The peer table, its hash seeded per process, and the send queue. */
+/* The send queue. */
 static int
 single_init(struct worker *w)
 {
-	uint64_t seed[2] = { 0, 0 };
-	/* The kernel's random bytes for this process: no syscall. */
-	const void *rnd = (const void *)getauxval(AT_RANDOM);
-	int r;
-
-	if (rnd != NULL)
-		memcpy(seed, rnd, sizeof(seed));
-	if ((r = peertab_init(&w->pt, PEER_BITS, seed)) < 0)
-		return r;
 	sendq_init(&w->sq);
 	return 0;
-}
-
-/* A peer-table entry per transfer slot. */
-static int
-single_reserve(struct worker *w, uint32_t nslots)
-{
-	return peertab_reserve(&w->pt, nslots);
 }
 
 static void
 single_fini(struct worker *w)
 {
-	peertab_free(&w->pt);
+	(void)w;
 }
 
 /*
  * A datagram on a listen socket belongs to the transfer of its sender's
- * address, if there is one, else it is a request.  The same request
- * again, from a client whose transfer has heard nothing yet, is a repeat
- * (its answer was lost or slow: the timer resends it); any other request
- * from that port, or one after the transfer has heard from the client or
- * while it only dallies, means the client has moved on, so the old
- * transfer ends (without an ERROR, which the client would take for the
- * answer to its new request) and the new one starts.
+ * address, if there is one, else it is a request; a request from the
+ * address of a running transfer is a repeat or replaces it, as in every
+ * mode (admit.c).
  */
 static void
 single_datagram(struct worker *w, struct request *rq)
 {
-	struct peer_key k;
-	struct transfer *t = NULL;
-	int64_t slot;
+	struct transfer *t;
 	uint16_t op;
 
-	if (peertab_key(&k, rq->peer, rq->peerlen,
-	    (uint8_t)(rq->l - w->lis)) == 0 &&
-	    (slot = peertab_find(&w->pt, &k)) >= 0)
-		t = tx_at(w, (uint32_t)slot);
-	if (t == NULL) {
+	op = rq->len >= 2 ? (uint16_t)(rq->buf[0] << 8 | rq->buf[1]) : 0;
+	if (op == TFTP_RRQ || op == TFTP_WRQ ||
+	    (t = tx_by_peer(w, rq)) == NULL) {
 		admit(w, rq);
 		return;
 	}
-	op = rq->len >= 2 ? (uint16_t)(rq->buf[0] << 8 | rq->buf[1]) : 0;
-	if (op != TFTP_RRQ && op != TFTP_WRQ) {
-		t->heard = true;
-		transfer_packet(w, t, rq->buf, rq->len);
-		return;
-	}
-	if (!t->heard && !xfer_dallying(&t->x) &&
-	    request_hash(rq) == t->req_hash) {
-		/* Counted as received, as it would start a transfer of its
-		 * own (a new TID) without single_port. */
-		count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
-		count(w, op == TFTP_RRQ ? TFTP_SHM_C_RRQ : TFTP_SHM_C_WRQ, 1);
-		return;
-	}
-	if (xfer_dallying(&t->x))
-		transfer_finish(w, t, 0, 0, NULL);
-	else
-		transfer_finish(w, t, -ECONNABORTED, 0,
-		    "Replaced by a new request from the client");
-	admit(w, rq);
-}
-
-/* FNV-1a: tells a repeated request from another one, nothing more. */
-static uint64_t
-request_hash(const struct request *rq)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	size_t i;
-
-	for (i = 0; i < rq->len; i++)
-		h = (h ^ rq->buf[i]) * UINT64_C(0x100000001b3);
-	return h;
+	transfer_packet(w, t, rq->buf, rq->len);
 }
 
 /* Room again in a listen socket's buffer: resume the windows cut short. */
@@ -191,21 +130,12 @@ single_want_out(struct worker *w, uint8_t lis, bool on)
 static int
 single_begin(struct worker *w, struct transfer *t, const struct request *rq)
 {
-	struct peer_key k;
-	int r;
-
-	if ((r = peertab_key(&k, rq->peer, rq->peerlen,
-	    (uint8_t)(rq->l - w->lis))) < 0)
-		return r;
-	if ((r = peertab_insert(&w->pt, t->slot, &k)) < 0)
-		return r;
 	t->lis = (uint8_t)(rq->l - w->lis);
 	t->sock = rq->l->fd;
 	/* A socket bound to one address answers from it without a pktinfo. */
 	memcpy(&t->local, &rq->local, sizeof(t->local));
 	t->locallen = sock_is_wildcard((const struct sockaddr *)&rq->l->addr) ?
 	    rq->locallen : 0;
-	t->req_hash = request_hash(rq);
 	return 0;
 }
 
@@ -218,7 +148,6 @@ single_end(struct worker *w, struct transfer *t)
 {
 	if (t->queued)
 		single_flush(w);
-	peertab_remove(&w->pt, t->slot);
 	t->sock = -1;
 }
 

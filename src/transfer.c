@@ -42,6 +42,8 @@ transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
 	struct xfer_action a;
 
 	count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
+	/* The client answered: a request from it now is a new one. */
+	t->heard = true;
 	if (len >= TFTP_HDR_LEN && buf[0] == 0 && buf[1] == TFTP_DATA)
 		count(w, TFTP_SHM_C_BYTES_RECEIVED, len - TFTP_HDR_LEN);
 	xfer_on_packet(&t->x, buf, len, time_now_ms(), &a);
@@ -202,19 +204,40 @@ transfer_finish(struct worker *w, struct transfer *t, int result,
 	if (result == 0) {
 		count(w, TFTP_SHM_C_TRANSFERS_OK, 1);
 		log_request(&t->ri, bytes, "ok", 0, NULL);
+	} else if (result == -ECONNRESET) {
+		/* A new request from the client's port took its place. */
+		count(w, TFTP_SHM_C_TRANSFERS_REPLACED, 1);
+		log_request(&t->ri, bytes, "replaced", 0, NULL);
+	} else if (result == -ECONNABORTED) {
+		/*
+		 * The client's ERROR (not answered): its choice, not a
+		 * failure of ours.  EDK2 sends ERROR 8 after an OACK it only
+		 * wanted for the size, PXELINUX ERROR 0 "No error, file
+		 * close".
+		 */
+		count(w, TFTP_SHM_C_TRANSFERS_ABORTED, 1);
+		log_request(&t->ri, bytes, "aborted", code,
+		    msg != NULL ? msg : "");
 	} else {
-		/* The code of the ERROR sent (or received, on an abort). */
+		/* The code of the ERROR sent. */
 		count_failed(w, code);
 		if (result == -ETIMEDOUT)
 			log_request(&t->ri, bytes, "timeout", 0, NULL);
 		else
-			log_request(&t->ri, bytes, result == -ECONNABORTED ?
-			    "aborted" : "error", code, msg != NULL ? msg : "");
+			log_request(&t->ri, bytes, "error", code,
+			    msg != NULL ? msg : "");
 	}
 	tx_release(w, t);
 }
 
-/* The transfer's log line: one per request, refused or ended. */
+/*
+ * The transfer's log line: one per request, refused or ended.  A failure
+ * of ours (an ERROR sent, a timeout) at notice; the rest (done, ended by
+ * the client or by its next request) at info, so that log_level = notice
+ * keeps the failures alone.  A missing file is no failure either: PXE
+ * ROMs and GRUB probe long lists of names, and a boot storm's misses
+ * would bury the real failures.
+ */
 void
 log_request(const struct reqinfo *ri, uint64_t bytes, const char *result,
     uint16_t code, const char *msg)
@@ -224,19 +247,24 @@ log_request(const struct reqinfo *ri, uint64_t bytes, const char *result,
 	uint64_t ms = (ri->end_ms != 0 ? ri->end_ms : time_now_ms()) -
 	    ri->start_ms;
 	const char *op;
+	int prio = LOG_INFO;
+
+	if (strcmp(result, "timeout") == 0 ||
+	    (strcmp(result, "error") == 0 && code != TFTP_ENOTFOUND))
+		prio = LOG_NOTICE;
 
 	sockaddr_str((const struct sockaddr *)&ri->peer, addr, sizeof(addr));
 	op = ri->opcode == TFTP_RRQ ? "rrq" : ri->opcode == TFTP_WRQ ?
 	    "wrq" : "-";
 	if (msg == NULL) {
-		log_info("transfer client=%s op=%s file=\"%s\" mode=%s "
+		log_msg(prio, "transfer client=%s op=%s file=\"%s\" mode=%s "
 		    "bytes=%" PRIu64 " seconds=%" PRIu64 ".%03u "
 		    "options=\"%s\" result=%s", addr, op, ri->file, ri->mode,
 		    bytes, ms / 1000, (unsigned)(ms % 1000), ri->opts, result);
 		return;
 	}
 	str_vis(vmsg, sizeof(vmsg), msg);
-	log_info("transfer client=%s op=%s file=\"%s\" mode=%s "
+	log_msg(prio, "transfer client=%s op=%s file=\"%s\" mode=%s "
 	    "bytes=%" PRIu64 " seconds=%" PRIu64 ".%03u options=\"%s\" "
 	    "result=%s code=%u msg=\"%s\"", addr, op, ri->file, ri->mode,
 	    bytes, ms / 1000, (unsigned)(ms % 1000), ri->opts, result,

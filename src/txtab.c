@@ -5,11 +5,16 @@
  * in chunks that never move (their timers are in the loop's heap) and
  * carry a generation, so an event or a queued send for a slot that was
  * since reused is recognised as stale.  A download holds one pool buffer
- * while it runs.  The gauges in shared memory follow both.
+ * while it runs.  The gauges in shared memory follow both.  A running
+ * transfer is found again by its client's address and port and the
+ * listen socket its request came to (peertab, in every mode): a request
+ * from there is a repeat or replaces it, and in single-port mode every
+ * datagram from there is its packet.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -19,6 +24,7 @@
 #include "worker_int.h"
 
 #define GEN_MASK	0x7fffffffu
+#define PEER_BITS	14		/* peer table hash buckets, log2 */
 
 static void	 pool_put(struct worker *w, uint8_t *buf);
 
@@ -42,7 +48,7 @@ tx_reserve(struct worker *w, uint32_t n)
 		return 0;
 	if ((r = loop_grow(&w->loop, (size_t)want + 1)) < 0)
 		return r;
-	if ((r = w->tp->reserve(w, want)) < 0)
+	if ((r = peertab_reserve(&w->pt, want)) < 0)
 		return r;
 	fl = realloc(w->freelist, want * sizeof(*fl));
 	if (fl == NULL)
@@ -115,6 +121,7 @@ tx_release(struct worker *w, struct transfer *t)
 {
 	(void)loop_timer_set(&w->loop, &t->timer, 0);
 	w->tp->end(w, t);
+	peertab_remove(&w->pt, t->slot);
 	if (t->fd >= 0) {
 		close(t->fd);
 		t->fd = -1;
@@ -206,6 +213,46 @@ pool_put(struct worker *w, uint8_t *buf)
 }
 
 /* The table and the pool, after a failed setup too. */
+/* The peer table, its hash seeded per process. */
+int
+tx_peers_init(struct worker *w)
+{
+	uint64_t seed[2] = { 0, 0 };
+	/* The kernel's random bytes for this process: no syscall. */
+	const void *rnd = (const void *)getauxval(AT_RANDOM);
+
+	if (rnd != NULL)
+		memcpy(seed, rnd, sizeof(seed));
+	return peertab_init(&w->pt, PEER_BITS, seed);
+}
+
+/* t is rq's sender's transfer from now on: 0 or -errno. */
+int
+tx_peer_add(struct worker *w, struct transfer *t, const struct request *rq)
+{
+	struct peer_key k;
+	int r;
+
+	if ((r = peertab_key(&k, rq->peer, rq->peerlen,
+	    (uint8_t)(rq->l - w->lis))) < 0)
+		return r;
+	return peertab_insert(&w->pt, t->slot, &k);
+}
+
+/* The running transfer of rq's sender on rq's listen socket, or NULL. */
+struct transfer *
+tx_by_peer(struct worker *w, const struct request *rq)
+{
+	struct peer_key k;
+	int64_t slot;
+
+	if (peertab_key(&k, rq->peer, rq->peerlen,
+	    (uint8_t)(rq->l - w->lis)) < 0 ||
+	    (slot = peertab_find(&w->pt, &k)) < 0)
+		return NULL;
+	return tx_at(w, (uint32_t)slot);
+}
+
 void
 tx_free(struct worker *w)
 {
@@ -217,4 +264,5 @@ tx_free(struct worker *w)
 	if (w->pool != NULL)
 		(void)munmap(w->pool, w->pool_len);
 	free(w->pool_free);
+	peertab_free(&w->pt);
 }

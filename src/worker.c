@@ -32,6 +32,7 @@
 
 #define PROGNAME	"snowowl-tftpd"
 #define MAX_EVENTS	64
+#define RESTART_GRACE_MAX_MS	60000	/* see restart_grace() */
 
 static int	 check_fds(uint32_t nfds, char *why, size_t whylen);
 static int	 check_roots(struct worker *w, uint32_t nfds, char *why,
@@ -50,6 +51,7 @@ static void	 config_apply(struct worker *w, struct tftpd_config *c,
 		    uint64_t gen);
 static void	 end_dallies(struct worker *w);
 static void	 end_all(struct worker *w, const char *msg, int result);
+static void	 restart_grace(struct worker *w);
 static void	 log_stats(struct worker *w);
 
 /*
@@ -135,6 +137,7 @@ worker_main(uint32_t index, uint32_t nfds)
 		goto out;
 	}
 	config_apply(w, &w->cfg, gen);
+	restart_grace(w);
 	if (listener_start(w, nfds) < 0)
 		goto out;
 
@@ -232,7 +235,7 @@ worker_alloc(struct worker *w)
 		return -ENOMEM;
 	window_init(w);
 	if ((r = pool_init(w)) < 0 || (r = listener_alloc(w)) < 0 ||
-	    (r = w->tp->init(w)) < 0)
+	    (r = tx_peers_init(w)) < 0 || (r = w->tp->init(w)) < 0)
 		return r;
 	return tx_reserve(w, w->cfg.max_transfers);
 }
@@ -490,6 +493,28 @@ end_all(struct worker *w, const char *msg, int result)
 			transfer_fail(w, t, TFTP_EUNDEF, msg, result);
 	}
 	w->tp->flush(w);
+}
+
+/*
+ * A single-port worker whose slot already received packets replaces one
+ * (a roll, a restart): that one's transfers ended with "Server
+ * restarting", and their clients' packets still in flight, or sent
+ * before the ERROR arrived, reach this worker.  For as long as the old
+ * transfers could still retransmit, such a packet gets the same answer.
+ */
+static void
+restart_grace(struct worker *w)
+{
+	uint64_t ms;
+
+	if (!w->tp->retire_ends_all || __atomic_load_n(
+	    &w->st->counters[TFTP_SHM_C_PACKETS_RECEIVED],
+	    __ATOMIC_RELAXED) == 0)
+		return;
+	ms = (uint64_t)w->cfg.timeout_ms * 8 * ((uint64_t)w->cfg.retries + 1);
+	if (ms > RESTART_GRACE_MAX_MS)
+		ms = RESTART_GRACE_MAX_MS;
+	w->restarting_until = time_now_ms() + ms;
 }
 
 static void

@@ -8,7 +8,8 @@
  *   worker.c	 setup, the loop, live settings, signals, drain, retirement
  *   listener.c	 the listen sockets: batches read, answers sent from there
  *   admit.c	 a request parsed, checked, opened, negotiated and created,
- *		 or refused; the transfer log line
+ *		 or refused (or a running transfer's repeated or replaced);
+ *		 the transfer log line
  *   txtab.c	 the transfer table and the buffer pool
  *   transfer.c	 a running transfer: its state machine fed, its actions
  *		 carried out, its end counted and logged
@@ -88,6 +89,7 @@ struct transfer {
 	uint8_t			 lis;
 	bool			 heard;	/* a packet came since the request */
 	uint64_t		 req_hash;	/* of the request's bytes */
+	size_t			 req_len;
 	bool			 queued;	/* buf is in the send queue */
 	uint64_t		 win_end;	/* the window being sent ends */
 	struct sockaddr_storage	 local;
@@ -141,9 +143,8 @@ struct transport {
 	/* SIGQUIT ends the transfers: their packets reach the replacement. */
 	bool		 retire_ends_all;
 
-	/* Its own memory, and room for nslots transfers: 0 or -errno. */
+	/* Its own memory: 0 or -errno. */
 	int		(*init)(struct worker *w);
-	int		(*reserve)(struct worker *w, uint32_t nslots);
 	void		(*fini)(struct worker *w);
 
 	/* A datagram read from a listen socket. */
@@ -204,6 +205,13 @@ struct worker {
 	bool			 listening;	/* lis[] in epoll */
 	enum worker_mode	 mode;
 	struct loop_timer	 drain_timer;
+	/*
+	 * single_port, a worker that replaced another: until then (ms),
+	 * the packets of its predecessor's transfers, which the kernel
+	 * now brings here, are answered "Server restarting" as those
+	 * transfers were, not "Unknown transfer ID".
+	 */
+	uint64_t		 restarting_until;
 
 	/* The transfer table, in chunks so that it can grow in place. */
 	struct transfer		*chunk[TX_CHUNKS];
@@ -243,12 +251,13 @@ struct worker {
 	/* conn: a transfer's socket is read into rbuf. */
 	uint8_t			*rbuf;
 
+	/* The running transfers by client address (txtab.c). */
+	struct peertab		 pt;
 	/*
 	 * single_port: every transfer answers from its listen socket; the
 	 * batches read there carry ACKs and DATA too, and what the
 	 * transfers send waits in sq for one sendmmsg().
 	 */
-	struct peertab		 pt;
 	struct sendq		 sq;
 
 	/* Requests (single_port: and transfer packets): a recvmmsg batch. */
@@ -312,6 +321,10 @@ uint64_t	 tx_data(const struct transfer *t);
 struct transfer *tx_alloc(struct worker *w);
 void		 tx_release(struct worker *w, struct transfer *t);
 void		 tx_gauges(struct worker *w);
+int		 tx_peers_init(struct worker *w);
+int		 tx_peer_add(struct worker *w, struct transfer *t,
+		    const struct request *rq);
+struct transfer *tx_by_peer(struct worker *w, const struct request *rq);
 uint8_t		*pool_get(struct worker *w);
 
 /* transfer.c: the state machine fed, its actions carried out */

@@ -404,6 +404,20 @@ def _():
     expect(p.opt("tsize") == "1048576", "OACK %r" % p.options)
 
 
+@case("OACK options in the request's order (U-Boot reads them by position)")
+def _():
+    p = oack_for("m1", (("tsize", "0"), ("blksize", "1468"),
+                        ("windowsize", "4")))
+    expect(p.options == [("tsize", "1048576"), ("blksize", "1468"),
+                         ("windowsize", "4")], "OACK %r" % p.options)
+    p = oack_for("m1", (("windowsize", "4"), ("bogus", "1"),
+                        ("timeout", "3"), ("blksize", "1468"),
+                        ("tsize", "0")))
+    expect(p.options == [("windowsize", "4"), ("timeout", "3"),
+                         ("blksize", "1468"), ("tsize", "1048576")],
+           "OACK %r" % p.options)
+
+
 @case("non-numeric blksize ignored")
 def _():
     p = oack_for("m1", (("blksize", "12ab"), ("tsize", "0")))

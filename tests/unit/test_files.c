@@ -443,6 +443,23 @@ upload_create_commit(void **state)
 	assert_string_equal(during, "./../new.bin/other/");
 }
 
+/* An announced size beyond the file system's free space: -ENOSPC. */
+static void
+upload_room(void **state)
+{
+	struct fixture *f = *state;
+	struct upload u;
+
+	assert_int_equal(files_upload_open(&u, f->rootfd, "big.img",
+	    &f->cfg, false), 0);
+	assert_int_equal(files_upload_room(&u, 0), 0);
+	assert_int_equal(files_upload_room(&u, 4096), 0);
+	assert_int_equal(files_upload_room(&u, UINT64_C(1) << 62), -ENOSPC);
+	assert_int_equal(files_upload_room(&u, UINT64_MAX), -ENOSPC);
+	files_upload_close(&u);
+	assert_false(exists(f, "big.img"));
+}
+
 static void
 upload_umask(void **state)
 {
@@ -1095,6 +1112,7 @@ main(void)
 		T(read_fallback_walk),
 		T(read_world_readable),
 		T(upload_create_commit),
+		T(upload_room),
 		T(upload_umask),
 		T(upload_overwrite_atomic),
 		T(upload_abort_no_trace),

@@ -317,6 +317,39 @@ test_parse_unknown_options(void **state)
 	assert_int_equal(req.blksize, 0);
 }
 
+/*
+ * Windows Deployment Services: "msftwindow 31416" is Microsoft's own
+ * windowing, not acknowledged (nor in the OACK's order); its ACKs carry
+ * a fifth byte, and are ACKs all the same.
+ */
+static void
+test_wds(void **state)
+{
+	static const char pkt[] = "\0\1boot\\x86\\wdsnbp.com\0octet\0"
+	    "blksize\0" "1456\0msftwindow\0" "31416\0tsize\0" "0\0";
+	struct tftp_request req;
+	struct tftp_params p;
+	struct tftp_packet pkt5;
+	uint8_t ob[128];
+	size_t n;
+
+	assert_int_equal(proto_parse_request(PKT(pkt), &req, NULL), 0);
+	assert_int_equal(req.opts, TFTP_OPT_BIT(TFTP_OPT_BLKSIZE) |
+	    TFTP_OPT_BIT(TFTP_OPT_TSIZE));
+	assert_int_equal(req.norder, 2);
+	assert_int_equal(proto_negotiate(&req, &lim_all, 10, &p), 0);
+	n = proto_build_oack(ob, sizeof(ob), &p);
+	ASSERT_PKT(ob, n, "\0\6blksize\0" "1456\0tsize\0" "10\0");
+
+	assert_int_equal(proto_parse_packet(PKT("\0\4\0\1\0"), &pkt5), 0);
+	assert_int_equal(pkt5.opcode, TFTP_ACK);
+	assert_int_equal(pkt5.block, 1);
+	assert_int_equal(proto_parse_packet(PKT("\0\4\x12\x34\x01"), &pkt5),
+	    0);
+	assert_int_equal(pkt5.opcode, TFTP_ACK);
+	assert_int_equal(pkt5.block, 0x1234);
+}
+
 static void
 test_parse_duplicates(void **state)
 {
@@ -951,6 +984,61 @@ test_oack_round_trip(void **state)
 	assert_int_equal(p.timeout_ms, 300);
 }
 
+/*
+ * The OACK lists the options in the request's order (U-Boot's lwIP reads
+ * them by position), without the ones not granted, unknown or repeated.
+ */
+static void
+test_oack_request_order(void **state)
+{
+	static const char *const opts1[] = {
+		"tsize", "0", "blksize", "1468", "windowsize", "4", NULL,
+	};
+	static const char *const opts2[] = {
+		"windowsize", "4", "foo", "1", "TIMEOUT", "3", "blksize",
+		"1468", "windowsize", "8", "rollover", "1", "tsize", "0", NULL,
+	};
+	struct tftp_limits lim = lim_all;
+	struct tftp_request req;
+	struct tftp_params p;
+	uint8_t buf[512], ob[512];
+	size_t n;
+
+	(void)state;
+	n = proto_build_request(buf, sizeof(buf), TFTP_RRQ, "f", "octet",
+	    opts1);
+	assert_int_equal(proto_parse_request(buf, n, &req, NULL), 0);
+	assert_int_equal(req.norder, 3);
+	assert_int_equal(proto_negotiate(&req, &lim, 1000, &p), 0);
+	n = proto_build_oack(ob, sizeof(ob), &p);
+	ASSERT_PKT(ob, n, "\0\6tsize\0" "1000\0blksize\0" "1468\0"
+	    "windowsize\0" "4\0");
+
+	/* rollover not granted: left out, the rest keep their places. */
+	lim.allowed_opts &= ~TFTP_OPT_BIT(TFTP_OPT_ROLLOVER);
+	n = proto_build_request(buf, sizeof(buf), TFTP_RRQ, "f", "octet",
+	    opts2);
+	assert_int_equal(proto_parse_request(buf, n, &req, NULL), 0);
+	assert_int_equal(req.norder, 5);
+	assert_int_equal(proto_negotiate(&req, &lim, 7, &p), 0);
+	assert_int_equal(p.norder, 4);
+	n = proto_build_oack(ob, sizeof(ob), &p);
+	ASSERT_PKT(ob, n, "\0\6windowsize\0" "4\0timeout\0" "3\0"
+	    "blksize\0" "1468\0tsize\0" "7\0");
+
+	/* A count beyond the array is bounded, not followed. */
+	p.norder = 200;
+	n = proto_build_oack(ob, sizeof(ob), &p);
+	ASSERT_PKT(ob, n, "\0\6windowsize\0" "4\0timeout\0" "3\0"
+	    "blksize\0" "1468\0tsize\0" "7\0");
+
+	/* Parameters made without a request: enum order, as before. */
+	p.norder = 0;
+	n = proto_build_oack(ob, sizeof(ob), &p);
+	ASSERT_PKT(ob, n, "\0\6blksize\0" "1468\0timeout\0" "3\0"
+	    "tsize\0" "7\0windowsize\0" "4\0");
+}
+
 static void
 test_build_error(void **state)
 {
@@ -1106,6 +1194,7 @@ main(void)
 		cmocka_unit_test(test_parse_malformed),
 		cmocka_unit_test(test_parse_option_values),
 		cmocka_unit_test(test_parse_unknown_options),
+		cmocka_unit_test(test_wds),
 		cmocka_unit_test(test_parse_duplicates),
 		cmocka_unit_test(test_parse_all_options),
 		cmocka_unit_test(test_parse_trailing_garbage),
@@ -1126,6 +1215,7 @@ main(void)
 		cmocka_unit_test(test_build_oack_exact),
 		cmocka_unit_test(test_build_oack_subsets),
 		cmocka_unit_test(test_oack_round_trip),
+		cmocka_unit_test(test_oack_request_order),
 		cmocka_unit_test(test_build_error),
 		cmocka_unit_test(test_build_data_ack),
 		cmocka_unit_test(test_build_request),

@@ -1484,6 +1484,9 @@ test_counter_names(void **state)
 		[TFTP_SHM_C_SYS_SENDTO] = "syscalls_sendto",
 		[TFTP_SHM_C_MSGS_RECEIVED] = "messages_received",
 		[TFTP_SHM_C_MSGS_SENT] = "messages_sent",
+		[TFTP_SHM_C_REQUESTS_REPEATED] = "requests_repeated",
+		[TFTP_SHM_C_TRANSFERS_REPLACED] = "transfers_replaced",
+		[TFTP_SHM_C_TRANSFERS_ABORTED] = "transfers_aborted",
 	};
 
 	for (int c = 0; c < TFTP_SHM_C_MAX; c++) {

@@ -34,7 +34,8 @@ static void	 send_range(struct xfer *, uint64_t, uint64_t, uint64_t,
 		    struct xfer_action *);
 static void	 send_window(struct xfer *, uint64_t, uint64_t,
 		    struct xfer_action *);
-static bool	 guarded(const struct xfer *, uint64_t);
+static uint64_t	 guard_end(const struct xfer *);
+static void	 held_ack(struct xfer *, uint64_t, struct xfer_action *);
 static void	 rtt_sample(struct xfer *, uint64_t, uint64_t);
 static void	 send_ack(struct xfer *, struct xfer_action *);
 static void	 read_ack(struct xfer *, uint16_t, uint64_t,
@@ -106,7 +107,11 @@ xfer_block_len(const struct xfer *x, uint64_t idx)
 uint64_t
 xfer_deadline(const struct xfer *x)
 {
-	return x->state == XS_DONE ? 0 : x->deadline;
+	if (x->state == XS_DONE)
+		return 0;
+	if (x->held_at != 0 && x->held_at < x->deadline)
+		return x->held_at;
+	return x->deadline;
 }
 
 /* n packets go out (or will) again: the transfer's count and the step's. */
@@ -161,6 +166,7 @@ send_range(struct xfer *x, uint64_t first, uint64_t last, uint64_t now,
 	a->first = first;
 	a->count = (uint32_t)(last - first + 1);
 	if (again > 0) {
+		x->held_at = 0;
 		if (again == a->count)
 			a->flags |= XA_RETRANSMIT;
 		retransmitted(x, (uint32_t)again, a);
@@ -195,21 +201,41 @@ send_window(struct xfer *x, uint64_t first, uint64_t now,
 }
 
 /*
- * Read: within the guard time after blocks went again, an ACK may have
- * been sent before they arrived (echoes of the loss we answered, or of
- * our own duplicates): no news.  Twice the round trip, at least
- * XFER_GUARD_MIN_MS, at most the first retransmission interval.
+ * Read: until this time after blocks went again, an ACK may have been
+ * sent before they arrived (echoes of the loss we answered, or of our
+ * own duplicates): no news yet.  Twice the round trip, at least
+ * XFER_GUARD_MIN_MS (XFER_GUARD_INIT_MS before one was measured), at
+ * most the first retransmission interval; 0 when nothing went again.
  */
-static bool
-guarded(const struct xfer *x, uint64_t now)
+static uint64_t
+guard_end(const struct xfer *x)
 {
 	uint64_t g = (uint64_t)x->srtt_ms * 2;
 
-	if (g < XFER_GUARD_MIN_MS)
+	if (!x->resent)
+		return 0;
+	if (x->srtt_ms == 0)
+		g = XFER_GUARD_INIT_MS;
+	else if (g < XFER_GUARD_MIN_MS)
 		g = XFER_GUARD_MIN_MS;
 	if (g > x->p.timeout_ms)
 		g = x->p.timeout_ms;
-	return x->resent && now < x->resent_at + g;
+	return x->resent_at + g;
+}
+
+/*
+ * Read: the guard after a resend ended with an ACK held during it still
+ * the last word (nothing acknowledged since, blocks still in flight
+ * after it): it was news after all, the resent block lost again.  A
+ * client that reports a gap once (U-Boot) says nothing more, so this is
+ * answered now rather than after a timeout.
+ */
+static void
+held_ack(struct xfer *x, uint64_t now, struct xfer_action *a)
+{
+	x->held_at = 0;
+	if (x->acked == x->held && x->held < x->sent)
+		send_window(x, x->acked + 1, now, a);
 }
 
 /* Read: ACK n arrived at now; it times the probe if it covers it. */
@@ -329,8 +355,18 @@ read_ack(struct xfer *x, uint16_t w, uint64_t now, struct xfer_action *a)
 		}
 	}
 	first = x->sent + 1;
-	if (n < x->sent && x->p.opt.windowsize > 1 && !guarded(x, now))
+	if (n >= x->sent || x->p.opt.windowsize == 1) {
+		x->held_at = 0;
+	} else if (now >= guard_end(x)) {
 		first = n + 1;
+	} else {
+		/*
+		 * Perhaps an echo: look again a guard time from now, when
+		 * what this ACK frees has had time to draw the next one.
+		 */
+		x->held = n;
+		x->held_at = now + (guard_end(x) - x->resent_at);
+	}
 	send_window(x, first, now, a);
 }
 
@@ -449,6 +485,12 @@ xfer_on_timeout(struct xfer *x, uint64_t now, struct xfer_action *a)
 		finish(x, 0, a);
 		return;
 	}
+	if (x->held_at != 0 && now < x->deadline) {
+		/* Not the retransmission timer: a held ACK's guard. */
+		held_ack(x, now, a);
+		return;
+	}
+	x->held_at = 0;
 	x->timeouts++;
 	a->timeouts = 1;
 	if (x->tries >= x->p.retries) {

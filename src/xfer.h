@@ -35,6 +35,8 @@
  * ms and a LAN's round trip rounds to 0.
  */
 #define XFER_GUARD_MIN_MS	2
+/* The same before a round trip was measured. */
+#define XFER_GUARD_INIT_MS	10
 
 enum xfer_dir {
 	XFER_READ,		/* RRQ: the server sends the file */
@@ -80,6 +82,9 @@ struct xfer {
 					 * trip; 0 = none */
 	uint64_t	probe_at;	/* read: when probe was sent */
 	uint32_t	srtt_ms;	/* read: smoothed round trip; 0 = none */
+	uint64_t	held;		/* read: an ACK met within the guard */
+	uint64_t	held_at;	/* read: when to look at it again;
+					 * 0 = none */
 	bool		resent;		/* read: resent_at is valid */
 	uint64_t	received;	/* write: highest in-order block received */
 	uint64_t	ack_sent;	/* write: block of the last ACK we sent */
@@ -159,13 +164,18 @@ void		 xfer_start(struct xfer *x, const struct xfer_params *p,
  * that leaves blocks after it unacknowledged, at windowsize > 1, and not
  * within a guard time after the last resend (twice the measured round
  * trip, at least XFER_GUARD_MIN_MS, at most the first timeout), when it
- * may merely answer what we sent before.  At windowsize 1 a duplicate ACK
- * never draws DATA (RFC 1123: no Sorcerer's Apprentice).
+ * may merely answer what we sent before.  Such an ACK is held, and
+ * answered a guard time later if nothing was acknowledged since (the
+ * deadline covers that).  At windowsize 1 a duplicate ACK never draws
+ * DATA (RFC 1123: no Sorcerer's Apprentice).
  */
 void		 xfer_on_packet(struct xfer *x, const uint8_t *buf, size_t len,
 		    uint64_t now, struct xfer_action *a);
 
-/* The deadline passed: retransmit, finish a dally, or give up. */
+/*
+ * The deadline passed: answer an ACK held in a guard, retransmit, finish
+ * a dally, or give up.
+ */
 void		 xfer_on_timeout(struct xfer *x, uint64_t now,
 		    struct xfer_action *a);
 

@@ -152,7 +152,7 @@ protocol_error(struct xfer *x, struct xfer_action *a)
 /*
  * Read: blocks first .. last, where last is the window's end or beyond
  * what was sent.  Those at or below sent go again: counted, and the
- * time noted, so that the ACKs they draw are told from news (guarded()).
+ * time noted, so that the ACKs they draw are told from news (guard_end()).
  * A block sent for the first time may time a round trip (Karn: never one
  * that went again).
  */
@@ -247,6 +247,9 @@ rtt_sample(struct xfer *x, uint64_t n, uint64_t now)
 	if (x->probe == 0 || n < x->probe)
 		return;
 	r = now - x->probe_at;
+	/* Below the clock's 1 ms (a LAN) counts as 1: 0 means unmeasured. */
+	if (r == 0)
+		r = 1;
 	if (r > x->p.max_timeout_ms)
 		r = x->p.max_timeout_ms;
 	x->srtt_ms = x->srtt_ms == 0 ? (uint32_t)r :

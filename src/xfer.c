@@ -2,7 +2,9 @@
 /* Copyright (c) 2024-2026 The snowowl-tftpd authors */
 /*
  * The transfer state machine: windows, ACK rules, retransmission with
- * backoff, the upload dally.  It owns no file, socket, clock or log; the
+ * backoff, the upload dally.  A read's window slides: what an ACK frees
+ * goes out, and blocks in flight go again only on evidence that they
+ * were lost (see read_ack()).  It owns no file, socket, clock or log; the
  * worker feeds it packets and timer expiries with the current time and
  * carries out the action it answers with.  Blocks carry a 64-bit index
  * internally, so the 16-bit wire numbers only matter at the edge: on the
@@ -28,7 +30,13 @@ static void	 retransmitted(struct xfer *, uint32_t,
 		    struct xfer_action *);
 static void	 finish(struct xfer *, int, struct xfer_action *);
 static void	 protocol_error(struct xfer *, struct xfer_action *);
-static void	 send_window(struct xfer *, struct xfer_action *);
+static void	 send_range(struct xfer *, uint64_t, uint64_t, uint64_t,
+		    struct xfer_action *);
+static void	 send_window(struct xfer *, uint64_t, uint64_t,
+		    struct xfer_action *);
+static uint64_t	 guard_end(const struct xfer *);
+static void	 held_ack(struct xfer *, uint64_t, struct xfer_action *);
+static void	 rtt_sample(struct xfer *, uint64_t, uint64_t);
 static void	 send_ack(struct xfer *, struct xfer_action *);
 static void	 read_ack(struct xfer *, uint16_t, uint64_t,
 		    struct xfer_action *);
@@ -99,7 +107,11 @@ xfer_block_len(const struct xfer *x, uint64_t idx)
 uint64_t
 xfer_deadline(const struct xfer *x)
 {
-	return x->state == XS_DONE ? 0 : x->deadline;
+	if (x->state == XS_DONE)
+		return 0;
+	if (x->held_at != 0 && x->held_at < x->deadline)
+		return x->held_at;
+	return x->deadline;
 }
 
 /* n packets go out (or will) again: the transfer's count and the step's. */
@@ -137,17 +149,112 @@ protocol_error(struct xfer *x, struct xfer_action *a)
 	finish(x, -EPROTO, a);
 }
 
-/* Read: blocks acked + 1 onwards, as many as the window allows. */
+/*
+ * Read: blocks first .. last, where last is the window's end or beyond
+ * what was sent.  Those at or below sent go again: counted, and the
+ * time noted, so that the ACKs they draw are told from news (guard_end()).
+ * A block sent for the first time may time a round trip (Karn: never one
+ * that went again).
+ */
 static void
-send_window(struct xfer *x, struct xfer_action *a)
+send_range(struct xfer *x, uint64_t first, uint64_t last, uint64_t now,
+    struct xfer_action *a)
 {
-	uint64_t left = x->nblocks - x->acked;
-	uint32_t w = x->p.opt.windowsize;
+	uint64_t again = first <= x->sent ? x->sent - first + 1 : 0;
 
 	a->flags |= XA_SEND_DATA;
-	a->first = x->acked + 1;
-	a->count = left < w ? (uint32_t)left : w;
-	x->sent = x->acked + a->count;
+	a->first = first;
+	a->count = (uint32_t)(last - first + 1);
+	if (again > 0) {
+		x->held_at = 0;
+		if (again == a->count)
+			a->flags |= XA_RETRANSMIT;
+		retransmitted(x, (uint32_t)again, a);
+		x->resent = true;
+		x->resent_at = now;
+		if (x->probe >= first)
+			x->probe = 0;
+	}
+	if (last > x->sent) {
+		if (x->probe == 0) {
+			x->probe = last;
+			x->probe_at = now;
+		}
+		x->sent = last;
+	}
+}
+
+/*
+ * Read: from first to the window's end (acked + windowsize, or the last
+ * block); nothing when that is all in flight already.
+ */
+static void
+send_window(struct xfer *x, uint64_t first, uint64_t now,
+    struct xfer_action *a)
+{
+	uint64_t last = x->acked + x->p.opt.windowsize;
+
+	if (last > x->nblocks)
+		last = x->nblocks;
+	if (first <= last)
+		send_range(x, first, last, now, a);
+}
+
+/*
+ * Read: until this time after blocks went again, an ACK may have been
+ * sent before they arrived (echoes of the loss we answered, or of our
+ * own duplicates): no news yet.  Twice the round trip, at least
+ * XFER_GUARD_MIN_MS (XFER_GUARD_INIT_MS before one was measured), at
+ * most the first retransmission interval; 0 when nothing went again.
+ */
+static uint64_t
+guard_end(const struct xfer *x)
+{
+	uint64_t g = (uint64_t)x->srtt_ms * 2;
+
+	if (!x->resent)
+		return 0;
+	if (x->srtt_ms == 0)
+		g = XFER_GUARD_INIT_MS;
+	else if (g < XFER_GUARD_MIN_MS)
+		g = XFER_GUARD_MIN_MS;
+	if (g > x->p.timeout_ms)
+		g = x->p.timeout_ms;
+	return x->resent_at + g;
+}
+
+/*
+ * Read: the guard after a resend ended with an ACK held during it still
+ * the last word (nothing acknowledged since, blocks still in flight
+ * after it): it was news after all, the resent block lost again.  A
+ * client that reports a gap once (U-Boot) says nothing more, so this is
+ * answered now rather than after a timeout.
+ */
+static void
+held_ack(struct xfer *x, uint64_t now, struct xfer_action *a)
+{
+	x->held_at = 0;
+	if (x->acked == x->held && x->held < x->sent)
+		send_window(x, x->acked + 1, now, a);
+}
+
+/* Read: ACK n arrived at now; it times the probe if it covers it. */
+static void
+rtt_sample(struct xfer *x, uint64_t n, uint64_t now)
+{
+	uint64_t r;
+
+	if (x->probe == 0 || n < x->probe)
+		return;
+	r = now - x->probe_at;
+	/* Below the clock's 1 ms (a LAN) counts as 1: 0 means unmeasured. */
+	if (r == 0)
+		r = 1;
+	if (r > x->p.max_timeout_ms)
+		r = x->p.max_timeout_ms;
+	x->srtt_ms = x->srtt_ms == 0 ? (uint32_t)r :
+	    (uint32_t)(((uint64_t)x->srtt_ms * 7 + r) / 8);
+	x->probe = 0;
 }
 
 /* Write: acknowledge the last in-order block. */
@@ -205,39 +312,65 @@ xfer_start(struct xfer *x, const struct xfer_params *p, uint64_t now,
 	}
 	x->state = XS_RUN;
 	if (p->dir == XFER_READ) {
-		send_window(x, a);
+		send_window(x, 1, now, a);
 	} else {
 		a->flags = XA_SEND_ACK;
 		a->ack_block = 0;
 	}
 }
 
+/*
+ * Read: an ACK.  One that moves forward is progress (the timer restarts)
+ * and slides the window.  Any ACK n, new or repeated, that leaves blocks
+ * after it in flight says the client has n and, it may be, lost n + 1: a
+ * client reports a gap with an ACK of its last in-order block (RFC 7440),
+ * and one re-ACKing on its own timer says the same.  Then n + 1 onwards
+ * go again at once, unless guarded() says the ACK may predate our last
+ * resend: some clients ACK every block they did not expect, duplicates
+ * included, and answering each of those with a window again would keep
+ * the two out of step for the rest of the file.  Windowsize 1 never
+ * resends on an ACK (RFC 1123); nor does an ACK outside the window.
+ */
 static void
 read_ack(struct xfer *x, uint16_t w, uint64_t now, struct xfer_action *a)
 {
-	uint64_t n;
+	uint64_t n, first;
 
 	if (x->state == XS_OACK) {
 		if (w != 0)
 			return;
 		x->state = XS_RUN;
 		arm(x, now);
-		send_window(x, a);
+		send_window(x, 1, now, a);
 		return;
 	}
-	/* Duplicate (n == acked) or outside the window: nothing, ever. */
-	if (!wire_index(x, x->acked, w, &n) || n == x->acked || n > x->sent)
+	if (!wire_index(x, x->acked, w, &n) || n > x->sent)
 		return;
-	/* An ACK inside the window: the client lost what followed n. */
-	retransmitted(x, (uint32_t)(x->sent - n), a);
-	x->acked = n;
-	x->bytes = n == x->nblocks ? x->p.size : n * x->p.opt.blksize;
-	arm(x, now);
-	if (n == x->nblocks) {
-		finish(x, 0, a);
-		return;
+	if (n > x->acked) {
+		rtt_sample(x, n, now);
+		x->acked = n;
+		x->bytes = n == x->nblocks ? x->p.size :
+		    n * x->p.opt.blksize;
+		arm(x, now);
+		if (n == x->nblocks) {
+			finish(x, 0, a);
+			return;
+		}
 	}
-	send_window(x, a);
+	first = x->sent + 1;
+	if (n >= x->sent || x->p.opt.windowsize == 1) {
+		x->held_at = 0;
+	} else if (now >= guard_end(x)) {
+		first = n + 1;
+	} else {
+		/*
+		 * Perhaps an echo: look again a guard time from now, when
+		 * what this ACK frees has had time to draw the next one.
+		 */
+		x->held = n;
+		x->held_at = now + (guard_end(x) - x->resent_at);
+	}
+	send_window(x, first, now, a);
 }
 
 static void
@@ -355,6 +488,12 @@ xfer_on_timeout(struct xfer *x, uint64_t now, struct xfer_action *a)
 		finish(x, 0, a);
 		return;
 	}
+	if (x->held_at != 0 && now < x->deadline) {
+		/* Not the retransmission timer: a held ACK's guard. */
+		held_ack(x, now, a);
+		return;
+	}
+	x->held_at = 0;
 	x->timeouts++;
 	a->timeouts = 1;
 	if (x->tries >= x->p.retries) {
@@ -373,10 +512,8 @@ xfer_on_timeout(struct xfer *x, uint64_t now, struct xfer_action *a)
 		a->flags = XA_SEND_OACK | XA_RETRANSMIT;
 		retransmitted(x, 1, a);
 	} else if (x->p.dir == XFER_READ) {
-		a->flags = XA_SEND_DATA | XA_RETRANSMIT;
-		a->first = x->acked + 1;
-		a->count = (uint32_t)(x->sent - x->acked);
-		retransmitted(x, a->count, a);
+		/* What is in flight, all of it. */
+		send_range(x, x->acked + 1, x->sent, now, a);
 	} else {
 		/*
 		 * The last in-order block, which may be past our last ACK
@@ -418,6 +555,7 @@ xfer_status(const struct xfer *x)
 		.tries = x->tries,
 		.retransmits = x->retransmits,
 		.timeouts = x->timeouts,
+		.srtt = x->srtt_ms,
 	};
 }
 

@@ -29,6 +29,15 @@
  */
 #define XFER_WINDOW_LIMIT	32768
 
+/*
+ * Shortest time after a resend during which ACKs count as answers to
+ * what was sent before it, not as news of another loss: the clock is in
+ * ms and a LAN's round trip rounds to 0.
+ */
+#define XFER_GUARD_MIN_MS	2
+/* The same before a round trip was measured. */
+#define XFER_GUARD_INIT_MS	10
+
 enum xfer_dir {
 	XFER_READ,		/* RRQ: the server sends the file */
 	XFER_WRITE,		/* WRQ: the server receives it */
@@ -68,6 +77,15 @@ struct xfer {
 	uint64_t	nblocks;	/* read: DATA blocks, size / blksize + 1 */
 	uint64_t	acked;		/* read: highest block acknowledged */
 	uint64_t	sent;		/* read: highest block sent */
+	uint64_t	resent_at;	/* read: when blocks last went again */
+	uint64_t	probe;		/* read: block whose ACK times a round
+					 * trip; 0 = none */
+	uint64_t	probe_at;	/* read: when probe was sent */
+	uint32_t	srtt_ms;	/* read: smoothed round trip; 0 = none */
+	uint64_t	held;		/* read: an ACK met within the guard */
+	uint64_t	held_at;	/* read: when to look at it again;
+					 * 0 = none */
+	bool		resent;		/* read: resent_at is valid */
 	uint64_t	received;	/* write: highest in-order block received */
 	uint64_t	ack_sent;	/* write: block of the last ACK we sent */
 	uint64_t	gap_acked;	/* write: received when a gap was last ACKed */
@@ -140,12 +158,24 @@ void		 xfer_start(struct xfer *x, const struct xfer_params *p,
 
 /*
  * A packet arrived on the transfer's socket.  Malformed packets and stale
- * or duplicate ACKs produce an empty action (no Sorcerer's Apprentice).
+ * ACKs produce an empty action.  A read's window slides: an ACK that
+ * moves forward sends only blocks not yet in flight.  Blocks already in
+ * flight go again only on evidence of a loss: an ACK (new or repeated)
+ * that leaves blocks after it unacknowledged, at windowsize > 1, and not
+ * within a guard time after the last resend (twice the measured round
+ * trip, at least XFER_GUARD_MIN_MS, at most the first timeout), when it
+ * may merely answer what we sent before.  Such an ACK is held, and
+ * answered a guard time later if nothing was acknowledged since (the
+ * deadline covers that).  At windowsize 1 a duplicate ACK never draws
+ * DATA (RFC 1123: no Sorcerer's Apprentice).
  */
 void		 xfer_on_packet(struct xfer *x, const uint8_t *buf, size_t len,
 		    uint64_t now, struct xfer_action *a);
 
-/* The deadline passed: retransmit, finish a dally, or give up. */
+/*
+ * The deadline passed: answer an ACK held in a guard, retransmit, finish
+ * a dally, or give up.
+ */
 void		 xfer_on_timeout(struct xfer *x, uint64_t now,
 		    struct xfer_action *a);
 
@@ -184,6 +214,8 @@ struct xfer_status {
 					 * (at most the retries given) */
 	uint32_t	retransmits;	/* since the start: packets sent again */
 	uint32_t	timeouts;	/* since the start: timer expiries */
+	uint32_t	srtt;		/* read: smoothed round trip, ms; 0 =
+					 * not measured yet */
 };
 struct xfer_status xfer_status(const struct xfer *x);
 

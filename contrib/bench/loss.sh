@@ -27,6 +27,7 @@ CLIENT_CPU=1
 CLIENT_PORTS=40000:49999
 KEEP=0
 WORKDIR=""
+GSO_TRAINS=0
 
 usage() {
 	cat <<EOF
@@ -43,6 +44,8 @@ usage: $0 [options]
                       the lock-step servers need minutes at 5% (one
                       timeout per lost block)
   --workdir DIR       files and logs here, kept; --keep keeps the default one
+  --gso-trains        leave lo's GSO alone: the rule then meets whole windows
+                      (seen= counts trains), to check the drop point
 EOF
 }
 
@@ -59,6 +62,7 @@ while [ $# -gt 0 ]; do
 	--max-time) MAX_TIME=$2; shift ;;
 	--workdir) WORKDIR=$2; KEEP=1; shift ;;
 	--keep) KEEP=1 ;;
+	--gso-trains) GSO_TRAINS=1 ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "loss.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -116,9 +120,13 @@ chmod 644 "$ROOT/loss.bin"
 ip netns add "$NETNS"
 NS_MADE=1
 ip -n "$NETNS" link set lo up
+# The servers' transfer sockets take ephemeral ports; kept out of the
+# client's range, or the rule below would count and drop the client's
+# ACKs to a server whose port fell in it.
+ip netns exec "$NETNS" sysctl -q -w net.ipv4.ip_local_port_range="50000 60999"
 # No GSO train on lo: a window sent as one UDP_SEGMENT skb must meet the
 # drop rule datagram by datagram, as it would on a wire.
-ip -n "$NETNS" link set lo gso_max_segs 1
+[ "$GSO_TRAINS" = 1 ] || ip -n "$NETNS" link set lo gso_max_segs 1
 # A non-loopback address, or getaddrinfo(AI_ADDRCONFIG) in tftp-hpa finds
 # no IPv4 and it refuses to start.
 ip -n "$NETNS" link add tbloss0 type veth peer name tbloss1
@@ -137,12 +145,23 @@ table inet tftpbench {
 }
 EOF
 
+# The two counters of the chain: datagrams offered, datagrams dropped.
+counters() {
+	ip netns exec "$NETNS" nft list chain inet tftpbench in |
+	    awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") printf "%s ", $(i + 1) } END { print "" }'
+}
+
 start_servers
 note "servers in namespace $NETNS: $SERVERS"
 
 failed_ours=0
 for loss in $LOSSES; do
 	ip netns exec "$NETNS" nft flush chain inet tftpbench in
+	# First rule: every datagram the drop rule is offered, counted, so
+	# that the results show the drop works on datagrams (seen= about the
+	# DATA blocks sent), not on GSO trains (seen= about the windows).
+	ip netns exec "$NETNS" nft add rule inet tftpbench in \
+	    udp dport "${CLIENT_PORTS/:/-}" counter
 	ip netns exec "$NETNS" nft add rule inet tftpbench in \
 	    udp dport "${CLIENT_PORTS/:/-}" numgen random mod 100 \< "$loss" \
 	    counter drop
@@ -153,8 +172,7 @@ for loss in $LOSSES; do
 			start_server "$s"
 			sleep 1
 		fi
-		d0=$(ip netns exec "$NETNS" nft list chain inet tftpbench in |
-		    awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }')
+		read -r s0 d0 < <(counters)
 		rc=0
 		line=$(ip netns exec "$NETNS" taskset -c "$CLIENT_CPU" \
 		    "$BENCH" -r "$ROOT" -s "$s" -S "loss$loss" -n "$COUNT" \
@@ -162,18 +180,17 @@ for loss in $LOSSES; do
 		    --port-range "$CLIENT_PORTS" --max-time "$MAX_TIME" \
 		    "$(addr_of "$s")" loss.bin 2>> "$LOGS/tftpbench.err") ||
 		    rc=$?
-		d1=$(ip netns exec "$NETNS" nft list chain inet tftpbench in |
-		    awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }')
+		read -r s1 d1 < <(counters)
 		[ -n "$line" ] || line="server=$s scenario=loss$loss sessions_ok=0 sessions_failed=$COUNT mbps=0 client_rc=$rc"
 		crashed=0
 		if ! kill -0 "${PID[$s]}" 2>/dev/null; then
 			crashed=1
 			note "$s died during loss $loss%: $(tail -1 "$LOGS/$s.log")"
 		fi
-		line="$line loss_pct=$loss dropped=$(( ${d1:-0} - ${d0:-0} )) server_crashed=$crashed"
+		line="$line loss_pct=$loss seen=$(( ${s1:-0} - ${s0:-0} )) dropped=$(( ${d1:-0} - ${d0:-0} )) blocks=$(( COUNT * (SIZE / BLKSIZE + 1) )) server_crashed=$crashed"
 		echo "$line" >> "$OUT"
 		echo "$line" | awk '{ printf "  %-8s %-7s", substr($1, 8), substr($2, 10)
-		    for (i = 3; i <= NF; i++) if ($i ~ /^(sessions_ok|sessions_failed|mbps|seconds|retrans|dropped|blksize|windowsize)=/) printf " %s", $i
+		    for (i = 3; i <= NF; i++) if ($i ~ /^(sessions_ok|sessions_failed|mbps|seconds|retrans|seen|dropped|blocks|blksize|windowsize)=/) printf " %s", $i
 		    print "" }' >&2
 		if [ "${s%-sp}" = snowowl ] && ! echo "$line" | grep -q "sessions_ok=$COUNT "; then
 			failed_ours=1

@@ -139,17 +139,19 @@ admit(struct worker *w, struct request *rq)
 
 /*
  * A request from the address and port of a running transfer (on the same
- * listen socket).  The same request again while the transfer has heard
- * nothing from the client is a repeat: its answer was lost or slow, or
- * the client retries fast (PXELINUX sends its RRQ twice from one port).
- * It starts nothing; the transfer's first packet goes out again from the
- * transfer's own TID, so the client locks onto that one.  Any other
- * request from there, or one after the client answered, means the client
- * has moved on (the Raspberry Pi ROM fetches every file from one port,
- * sometimes before the last transfer was closed): the old transfer ends
- * at once, without an ERROR, which the client would take for the answer
- * to its new request, and the new request is admitted.  true when rq was
- * a repeat.
+ * listen socket).  The same request again is a repeat: its answer was
+ * lost or slow, or the client retries fast (PXELINUX sends its RRQ twice
+ * from one port), or its retry crossed our own retransmission and it has
+ * answered that already (so "heard" cannot tell a restart from a late
+ * retry).  It starts nothing; while the transfer has heard nothing from
+ * the client, its first packet goes out again from the transfer's own
+ * TID, so the client locks onto that one.  Any other request from there
+ * means the client has moved on (the Raspberry Pi ROM fetches every file
+ * from one port, sometimes before the last transfer was closed): the old
+ * transfer ends at once, without an ERROR, which the client would take
+ * for the answer to its new request, and the new request is admitted.
+ * A finished upload that only waits out its final ACK ends as completed
+ * whatever the request.  true when rq was a repeat.
  */
 static bool
 same_client(struct worker *w, const struct request *rq)
@@ -158,17 +160,17 @@ same_client(struct worker *w, const struct request *rq)
 
 	if ((t = tx_by_peer(w, rq)) == NULL)
 		return false;
-	if (!t->heard && !xfer_dallying(&t->x) && rq->len == t->req_len &&
-	    request_hash(rq) == t->req_hash) {
+	if (xfer_dallying(&t->x)) {
+		transfer_finish(w, t, 0, 0, NULL);
+		return false;
+	}
+	if (rq->len == t->req_len && request_hash(rq) == t->req_hash) {
 		count(w, TFTP_SHM_C_REQUESTS_REPEATED, 1);
-		resend_first(w, t);
+		if (!t->heard)
+			resend_first(w, t);
 		return true;
 	}
-	/* A dallying upload is complete: it ends as it would have. */
-	if (xfer_dallying(&t->x))
-		transfer_finish(w, t, 0, 0, NULL);
-	else
-		transfer_finish(w, t, -ECONNRESET, 0, NULL);
+	transfer_finish(w, t, -ECONNRESET, 0, NULL);
 	return false;
 }
 

@@ -6,7 +6,8 @@ packets on real sockets, in both transports (a socket per transfer, and
 single_port):
 
 - PXELINUX sends the same RRQ twice from one port: one transfer, one
-  server TID, the repeat counted (requests_repeated);
+  server TID, the repeat counted (requests_repeated); so is a retry that
+  arrives after the client answered our (retransmitted) first packet;
 - the Raspberry Pi ROM sends a new RRQ from the port of a transfer still
   running: the old one ends at once, silently (transfers_replaced), and
   only the new file's packets arrive;
@@ -168,6 +169,36 @@ def _():
     for d in DAEMONS:
         repeat_case(d, (), 512)
         repeat_case(d, (("blksize", "1024"), ("tsize", "0")), 1024)
+
+
+@case("the same RRQ after the client answered (its retry crossed our "
+      "resend) changes nothing")
+def _():
+    for d in DAEMONS:
+        before = stats(d)
+        req = t.rrq("k3", options=(("blksize", "1024"),))
+        with d.client() as c:
+            c.send_request(req)
+            oack = c.recv()
+            expect(oack is not None and oack.op == t.OACK, "k3: %r" % oack)
+            c.peer = oack.peer
+            c.send(t.ack(0))
+            first = c.recv()
+            expect(first is not None and first.op == t.DATA and
+                   first.block == 1, "after ACK 0: %r" % first)
+            # the client's retry of its RRQ, sent before our OACK reached
+            # it, arrives after its ACK 0
+            c.sock.sendto(req, c.server)
+            data = lockstep(c, first, 1024, "k3 after a late retry")
+            expect(data == FILES["k3"], "content differs")
+            late = c.recv_all(1.5)
+            expect(not late, "after the last ACK: %r" % late)
+        settle(d)
+        after = stats(d)
+        for key, want in (("transfers_ok", 1), ("transfers_replaced", 0),
+                          ("transfers_failed", 0), ("requests_repeated", 1)):
+            expect(delta(after, before, key) == want, "%s: %s +%d"
+                   % (d.name, key, delta(after, before, key)))
 
 
 @case("a new RRQ from the port of a running transfer replaces it silently")

@@ -39,11 +39,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tftpraw as t  # noqa: E402
-from raw import Daemon, Fail, expect, hard_error  # noqa: E402
+from raw import Daemon, Fail, expect, hard_error, run_cases  # noqa: E402
 
 TIMEOUT = 1             # server [transfer] timeout, seconds
 RETRIES = 3
@@ -458,22 +457,7 @@ def main():
             del os.environ["JOURNAL_STREAM"]
             d.rundir = os.path.join(tmp, name + ".run")
             DAEMONS.append(d)
-        only = sys.argv[1:]
-        for name, fn in CASES:
-            if only and not any(o in name for o in only):
-                continue
-            t0 = time.monotonic()
-            try:
-                fn()
-                print("ok - %s (%.1f s)" % (name, time.monotonic() - t0))
-            except Fail as e:
-                FAILED.append(name)
-                print("not ok - %s: %s" % (name, e))
-            except Exception:
-                FAILED.append(name)
-                print("not ok - %s: exception" % name)
-                traceback.print_exc(file=sys.stdout)
-            sys.stdout.flush()
+        run_cases(CASES, FAILED, sys.argv[1:])
         for d in DAEMONS:
             if d.stop() != 0:
                 FAILED.append("stop " + d.name)

@@ -107,6 +107,27 @@ def case(name):
     return deco
 
 
+def run_cases(cases, failed, only):
+    """Run each (name, fn) of cases whose name contains one of only (all
+    of them when only is empty): "ok - NAME (S s)" or "not ok - NAME:
+    why", the names of failures appended to failed."""
+    for name, fn in cases:
+        if only and not any(o in name for o in only):
+            continue
+        t0 = time.monotonic()
+        try:
+            fn()
+            print("ok - %s (%.1f s)" % (name, time.monotonic() - t0))
+        except Fail as e:
+            failed.append(name)
+            print("not ok - %s: %s" % (name, e))
+        except Exception:
+            failed.append(name)
+            print("not ok - %s: exception" % name)
+            traceback.print_exc(file=sys.stdout)
+        sys.stdout.flush()
+
+
 class Fail(Exception):
     pass
 
@@ -1033,22 +1054,7 @@ def main():
         RW = Daemon(tftpd, tmp, "rw", conf + "[write]\nmax_file_size = %d\n"
                     % MAX_FILE, ["-c"], ROOT)
         daemons.append(RW)
-        only = sys.argv[1:]
-        for name, fn in CASES:
-            if only and not any(o in name for o in only):
-                continue
-            t0 = time.monotonic()
-            try:
-                fn()
-                print("ok - %s (%.1f s)" % (name, time.monotonic() - t0))
-            except Fail as e:
-                FAILED.append(name)
-                print("not ok - %s: %s" % (name, e))
-            except Exception:
-                FAILED.append(name)
-                print("not ok - %s: exception" % name)
-                traceback.print_exc(file=sys.stdout)
-            sys.stdout.flush()
+        run_cases(CASES, FAILED, sys.argv[1:])
         for d in daemons:
             st = d.stop()
             if st != 0:

@@ -357,8 +357,9 @@ flag_blocksize(struct args *a, const char *arg)
 /*
  * -r: a name we do not implement is accepted and changes nothing, since
  * such an option is never acknowledged anyway; the command lines of
- * existing inetd entries and units keep working.  A list ("tsize,timeout") is checked by the
- * refuse_options key as in the configuration file.
+ * existing inetd entries and units keep working.  A list
+ * ("tsize,timeout") is checked by the refuse_options key as in the
+ * configuration file.
  */
 static int
 flag_refuse(struct args *a, const char *arg)

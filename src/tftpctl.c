@@ -11,6 +11,7 @@
  */
 #include <err.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -69,6 +70,16 @@ static const struct command commands[] = {
 	{ "help",	cmd_help },
 };
 
+/* Every option has its long form; --dir is short for --runtime-dir. */
+static const struct option long_opts[] = {
+	{ "runtime-dir",	required_argument,	NULL, 'd' },
+	{ "dir",		required_argument,	NULL, 'd' },
+	{ "instance",		required_argument,	NULL, 'i' },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ NULL,			0,			NULL, 0 },
+};
+
 /* Scratch space too big for the stack. */
 static struct snap	 snapshot;
 
@@ -84,7 +95,8 @@ main(int argc, char *argv[])
 	if ((env = getenv(RUNDIR_ENV)) != NULL && *env != '\0')
 		rundir = env;
 	/* "+": options after the command belong to the command. */
-	while ((ch = getopt(argc, argv, "+d:hi:V")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+d:hi:V", long_opts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			rundir = optarg;
@@ -126,7 +138,13 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tftpctl [-d runtime_dir] [-i instance] command [args]\n"
-	    "       tftpctl -V\n"
+	    "       tftpctl -h | -V\n"
+	    "options:\n"
+	    "  -d, --runtime-dir DIR          the servers' runtime directory"
+	    " (--dir)\n"
+	    "  -i, --instance NAME            the instance to talk to\n"
+	    "  -h, --help                     this text\n"
+	    "  -V, --version                  the version\n"
 	    "commands:\n"
 	    "  stats [--json | --prometheus]  counters, per worker and summed\n"
 	    "  sessions [--json]              transfers in progress\n"

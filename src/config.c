@@ -356,19 +356,30 @@ static const char *const client_root_names[] = {
  * own, so a developer's server (and tftpctl) works without privileges and
  * never collides with the system's.  The master refuses a directory that
  * another user owns, so a name planted in /tmp does not capture us.
+ *
+ * Worked out once per process: a master started as root reloads as the
+ * service user, and the default it reloads with must be the one it runs
+ * with, not that user's own (which would be a change that needs a
+ * restart, and a false warning on every reload).
  */
 void
 config_default_rundir(char *buf, size_t len)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	static char	 dir[PATH_MAX];
+	const char	*xdg;
 
-	if (geteuid() == 0)
-		snprintf(buf, len, "%s", CONFIG_DEFAULT_RUNDIR);
-	else if (xdg != NULL && xdg[0] == '/')
-		snprintf(buf, len, "%s/snowowl-tftpd", xdg);
-	else
-		snprintf(buf, len, "/tmp/snowowl-tftpd-%lu",
-		    (unsigned long)geteuid());
+	if (dir[0] == '\0') {
+		xdg = getenv("XDG_RUNTIME_DIR");
+		if (geteuid() == 0)
+			snprintf(dir, sizeof(dir), "%s",
+			    CONFIG_DEFAULT_RUNDIR);
+		else if (xdg != NULL && xdg[0] == '/')
+			snprintf(dir, sizeof(dir), "%s/snowowl-tftpd", xdg);
+		else
+			snprintf(dir, sizeof(dir), "/tmp/snowowl-tftpd-%lu",
+			    (unsigned long)geteuid());
+	}
+	snprintf(buf, len, "%s", dir);
 }
 
 void

@@ -134,7 +134,10 @@ struct run_opts {
 };
 
 void	 config_defaults(struct tftpd_config *c);
-/* CONFIG_DEFAULT_RUNDIR for root, a per-user directory for anyone else. */
+/*
+ * CONFIG_DEFAULT_RUNDIR for root, a per-user directory for anyone else;
+ * the first call's answer for the life of the process.
+ */
 void	 config_default_rundir(char *buf, size_t len);
 
 /*

@@ -5,7 +5,8 @@
 # 100 downloads of 1 MiB (JSON totals, per-worker sums, Prometheus text
 # that parses, the table), sessions during a download, workers, get/set of
 # a live setting (new transfers use it, no worker restarted; non-live keys
-# and out-of-range values refused), reload during a 40 MiB download and
+# and out-of-range values refused; its reply says it lasts until the next
+# reload, and a reload undoes it), reload during a 40 MiB download and
 # of a bad file, and two instances side by side in one runtime directory.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
@@ -258,6 +259,9 @@ t_set() {
 	}
 }
 check "set max_blksize=1024 succeeds" t_set
+check "... and says it lasts until the next reload" \
+    assert_grep '^max_blksize = 1024 \(generation [0-9]+\), until the next reload$' \
+    "$T/set.out" "tftpctl set"
 
 # New transfers use the setting within a second (each of 8 clients from
 # its own port, so both workers are asked).  The sleep is that second,
@@ -370,6 +374,18 @@ check "... and the old settings stay (max_blksize 2048)" \
     assert_eq 2048 "$(ctl -i "$INSTANCE" get max_blksize 2>&1)" \
     "get max_blksize"
 write_conf "$T/conf"
+
+# A set value lasts until the next reload, as set's reply says.
+t_set_then_reload() {
+	ctl -i "$INSTANCE" set max_windowsize=4 >"$T/set2.out" 2>&1 &&
+	    assert_eq 4 "$(ctl -i "$INSTANCE" get max_windowsize 2>&1)" \
+		"get max_windowsize after set" &&
+	    ctl -i "$INSTANCE" reload >"$T/reload2.out" 2>&1 &&
+	    assert_eq 64 "$(ctl -i "$INSTANCE" get max_windowsize 2>&1)" \
+		"get max_windowsize after reload (the default)"
+}
+check "set max_windowsize=4, reload: back to the file's (default) 64" \
+    t_set_then_reload
 
 check "the master stops on SIGTERM with status 0" daemon_stop "$MASTER"
 

@@ -242,7 +242,7 @@ void
 log_request(const struct reqinfo *ri, uint64_t bytes, const char *result,
     uint16_t code, const char *msg)
 {
-	char addr[SOCKADDR_STRLEN], vmsg[128];
+	char addr[SOCKADDR_STRLEN], vfile[LOG_FILE_MAX], vmsg[128];
 	/* An upload's time ends at its commit, not after the dally. */
 	uint64_t ms = (ri->end_ms != 0 ? ri->end_ms : time_now_ms()) -
 	    ri->start_ms;
@@ -254,19 +254,20 @@ log_request(const struct reqinfo *ri, uint64_t bytes, const char *result,
 		prio = LOG_NOTICE;
 
 	sockaddr_str((const struct sockaddr *)&ri->peer, addr, sizeof(addr));
+	str_vis(vfile, sizeof(vfile), ri->file);
 	op = ri->opcode == TFTP_RRQ ? "rrq" : ri->opcode == TFTP_WRQ ?
 	    "wrq" : "-";
 	if (msg == NULL) {
 		log_msg(prio, "transfer client=%s op=%s file=\"%s\" mode=%s "
 		    "bytes=%" PRIu64 " seconds=%" PRIu64 ".%03u "
-		    "options=\"%s\" result=%s", addr, op, ri->file, ri->mode,
+		    "options=\"%s\" result=%s", addr, op, vfile, ri->mode,
 		    bytes, ms / 1000, (unsigned)(ms % 1000), ri->opts, result);
 		return;
 	}
 	str_vis(vmsg, sizeof(vmsg), msg);
 	log_msg(prio, "transfer client=%s op=%s file=\"%s\" mode=%s "
 	    "bytes=%" PRIu64 " seconds=%" PRIu64 ".%03u options=\"%s\" "
-	    "result=%s code=%u msg=\"%s\"", addr, op, ri->file, ri->mode,
+	    "result=%s code=%u msg=\"%s\"", addr, op, vfile, ri->mode,
 	    bytes, ms / 1000, (unsigned)(ms % 1000), ri->opts, result,
 	    (unsigned)code, vmsg);
 }

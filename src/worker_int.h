@@ -60,7 +60,7 @@ struct reqinfo {
 	const char		*mode;	/* static; "-" when unknown */
 	uint64_t		 start_ms;
 	uint64_t		 end_ms;	/* upload committed; 0 = not */
-	char			 file[LOG_FILE_MAX];
+	char			 file[LOG_FILE_MAX];	/* raw bytes */
 	char			 opts[LOG_OPTS_MAX];
 };
 

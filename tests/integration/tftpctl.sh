@@ -235,6 +235,52 @@ t_slow_done() {
 }
 check "the listed download completes" t_slow_done
 
+# A name with an ESC byte (the rules map it to m1: the path rules refuse
+# control bytes) is listed as the client sent it, escaped once for each
+# output: \033 in the table, \u001b in JSON.
+printf 'r ^.\\[31mRAWC1$ m1\n' >"$T/esc.rules"
+chmod 0644 "$T/esc.rules"
+ESCNAME=$'\x1b[31mRAWC1'
+: >"$HOLD"
+rm -f "$DL/esc" "$DL/esc.port"
+t_esc_session() {
+	ctl -i "$INSTANCE" set map_file="$T/esc.rules" >/dev/null 2>&1 ||
+	    return 1
+	# Until both workers map it (an RRQ from a new port may reach
+	# either): the rules are taken within a second.
+	esc_mapped() {
+		local a b
+		a=$(first_answer "$PORT" "$ESCNAME") &&
+		    b=$(first_answer "$PORT" "$ESCNAME") &&
+		    [ "${a%% *}" = DATA ] && [ "${b%% *}" = DATA ]
+	}
+	wait_for 10 "the rules in effect" esc_mapped || return 1
+	slow_get "$PORT" "$ESCNAME" "$DL/esc" 0.02 "$HOLD" >"$T/esc.log" 2>&1 &
+	ESC_PID=$!
+	esc_listed() {
+		ctl -i "$INSTANCE" sessions >"$T/esc.txt" 2>&1 &&
+		    grep -qF ' "\033[31mRAWC1"' "$T/esc.txt"
+	}
+	wait_for 20 "the ESC name in tftpctl sessions" esc_listed || {
+		sed 's/^/#   | /' "$T/esc.txt" "$T/esc.log"
+		return 1
+	}
+	json_file esc sessions --json &&
+	    grep -qF '"file": "\u001b[31mRAWC1"' "$T/esc.json" &&
+	    json_check "$T/esc.json" \
+		"any(s['file'] == '\x1b[31mRAWC1' for s in d)" \
+		"sessions --json" || {
+		sed 's/^/#   | /' "$T/esc.json"
+		return 1
+	}
+}
+check "a name with ESC: \\033 in sessions, \\u001b in sessions --json" \
+    t_esc_session
+rm -f "$HOLD"
+[ -n "${ESC_PID:-}" ] && wait "$ESC_PID"
+ctl -i "$INSTANCE" set map_file= >/dev/null 2>&1 ||
+    hard_error "tftpctl set map_file= failed"
+
 t_workers() {
 	local p
 	ctl -i "$INSTANCE" workers >"$T/wk.txt" 2>&1 || return 1

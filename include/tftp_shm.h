@@ -170,6 +170,9 @@ struct tftp_shm_session {
 #define TFTP_SHM_FAMILY_IPV6	2
 #define TFTP_SHM_LOG_STDERR	0
 #define TFTP_SHM_LOG_SYSLOG	1
+/* Values of tftp_shm_settings.log_format. */
+#define TFTP_SHM_LOG_FORMAT_TEXT	0
+#define TFTP_SHM_LOG_FORMAT_JSON	1
 /* Values of tftp_shm_settings.client_root. */
 #define TFTP_SHM_CLIENT_ROOT_NO	0
 #define TFTP_SHM_CLIENT_ROOT_IP	1
@@ -200,6 +203,7 @@ struct tftp_shm_settings {
 	uint32_t	log;			/* TFTP_SHM_LOG_* */
 	uint32_t	log_set;
 	int32_t		log_level;
+	uint32_t	log_format;		/* TFTP_SHM_LOG_FORMAT_* */
 	uint32_t	drain_timeout;
 	uint32_t	idle_timeout;
 	uint32_t	nroot;			/* directories in root */
@@ -228,7 +232,6 @@ struct tftp_shm_settings {
 	uint32_t	map_backslash;
 	uint32_t	ignore_case;
 	uint32_t	client_root;		/* TFTP_SHM_CLIENT_ROOT_* */
-	uint32_t	pad_transfer;		/* 0; keeps [write] 8-aligned */
 
 	/* [write] */
 	uint32_t	write_enable;

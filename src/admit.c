@@ -241,7 +241,7 @@ refuse(struct worker *w, const struct request *rq, struct reqinfo *ri,
 	w->tp->reply(w, rq, proto_build_error(w->sbuf, w->sbufsz, code, msg));
 	if (ri != NULL) {
 		count_failed(w, code);
-		log_request(ri, 0, "error", code, msg);
+		log_request(w, ri, 0, "error", code, msg);
 	}
 }
 

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define TFTP_SHM_MAGIC		0x314c574f574f4e53ULL	/* "SNOWOWL1" */
-#define TFTP_SHM_VERSION	6
+#define TFTP_SHM_VERSION	7
 #define TFTP_SHM_MAX_WORKERS	256
 #define TFTP_SHM_CACHELINE	64
 #define TFTP_SHM_FILE_MAX	128	/* file names in the transfer table */
@@ -140,6 +140,8 @@ enum tftp_shm_session_dir {
 /*
  * One active transfer.  seq is a per-entry seqlock (odd while the worker
  * rewrites the entry), so tftpctl never prints half of two transfers.
+ * file is the name as the client sent it, unescaped (any byte but NUL),
+ * cut to fit; a reader escapes it for its own output.
  */
 struct tftp_shm_session {
 	uint32_t	seq;
@@ -150,7 +152,7 @@ struct tftp_shm_session {
 	uint64_t	bytes;			/* payload so far */
 	uint64_t	size;			/* expected total; 0 = unknown */
 	int64_t		started_ms;		/* CLOCK_REALTIME, milliseconds */
-	char		file[TFTP_SHM_FILE_MAX];
+	char		file[TFTP_SHM_FILE_MAX];	/* the client's bytes */
 	char		options[TFTP_SHM_OPTS_MAX];
 } __attribute__((aligned(TFTP_SHM_CACHELINE)));
 
@@ -168,6 +170,9 @@ struct tftp_shm_session {
 #define TFTP_SHM_FAMILY_IPV6	2
 #define TFTP_SHM_LOG_STDERR	0
 #define TFTP_SHM_LOG_SYSLOG	1
+/* Values of tftp_shm_settings.log_format. */
+#define TFTP_SHM_LOG_FORMAT_TEXT	0
+#define TFTP_SHM_LOG_FORMAT_JSON	1
 /* Values of tftp_shm_settings.client_root. */
 #define TFTP_SHM_CLIENT_ROOT_NO	0
 #define TFTP_SHM_CLIENT_ROOT_IP	1
@@ -198,6 +203,7 @@ struct tftp_shm_settings {
 	uint32_t	log;			/* TFTP_SHM_LOG_* */
 	uint32_t	log_set;
 	int32_t		log_level;
+	uint32_t	log_format;		/* TFTP_SHM_LOG_FORMAT_* */
 	uint32_t	drain_timeout;
 	uint32_t	idle_timeout;
 	uint32_t	nroot;			/* directories in root */
@@ -226,7 +232,6 @@ struct tftp_shm_settings {
 	uint32_t	map_backslash;
 	uint32_t	ignore_case;
 	uint32_t	client_root;		/* TFTP_SHM_CLIENT_ROOT_* */
-	uint32_t	pad_transfer;		/* 0; keeps [write] 8-aligned */
 
 	/* [write] */
 	uint32_t	write_enable;

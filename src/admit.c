@@ -241,7 +241,7 @@ refuse(struct worker *w, const struct request *rq, struct reqinfo *ri,
 	w->tp->reply(w, rq, proto_build_error(w->sbuf, w->sbufsz, code, msg));
 	if (ri != NULL) {
 		count_failed(w, code);
-		log_request(ri, 0, "error", code, msg);
+		log_request(w, ri, 0, "error", code, msg);
 	}
 }
 
@@ -433,8 +433,9 @@ reqinfo_init(struct reqinfo *ri, const struct request *rq, uint16_t opcode,
 	ri->opcode = opcode;
 	ri->mode = mode;
 	ri->start_ms = time_now_ms();
+	/* Raw, cut to fit: each output escapes it for its own syntax. */
 	if (file != NULL)
-		str_vis(ri->file, sizeof(ri->file), file);
+		snprintf(ri->file, sizeof(ri->file), "%s", file);
 }
 
 /* "blksize=1428 tsize=1048576": what the OACK granted. */

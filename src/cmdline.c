@@ -45,6 +45,7 @@ enum {
 	OPT_RUNTIME_DIR,
 	OPT_INSTANCE,
 	OPT_VERBOSITY,
+	OPT_LOG_FORMAT,
 };
 
 /* A key the command line sets, applied after the file. */
@@ -127,6 +128,7 @@ static const struct option long_opts[] = {
 	{ "workers",      required_argument, NULL, OPT_WORKERS },
 	{ "runtime-dir",  required_argument, NULL, OPT_RUNTIME_DIR },
 	{ "instance",     required_argument, NULL, OPT_INSTANCE },
+	{ "log-format",   required_argument, NULL, OPT_LOG_FORMAT },
 	{ "inetd",        no_argument,       NULL, 'i' },
 	{ "foreground",   no_argument,       NULL, 'L' },
 	{ "help",         no_argument,       NULL, 'h' },
@@ -184,6 +186,7 @@ static const struct flag flags[] = {
 	{ OPT_WORKERS, "server", "workers", NULL, NULL },
 	{ OPT_RUNTIME_DIR, "server", "runtime_dir", NULL, NULL },
 	{ OPT_INSTANCE, "server", "instance", NULL, NULL },
+	{ OPT_LOG_FORMAT, "server", "log_format", NULL, NULL },
 };
 #define NFLAGS	(sizeof(flags) / sizeof(flags[0]))
 
@@ -199,7 +202,7 @@ usage_short(FILE *fp)
 	    "[--config file]\n"
 	    "       [--check-config] [--workers n] [--runtime-dir dir] "
 	    "[--instance name]\n"
-	    "       [root...]\n"
+	    "       [--log-format text|json] [root...]\n"
 	    "       " PROGNAME " --map-test FILE NAME [CLIENT-IP] [--wrq]\n");
 }
 
@@ -248,6 +251,8 @@ usage_long(FILE *fp)
 	    CONFIG_DEFAULT_RUNDIR ")\n"
 	    "      --instance NAME     name of the runtime files (default: "
 	    "from the address)\n"
+	    "      --log-format FMT    request log lines as text (key=value) "
+	    "or json\n"
 	    "  -h, --help              print this help and exit\n"
 	    "      --map-test FILE NAME [CLIENT-IP] [--wrq]\n"
 	    "                          print what NAME becomes under the "

@@ -35,6 +35,7 @@
 #define LOG_CHOICES	"syslog, stderr"
 #define LEVEL_CHOICES	"err, warning, notice, info, debug"
 #define CLIENT_ROOT_CHOICES	"no, ip"
+#define LOG_FORMAT_CHOICES	"text, json"
 
 enum key_type {
 	KT_BOOL,
@@ -125,6 +126,8 @@ static int	 set_log(struct tftpd_config *, const char *, bool, char *,
 		    size_t);
 static int	 set_log_level(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
+static int	 set_log_format(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
 static int	 set_instance(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
 static int	 set_timeout(struct tftpd_config *, const char *, bool,
@@ -152,6 +155,8 @@ static void	 print_root(const struct tftpd_config *,
 static void	 print_log(const struct tftpd_config *,
 		    const struct key_def *, const struct key_out *);
 static void	 print_log_level(const struct tftpd_config *,
+		    const struct key_def *, const struct key_out *);
+static void	 print_log_format(const struct tftpd_config *,
 		    const struct key_def *, const struct key_out *);
 static void	 print_instance(const struct tftpd_config *,
 		    const struct key_def *, const struct key_out *);
@@ -198,6 +203,7 @@ static int	 check_root(const struct tftpd_config *, char *, size_t);
 static int	 check_family(const struct tftpd_config *, char *, size_t);
 static int	 check_log(const struct tftpd_config *, char *, size_t);
 static int	 check_log_level(const struct tftpd_config *, char *, size_t);
+static int	 check_log_format(const struct tftpd_config *, char *, size_t);
 static int	 check_allow_options(const struct tftpd_config *, char *,
 		    size_t);
 static int	 check_umask(const struct tftpd_config *, char *, size_t);
@@ -267,6 +273,9 @@ static const struct key_def keys[] = {
 	    SPAN(log_set)),
 	FUNCKEY(SERVER, "log_level", false, log_level, LIVE,
 	    SPAN(log_level), NOSPAN),
+	/* The workers' request lines: read per request, as log_level. */
+	FUNCKEY(SERVER, "log_format", false, log_format, LIVE,
+	    SPAN(log_format), NOSPAN),
 	U32KEY(SERVER, "drain_timeout", drain_timeout, 0, CONFIG_DRAIN_MAX, 30,
 	    RESTART),
 	U32KEY(SERVER, "idle_timeout", idle_timeout, 0, CONFIG_IDLE_MAX, 900,
@@ -346,6 +355,11 @@ static const char *const family_names[] = {
 	[FAMILY_IPV6]	= "ipv6",
 };
 
+static const char *const log_format_names[] = {
+	[LOG_FORMAT_TEXT]	= "text",
+	[LOG_FORMAT_JSON]	= "json",
+};
+
 static const char *const client_root_names[] = {
 	[CLIENT_ROOT_NO]	= "no",
 	[CLIENT_ROOT_IP]	= "ip",
@@ -356,19 +370,30 @@ static const char *const client_root_names[] = {
  * own, so a developer's server (and tftpctl) works without privileges and
  * never collides with the system's.  The master refuses a directory that
  * another user owns, so a name planted in /tmp does not capture us.
+ *
+ * Worked out once per process: a master started as root reloads as the
+ * service user, and the default it reloads with must be the one it runs
+ * with, not that user's own (which would be a change that needs a
+ * restart, and a false warning on every reload).
  */
 void
 config_default_rundir(char *buf, size_t len)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	static char	 dir[PATH_MAX];
+	const char	*xdg;
 
-	if (geteuid() == 0)
-		snprintf(buf, len, "%s", CONFIG_DEFAULT_RUNDIR);
-	else if (xdg != NULL && xdg[0] == '/')
-		snprintf(buf, len, "%s/snowowl-tftpd", xdg);
-	else
-		snprintf(buf, len, "/tmp/snowowl-tftpd-%lu",
-		    (unsigned long)geteuid());
+	if (dir[0] == '\0') {
+		xdg = getenv("XDG_RUNTIME_DIR");
+		if (geteuid() == 0)
+			snprintf(dir, sizeof(dir), "%s",
+			    CONFIG_DEFAULT_RUNDIR);
+		else if (xdg != NULL && xdg[0] == '/')
+			snprintf(dir, sizeof(dir), "%s/snowowl-tftpd", xdg);
+		else
+			snprintf(dir, sizeof(dir), "/tmp/snowowl-tftpd-%lu",
+			    (unsigned long)geteuid());
+	}
+	snprintf(buf, len, "%s", dir);
 }
 
 void
@@ -395,6 +420,7 @@ config_defaults(struct tftpd_config *c)
 	config_default_rundir(c->runtime_dir, sizeof(c->runtime_dir));
 	c->log = LOG_TO_SYSLOG;
 	c->log_level = LOG_INFO;
+	c->log_format = LOG_FORMAT_TEXT;
 	c->timeout_ms = 1000;
 	c->allowed_opts = TFTP_OPT_ALL;
 	c->umask = 022;
@@ -697,6 +723,25 @@ set_log_level(struct tftpd_config *c, const char *value, bool append,
 	}
 	c->log_level = level;
 	return 0;
+}
+
+static int
+set_log_format(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	char	 v[VALUE_SHOW_MAX];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(log_format_names) /
+	    sizeof(log_format_names[0]); i++) {
+		if (strcasecmp(value, log_format_names[i]) == 0) {
+			c->log_format = (enum config_log_format)i;
+			return 0;
+		}
+	}
+	snprintf(why, whylen, "\"%s\" is not one of " LOG_FORMAT_CHOICES,
+	    show(value, v, sizeof(v)));
+	return -EINVAL;
 }
 
 /*
@@ -1026,6 +1071,14 @@ print_log_level(const struct tftpd_config *c, const struct key_def *k,
     const struct key_out *o)
 {
 	put_value(o, k, log_level_name(c->log_level), -1);
+}
+
+static void
+print_log_format(const struct tftpd_config *c, const struct key_def *k,
+    const struct key_out *o)
+{
+	put_value(o, k, (unsigned)c->log_format <= LOG_FORMAT_JSON ?
+	    log_format_names[c->log_format] : "?", -1);
 }
 
 static void
@@ -1583,6 +1636,17 @@ check_log_level(const struct tftpd_config *c, char *err, size_t errlen)
 }
 
 static int
+check_log_format(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	if ((unsigned)c->log_format > LOG_FORMAT_JSON) {
+		snprintf(err, errlen, "server.log_format: %u is not one of "
+		    LOG_FORMAT_CHOICES, (unsigned)c->log_format);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
 check_allow_options(const struct tftpd_config *c, char *err, size_t errlen)
 {
 	if ((c->allowed_opts & ~TFTP_OPT_ALL) != 0) {
@@ -1717,6 +1781,7 @@ static const config_check checks[] = {
 	check_family,
 	check_log,
 	check_log_level,
+	check_log_format,
 	check_allow_options,
 	check_umask,
 	check_single_port,

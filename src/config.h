@@ -42,6 +42,12 @@ enum config_family {
 	FAMILY_IPV6,		/* -6 */
 };
 
+/* The form of the one log line of each request (transfer.c). */
+enum config_log_format {
+	LOG_FORMAT_TEXT,	/* key=value pairs */
+	LOG_FORMAT_JSON,	/* one JSON object */
+};
+
 /* Where a client's names are looked up (lookup.c). */
 enum config_client_root {
 	CLIENT_ROOT_NO,		/* the root, for everyone */
@@ -74,6 +80,7 @@ struct tftpd_config {
 	enum log_target		log;
 	bool			log_set;	/* log= given; else by foreground */
 	int			log_level;	/* syslog priority */
+	enum config_log_format	log_format;
 	/* "": derived from the first listen address */
 	char			instance[CONFIG_INSTANCE_MAX];
 	uint32_t		drain_timeout;	/* s: SIGTERM to forced stop */
@@ -134,7 +141,10 @@ struct run_opts {
 };
 
 void	 config_defaults(struct tftpd_config *c);
-/* CONFIG_DEFAULT_RUNDIR for root, a per-user directory for anyone else. */
+/*
+ * CONFIG_DEFAULT_RUNDIR for root, a per-user directory for anyone else;
+ * the first call's answer for the life of the process.
+ */
 void	 config_default_rundir(char *buf, size_t len);
 
 /*

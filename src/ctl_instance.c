@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "ctl_instance.h"
@@ -105,6 +107,48 @@ inst_discover(const char *rundir, struct inst **list)
 		qsort(l, n, sizeof(*l), inst_cmp);
 	*list = l;
 	return n;
+}
+
+bool
+inst_present(const char *rundir, const char *name)
+{
+	struct inst	*l;
+	struct stat	 st;
+	char		 path[PATH_MAX];
+	DIR		*d;
+	size_t		 n, i;
+
+	if (name != NULL)
+		return (size_t)snprintf(path, sizeof(path), "%s/%s.shm",
+		    rundir, name) < sizeof(path) && stat(path, &st) == 0;
+	if ((d = opendir(rundir)) == NULL)
+		return false;
+	closedir(d);
+	n = inst_discover(rundir, &l);
+	for (i = 0; i < n; i++)
+		inst_close(&l[i]);
+	free(l);
+	return n > 0;
+}
+
+bool
+inst_system_dir(const char *dir)
+{
+	struct stat	 st;
+	char		 parent[PATH_MAX];
+	char		*slash;
+
+	if ((size_t)snprintf(parent, sizeof(parent), "%s", dir) >=
+	    sizeof(parent) || (slash = strrchr(parent, '/')) == NULL)
+		return false;
+	if (slash == parent)
+		slash++;
+	*slash = '\0';
+	if (lstat(parent, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != 0 || (st.st_mode & 0022) != 0)
+		return false;
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (st.st_mode & 0022) == 0;
 }
 
 void

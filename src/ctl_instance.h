@@ -49,6 +49,18 @@ typedef void	(*session_fn)(uint32_t k, const struct tftp_shm_session *e,
 size_t	 inst_discover(const char *rundir, struct inst **list);
 /* Map the instance named name, or with NULL the only one running. */
 void	 inst_open(const char *rundir, const char *name, struct inst *in);
+/*
+ * Whether rundir has the instance named name (its segment file), or with
+ * NULL any running instance; a missing directory is false, quietly.
+ */
+bool	 inst_present(const char *rundir, const char *name);
+/*
+ * Whether dir may be trusted as the system's runtime directory by a user
+ * who did not choose it: a directory (not a link) that only its owner can
+ * write, in a parent that root owns and only root can write, so only root
+ * made it or gave it away (to the service user).
+ */
+bool	 inst_system_dir(const char *dir);
 /* The instance's name alone (for the control socket), as inst_open(). */
 void	 inst_pick(const char *rundir, const char *name, char *buf,
 	    size_t len);

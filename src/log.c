@@ -348,7 +348,15 @@ log_relay(const char *prefix, const char *line, size_t len)
 	}
 	if (prio > log_level)
 		return;
-	o = (size_t)snprintf(msg, sizeof(msg), "%s: ", prefix);
+	/*
+	 * A JSON object (a request line under log_format = json) goes on
+	 * whole: it names its worker itself, and a prefix would leave the
+	 * message no longer JSON.  No line of the master's starts with '{'.
+	 * Only after a valid "<PRIO>", as a worker writes every line.
+	 */
+	o = 0;
+	if (i == 0 || i >= len || line[i] != '{')
+		o = (size_t)snprintf(msg, sizeof(msg), "%s: ", prefix);
 	if (o >= sizeof(msg))
 		o = sizeof(msg) - 1;
 	for (; i < len && o + 5 < sizeof(msg); i++) {

@@ -68,8 +68,9 @@ void	 log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * The master: pass on one line a worker wrote to its pipe (without the
  * newline), "<PRIO>text", as "prefix: text" at PRIO (clamped to 0..7;
- * no valid "<PRIO>": warning).  Bytes outside printable ASCII are
- * written as \ooo; the line is cut at LOG_LINE_MAX.
+ * no valid "<PRIO>": warning); a text after a valid "<PRIO>" that
+ * starts with '{' (a JSON object) without the prefix.  Bytes outside
+ * printable ASCII are written as \ooo; the line is cut at LOG_LINE_MAX.
  */
 void	 log_relay(const char *prefix, const char *line, size_t len);
 

@@ -173,11 +173,16 @@ spawn(struct master *m, uint32_t k)
 {
 	int		 src[WORKER_FIXED_FDS + SOCK_MAX_LISTEN +
 			    CONFIG_MAX_ROOTS];
-	char		 ks[16], ns[16];
+	char		 ks[16], ns[16], title[32];
 	static char	 worker_flag[] = MASTER_WORKER_FLAG;
 	static char	 nfds_flag[] = MASTER_NFDS_FLAG;
-	char		*args[] = { m->argv[0], worker_flag, ks, nfds_flag,
-			    ns, NULL };
+	/*
+	 * argv[0] is the title ps shows, "snowowl-tftpd: worker K", as
+	 * nginx's and sshd's children have; the exec is of /proc/self/exe
+	 * whatever it says, and the worker reads only the flags after it.
+	 */
+	char		*args[] = { title, worker_flag, ks, nfds_flag, ns,
+			    NULL };
 	struct slot	*s = &m->slots[k];
 	struct proc	*p;
 	const int	*socks;
@@ -188,6 +193,7 @@ spawn(struct master *m, uint32_t k)
 	if ((p = proc_alloc(m)) == NULL)
 		return -ENOMEM;
 	socks = m->fds + (m->nsets > 1 ? k : 0) * m->naddr;
+	snprintf(title, sizeof(title), PROGNAME ": worker %u", k);
 	snprintf(ks, sizeof(ks), "%u", k);
 	snprintf(ns, sizeof(ns), "%zu", m->naddr);
 	if (pipe2(pfd, O_CLOEXEC) < 0)

@@ -3,7 +3,8 @@
 /*
  * Changing the running configuration.  SIGHUP and "tftpctl reload" read
  * the file and the saved command line again; "tftpctl set" changes one
- * key.  Only live keys change (a worker reads them per transfer), as a
+ * key, until the next reload, which starts again from the file and the
+ * command line.  Only live keys change (a worker reads them per transfer), as a
  * new generation in the segment; anything else needs a restart and says
  * so.  A bad value changes nothing.  The remap rules file is read again
  * on every reload, changed or not, and published with the settings.
@@ -215,7 +216,12 @@ reload_set_key(struct master *m, const char *name, const char *value,
 	if (map != m->map)
 		free(map);
 	(void)config_key_line(&m->cfg, section, key, shown, sizeof(shown));
-	snprintf(msg, msglen, "%s (generation %" PRIu64 ")", shown,
-	    shm_generation(m->shm.ctl));
+	/*
+	 * A reload makes the file and the command line the whole truth
+	 * again, so a value set here lasts until then: said where it is
+	 * set, not discovered later.
+	 */
+	snprintf(msg, msglen, "%s (generation %" PRIu64 "), until the next "
+	    "reload", shown, shm_generation(m->shm.ctl));
 	return 0;
 }

@@ -117,6 +117,7 @@ static const struct conv settings_conv[] = {
 	COPY(log),
 	BOOL(log_set),
 	COPY(log_level),
+	COPY(log_format),
 	COPY(instance),
 	COPY(drain_timeout),
 	COPY(idle_timeout),
@@ -173,6 +174,8 @@ static const struct conv settings_conv[] = {
 _Static_assert(FAMILY_ANY == TFTP_SHM_FAMILY_ANY &&
     FAMILY_IPV4 == TFTP_SHM_FAMILY_IPV4 &&
     FAMILY_IPV6 == TFTP_SHM_FAMILY_IPV6, "enum config_family");
+_Static_assert(LOG_FORMAT_TEXT == TFTP_SHM_LOG_FORMAT_TEXT &&
+    LOG_FORMAT_JSON == TFTP_SHM_LOG_FORMAT_JSON, "enum config_log_format");
 _Static_assert(CLIENT_ROOT_NO == TFTP_SHM_CLIENT_ROOT_NO &&
     CLIENT_ROOT_IP == TFTP_SHM_CLIENT_ROOT_IP, "enum config_client_root");
 _Static_assert(LOG_TO_STDERR == TFTP_SHM_LOG_STDERR &&

@@ -11,6 +11,7 @@
  */
 #include <err.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -69,6 +70,16 @@ static const struct command commands[] = {
 	{ "help",	cmd_help },
 };
 
+/* Every option has its long form; --dir is short for --runtime-dir. */
+static const struct option long_opts[] = {
+	{ "runtime-dir",	required_argument,	NULL, 'd' },
+	{ "dir",		required_argument,	NULL, 'd' },
+	{ "instance",		required_argument,	NULL, 'i' },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ NULL,			0,			NULL, 0 },
+};
+
 /* Scratch space too big for the stack. */
 static struct snap	 snapshot;
 
@@ -76,18 +87,23 @@ int
 main(int argc, char *argv[])
 {
 	const char	*env;
+	bool		 chosen = false;
 	size_t		 i;
 	int		 ch;
 
 	config_default_rundir(default_rundir, sizeof(default_rundir));
 	rundir = default_rundir;
-	if ((env = getenv(RUNDIR_ENV)) != NULL && *env != '\0')
+	if ((env = getenv(RUNDIR_ENV)) != NULL && *env != '\0') {
 		rundir = env;
+		chosen = true;
+	}
 	/* "+": options after the command belong to the command. */
-	while ((ch = getopt(argc, argv, "+d:hi:V")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+d:hi:V", long_opts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			rundir = optarg;
+			chosen = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -113,6 +129,14 @@ main(int argc, char *argv[])
 	if (instance_opt != NULL && !config_instance_valid(instance_opt))
 		errx(1, "invalid instance name \"%s\" (" CONFIG_INSTANCE_RULE
 		    ")", instance_opt, CONFIG_INSTANCE_MAX - 1);
+	/*
+	 * A user's own directory is looked at first; with nothing of theirs
+	 * running there, the system's server is the one they mean.
+	 */
+	if (!chosen && geteuid() != 0 && !inst_present(rundir, instance_opt) &&
+	    inst_system_dir(CONFIG_DEFAULT_RUNDIR) &&
+	    inst_present(CONFIG_DEFAULT_RUNDIR, instance_opt))
+		rundir = CONFIG_DEFAULT_RUNDIR;
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[0], commands[i].name) == 0)
 			return commands[i].run(argc, argv);
@@ -126,7 +150,13 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tftpctl [-d runtime_dir] [-i instance] command [args]\n"
-	    "       tftpctl -V\n"
+	    "       tftpctl -h | -V\n"
+	    "options:\n"
+	    "  -d, --runtime-dir DIR          the servers' runtime directory"
+	    " (--dir)\n"
+	    "  -i, --instance NAME            the instance to talk to\n"
+	    "  -h, --help                     this text\n"
+	    "  -V, --version                  the version\n"
 	    "commands:\n"
 	    "  stats [--json | --prometheus]  counters, per worker and summed\n"
 	    "  sessions [--json]              transfers in progress\n"

@@ -30,6 +30,10 @@ static int	 run_action(struct worker *w, struct transfer *t,
 		    const char **msg);
 static void	 send_packet(struct worker *w, struct transfer *t, size_t len);
 static void	 send_errmap(int r, uint16_t *code, const char **msg);
+static void	 log_json(const struct worker *w, const struct reqinfo *ri,
+		    int prio, const char *addr, const char *op, uint64_t bytes,
+		    uint64_t ms, const char *result, uint16_t code,
+		    const char *msg);
 
 /*
  * A packet from the transfer's client, to its state machine.  Returns the
@@ -203,11 +207,11 @@ transfer_finish(struct worker *w, struct transfer *t, int result,
 
 	if (result == 0) {
 		count(w, TFTP_SHM_C_TRANSFERS_OK, 1);
-		log_request(&t->ri, bytes, "ok", 0, NULL);
+		log_request(w, &t->ri, bytes, "ok", 0, NULL);
 	} else if (result == -ECONNRESET) {
 		/* A new request from the client's port took its place. */
 		count(w, TFTP_SHM_C_TRANSFERS_REPLACED, 1);
-		log_request(&t->ri, bytes, "replaced", 0, NULL);
+		log_request(w, &t->ri, bytes, "replaced", 0, NULL);
 	} else if (result == -ECONNABORTED) {
 		/*
 		 * The client's ERROR (not answered): its choice, not a
@@ -216,15 +220,15 @@ transfer_finish(struct worker *w, struct transfer *t, int result,
 		 * close".
 		 */
 		count(w, TFTP_SHM_C_TRANSFERS_ABORTED, 1);
-		log_request(&t->ri, bytes, "aborted", code,
+		log_request(w, &t->ri, bytes, "aborted", code,
 		    msg != NULL ? msg : "");
 	} else {
 		/* The code of the ERROR sent. */
 		count_failed(w, code);
 		if (result == -ETIMEDOUT)
-			log_request(&t->ri, bytes, "timeout", 0, NULL);
+			log_request(w, &t->ri, bytes, "timeout", 0, NULL);
 		else
-			log_request(&t->ri, bytes, "error", code,
+			log_request(w, &t->ri, bytes, "error", code,
 			    msg != NULL ? msg : "");
 	}
 	tx_release(w, t);
@@ -236,13 +240,14 @@ transfer_finish(struct worker *w, struct transfer *t, int result,
  * the client or by its next request) at info, so that log_level = notice
  * keeps the failures alone.  A missing file is no failure either: PXE
  * ROMs and GRUB probe long lists of names, and a boot storm's misses
- * would bury the real failures.
+ * would bury the real failures.  log_format = json writes the same
+ * fields as one JSON object (log_json).
  */
 void
-log_request(const struct reqinfo *ri, uint64_t bytes, const char *result,
-    uint16_t code, const char *msg)
+log_request(const struct worker *w, const struct reqinfo *ri, uint64_t bytes,
+    const char *result, uint16_t code, const char *msg)
 {
-	char addr[SOCKADDR_STRLEN], vmsg[128];
+	char addr[SOCKADDR_STRLEN], vfile[LOG_FILE_MAX], vmsg[128];
 	/* An upload's time ends at its commit, not after the dally. */
 	uint64_t ms = (ri->end_ms != 0 ? ri->end_ms : time_now_ms()) -
 	    ri->start_ms;
@@ -256,17 +261,62 @@ log_request(const struct reqinfo *ri, uint64_t bytes, const char *result,
 	sockaddr_str((const struct sockaddr *)&ri->peer, addr, sizeof(addr));
 	op = ri->opcode == TFTP_RRQ ? "rrq" : ri->opcode == TFTP_WRQ ?
 	    "wrq" : "-";
+	if (w->cfg.log_format == LOG_FORMAT_JSON) {
+		log_json(w, ri, prio, addr, op, bytes, ms, result, code, msg);
+		return;
+	}
+	str_vis(vfile, sizeof(vfile), ri->file);
 	if (msg == NULL) {
 		log_msg(prio, "transfer client=%s op=%s file=\"%s\" mode=%s "
 		    "bytes=%" PRIu64 " seconds=%" PRIu64 ".%03u "
-		    "options=\"%s\" result=%s", addr, op, ri->file, ri->mode,
+		    "options=\"%s\" result=%s", addr, op, vfile, ri->mode,
 		    bytes, ms / 1000, (unsigned)(ms % 1000), ri->opts, result);
 		return;
 	}
 	str_vis(vmsg, sizeof(vmsg), msg);
 	log_msg(prio, "transfer client=%s op=%s file=\"%s\" mode=%s "
 	    "bytes=%" PRIu64 " seconds=%" PRIu64 ".%03u options=\"%s\" "
-	    "result=%s code=%u msg=\"%s\"", addr, op, ri->file, ri->mode,
+	    "result=%s code=%u msg=\"%s\"", addr, op, vfile, ri->mode,
 	    bytes, ms / 1000, (unsigned)(ms % 1000), ri->opts, result,
 	    (unsigned)code, vmsg);
+}
+
+/*
+ * The line as one JSON object, starting with '{' (which is how the master
+ * knows to pass it on without its "worker K: " prefix: see log_relay()).
+ * The client's strings go through str_json(), so the object is valid,
+ * ASCII JSON whatever bytes the client sent.  Every field is bounded, so
+ * the whole object fits a log line and is never cut: the fixed text is
+ * under 200 bytes, a number at most 20 digits, the address under 64.
+ */
+#define JSON_FILE_MAX	320
+#define JSON_OPTS_MAX	(LOG_OPTS_MAX + 32)
+#define JSON_MSG_MAX	128
+_Static_assert(200 + 3 * 24 + 64 + JSON_FILE_MAX + JSON_OPTS_MAX +
+    JSON_MSG_MAX + 16 < LOG_LINE_MAX - 16, "a JSON log line may be cut");
+
+static void
+log_json(const struct worker *w, const struct reqinfo *ri, int prio,
+    const char *addr, const char *op, uint64_t bytes, uint64_t ms,
+    const char *result, uint16_t code, const char *msg)
+{
+	char jfile[JSON_FILE_MAX], jopts[JSON_OPTS_MAX], jmsg[JSON_MSG_MAX];
+	char line[LOG_LINE_MAX];
+	size_t off = 0;
+
+	str_json(jfile, sizeof(jfile), ri->file);
+	str_json(jopts, sizeof(jopts), ri->opts);
+	str_append(line, sizeof(line), &off, "{\"event\":\"transfer\","
+	    "\"worker\":%" PRIu32 ",\"client\":\"%s\",\"op\":\"%s\","
+	    "\"file\":\"%s\",\"mode\":\"%s\",\"bytes\":%" PRIu64 ","
+	    "\"seconds\":%" PRIu64 ".%03u,\"options\":\"%s\","
+	    "\"result\":\"%s\"", w->index, addr, op, jfile, ri->mode, bytes,
+	    ms / 1000, (unsigned)(ms % 1000), jopts, result);
+	if (msg != NULL) {
+		str_json(jmsg, sizeof(jmsg), msg);
+		str_append(line, sizeof(line), &off, ",\"code\":%u,"
+		    "\"msg\":\"%s\"", (unsigned)code, jmsg);
+	}
+	str_append(line, sizeof(line), &off, "}");
+	log_msg(prio, "%s", line);
 }

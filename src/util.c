@@ -371,6 +371,44 @@ str_vis(char *dst, size_t dstlen, const char *src)
 	return n;
 }
 
+/*
+ * The output is ASCII and valid JSON whatever the bytes: a client's name
+ * need not be UTF-8, and a string that is not would make the whole line
+ * unparsable.  Each byte is its own \u00XX, so a reader gets the bytes
+ * back as the string's code points (Latin-1), losing nothing.
+ */
+size_t
+str_json(char *dst, size_t dstlen, const char *src)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = (const unsigned char *)src;
+	size_t			 n = 0;
+
+	if (dstlen == 0)
+		return 0;
+	for (; *p != '\0'; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\' && *p != '"') {
+			if (n + 1 >= dstlen)
+				break;
+			dst[n++] = (char)*p;
+		} else if (*p == '\\' || *p == '"') {
+			if (n + 2 >= dstlen)
+				break;
+			dst[n++] = '\\';
+			dst[n++] = (char)*p;
+		} else {
+			if (n + 6 >= dstlen)
+				break;
+			memcpy(dst + n, "\\u00", 4);
+			dst[n + 4] = hex[*p >> 4];
+			dst[n + 5] = hex[*p & 0xf];
+			n += 6;
+		}
+	}
+	dst[n] = '\0';
+	return n;
+}
+
 void
 str_append(char *buf, size_t len, size_t *off, const char *fmt, ...)
 {

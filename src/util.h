@@ -44,6 +44,14 @@ uint16_t	 sockaddr_port(const struct sockaddr *sa);
  * kept, everything else becomes \ooo.  Always NUL-terminates; truncates.
  */
 size_t		 str_vis(char *dst, size_t dstlen, const char *src);
+/*
+ * Copy src into dst as the inside of a JSON string (no quotes): '"' and
+ * '\\' get a backslash; every other byte outside printable ASCII (control
+ * bytes, DEL, each byte >= 0x80, valid UTF-8 or not) becomes \u00XX of
+ * its value.  Always NUL-terminates; truncates, never inside an escape.
+ * Returns the length written.
+ */
+size_t		 str_json(char *dst, size_t dstlen, const char *src);
 
 /*
  * snprintf at buf + *off, advancing *off; once buf (len > 0) is full the

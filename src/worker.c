@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -63,12 +64,19 @@ worker_main(uint32_t index, uint32_t nfds)
 {
 	static struct worker wk;
 	struct worker *w = &wk;
-	char why[CONFIG_ERR_MAX];
+	char why[CONFIG_ERR_MAX], comm[16];
 	uint64_t gen;
 	size_t i;
 	int r, status = WORKER_EXIT_SETUP;
 
 	log_init(PROGNAME, LOG_TO_PIPE, LOG_INFO);
+	/*
+	 * The exec of /proc/self/exe named us "exe" for top and pgrep; at
+	 * most 15 bytes, so "tftpd-worker255" fits.  Before the sandbox,
+	 * which has no prctl(); a failure costs only the name.
+	 */
+	snprintf(comm, sizeof(comm), "tftpd-worker%u", index);
+	(void)prctl(PR_SET_NAME, comm, 0, 0, 0);
 	w->index = index;
 	w->rootfd = WORKER_FD_ROOT;
 	/*

@@ -60,7 +60,7 @@ struct reqinfo {
 	const char		*mode;	/* static; "-" when unknown */
 	uint64_t		 start_ms;
 	uint64_t		 end_ms;	/* upload committed; 0 = not */
-	char			 file[LOG_FILE_MAX];
+	char			 file[LOG_FILE_MAX];	/* raw bytes */
 	char			 opts[LOG_OPTS_MAX];
 };
 
@@ -338,7 +338,8 @@ void		 transfer_fail(struct worker *w, struct transfer *t,
 void		 transfer_resume(struct worker *w, struct transfer *t);
 void		 transfer_finish(struct worker *w, struct transfer *t,
 		    int result, uint16_t code, const char *msg);
-void		 log_request(const struct reqinfo *ri, uint64_t bytes,
+void		 log_request(const struct worker *w,
+		    const struct reqinfo *ri, uint64_t bytes,
 		    const char *result, uint16_t code, const char *msg);
 
 /* window.c: a download's window laid out for sending */

@@ -77,7 +77,7 @@ wremap_name(struct worker *w, const struct transfer *t, int opcode,
 {
 	const struct sockaddr *peer = (const struct sockaddr *)&t->ri.peer;
 	const char *op = opcode == TFTP_WRQ ? "wrq" : "rrq";
-	char addr[SOCKADDR_STRLEN], vout[LOG_FILE_MAX];
+	char addr[SOCKADDR_STRLEN], vin[LOG_FILE_MAX], vout[LOG_FILE_MAX];
 	unsigned line = 0;
 	size_t i;
 	int r;
@@ -87,16 +87,17 @@ wremap_name(struct worker *w, const struct transfer *t, int opcode,
 	if (w->cfg.log_level < LOG_DEBUG)
 		goto done;
 	sockaddr_str(peer, addr, sizeof(addr));
+	str_vis(vin, sizeof(vin), t->ri.file);
 	if (r == 0 && strcmp(out, name) != 0) {
 		str_vis(vout, sizeof(vout), out);
 		log_debug("remap client=%s op=%s file=\"%s\" remapped to "
-		    "\"%s\"", addr, op, t->ri.file, vout);
+		    "\"%s\"", addr, op, vin, vout);
 	} else if (r == -EACCES) {
 		log_debug("remap client=%s op=%s file=\"%s\" refused by the "
-		    "rule of line %u", addr, op, t->ri.file, line);
+		    "rule of line %u", addr, op, vin, line);
 	} else if (r < 0) {
 		log_debug("remap client=%s op=%s file=\"%s\" refused: %s",
-		    addr, op, t->ri.file, strerror(-r));
+		    addr, op, vin, strerror(-r));
 	}
 done:
 	if (r == 0)

@@ -6,7 +6,8 @@
 # bad addresses and roots fail with exit 1 before binding, running as
 # non-root (one warning, still serves), and the key=value log line of
 # every transfer on stderr in the foreground; --map-test on tftp-hpa's
-# sample rules and our own (new names, refusals, FILE:LINE errors).
+# sample rules and our own (new names, refusals, FILE:LINE errors);
+# tftpctl's options in their short and long forms.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
@@ -687,6 +688,34 @@ t_listen_name_real() {
 }
 check "-a localhost:PORT: the daemon serves on the name's address" \
     t_listen_name_real
+# Every tftpctl option has a long form, and they mean the same.
+t_ctl_long() {
+	run_exit 0 "$T/h" "$TFTPCTL" -h &&
+	    run_exit 0 "$T/help" "$TFTPCTL" --help &&
+	    assert_same_file "$T/h" "$T/help" &&
+	    assert_grep '^usage: tftpctl ' "$T/help" &&
+	    assert_grep 'runtime-dir DIR' "$T/help" &&
+	    run_exit 0 "$T/v" "$TFTPCTL" -V &&
+	    run_exit 0 "$T/version" "$TFTPCTL" --version &&
+	    assert_same_file "$T/v" "$T/version" &&
+	    assert_grep "^tftpctl ${version:-.}" "$T/version" &&
+	    run_exit 0 "$T/w1" "$TFTPCTL" -d "$RUNDIR" -i "$INSTANCE" \
+		workers --json &&
+	    json_ok "$T/w1" &&
+	    run_exit 0 "$T/w2" "$TFTPCTL" --runtime-dir "$RUNDIR" \
+		--instance "$INSTANCE" workers --json &&
+	    json_ok "$T/w2" &&
+	    run_exit 0 "$T/w3" "$TFTPCTL" --dir="$RUNDIR" \
+		--instance="$INSTANCE" workers --json &&
+	    json_ok "$T/w3" &&
+	    run_exit 1 "$T/bad" "$TFTPCTL" --instance "$INSTANCE.none" \
+		--runtime-dir "$RUNDIR" workers &&
+	    assert_grep "no instance $INSTANCE.none" "$T/bad" &&
+	    run_exit 1 "$T/bad" "$TFTPCTL" --no-such-option workers &&
+	    assert_grep '^usage: tftpctl ' "$T/bad"
+}
+check "tftpctl: --help, --version, --runtime-dir/--dir, --instance" t_ctl_long
+
 check "the -T daemon stops cleanly" t_stop
 
 lib_finish

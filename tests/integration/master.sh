@@ -3,7 +3,8 @@
 # Copyright (c) 2024-2026 The snowowl-tftpd authors
 # The master and its workers: started as root with -u nobody and two
 # workers, every worker runs as nobody with no capabilities, no_new_privs
-# and a seccomp filter, and the master keeps no capability; the pid file;
+# and a seccomp filter, titled "snowowl-tftpd: worker K" (comm
+# tftpd-workerK), and the master keeps no capability; the pid file;
 # SIGKILL of a worker during 20 downloads loses only that worker's
 # transfers and the slot is refilled within a second; SIGTERM drains (the
 # running download completes, a new request gets ERROR 0, exit 0, runtime
@@ -78,6 +79,37 @@ t_tree() {
 	    "worker pids"
 }
 check "the process tree is the master and its 2 workers" t_tree
+
+# ps shows a worker as "snowowl-tftpd: worker K" (argv[0]), top and
+# pgrep as "tftpd-workerK" (comm), not "exe"; the master keeps its own.
+t_titles() {
+	local k w
+	for k in 0 1; do
+		w=$(worker_pid "$MASTER" "$k") || {
+			echo "#   no worker $k"
+			return 1
+		}
+		case "$(proc_cmdline "$w")" in
+		"snowowl-tftpd: worker $k --worker $k --listen-fds "[0-9]*) ;;
+		*)
+			echo "#   worker $k: cmdline '$(proc_cmdline "$w")'"
+			return 1
+			;;
+		esac
+		assert_eq "tftpd-worker$k" "$(cat "/proc/$w/comm")" \
+		    "comm of worker $k" || return 1
+	done
+	case "$(proc_cmdline "$MASTER")" in
+	"$TFTPD "*) ;;
+	*)
+		echo "#   master: cmdline '$(proc_cmdline "$MASTER")'"
+		return 1
+		;;
+	esac
+	assert_eq snowowl-tftpd "$(cat "/proc/$MASTER/comm")" "master's comm"
+}
+check "ps: 'snowowl-tftpd: worker K', comm tftpd-workerK; the master's own" \
+    t_titles
 
 # status_is PID FIELD VALUE
 status_is() {

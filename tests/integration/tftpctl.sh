@@ -5,7 +5,8 @@
 # 100 downloads of 1 MiB (JSON totals, per-worker sums, Prometheus text
 # that parses, the table), sessions during a download, workers, get/set of
 # a live setting (new transfers use it, no worker restarted; non-live keys
-# and out-of-range values refused), reload during a 40 MiB download and
+# and out-of-range values refused; its reply says it lasts until the next
+# reload, and a reload undoes it), reload during a 40 MiB download and
 # of a bad file, and two instances side by side in one runtime directory.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
@@ -234,6 +235,52 @@ t_slow_done() {
 }
 check "the listed download completes" t_slow_done
 
+# A name with an ESC byte (the rules map it to m1: the path rules refuse
+# control bytes) is listed as the client sent it, escaped once for each
+# output: \033 in the table, \u001b in JSON.
+printf 'r ^.\\[31mRAWC1$ m1\n' >"$T/esc.rules"
+chmod 0644 "$T/esc.rules"
+ESCNAME=$'\x1b[31mRAWC1'
+: >"$HOLD"
+rm -f "$DL/esc" "$DL/esc.port"
+t_esc_session() {
+	ctl -i "$INSTANCE" set map_file="$T/esc.rules" >/dev/null 2>&1 ||
+	    return 1
+	# Until both workers map it (an RRQ from a new port may reach
+	# either): the rules are taken within a second.
+	esc_mapped() {
+		local a b
+		a=$(first_answer "$PORT" "$ESCNAME") &&
+		    b=$(first_answer "$PORT" "$ESCNAME") &&
+		    [ "${a%% *}" = DATA ] && [ "${b%% *}" = DATA ]
+	}
+	wait_for 10 "the rules in effect" esc_mapped || return 1
+	slow_get "$PORT" "$ESCNAME" "$DL/esc" 0.02 "$HOLD" >"$T/esc.log" 2>&1 &
+	ESC_PID=$!
+	esc_listed() {
+		ctl -i "$INSTANCE" sessions >"$T/esc.txt" 2>&1 &&
+		    grep -qF ' "\033[31mRAWC1"' "$T/esc.txt"
+	}
+	wait_for 20 "the ESC name in tftpctl sessions" esc_listed || {
+		sed 's/^/#   | /' "$T/esc.txt" "$T/esc.log"
+		return 1
+	}
+	json_file esc sessions --json &&
+	    grep -qF '"file": "\u001b[31mRAWC1"' "$T/esc.json" &&
+	    json_check "$T/esc.json" \
+		"any(s['file'] == '\x1b[31mRAWC1' for s in d)" \
+		"sessions --json" || {
+		sed 's/^/#   | /' "$T/esc.json"
+		return 1
+	}
+}
+check "a name with ESC: \\033 in sessions, \\u001b in sessions --json" \
+    t_esc_session
+rm -f "$HOLD"
+[ -n "${ESC_PID:-}" ] && wait "$ESC_PID"
+ctl -i "$INSTANCE" set map_file= >/dev/null 2>&1 ||
+    hard_error "tftpctl set map_file= failed"
+
 t_workers() {
 	local p
 	ctl -i "$INSTANCE" workers >"$T/wk.txt" 2>&1 || return 1
@@ -258,6 +305,9 @@ t_set() {
 	}
 }
 check "set max_blksize=1024 succeeds" t_set
+check "... and says it lasts until the next reload" \
+    assert_grep '^max_blksize = 1024 \(generation [0-9]+\), until the next reload$' \
+    "$T/set.out" "tftpctl set"
 
 # New transfers use the setting within a second (each of 8 clients from
 # its own port, so both workers are asked).  The sleep is that second,
@@ -370,6 +420,18 @@ check "... and the old settings stay (max_blksize 2048)" \
     assert_eq 2048 "$(ctl -i "$INSTANCE" get max_blksize 2>&1)" \
     "get max_blksize"
 write_conf "$T/conf"
+
+# A set value lasts until the next reload, as set's reply says.
+t_set_then_reload() {
+	ctl -i "$INSTANCE" set max_windowsize=4 >"$T/set2.out" 2>&1 &&
+	    assert_eq 4 "$(ctl -i "$INSTANCE" get max_windowsize 2>&1)" \
+		"get max_windowsize after set" &&
+	    ctl -i "$INSTANCE" reload >"$T/reload2.out" 2>&1 &&
+	    assert_eq 64 "$(ctl -i "$INSTANCE" get max_windowsize 2>&1)" \
+		"get max_windowsize after reload (the default)"
+}
+check "set max_windowsize=4, reload: back to the file's (default) 64" \
+    t_set_then_reload
 
 check "the master stops on SIGTERM with status 0" daemon_stop "$MASTER"
 

@@ -1921,7 +1921,7 @@ static const char *const live_keys[] = {
 	"transfer.client_root", "write.enable",
 	"write.create", "write.overwrite", "write.umask",
 	"write.max_file_size", "write.allow", "write.fsync",
-	"server.log_level", "transfer.map_file",
+	"server.log_level", "server.log_format", "transfer.map_file",
 };
 
 static bool

@@ -156,7 +156,8 @@ struct key_at {
 
 /* Every key of struct tftpd_config, by kind; a new key belongs here too. */
 static const struct key_at number_keys[] = {
-	KEY(nlisten), KEY(workers), KEY(log_level), KEY(drain_timeout),
+	KEY(nlisten), KEY(workers), KEY(log_level), KEY(log_format),
+	KEY(drain_timeout),
 	KEY(idle_timeout), KEY(timeout_ms), KEY(retries), KEY(max_blksize),
 	KEY(max_windowsize), KEY(allowed_opts), KEY(port_min), KEY(port_max),
 	KEY(max_transfers), KEY(umask), KEY(max_file_size),
@@ -631,6 +632,8 @@ static void set_log(struct tftp_shm_settings *s)
 { s->log = TFTP_SHM_LOG_SYSLOG + 1; }
 static void set_level(struct tftp_shm_settings *s)
 { s->log_level = LOG_DEBUG + 1; }
+static void set_log_format(struct tftp_shm_settings *s)
+{ s->log_format = TFTP_SHM_LOG_FORMAT_JSON + 1; }
 static void set_opts(struct tftp_shm_settings *s) { s->allowed_opts = ~0u; }
 static void set_umask(struct tftp_shm_settings *s) { s->umask = 01000; }
 static void set_ports(struct tftp_shm_settings *s)
@@ -669,6 +672,7 @@ test_settings_corrupt(void **state)
 		{ set_log,	"unknown log target" },
 		{ set_client_root, "unknown client_root" },
 		{ set_level,	"log_level past LOG_DEBUG" },
+		{ set_log_format, "unknown log_format" },
 		{ set_opts,	"unknown option bits" },
 		{ set_umask,	"umask past 0777" },
 		{ set_ports,	"port_min > port_max" },

@@ -426,6 +426,71 @@ test_str_vis(void **state)
 	assert_int_equal(small[0], 'z');
 }
 
+/*
+ * The JSON escaper: for any bytes, ASCII output that is valid inside a
+ * JSON string, each byte recoverable, never cut inside an escape.
+ */
+static void
+test_str_json(void **state)
+{
+	char buf[64], small[8], all[256], out[255 * 6 + 1];
+	size_t n, k;
+	int i;
+
+	assert_int_equal(str_json(buf, sizeof(buf), "pxelinux.0"), 10);
+	assert_string_equal(buf, "pxelinux.0");
+	assert_int_equal(str_json(buf, sizeof(buf), ""), 0);
+	assert_string_equal(buf, "");
+	/* A quote and a backslash: a backslash before each. */
+	assert_int_equal(str_json(buf, sizeof(buf), "a\"b\\c"), 7);
+	assert_string_equal(buf, "a\\\"b\\\\c");
+	/* Control bytes, DEL: \u00XX, lower-case hex. */
+	assert_int_equal(str_json(buf, sizeof(buf), "\n\t\x01\x1b[\x7f"),
+	    31);
+	assert_string_equal(buf, "\\u000a\\u0009\\u0001\\u001b[\\u007f");
+	/* Bytes >= 0x80 one by one, valid UTF-8 (é) or not. */
+	assert_int_equal(str_json(buf, sizeof(buf), "\xc3\xa9\xff\x80"), 24);
+	assert_string_equal(buf, "\\u00c3\\u00a9\\u00ff\\u0080");
+	/* A '/' and the rest of printable ASCII stay. */
+	assert_int_equal(str_json(buf, sizeof(buf), "d/{}<>~ "), 8);
+	assert_string_equal(buf, "d/{}<>~ ");
+
+	/* Every byte value: printable ASCII out, each escape well formed. */
+	for (i = 1; i < 256; i++)
+		all[i - 1] = (char)i;
+	all[255] = '\0';
+	n = str_json(out, sizeof(out), all);
+	assert_int_equal(n, strlen(out));
+	for (k = 0; k < n; k++) {
+		assert_true(out[k] >= 0x20 && out[k] < 0x7f);
+		if (out[k] == '"')
+			fail_msg("unescaped quote at %zu", k);
+		if (out[k] != '\\')
+			continue;
+		k++;
+		if (out[k] == '"' || out[k] == '\\')
+			continue;
+		assert_int_equal(out[k], 'u');
+		assert_true(strspn(out + k + 1, "0123456789abcdef") >= 4);
+		k += 4;
+	}
+	/* 0x20..0x7e but '"' and '\\' are 93 bytes; the other 162 each 6. */
+	assert_int_equal(n, 93 + 2 * 2 + 160 * 6);
+
+	/* Truncation: never past dstlen, never half an escape. */
+	assert_int_equal(str_json(small, sizeof(small), "abcdefghij"), 7);
+	assert_string_equal(small, "abcdefg");
+	assert_int_equal(str_json(small, sizeof(small), "a\x01z"), 7);
+	assert_string_equal(small, "a\\u0001");
+	assert_int_equal(str_json(small, sizeof(small), "ab\x01z"), 2);
+	assert_string_equal(small, "ab");
+	assert_int_equal(str_json(small, sizeof(small), "abcdef\"z"), 6);
+	assert_string_equal(small, "abcdef");
+	assert_int_equal(str_json(small, 1, "abc"), 0);
+	assert_string_equal(small, "");
+	assert_int_equal(str_json(small, 0, "abc"), 0);
+}
+
 static void
 test_str_append(void **state)
 {
@@ -736,6 +801,32 @@ test_log_relay(void **state)
 	assert_string_equal(nl + 1, want);
 }
 
+/* A JSON object is passed on whole: no "worker K: " before its '{'. */
+static void
+log_relay_json_body(void)
+{
+	log_init("snowowl-tftpd", LOG_TO_STDERR, LOG_INFO);
+	relay("<6>{\"event\":\"transfer\",\"worker\":3}");
+	relay("<5>{}");
+	relay("<6> {not first}");
+	relay("{no priority, a warning}");
+}
+
+static void
+test_log_relay_json(void **state)
+{
+	char want[512];
+	long pid = (long)getpid();
+
+	snprintf(want, sizeof(want),
+	    "snowowl-tftpd[%ld]: {\"event\":\"transfer\",\"worker\":3}\n"
+	    "snowowl-tftpd[%ld]: {}\n"
+	    "snowowl-tftpd[%ld]: worker 3:  {not first}\n"
+	    "snowowl-tftpd[%ld]: worker 3: {no priority, a warning}\n",
+	    pid, pid, pid, pid);
+	assert_string_equal(stderr_of(log_relay_json_body), want);
+}
+
 int
 main(void)
 {
@@ -749,6 +840,7 @@ main(void)
 		cmocka_unit_test(test_parse_sockaddr_bad),
 		cmocka_unit_test(test_sockaddr_str),
 		cmocka_unit_test(test_str_vis),
+		cmocka_unit_test(test_str_json),
 		cmocka_unit_test(test_str_append),
 		cmocka_unit_test(test_time_now_ms),
 		cmocka_unit_test(test_log_stderr),
@@ -756,6 +848,7 @@ main(void)
 		cmocka_unit_test(test_log_hold),
 		cmocka_unit_test(test_log_pipe),
 		cmocka_unit_test(test_log_relay),
+		cmocka_unit_test(test_log_relay_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -241,6 +241,7 @@ refuse(struct worker *w, const struct request *rq, struct reqinfo *ri,
 	w->tp->reply(w, rq, proto_build_error(w->sbuf, w->sbufsz, code, msg));
 	if (ri != NULL) {
 		count_failed(w, code);
+		transfer_top(w, ri, 0, true);
 		log_request(ri, 0, "error", code, msg);
 	}
 }
@@ -433,8 +434,10 @@ reqinfo_init(struct reqinfo *ri, const struct request *rq, uint16_t opcode,
 	ri->opcode = opcode;
 	ri->mode = mode;
 	ri->start_ms = time_now_ms();
-	if (file != NULL)
+	if (file != NULL) {
 		str_vis(ri->file, sizeof(ri->file), file);
+		memcpy(ri->name, file, strnlen(file, sizeof(ri->name) - 1));
+	}
 }
 
 /* "blksize=1428 tsize=1048576": what the OACK granted. */

@@ -13,7 +13,7 @@ BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 	libinih-dev libcap-ng-dev libseccomp-dev"
 # openbsd-inetd, systemd (systemd-socket-activate), procps (ps) and
 # python3-prometheus-client: tests/integration/{inetd,activation,master,
-# tftpctl}.sh.  The system's inetd service is not used: the test runs its
+# tftpctl,metrics}.sh.  The system's inetd service is not used: the test runs its
 # own "inetd -d" on a free loopback port.  devscripts (hardening-check) and
 # dpkg-dev (dpkg-buildflags): .ci/run's hardening step.  debhelper, pkgconf
 # and lintian: contrib/build-deb.sh (the Debian package's build

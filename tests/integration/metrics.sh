@@ -7,7 +7,8 @@
 # histogram counts equal to the transfers and a size sum equal to their
 # bytes (JSON), Prometheus histograms that parse (prometheus_client) with
 # _bucket, _sum and _count, "clients" and "files" with the busiest first,
-# and a second reset zeroes the counts and is counted.  As root, a user
+# and a second reset zeroes the counts and is counted; every metric the
+# Grafana dashboard in contrib/grafana queries is in the real output.  As root, a user
 # who is neither root nor the service user is refused the reset.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
@@ -193,6 +194,45 @@ if [ -n "$PROM_PY" ]; then
 else
 	skip "prometheus_client not installed: apt-get install python3-prometheus-client"
 fi
+
+# Every metric the Grafana dashboard's queries name is in the output of
+# this running server: renaming one breaks this check.
+DASHBOARD="$LIB_DIR/../../contrib/grafana/snowowl-tftpd.json"
+t_dashboard() {
+	ctl -i "$INSTANCE" stats --prometheus >"$T/prom3.txt" || return 1
+	"$PYTHON" - "$DASHBOARD" "$T/prom3.txt" <<-'PYEOF'
+	import json, re, sys
+	exprs = []
+	def walk(o):
+	    if isinstance(o, dict):
+	        for k, v in o.items():
+	            if k in ("expr", "query", "definition") and \
+	                    isinstance(v, str):
+	                exprs.append(v)
+	            else:
+	                walk(v)
+	    elif isinstance(o, list):
+	        for v in o:
+	            walk(v)
+	walk(json.load(open(sys.argv[1])))
+	used = set()
+	for e in exprs:
+	    used.update(re.findall(r"snowowl_tftpd_[A-Za-z0-9_]+", e))
+	have = set()
+	for line in open(sys.argv[2]):
+	    if line.strip() and not line.startswith("#"):
+	        have.add(re.split(r"[{ ]", line, 1)[0])
+	missing = sorted(used - have)
+	for m in missing:
+	    print("#   the dashboard uses %s, not in the output" % m)
+	if len(used) < 10:
+	    print("#   only %d metric names found in the dashboard" % len(used))
+	    sys.exit(1)
+	sys.exit(1 if missing else 0)
+	PYEOF
+}
+check "contrib/grafana: every metric its queries use is in stats --prometheus" \
+    t_dashboard
 
 t_clients() {
 	json_file cl clients --json &&

@@ -416,10 +416,13 @@ session_begin(struct worker *w, struct transfer *t, const struct request *rq,
 		addr = &sin6->sin6_addr;
 		port = ntohs(sin6->sin6_port);
 	}
-	/* -ENOSPC: a full table; the transfer runs unlisted. */
+	/*
+	 * -ENOSPC: a full table; the transfer runs unlisted.  The name as
+	 * requested: tftpctl escapes it for its output, once.
+	 */
 	t->sess = shm_session_begin(&w->shm, t->ri.opcode == TFTP_RRQ ?
 	    TFTP_SHM_S_READ : TFTP_SHM_S_WRITE, rq->peer->sa_family, addr,
-	    port, t->ri.file, t->ri.opts, size, realtime_ms());
+	    port, t->ri.name, t->ri.opts, size, realtime_ms());
 	if (t->sess < 0)
 		t->sess = -1;
 }

@@ -258,6 +258,41 @@ t_files() {
 }
 check "files: busy.bin first, then other.bin" t_files
 
+# A name with a backslash and a quote, escaped once in each output: in
+# the table as \ooo, in JSON as itself (the sessions listing too, whose
+# entries once held the log line's escaped name and were escaped again).
+ODD='odd\na"me'
+cp "$R/busy.bin" "$R/$ODD"
+chmod 0644 "$R/$ODD"
+t_escaped_once() {
+	local hold="$T/hold" st=0
+	gets 127.0.0.2 "$ODD" 1 || return 1
+	json_file fl2 files --json &&
+	    json_check "$T/fl2.json" "any(r['file'] == 'odd\\\\na\"me' \
+		for r in d)" "files --json" || st=1
+	ctl -i "$INSTANCE" files >"$T/fl2.txt" &&
+	    assert_grep ' "odd\\134na\\042me"$' "$T/fl2.txt" "files table" ||
+	    st=1
+	: >"$hold"
+	slow_get "$PORT" "$ODD" "$T/odd.out" 0.2 "$hold" &
+	local pid=$!
+	wait_until 10 sessions_show_odd || st=1
+	rm -f "$hold"
+	wait "$pid" || st=1
+	json_check "$T/se.json" "any(e['file'] == 'odd\\\\na\"me' \
+		for e in d)" "sessions --json" || st=1
+	assert_grep ' "odd\\134na\\042me"$' "$T/se.txt" "sessions table" ||
+	    st=1
+	return $st
+}
+sessions_show_odd() {
+	ctl -i "$INSTANCE" sessions --json >"$T/se.json" 2>/dev/null &&
+	    ctl -i "$INSTANCE" sessions >"$T/se.txt" 2>/dev/null &&
+	    grep -q 'odd' "$T/se.txt"
+}
+check "files, sessions: a name with '\\' and '\"' escaped once, table and JSON" \
+    t_escaped_once
+
 t_reset_again() {
 	ctl -i "$INSTANCE" stats --reset >/dev/null 2>&1 &&
 	    json_file r2 stats --json &&

@@ -13,7 +13,7 @@ BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 	libinih-dev libcap-ng-dev libseccomp-dev"
 # openbsd-inetd, systemd (systemd-socket-activate), procps (ps) and
 # python3-prometheus-client: tests/integration/{inetd,activation,master,
-# tftpctl,metrics}.sh.  The system's inetd service is not used: the test runs its
+# tftpctl}.sh.  The system's inetd service is not used: the test runs its
 # own "inetd -d" on a free loopback port.  devscripts (hardening-check) and
 # dpkg-dev (dpkg-buildflags): .ci/run's hardening step.  debhelper, pkgconf
 # and lintian: contrib/build-deb.sh (the Debian package's build
@@ -22,6 +22,7 @@ BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 # (u-boot-qemu, ipxe-qemu, ovmf; seabios comes with qemu-system-x86),
 # dnsmasq-base (dnsmasq as a DHCP server only, no service started) and
 # ethtool: tests/system/firmware.sh.
+# python3-prometheus-client: tests/integration/metrics.sh too.
 TEST_PKGS="libcmocka-dev tftp-hpa atftp curl busybox python3
 	clang libclang-rt-14-dev gcovr iproute2 nftables
 	openbsd-inetd systemd procps python3-prometheus-client

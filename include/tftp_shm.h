@@ -88,11 +88,11 @@ enum tftp_shm_counter {
  * window whose ACK came without a retransmission in between (Karn).
  */
 #define TFTP_SHM_HIST_BUCKETS	24
-#define TFTP_SHM_HISTS(X)						\
-	X(DURATION,	"transfer_duration_seconds",	1000,	0, 0)	\
-	X(SIZE,		"transfer_size_bytes",		1,	9, 0)	\
-	X(ACK_RTT,	"ack_rtt_seconds",		1000000, 3, 0)	\
-	X(RETRANSMITS,	"transfer_retransmits",		1,	0, 1)
+#define TFTP_SHM_HISTS(X)					\
+	X(DURATION,	"transfer_duration_seconds", 1000, 0, 0)	\
+	X(SIZE,		"transfer_size_bytes", 1, 9, 0)		\
+	X(ACK_RTT,	"ack_rtt_seconds", 1000000, 3, 0)	\
+	X(RETRANSMITS,	"transfer_retransmits", 1, 0, 1)
 
 enum tftp_shm_hist_id {
 #define TFTP_SHM_ENUM(id, name, div, shift, bias)	TFTP_SHM_H_##id,
@@ -128,7 +128,7 @@ struct tftp_shm_hist {
 
 struct tftp_shm_top {
 	uint32_t	seq;
-	uint16_t	family;			/* clients: AF_INET, AF_INET6 */
+	uint16_t	family;			/* AF_INET, AF_INET6; 0 */
 	uint16_t	pad;
 	uint64_t	requests;
 	uint64_t	bytes;
@@ -370,7 +370,7 @@ struct tftp_shm_resets {
 	uint32_t	seq;
 	uint32_t	pad;
 	uint64_t	resets;			/* times asked */
-	int64_t		reset_time;		/* CLOCK_REALTIME, s; 0: never */
+	int64_t		reset_time;		/* CLOCK_REALTIME s; 0 */
 	struct tftp_shm_baseline base[TFTP_SHM_MAX_WORKERS];
 };
 

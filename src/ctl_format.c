@@ -637,7 +637,8 @@ static const struct prom_fixed prom_fixed[] = {
 };
 
 static const char *const hist_help[TFTP_SHM_H_MAX] = {
-	[TFTP_SHM_H_DURATION]	= "Time from request to end of each transfer.",
+	[TFTP_SHM_H_DURATION]	= "Time from request to end of each "
+				  "transfer.",
 	[TFTP_SHM_H_SIZE]	= "Payload bytes of each transfer.",
 	[TFTP_SHM_H_ACK_RTT]	= "Time from a window's first send to the "
 				  "ACK that covers it (no retransmits).",

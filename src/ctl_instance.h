@@ -38,7 +38,7 @@ struct snap {
 	/* "stats --reset": how often, when last, and what it kept. */
 	uint64_t			 resets;
 	int64_t				 reset_time;
-	bool				 since_reset;	/* subtracted */
+	bool				 since_reset;	/* base taken off */
 	struct tftp_shm_baseline	 base[TFTP_SHM_MAX_WORKERS];
 };
 

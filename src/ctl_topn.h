@@ -17,7 +17,7 @@
 #include "tftp_shm.h"
 
 struct ctl_topn_row {
-	uint16_t	 family;	/* clients: AF_INET, AF_INET6; files: 0 */
+	uint16_t	 family;	/* AF_INET, AF_INET6; files: 0 */
 	uint8_t		 key[TFTP_SHM_FILE_MAX];	/* as in the table */
 	uint64_t	 requests;
 	uint64_t	 bytes;

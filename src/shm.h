@@ -146,8 +146,8 @@ bool	 shm_view_worker_info(const struct shm_view *v, uint32_t k,
  * the last one's time, under their seqlock: 0, or -EAGAIN as
  * shm_read_config().
  */
-int	 shm_read_resets(const struct tftp_shm_control *ctl, uint32_t nworkers,
-	    uint64_t *resets, int64_t *reset_time,
+int	 shm_read_resets(const struct tftp_shm_control *ctl,
+	    uint32_t nworkers, uint64_t *resets, int64_t *reset_time,
 	    struct tftp_shm_baseline *base);
 /* A tear-free copy of a statistics slot (each 64-bit field atomically,
  * each top-N entry under its seqlock). */

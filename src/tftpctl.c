@@ -138,7 +138,7 @@ usage(FILE *fp)
 	    "usage: tftpctl [-d runtime_dir] [-i instance] command [args]\n"
 	    "       tftpctl -V\n"
 	    "commands:\n"
-	    "  stats [--json | --prometheus]  counters, per worker and summed,\n"
+	    "  stats [--json | --prometheus]  counters (per worker, summed)\n"
 	    "                                 and histograms\n"
 	    "  stats --reset                  count from zero (table, JSON)\n"
 	    "  sessions [--json]              transfers in progress\n"

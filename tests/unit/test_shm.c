@@ -11,9 +11,10 @@
  * replacing a stale file and refusing a live one (by lock and by pid);
  * the validator rejecting every kind of broken or lying file; worker
  * bookkeeping, the master's view of each slot, region reset and counter
- * names; the statistics baseline of "stats --reset" and the top-N entries
- * copied under their seqlocks; every key of the configuration through the settings and back,
- * and corrupted settings refused by config_validate().
+ * names; the statistics baseline of "stats --reset" and the top-N
+ * entries copied under their seqlocks; every key of the configuration
+ * through the settings and back, and corrupted settings refused by
+ * config_validate().
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -22,6 +22,7 @@ BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 # (u-boot-qemu, ipxe-qemu, ovmf; seabios comes with qemu-system-x86),
 # dnsmasq-base (dnsmasq as a DHCP server only, no service started) and
 # ethtool: tests/system/firmware.sh.
+# python3-prometheus-client: tests/integration/metrics.sh too.
 TEST_PKGS="libcmocka-dev tftp-hpa atftp curl busybox python3
 	clang libclang-rt-14-dev gcovr iproute2 nftables
 	openbsd-inetd systemd procps python3-prometheus-client

@@ -24,6 +24,7 @@
 enum tftp_ctl_cmd {
 	TFTP_CTL_RELOAD		= 1,	/* re-read the config file */
 	TFTP_CTL_SET		= 2,	/* arg: "key=value" or "section.key=value" */
+	TFTP_CTL_RESET_STATS	= 3,	/* stats baseline := now; arg "" */
 };
 
 struct tftp_ctl_request {

@@ -74,6 +74,69 @@ enum tftp_shm_counter {
 	TFTP_SHM_C_MAX
 };
 
+/*
+ * Histograms kept by each worker, in the order they are stored: id, the
+ * name tftpctl prints (the Prometheus family after the prefix), the unit
+ * a value is recorded in as a divisor of the base unit (1000: ms for
+ * seconds), and the bucket layout.  Bucket bounds are powers of two of
+ * the unit, so the worker finds a value's bucket with one clz and no
+ * division: finite bucket i (0 .. TFTP_SHM_HIST_BUCKETS - 1) counts the
+ * values v with v <= 2^(i + SHIFT) - BIAS (and above bucket i - 1's
+ * bound); bucket TFTP_SHM_HIST_BUCKETS counts the rest (+Inf).  BIAS 1
+ * makes the first bound 0: a transfer without retransmits is a bucket of
+ * its own.  Recorded once per finished transfer, except ACK_RTT: once per
+ * window whose ACK came without a retransmission in between (Karn).
+ */
+#define TFTP_SHM_HIST_BUCKETS	24
+#define TFTP_SHM_HISTS(X)					\
+	X(DURATION,	"transfer_duration_seconds", 1000, 0, 0)	\
+	X(SIZE,		"transfer_size_bytes", 1, 9, 0)		\
+	X(ACK_RTT,	"ack_rtt_seconds", 1000000, 3, 0)	\
+	X(RETRANSMITS,	"transfer_retransmits", 1, 0, 1)
+
+enum tftp_shm_hist_id {
+#define TFTP_SHM_ENUM(id, name, div, shift, bias)	TFTP_SHM_H_##id,
+	TFTP_SHM_HISTS(TFTP_SHM_ENUM)
+#undef TFTP_SHM_ENUM
+	TFTP_SHM_H_MAX
+};
+
+/* One histogram: values recorded, their sum (in the unit), the buckets. */
+struct tftp_shm_hist {
+	uint64_t	count;
+	uint64_t	sum;
+	uint64_t	bucket[TFTP_SHM_HIST_BUCKETS + 1];
+};
+
+/*
+ * A worker's busiest clients and files: TFTP_SHM_TOPN entries each, kept
+ * by the space-saving algorithm (a key not in a full table takes the
+ * entry with the fewest requests and inherits its count, recorded as
+ * error), so the table's memory is fixed and a key requested more often
+ * than 1/TFTP_SHM_TOPN of the time is always in it.  requests is an
+ * upper bound, at most error too high; bytes and failures count since
+ * the key took the entry.  Each request is counted once, when it ends
+ * (refused, done or failed).  seq is the entry's seqlock (odd while
+ * written), taken with a compare-and-swap: while a retiring worker and
+ * its replacement share the slot, an update that finds the entry taken
+ * is dropped, never interleaved.  key: for clients, family AF_INET with
+ * the 4 address bytes or AF_INET6 with the /64 prefix (8 bytes), the rest
+ * zero; for files, the requested name (raw bytes, cut to
+ * TFTP_SHM_FILE_MAX - 1), NUL-terminated; family 0.  requests == 0: free.
+ */
+#define TFTP_SHM_TOPN		32
+
+struct tftp_shm_top {
+	uint32_t	seq;
+	uint16_t	family;			/* AF_INET, AF_INET6; 0 */
+	uint16_t	pad;
+	uint64_t	requests;
+	uint64_t	bytes;
+	uint64_t	failures;
+	uint64_t	error;			/* requests inherited */
+	uint8_t		key[TFTP_SHM_FILE_MAX];
+};
+
 enum tftp_shm_worker_state {
 	TFTP_SHM_W_EMPTY	= 0,	/* slot never used */
 	TFTP_SHM_W_STARTING	= 1,	/* forked, not yet serving */
@@ -128,8 +191,19 @@ struct tftp_shm_stats {
 	uint64_t	pool_exhausted;
 	uint64_t	generation;		/* control generation applied */
 	int64_t		last_request;		/* CLOCK_REALTIME, seconds */
+	struct tftp_shm_hist hist[TFTP_SHM_H_MAX];
+	struct tftp_shm_top clients[TFTP_SHM_TOPN];
+	struct tftp_shm_top files[TFTP_SHM_TOPN];
 	uint8_t		reserved[64];
 } __attribute__((aligned(TFTP_SHM_CACHELINE)));
+
+/* Every field a whole number of 64-bit words: readers copy them so. */
+_Static_assert(sizeof(struct tftp_shm_top) == 168,
+    "tftp_shm_top: a new layout needs a new TFTP_SHM_VERSION and this "
+    "size");
+_Static_assert(offsetof(struct tftp_shm_stats, reserved) == 11976,
+    "tftp_shm_stats: a new layout needs a new TFTP_SHM_VERSION and this "
+    "offset");
 
 enum tftp_shm_session_dir {
 	TFTP_SHM_S_FREE		= 0,
@@ -281,6 +355,31 @@ struct tftp_shm_map {
 };
 
 /*
+ * "tftpctl stats --reset": what the master read of each worker's
+ * counters and histograms when it was last asked, so that tftpctl can
+ * show the counts since then while the workers stay the only writers of
+ * their slots and their counters never go backwards.  Gauges other than
+ * pool_exhausted are not kept; restarts is the master's own count.
+ */
+struct tftp_shm_baseline {
+	uint64_t	counters[TFTP_SHM_C_MAX];
+	uint64_t	errors[TFTP_SHM_NERRORS];
+	uint64_t	options[TFTP_SHM_NOPTS];
+	uint64_t	pool_exhausted;
+	uint64_t	restarts;
+	struct tftp_shm_hist hist[TFTP_SHM_H_MAX];
+};
+
+/* Written only by the master, under its own seqlock seq. */
+struct tftp_shm_resets {
+	uint32_t	seq;
+	uint32_t	pad;
+	uint64_t	resets;			/* times asked */
+	int64_t		reset_time;		/* CLOCK_REALTIME s; 0 */
+	struct tftp_shm_baseline base[TFTP_SHM_MAX_WORKERS];
+};
+
+/*
  * Written only by the master.  seq is a seqlock: odd while the master
  * rewrites the block; a reader copies the block and accepts the copy only
  * if seq was even and unchanged around the copy.  generation counts
@@ -293,6 +392,7 @@ struct tftp_shm_control {
 	struct tftp_shm_worker_info workers[TFTP_SHM_MAX_WORKERS];
 	struct tftp_shm_settings settings;
 	struct tftp_shm_map map;		/* under seq too */
+	struct tftp_shm_resets resets;		/* under resets.seq */
 	uint8_t		reserved[64];
 };
 

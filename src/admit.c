@@ -241,6 +241,7 @@ refuse(struct worker *w, const struct request *rq, struct reqinfo *ri,
 	w->tp->reply(w, rq, proto_build_error(w->sbuf, w->sbufsz, code, msg));
 	if (ri != NULL) {
 		count_failed(w, code);
+		transfer_top(w, ri, 0, true);
 		log_request(w, ri, 0, "error", code, msg);
 	}
 }
@@ -415,7 +416,10 @@ session_begin(struct worker *w, struct transfer *t, const struct request *rq,
 		addr = &sin6->sin6_addr;
 		port = ntohs(sin6->sin6_port);
 	}
-	/* -ENOSPC: a full table; the transfer runs unlisted. */
+	/*
+	 * -ENOSPC: a full table; the transfer runs unlisted.  The name as
+	 * requested: tftpctl escapes it for its output, once.
+	 */
 	t->sess = shm_session_begin(&w->shm, t->ri.opcode == TFTP_RRQ ?
 	    TFTP_SHM_S_READ : TFTP_SHM_S_WRITE, rq->peer->sa_family, addr,
 	    port, t->ri.file, t->ri.opts, size, realtime_ms());

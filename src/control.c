@@ -7,12 +7,14 @@
  * user and gets one reply; anything else is refused.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -29,10 +31,12 @@ static int	 ctl_reload(struct master *m, const char *arg, uid_t uid,
 		    char *msg, size_t msglen);
 static int	 ctl_set(struct master *m, const char *arg, uid_t uid,
 		    char *msg, size_t msglen);
+static int	 ctl_reset_stats(struct master *m, const char *arg, uid_t uid,
+		    char *msg, size_t msglen);
 static void	 client_close(struct master *m, struct client *c);
 
 /*
- * What a control client may ask; anything else is refused.  Both need
+ * What a control client may ask; anything else is refused.  All need
  * root or the service user (the socket's mode and SO_PEERCRED).
  */
 struct ctl_cmd {
@@ -44,6 +48,7 @@ struct ctl_cmd {
 static const struct ctl_cmd ctl_cmds[] = {
 	{ TFTP_CTL_RELOAD,	ctl_reload },
 	{ TFTP_CTL_SET,		ctl_set },
+	{ TFTP_CTL_RESET_STATS,	ctl_reset_stats },
 };
 #define NCTL_CMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 
@@ -195,6 +200,26 @@ ctl_set(struct master *m, const char *arg, uid_t uid, char *msg,
 		return -EINVAL;
 	}
 	return reload_set_key(m, name, value, uid, msg, msglen);
+}
+
+/*
+ * TFTP_CTL_RESET_STATS: the counts as they are now become the baseline
+ * tftpctl subtracts.  Only the master writes it: the workers' counters
+ * go on growing, so Prometheus never sees one go backwards.
+ */
+static int
+ctl_reset_stats(struct master *m, const char *arg, uid_t uid, char *msg,
+    size_t msglen)
+{
+	if (arg[0] != '\0') {
+		snprintf(msg, msglen, "reset takes no argument");
+		return -EINVAL;
+	}
+	shm_stats_reset(&m->shm, (int64_t)time(NULL));
+	log_info("statistics reset by uid %lu", (unsigned long)uid);
+	snprintf(msg, msglen, "statistics reset (%" PRIu64 " resets)",
+	    m->shm.ctl->resets.resets);
+	return 0;
 }
 
 /* New connections, each with a second to send its request. */

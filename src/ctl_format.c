@@ -6,6 +6,9 @@
  * a value per worker; the table, the JSON document and the Prometheus
  * exposition are three printers over the same rows.  A worker's JSON
  * object is written by json_worker() alone, for "stats" and "workers".
+ * The histograms follow the rows: quantiles in the table, cumulative
+ * buckets in JSON and Prometheus, their bounds and sums printed as exact
+ * decimals of the base unit so every worker's le labels are the same.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -20,6 +23,7 @@
 
 #include "ctl_format.h"
 #include "ctl_instance.h"
+#include "metrics.h"
 #include "proto.h"
 #include "shm.h"
 #include "tftp_shm.h"
@@ -70,6 +74,14 @@ static void	 json_worker(FILE *fp, const struct snap *s, uint32_t k,
 static void	 prom_family(FILE *fp, const char *metric, const char *help,
 		    const char *type);
 static void	 prom_label(FILE *fp, const char *s);
+static void	 unit_str(uint64_t v, uint64_t div, char *buf, size_t len);
+static void	 hist_sum(const struct snap *s, enum tftp_shm_hist_id id,
+		    struct tftp_shm_hist *out);
+static void	 quantile_str(const struct tftp_shm_hist *h,
+		    enum tftp_shm_hist_id id, double q, char *buf, size_t len);
+static void	 hists_text(const struct snap *s);
+static void	 hists_json(const struct snap *s);
+static void	 hists_prom(const char *name, const struct snap *s);
 static void	 client_str(const struct tftp_shm_session *e, char *addr,
 		    size_t alen, char *buf, size_t len);
 static void	 session_print(enum fmt f, uint32_t k,
@@ -280,6 +292,82 @@ row_label(const struct row *r, char *buf, size_t len)
 		snprintf(buf, len, "%s", r->name);
 }
 
+/*
+ * v units of 1/div (a power of ten) as an exact decimal, without
+ * trailing zeros: 1024 ms is "1.024", 512 bytes "512".
+ */
+static void
+unit_str(uint64_t v, uint64_t div, char *buf, size_t len)
+{
+	uint64_t	 d;
+	int		 digits = 0, n;
+
+	for (d = div; d > 1; d /= 10)
+		digits++;
+	if (digits == 0 || v % div == 0) {
+		snprintf(buf, len, "%" PRIu64, v / div);
+		return;
+	}
+	n = snprintf(buf, len, "%" PRIu64 ".%0*" PRIu64, v / div, digits,
+	    v % div);
+	while (n > 0 && (size_t)n < len && buf[n - 1] == '0')
+		buf[--n] = '\0';
+}
+
+/* Histogram id summed over the workers. */
+static void
+hist_sum(const struct snap *s, enum tftp_shm_hist_id id,
+    struct tftp_shm_hist *out)
+{
+	const struct tftp_shm_hist	*h;
+	uint32_t			 k;
+	unsigned			 i;
+
+	memset(out, 0, sizeof(*out));
+	for (k = 0; k < s->nworkers; k++) {
+		h = &s->stats[k].hist[id];
+		out->count += h->count;
+		out->sum += h->sum;
+		for (i = 0; i <= TFTP_SHM_HIST_BUCKETS; i++)
+			out->bucket[i] += h->bucket[i];
+	}
+}
+
+/* A quantile, or "-" when nothing was recorded. */
+static void
+quantile_str(const struct tftp_shm_hist *h, enum tftp_shm_hist_id id,
+    double q, char *buf, size_t len)
+{
+	double	 v = metrics_quantile(h, id, q);
+
+	if (v < 0)
+		snprintf(buf, len, "-");
+	else if (metrics_hist_div(id) == 1)
+		snprintf(buf, len, "%.0f", v);
+	else
+		snprintf(buf, len, "%.6f", v);
+}
+
+static void
+hists_text(const struct snap *s)
+{
+	static const double	 qs[] = { 0.5, 0.9, 0.99 };
+	struct tftp_shm_hist	 h;
+	char			 sum[32], q[3][32];
+	unsigned		 id, i;
+
+	printf("\n%-26s %10s %16s %12s %12s %12s\n", "histogram", "count",
+	    "sum", "p50", "p90", "p99");
+	for (id = 0; id < TFTP_SHM_H_MAX; id++) {
+		hist_sum(s, id, &h);
+		unit_str(h.sum, metrics_hist_div(id), sum, sizeof(sum));
+		for (i = 0; i < 3; i++)
+			quantile_str(&h, id, qs[i], q[i], sizeof(q[i]));
+		printf("%-26s %10" PRIu64 " %16s %12s %12s %12s\n",
+		    metrics_hist_name(id), h.count, sum, q[0], q[1], q[2]);
+	}
+}
+
 static void
 stats_text(const char *name, const struct snap *s, const struct row *rows,
     size_t nrows)
@@ -303,8 +391,13 @@ stats_text(const char *name, const struct snap *s, const struct row *rows,
 		}
 	}
 	printf("instance %s, master pid %" PRId64 ", up %s, generation %"
-	    PRIu64 "\n\n", name, s->master_pid,
+	    PRIu64 "\n", name, s->master_pid,
 	    duration(snap_uptime(s), up, sizeof(up)), s->generation);
+	if (s->resets > 0 && s->reset_time > 0 && s->reset_time <= s->now)
+		printf("counts since the last of %" PRIu64 " resets, %s ago\n",
+		    s->resets, duration(s->now - s->reset_time, up,
+		    sizeof(up)));
+	putchar('\n');
 	printf("%-*s", lw, "");
 	for (c = 0; c < ncol; c++) {
 		if (c == 0)
@@ -326,6 +419,7 @@ stats_text(const char *name, const struct snap *s, const struct row *rows,
 			printf("  %*" PRIu64, w[c], rows[i].v[c]);
 		putchar('\n');
 	}
+	hists_text(s);
 }
 
 /*
@@ -409,6 +503,52 @@ json_worker(FILE *fp, const struct snap *s, uint32_t k,
 	putc('}', fp);
 }
 
+/*
+ * Each histogram summed over the workers: count, sum and the quantiles
+ * in base units, and the buckets as Prometheus has them, cumulative, the
+ * last one's le "+Inf".
+ */
+static void
+hists_json(const struct snap *s)
+{
+	struct tftp_shm_hist	 h;
+	char			 buf[32];
+	uint64_t		 cum;
+	unsigned		 id, i;
+	double			 q;
+
+	for (id = 0; id < TFTP_SHM_H_MAX; id++) {
+		hist_sum(s, id, &h);
+		unit_str(h.sum, metrics_hist_div(id), buf, sizeof(buf));
+		printf("%s\n  \"%s\": {\"count\": %" PRIu64 ", \"sum\": %s",
+		    id == 0 ? "" : ",", metrics_hist_name(id), h.count, buf);
+		for (i = 0; i < 3; i++) {
+			q = metrics_quantile(&h, id, i == 0 ? 0.5 : i == 1 ?
+			    0.9 : 0.99);
+			printf(", \"p%s\": ", i == 0 ? "50" : i == 1 ? "90" :
+			    "99");
+			if (q < 0)
+				printf("null");
+			else
+				printf("%.6g", q);
+		}
+		printf(", \"buckets\": [");
+		for (cum = 0, i = 0; i <= TFTP_SHM_HIST_BUCKETS; i++) {
+			cum += h.bucket[i];
+			if (i < TFTP_SHM_HIST_BUCKETS)
+				unit_str(metrics_bound(id, i),
+				    metrics_hist_div(id), buf, sizeof(buf));
+			printf("%s{\"le\": %s%s%s, \"count\": %" PRIu64 "}",
+			    i == 0 ? "" : ", ",
+			    i < TFTP_SHM_HIST_BUCKETS ? "" : "\"",
+			    i < TFTP_SHM_HIST_BUCKETS ? buf : "+Inf",
+			    i < TFTP_SHM_HIST_BUCKETS ? "" : "\"", cum);
+		}
+		printf("]}");
+	}
+	printf("\n ");
+}
+
 static void
 stats_json(const char *name, const struct snap *s, const struct row *rows,
     size_t nrows)
@@ -439,6 +579,13 @@ stats_json(const char *name, const struct snap *s, const struct row *rows,
 	}
 	if (json_nested(open))
 		printf("}");
+	printf("},\n \"resets\": %" PRIu64 ", \"reset_time\": ", s->resets);
+	if (s->reset_time > 0)
+		printf("%" PRId64, s->reset_time);
+	else
+		printf("null");
+	printf(",\n \"histograms\": {");
+	hists_json(s);
 	printf("},\n \"workers\": [");
 	for (k = 0; k < s->nworkers; k++) {
 		printf("%s\n  ", k == 0 ? "" : ",");
@@ -489,6 +636,60 @@ static const struct prom_fixed prom_fixed[] = {
 	    "gauge" },
 };
 
+static const char *const hist_help[TFTP_SHM_H_MAX] = {
+	[TFTP_SHM_H_DURATION]	= "Time from request to end of each "
+				  "transfer.",
+	[TFTP_SHM_H_SIZE]	= "Payload bytes of each transfer.",
+	[TFTP_SHM_H_ACK_RTT]	= "Time from a window's first send to the "
+				  "ACK that covers it (no retransmits).",
+	[TFTP_SHM_H_RETRANSMITS] = "Packets sent again by each transfer.",
+};
+
+/* Per worker, as every family: sum by (le) for the instance. */
+static void
+hists_prom(const char *name, const struct snap *s)
+{
+	const struct tftp_shm_hist	*h;
+	char				 metric[128], buf[32];
+	uint64_t			 cum;
+	unsigned			 id, i;
+	uint32_t			 k;
+
+	for (id = 0; id < TFTP_SHM_H_MAX; id++) {
+		snprintf(metric, sizeof(metric), METRIC_PREFIX "%s",
+		    metrics_hist_name(id));
+		prom_family(stdout, metric, hist_help[id], "histogram");
+		for (k = 0; k < s->nworkers; k++) {
+			h = &s->stats[k].hist[id];
+			for (cum = 0, i = 0; i <= TFTP_SHM_HIST_BUCKETS; i++) {
+				cum += h->bucket[i];
+				if (i < TFTP_SHM_HIST_BUCKETS)
+					unit_str(metrics_bound(id, i),
+					    metrics_hist_div(id), buf,
+					    sizeof(buf));
+				else
+					snprintf(buf, sizeof(buf), "+Inf");
+				printf("%s_bucket{instance=\"", metric);
+				prom_label(stdout, name);
+				printf("\",worker=\"%u\",le=\"%s\"} %" PRIu64
+				    "\n", k, buf, cum);
+			}
+			unit_str(h->sum, metrics_hist_div(id), buf,
+			    sizeof(buf));
+			printf("%s_sum{instance=\"", metric);
+			prom_label(stdout, name);
+			printf("\",worker=\"%u\"} %s\n", k, buf);
+			/*
+			 * The +Inf bucket and _count must agree: the
+			 * buckets' total, not the separately loaded count.
+			 */
+			printf("%s_count{instance=\"", metric);
+			prom_label(stdout, name);
+			printf("\",worker=\"%u\"} %" PRIu64 "\n", k, cum);
+		}
+	}
+}
+
 static void
 stats_prom(const char *name, const struct snap *s, const struct row *rows,
     size_t nrows)
@@ -534,6 +735,13 @@ stats_prom(const char *name, const struct snap *s, const struct row *rows,
 			printf("} %" PRIu64 "\n", r->v[k + 1]);
 		}
 	}
+	hists_prom(name, s);
+	prom_family(stdout, METRIC_PREFIX "stats_resets_total", "Times "
+	    "\"tftpctl stats --reset\" set a new baseline (these counters "
+	    "keep counting).", "counter");
+	printf(METRIC_PREFIX "stats_resets_total{instance=\"");
+	prom_label(stdout, name);
+	printf("\"} %" PRIu64 "\n", s->resets);
 	prom_family(stdout, METRIC_PREFIX "uptime_seconds", "Seconds since "
 	    "the instance's master started.", "gauge");
 	printf(METRIC_PREFIX "uptime_seconds{instance=\"");
@@ -637,6 +845,58 @@ sessions_end(const struct sessions_out *o)
 {
 	if (o->f == FMT_JSON)
 		printf("%s]\n", o->first ? "" : "\n");
+}
+
+/* -------------------------------------------------------------------- */
+/* clients, files */
+
+void
+topn_print(enum fmt f, bool files, const struct ctl_topn_row *rows,
+    size_t n)
+{
+	char		 key[INET6_ADDRSTRLEN + 4];
+	char		 vis[4 * TFTP_SHM_FILE_MAX + 1];
+	size_t		 i;
+
+	if (f == FMT_JSON)
+		printf("[");
+	else if (files)
+		printf("%10s %14s %9s  %s\n", "REQUESTS", "BYTES", "FAILURES",
+		    "FILE");
+	else
+		printf("%-43s %10s %14s %9s\n", "CLIENT", "REQUESTS", "BYTES",
+		    "FAILURES");
+	for (i = 0; i < n; i++) {
+		if (!files)
+			ctl_topn_client_str(&rows[i], key, sizeof(key));
+		if (f != FMT_JSON && files) {
+			/* The raw name, escaped once, for a terminal. */
+			str_vis(vis, sizeof(vis), (const char *)rows[i].key);
+			printf("%10" PRIu64 " %14" PRIu64 " %9" PRIu64
+			    "  \"%s\"\n", rows[i].requests, rows[i].bytes,
+			    rows[i].failures, vis);
+			continue;
+		}
+		if (f != FMT_JSON) {
+			printf("%-43s %10" PRIu64 " %14" PRIu64 " %9" PRIu64
+			    "\n", key, rows[i].requests, rows[i].bytes,
+			    rows[i].failures);
+			continue;
+		}
+		printf("%s\n {\"%s\": ", i == 0 ? "" : ",", files ? "file" :
+		    "client");
+		if (files)
+			json_str(stdout, (const char *)rows[i].key,
+			    sizeof(rows[i].key));
+		else
+			json_str(stdout, key, sizeof(key));
+		printf(", \"requests\": %" PRIu64 ", \"bytes\": %" PRIu64
+		    ", \"failures\": %" PRIu64 ", \"error\": %" PRIu64 "}",
+		    rows[i].requests, rows[i].bytes, rows[i].failures,
+		    rows[i].error);
+	}
+	if (f == FMT_JSON)
+		printf("%s]\n", n > 0 ? "\n" : "");
 }
 
 /* -------------------------------------------------------------------- */

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ctl_instance.h"
+#include "ctl_topn.h"
 #include "tftp_shm.h"
 
 enum fmt {
@@ -22,8 +23,19 @@ enum fmt {
 	FMT_PROM,
 };
 
-/* "stats": every counter, per worker and summed, in format f. */
+/*
+ * "stats": every counter, per worker and summed, and the histograms, in
+ * format f.  The table and JSON show what the snapshot holds (the caller
+ * subtracts the reset baseline for them); Prometheus wants the raw,
+ * monotonic counts.
+ */
 void	 stats_print(enum fmt f, const char *name, const struct snap *s);
+/*
+ * "clients", "files": the merged top-N rows (ctl_topn.h), a table or a
+ * JSON array; files is false for clients.
+ */
+void	 topn_print(enum fmt f, bool files, const struct ctl_topn_row *rows,
+	    size_t n);
 /* "workers": one line or JSON object per worker (no FMT_PROM). */
 void	 workers_print(enum fmt f, const struct snap *s);
 /* "instances": the table of running instances. */

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "ctl_instance.h"
+#include "metrics.h"
 #include "shm.h"
 #include "tftp_shm.h"
 
@@ -253,6 +254,23 @@ snap_take(const struct inst *in, struct snap *s)
 	}
 	s->generation = shm_generation(in->v.ctl);
 	s->now = (int64_t)time(NULL);
+	if (shm_read_resets(in->v.ctl, s->nworkers, &s->resets,
+	    &s->reset_time, s->base) < 0)
+		errx(1, "%s: the master kept rewriting the statistics "
+		    "baseline; try again", in->name);
+}
+
+void
+snap_since_reset(struct snap *s)
+{
+	uint32_t	 k;
+
+	if (s->since_reset)
+		return;
+	for (k = 0; k < s->nworkers; k++)
+		metrics_baseline_sub(&s->stats[k], &s->info[k].restarts,
+		    &s->base[k]);
+	s->since_reset = true;
 }
 
 bool

@@ -35,6 +35,11 @@ struct snap {
 	uint32_t			 nworkers;
 	struct tftp_shm_worker_info	 info[TFTP_SHM_MAX_WORKERS];
 	struct tftp_shm_stats		 stats[TFTP_SHM_MAX_WORKERS];
+	/* "stats --reset": how often, when last, and what it kept. */
+	uint64_t			 resets;
+	int64_t				 reset_time;
+	bool				 since_reset;	/* base taken off */
+	struct tftp_shm_baseline	 base[TFTP_SHM_MAX_WORKERS];
 };
 
 /* One transfer-table entry of worker k, copied and checked. */
@@ -69,6 +74,11 @@ void	 inst_close(struct inst *in);
 int64_t	 inst_start_time(const struct inst *in);
 
 void	 snap_take(const struct inst *in, struct snap *s);
+/*
+ * The counters, histograms and restarts since the last "stats --reset"
+ * (the baseline subtracted); the gauges and the top-N tables stay.
+ */
+void	 snap_since_reset(struct snap *s);
 /* Seconds worker k's process has run (0 when not running). */
 int64_t	 snap_worker_uptime(const struct snap *s, uint32_t k);
 /* Seconds since the master started (0 when unknown). */

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "shm.h"
 
 #define SHM_CREATE_TRIES	4
@@ -1031,6 +1032,52 @@ shm_stats_read(const struct tftp_shm_stats *s, struct tftp_shm_stats *out)
 	for (i = 0; i < offsetof(struct tftp_shm_stats, reserved) /
 	    sizeof(uint64_t); i++)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+	/* A top-N entry's key and counts belong together: its seqlock. */
+	for (i = 0; i < TFTP_SHM_TOPN; i++) {
+		(void)metrics_top_read(&s->clients[i], &out->clients[i]);
+		(void)metrics_top_read(&s->files[i], &out->files[i]);
+	}
+}
+
+void
+shm_stats_reset(struct shm_master *m, int64_t now)
+{
+	struct tftp_shm_resets *r = &m->ctl->resets;
+	uint32_t k;
+
+	seq_begin(&r->seq);
+	for (k = 0; k < m->hdr->nworkers && k < TFTP_SHM_MAX_WORKERS; k++)
+		metrics_baseline_take(shm_master_stats(m, k),
+		    __atomic_load_n(&m->ctl->workers[k].restarts,
+		    __ATOMIC_RELAXED), &r->base[k]);
+	__atomic_store_n(&r->resets, r->resets + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->reset_time, now, __ATOMIC_RELAXED);
+	seq_end(&r->seq);
+}
+
+int
+shm_read_resets(const struct tftp_shm_control *ctl, uint32_t nworkers,
+    uint64_t *resets, int64_t *reset_time, struct tftp_shm_baseline *base)
+{
+	const struct tftp_shm_resets *r = &ctl->resets;
+	uint32_t s1, s2, spins = 0;
+	int i;
+
+	if (nworkers > TFTP_SHM_MAX_WORKERS)
+		nworkers = TFTP_SHM_MAX_WORKERS;
+	for (i = 0; i < SHM_READ_TRIES; i++) {
+		if (!seq_read_begin(&r->seq, &spins, &s1))
+			return -EAGAIN;
+		*resets = __atomic_load_n(&r->resets, __ATOMIC_RELAXED);
+		*reset_time = __atomic_load_n(&r->reset_time,
+		    __ATOMIC_RELAXED);
+		memcpy(base, r->base, nworkers * sizeof(*base));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&r->seq, __ATOMIC_RELAXED);
+		if (s1 == s2)
+			return 0;
+	}
+	return -EAGAIN;
 }
 
 bool

@@ -89,6 +89,13 @@ void	 shm_reset_worker_region(struct shm_master *m, uint32_t k);
  * exit); NULL when k >= the segment's worker count. */
 const struct tftp_shm_stats *shm_master_stats(const struct shm_master *m,
 	    uint32_t k);
+/*
+ * "tftpctl stats --reset": every worker's counters and histograms (and
+ * the master's restart counts) as they are now become the baseline
+ * tftpctl subtracts; the count of resets goes up and reset_time is now
+ * (CLOCK_REALTIME, seconds).  Under the resets' own seqlock.
+ */
+void	 shm_stats_reset(struct shm_master *m, int64_t now);
 /* Unmap, close, and unlink the file. */
 void	 shm_destroy(struct shm_master *m);
 
@@ -134,7 +141,16 @@ const struct tftp_shm_session *shm_view_sessions(const struct shm_view *v,
  * k is out of range. */
 bool	 shm_view_worker_info(const struct shm_view *v, uint32_t k,
 	    struct tftp_shm_worker_info *out);
-/* A tear-free copy of a statistics slot (each 64-bit field atomically). */
+/*
+ * The baselines of the first nworkers workers, the count of resets and
+ * the last one's time, under their seqlock: 0, or -EAGAIN as
+ * shm_read_config().
+ */
+int	 shm_read_resets(const struct tftp_shm_control *ctl,
+	    uint32_t nworkers, uint64_t *resets, int64_t *reset_time,
+	    struct tftp_shm_baseline *base);
+/* A tear-free copy of a statistics slot (each 64-bit field atomically,
+ * each top-N entry under its seqlock). */
 void	 shm_stats_read(const struct tftp_shm_stats *s,
 	    struct tftp_shm_stats *out);
 /* Copy one transfer-table entry under its seqlock; false if free/busy.

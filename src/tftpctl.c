@@ -26,6 +26,7 @@
 #include "ctl_client.h"
 #include "ctl_format.h"
 #include "ctl_instance.h"
+#include "ctl_topn.h"
 #include "tftp_ctl.h"
 #include "tftp_shm.h"
 
@@ -47,6 +48,9 @@ static void	 usage(FILE *fp);
 static int	 cmd_stats(int, char **);
 static int	 cmd_sessions(int, char **);
 static int	 cmd_workers(int, char **);
+static int	 cmd_clients(int, char **);
+static int	 cmd_files(int, char **);
+static int	 topn(int, char **, bool);
 static int	 cmd_get(int, char **);
 static int	 cmd_set(int, char **);
 static int	 cmd_reload(int, char **);
@@ -63,6 +67,8 @@ static const struct command commands[] = {
 	{ "stats",	cmd_stats },
 	{ "sessions",	cmd_sessions },
 	{ "workers",	cmd_workers },
+	{ "clients",	cmd_clients },
+	{ "files",	cmd_files },
 	{ "get",	cmd_get },
 	{ "set",	cmd_set },
 	{ "reload",	cmd_reload },
@@ -79,9 +85,12 @@ static const struct option long_opts[] = {
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL,			0,			NULL, 0 },
 };
+/* Rows "clients" and "files" show unless -n says otherwise. */
+#define TOPN_DEFAULT	20
 
 /* Scratch space too big for the stack. */
 static struct snap	 snapshot;
+static struct ctl_topn_row topn_rows[TFTP_SHM_MAX_WORKERS * TFTP_SHM_TOPN];
 
 int
 main(int argc, char *argv[])
@@ -158,9 +167,13 @@ usage(FILE *fp)
 	    "  -h, --help                     this text\n"
 	    "  -V, --version                  the version\n"
 	    "commands:\n"
-	    "  stats [--json | --prometheus]  counters, per worker and summed\n"
+	    "  stats [--json | --prometheus]  counters (per worker, summed)\n"
+	    "                                 and histograms\n"
+	    "  stats --reset                  count from zero (table, JSON)\n"
 	    "  sessions [--json]              transfers in progress\n"
 	    "  workers [--json]               worker processes\n"
+	    "  clients [-n N] [--json]        busiest clients (approximate)\n"
+	    "  files [-n N] [--json]          busiest files (approximate)\n"
 	    "  get [KEY]                      published settings (INI)\n"
 	    "  set KEY=VALUE                  change a live setting\n"
 	    "  reload                         re-read the configuration file\n"
@@ -203,16 +216,34 @@ flush_stdout(void)
 		err(1, "stdout");
 }
 
+/*
+ * The table and JSON count since the last "stats --reset"; Prometheus
+ * gets the raw counters, which never go backwards (its rate() and
+ * increase() would read a drop as a restart of the process).
+ */
 static int
 cmd_stats(int argc, char **argv)
 {
+	char		 name[TFTP_SHM_NAME_MAX];
 	struct inst	 in;
 	enum fmt	 f;
+	int		 r;
 
+	if (argc >= 2 && strcmp(argv[1], "--reset") == 0) {
+		if (argc != 2)
+			errx(1, "usage: tftpctl stats --reset");
+		inst_pick(rundir, instance_opt, name, sizeof(name));
+		if ((r = ctl_request(rundir, name, TFTP_CTL_RESET_STATS,
+		    NULL)) == 0)
+			flush_stdout();
+		return r;
+	}
 	f = parse_fmt(argc, argv, true);
 	inst_open(rundir, instance_opt, &in);
 	snap_take(&in, &snapshot);
 	inst_close(&in);
+	if (f != FMT_PROM)
+		snap_since_reset(&snapshot);
 	stats_print(f, in.name, &snapshot);
 	flush_stdout();
 	return 0;
@@ -249,6 +280,54 @@ cmd_workers(int argc, char **argv)
 	snap_take(&in, &snapshot);
 	inst_close(&in);
 	workers_print(f, &snapshot);
+	flush_stdout();
+	return 0;
+}
+
+static int
+cmd_clients(int argc, char **argv)
+{
+	return topn(argc, argv, false);
+}
+
+static int
+cmd_files(int argc, char **argv)
+{
+	return topn(argc, argv, true);
+}
+
+/* "clients" or "files" [-n N] [--json]. */
+static int
+topn(int argc, char **argv, bool files)
+{
+	struct inst	 in;
+	enum fmt	 f = FMT_TEXT;
+	size_t		 n = TOPN_DEFAULT, max;
+	char		*end;
+	unsigned long	 v;
+	int		 i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 && f == FMT_TEXT)
+			f = FMT_JSON;
+		else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+			errno = 0;
+			v = strtoul(argv[++i], &end, 10);
+			if (errno != 0 || end == argv[i] || *end != '\0' ||
+			    argv[i][0] == '-' || v == 0 ||
+			    v > TFTP_SHM_MAX_WORKERS * TFTP_SHM_TOPN)
+				errx(1, "%s: -n takes 1..%d", argv[0],
+				    TFTP_SHM_MAX_WORKERS * TFTP_SHM_TOPN);
+			n = v;
+		} else
+			errx(1, "usage: tftpctl %s [-n N] [--json]", argv[0]);
+	}
+	inst_open(rundir, instance_opt, &in);
+	snap_take(&in, &snapshot);
+	inst_close(&in);
+	max = files ? ctl_topn_files(&snapshot, topn_rows, n) :
+	    ctl_topn_clients(&snapshot, topn_rows, n);
+	topn_print(f, files, topn_rows, max);
 	flush_stdout();
 	return 0;
 }

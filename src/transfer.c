@@ -7,7 +7,9 @@
  * action; the failure is then reported to the state machine, whose answer
  * (an ERROR, the end) is carried out in turn.  The end is counted and
  * logged here; log_request() writes the one log line of every request,
- * admitted or refused.
+ * admitted or refused.  The histograms of the statistics slot are fed
+ * here too: a transfer's duration, size and retransmits at its end, and
+ * the round trip of a window from its send to the ACK that covers it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +17,7 @@
 
 #include "files.h"
 #include "log.h"
+#include "metrics.h"
 #include "loop.h"
 #include "proto.h"
 #include "shm.h"
@@ -34,6 +37,8 @@ static void	 log_json(const struct worker *w, const struct reqinfo *ri,
 		    int prio, const char *addr, const char *op, uint64_t bytes,
 		    uint64_t ms, const char *result, uint16_t code,
 		    const char *msg);
+static void	 transfer_hists(struct worker *w, const struct transfer *t,
+		    uint64_t bytes);
 
 /*
  * A packet from the transfer's client, to its state machine.  Returns the
@@ -44,6 +49,7 @@ transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
     size_t len)
 {
 	struct xfer_action a;
+	uint64_t now_us;
 
 	count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
 	/* The client answered: a request from it now is a new one. */
@@ -51,6 +57,14 @@ transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
 	if (len >= TFTP_HDR_LEN && buf[0] == 0 && buf[1] == TFTP_DATA)
 		count(w, TFTP_SHM_C_BYTES_RECEIVED, len - TFTP_HDR_LEN);
 	xfer_on_packet(&t->x, buf, len, time_now_ms(), &a);
+	/* The timed window acknowledged: one round-trip sample. */
+	if (t->rtt_block != 0 && xfer_acked(&t->x) >= t->rtt_block) {
+		now_us = time_now_us();
+		if (now_us >= t->rtt_sent_us)
+			metrics_record(w->st->hist, TFTP_SHM_H_ACK_RTT,
+			    now_us - t->rtt_sent_us);
+		t->rtt_block = 0;
+	}
 	transfer_act(w, t, &a);
 	return a.flags;
 }
@@ -94,6 +108,13 @@ run_action(struct worker *w, struct transfer *t, const struct xfer_action *a,
 		count(w, TFTP_SHM_C_RETRANSMITS, a->retransmits);
 	if (a->timeouts != 0)
 		count(w, TFTP_SHM_C_TIMEOUTS, a->timeouts);
+	/*
+	 * Karn: once anything went again, an ACK may answer either send,
+	 * so the window being timed gives no sample.
+	 */
+	if (a->retransmits != 0 || a->timeouts != 0 ||
+	    (a->flags & XA_RETRANSMIT))
+		t->rtt_block = 0;
 	if (a->flags & XA_WRITE) {
 		r = files_upload_write(&t->up, a->data, a->len);
 		if (r < 0) {
@@ -117,6 +138,12 @@ run_action(struct worker *w, struct transfer *t, const struct xfer_action *a,
 		if (r < 0) {
 			send_errmap(r, code, msg);
 			return r;
+		}
+		/* One window timed at a time, per transfer. */
+		if (t->rtt_block == 0 && a->count > 0 &&
+		    !(a->flags & XA_RETRANSMIT)) {
+			t->rtt_block = a->first + a->count - 1;
+			t->rtt_sent_us = time_now_us();
 		}
 	}
 	if (a->flags & XA_SEND_ACK)
@@ -198,12 +225,54 @@ send_errmap(int r, uint16_t *code, const char **msg)
 	*msg = r == -ESTALE ? "File changed" : strerror(-r);
 }
 
-/* The transfer's log line and outcome counters; its slot is freed. */
+/*
+ * A request ended: its client and its file in the busiest-clients and
+ * busiest-files tables.
+ */
+void
+transfer_top(struct worker *w, const struct reqinfo *ri, uint64_t bytes,
+    bool failed)
+{
+	uint8_t key[16];
+	uint16_t family;
+	size_t len;
+
+	len = metrics_client_key((const struct sockaddr *)&ri->peer, &family,
+	    key);
+	if (len > 0)
+		metrics_top_add(w->st->clients, TFTP_SHM_TOPN, family, key,
+		    len, bytes, failed);
+	metrics_top_add(w->st->files, TFTP_SHM_TOPN, 0, ri->file,
+	    strlen(ri->file), bytes, failed);
+}
+
+/* A transfer's duration (as its log line's), size and retransmits. */
+static void
+transfer_hists(struct worker *w, const struct transfer *t, uint64_t bytes)
+{
+	uint64_t end = t->ri.end_ms != 0 ? t->ri.end_ms : time_now_ms();
+
+	metrics_record(w->st->hist, TFTP_SHM_H_DURATION,
+	    end >= t->ri.start_ms ? end - t->ri.start_ms : 0);
+	metrics_record(w->st->hist, TFTP_SHM_H_SIZE, bytes);
+	metrics_record(w->st->hist, TFTP_SHM_H_RETRANSMITS,
+	    xfer_status(&t->x).retransmits);
+}
+
+/*
+ * The transfer's log line, outcome counters, histograms and top-N
+ * entries; its slot is freed.
+ */
 void
 transfer_finish(struct worker *w, struct transfer *t, int result,
     uint16_t code, const char *msg)
 {
 	uint64_t bytes = xfer_bytes(&t->x);
+	bool failed = result != 0 && result != -ECONNRESET &&
+	    result != -ECONNABORTED;
+
+	transfer_hists(w, t, bytes);
+	transfer_top(w, &t->ri, bytes, failed);
 
 	if (result == 0) {
 		count(w, TFTP_SHM_C_TRANSFERS_OK, 1);

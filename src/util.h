@@ -62,5 +62,7 @@ void		 str_append(char *buf, size_t len, size_t *off,
 
 /* Monotonic milliseconds. */
 uint64_t	 time_now_ms(void);
+/* The same clock in microseconds (round trips on a LAN). */
+uint64_t	 time_now_us(void);
 
 #endif /* UTIL_H */

@@ -98,6 +98,12 @@ struct transfer {
 	/* Shared memory: the transfer-table entry and what it was told. */
 	int			 sess;	/* -1: not listed */
 	uint64_t		 sess_bytes;
+	/*
+	 * Read: the ACK round trip being timed, of the last block of a
+	 * window sent for the first time (time_now_us()); 0: none.
+	 */
+	uint64_t		 rtt_block;
+	uint64_t		 rtt_sent_us;
 	struct reqinfo		 ri;
 };
 
@@ -296,6 +302,10 @@ count_failed(struct worker *w, uint16_t code)
 	count(w, TFTP_SHM_C_TRANSFERS_FAILED, 1);
 	bump(&w->st->errors[code < TFTP_SHM_NERRORS ? code : 0]);
 }
+
+/* transfer.c: a request's end in the busiest clients and files. */
+void		 transfer_top(struct worker *w, const struct reqinfo *ri,
+		    uint64_t bytes, bool failed);
 
 /* listener.c: the listen sockets */
 int		 listener_alloc(struct worker *w);

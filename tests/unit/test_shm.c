@@ -11,8 +11,10 @@
  * replacing a stale file and refusing a live one (by lock and by pid);
  * the validator rejecting every kind of broken or lying file; worker
  * bookkeeping, the master's view of each slot, region reset and counter
- * names; every key of the configuration through the settings and back,
- * and corrupted settings refused by config_validate().
+ * names; the statistics baseline of "stats --reset" and the top-N
+ * entries copied under their seqlocks; every key of the configuration
+ * through the settings and back, and corrupted settings refused by
+ * config_validate().
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,6 +41,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "shm.h"
 #include "tmpdir.h"
 
@@ -1466,6 +1469,78 @@ test_set_worker_and_reset(void **state)
 	shm_destroy(&m);
 }
 
+/*
+ * "stats --reset": the master's baseline of every worker's counters,
+ * histograms and restarts, read back through a view; the workers' slots
+ * untouched; the top-N entries copied under their seqlocks.
+ */
+static void
+test_stats_reset(void **state)
+{
+	struct fixture *f = *state;
+	static struct tftp_shm_baseline base[NWORKERS];
+	static struct tftp_shm_stats copy;
+	struct shm_master m;
+	struct shm_worker w;
+	struct shm_view v;
+	char why[256];
+	uint64_t resets;
+	int64_t when;
+
+	create(f, &m);
+	attach(&m, &w, 1);
+	assert_int_equal(shm_view_open(&v, f->path, why, sizeof(why)), 0);
+	assert_int_equal(shm_read_resets(v.ctl, NWORKERS, &resets, &when,
+	    base), 0);
+	assert_int_equal(resets, 0);
+	assert_int_equal(when, 0);
+
+	shm_count(w.stats, TFTP_SHM_C_RRQ, 7);
+	metrics_record(w.stats->hist, TFTP_SHM_H_SIZE, 1000);
+	metrics_top_add(w.stats->files, TFTP_SHM_TOPN, 0, "pxelinux.0", 10,
+	    1000, false);
+	shm_set_worker(&m, 1, 4242, TFTP_SHM_W_RUNNING, 0, 2, 1);
+	shm_stats_reset(&m, 1700000000);
+	assert_int_equal(shm_read_resets(v.ctl, NWORKERS, &resets, &when,
+	    base), 0);
+	assert_int_equal(resets, 1);
+	assert_int_equal(when, 1700000000);
+	assert_int_equal(base[1].counters[TFTP_SHM_C_RRQ], 7);
+	assert_int_equal(base[1].restarts, 2);
+	assert_int_equal(base[1].hist[TFTP_SHM_H_SIZE].count, 1);
+	assert_int_equal(base[1].hist[TFTP_SHM_H_SIZE].bucket[1], 1);
+	assert_int_equal(base[0].counters[TFTP_SHM_C_RRQ], 0);
+	assert_int_equal(v.ctl->resets.seq % 2, 0);
+
+	/* The worker's slot is its own: read as it was, counting on. */
+	shm_count(w.stats, TFTP_SHM_C_RRQ, 1);
+	shm_stats_read(shm_view_stats(&v, 1), &copy);
+	assert_int_equal(copy.counters[TFTP_SHM_C_RRQ], 8);
+	assert_int_equal(copy.files[0].requests, 1);
+	assert_string_equal((const char *)copy.files[0].key, "pxelinux.0");
+	assert_int_equal(copy.files[1].requests, 0);
+	/* An entry held odd by its writer is not copied half-written. */
+	w.stats->files[0].seq++;
+	shm_stats_read(shm_view_stats(&v, 1), &copy);
+	assert_int_equal(copy.files[0].requests, 0);
+	w.stats->files[0].seq++;
+
+	shm_stats_reset(&m, 1700000001);
+	assert_int_equal(shm_read_resets(v.ctl, NWORKERS, &resets, &when,
+	    base), 0);
+	assert_int_equal(resets, 2);
+	assert_int_equal(base[1].counters[TFTP_SHM_C_RRQ], 8);
+	/* A master stopped mid-write: the reader gives up, bounded. */
+	m.ctl->resets.seq++;
+	assert_int_equal(shm_read_resets(v.ctl, NWORKERS, &resets, &when,
+	    base), -EAGAIN);
+	m.ctl->resets.seq++;
+
+	shm_view_close(&v);
+	detach(&w);
+	shm_destroy(&m);
+}
+
 static void
 test_counter_names(void **state)
 {
@@ -1528,6 +1603,7 @@ main(void)
 		T(test_view_rejects),
 		T(test_set_worker_and_reset),
 		T(test_counter_names),
+		T(test_stats_reset),
 	};
 #undef T
 

@@ -25,6 +25,7 @@
 #include "ctl_client.h"
 #include "ctl_format.h"
 #include "ctl_instance.h"
+#include "ctl_top.h"
 #include "tftp_ctl.h"
 #include "tftp_shm.h"
 
@@ -46,6 +47,7 @@ static void	 usage(FILE *fp);
 static int	 cmd_stats(int, char **);
 static int	 cmd_sessions(int, char **);
 static int	 cmd_workers(int, char **);
+static int	 cmd_top(int, char **);
 static int	 cmd_get(int, char **);
 static int	 cmd_set(int, char **);
 static int	 cmd_reload(int, char **);
@@ -62,6 +64,7 @@ static const struct command commands[] = {
 	{ "stats",	cmd_stats },
 	{ "sessions",	cmd_sessions },
 	{ "workers",	cmd_workers },
+	{ "top",	cmd_top },
 	{ "get",	cmd_get },
 	{ "set",	cmd_set },
 	{ "reload",	cmd_reload },
@@ -131,6 +134,7 @@ usage(FILE *fp)
 	    "  stats [--json | --prometheus]  counters, per worker and summed\n"
 	    "  sessions [--json]              transfers in progress\n"
 	    "  workers [--json]               worker processes\n"
+	    "  top [-d secs] [-n count]       live view, q quits\n"
 	    "  get [KEY]                      published settings (INI)\n"
 	    "  set KEY=VALUE                  change a live setting\n"
 	    "  reload                         re-read the configuration file\n"
@@ -221,6 +225,13 @@ cmd_workers(int argc, char **argv)
 	workers_print(f, &snapshot);
 	flush_stdout();
 	return 0;
+}
+
+/* The live view; its own file, as it owns the terminal while it runs. */
+static int
+cmd_top(int argc, char **argv)
+{
+	return top_main(rundir, instance_opt, argc, argv);
 }
 
 /*

@@ -145,8 +145,9 @@ if t_fake_segment; then
 	tm new-session -d -x 132 -y 24 -s fake \
 	    "'$TFTPCTL' -d '$FAKE' -i fake top; exec sleep 120"
 	t_fake() {
+		local want='"m1\\033\[2J\\033\]2;pwned\\007\\23331m"'
 		wait_for 20 "the fake segment's m1, escaped" shows fake \
-		    "$T/cap.fake" '"m1\\033\[2J\\033\]2;pwned\\007\\23331m"' || {
+		    "$T/cap.fake" "$want" || {
 			sed 's/^/#   | /' "$T/cap.fake"
 			return 1
 		}

@@ -777,6 +777,7 @@ draw_workers(struct top *t, size_t rows)
 	const struct rates		*r;
 	char				 n[5][16];
 	uint32_t			 k, shown;
+	size_t				 i;
 
 	line_add(t, "%2s %-7s %-8s %6s %7s %7s %6s %6s %4s %9s %5s", "W",
 	    "PID", "STATE", "REQ/S", "SENT/S", "RECV/S", "PKT/S", "RETR/S",
@@ -787,7 +788,7 @@ draw_workers(struct top *t, size_t rows)
 		st = &s->stats[k];
 		r = &t->w[k];
 		if (!t->have_rates || !worker_live(s->info[k].state))
-			for (size_t i = 0; i < 5; i++)
+			for (i = 0; i < 5; i++)
 				snprintf(n[i], sizeof(n[i]), "-");
 		else {
 			count(r->req, n[0], sizeof(n[0]));

@@ -204,7 +204,10 @@ top_main(const char *rundir, const char *instance, int argc, char **argv)
 	frame_take(t);
 	next = t->cur_ms + (t->delay_ms < FIRST_MS ? t->delay_ms : FIRST_MS);
 	for (;;) {
-		redraw = wait_keys(t, next);
+		/* Space: a new frame now, its rates over the time since. */
+		if (wait_keys(t, next))
+			next = time_now_ms();
+		redraw = false;
 		if (quit_sig)
 			break;
 		if (resized) {
@@ -409,7 +412,7 @@ write_all(const char *buf, size_t len)
 
 /*
  * Until the monotonic until_ms, a signal or a key.  q, Q and Ctrl-C
- * quit; space asks for a redraw now (true).
+ * quit; space asks for a new frame now (true).
  */
 static bool
 wait_keys(struct top *t, uint64_t until_ms)

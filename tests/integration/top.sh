@@ -7,7 +7,8 @@
 # rules refuse bytes below 0x20, so this is the control sequence a client
 # can get into the table).  The view shows them, escaped; its progress
 # moves between two captures; the key line is the 24th (the layout fits);
-# a resize redraws to the new size; q and Ctrl-C end it with the terminal
+# a resize redraws to the new size; space takes a frame at once (with -d
+# 3600); q and Ctrl-C end it with the terminal
 # back in canonical mode with echo; not on a terminal, -n 2 prints two
 # blocks with no escape sequence; bad options are refused.
 if [ -z "${BASH_VERSION:-}" ]; then
@@ -212,10 +213,26 @@ quits() {
 }
 check "top: q ends it, status 0, the terminal restored" quits view q
 
-top_pane intr -d 0.3
-t_intr() {
+# An hour between frames: only space brings a new one (the title line
+# has the uptime and the time of day).
+top_pane intr -d 3600
+t_space() {
+	local l1
 	wait_for 20 "the second top" shows intr "$T/cap5" '^tftpctl top - ' ||
 	    return 1
+	l1=$(head -n 1 "$T/cap5")
+	new_frame() {
+		tm send-keys -t intr Space && sleep 0.2 && cap intr "$T/cap6" &&
+		    [ "$(head -n 1 "$T/cap6")" != "$l1" ]
+	}
+	wait_for 10 "a new frame after space" new_frame || {
+		echo "#   first: $l1"
+		sed 's/^/#   | /' "$T/cap6"
+		return 1
+	}
+}
+check "top -d 3600: space takes a new frame" t_space
+t_intr() {
 	quits intr C-c
 }
 check "top: Ctrl-C ends it, status 0, the terminal restored" t_intr

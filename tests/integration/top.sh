@@ -5,12 +5,13 @@
 # own server socket in the test's directory).  Two slow downloads run, one
 # of a name with the 8-bit CSI (U+009B, bytes C2 9B: the request-path
 # rules refuse bytes below 0x20, so this is the control sequence a client
-# can get into the table).  The view shows them, escaped; its progress
-# moves between two captures; the key line is the 24th (the layout fits);
-# a resize redraws to the new size; space takes a frame at once (with -d
-# 3600); q and Ctrl-C end it with the terminal
-# back in canonical mode with echo; not on a terminal, -n 2 prints two
-# blocks with no escape sequence; bad options are refused.
+# can get into the table).  The view shows them, escaped (and ESC, OSC,
+# BEL from a doctored copy of the segment); the progress moves between two
+# captures, below 64 KiB; the key line is the 24th (the layout fits); a
+# resize redraws to the new size; space takes a frame at once (with -d
+# 3600); q and Ctrl-C end it with the terminal back in canonical mode with
+# echo; not on a terminal, -n 2 prints two blocks with no escape sequence;
+# bad options are refused.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi

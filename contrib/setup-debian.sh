@@ -21,7 +21,8 @@ BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 # (systemd-nspawn): tests/system/nspawn.sh.  QEMU, the firmware it boots
 # (u-boot-qemu, ipxe-qemu, ovmf; seabios comes with qemu-system-x86),
 # dnsmasq-base (dnsmasq as a DHCP server only, no service started) and
-# ethtool: tests/system/firmware.sh.
+# ethtool: tests/system/firmware.sh.  tmux: tests/integration/top.sh (a
+# terminal of a known size to run tftpctl top in).
 # python3-prometheus-client: tests/integration/metrics.sh too.
 TEST_PKGS="libcmocka-dev tftp-hpa atftp curl busybox python3
 	clang libclang-rt-14-dev gcovr iproute2 nftables
@@ -29,7 +30,7 @@ TEST_PKGS="libcmocka-dev tftp-hpa atftp curl busybox python3
 	devscripts dpkg-dev debhelper pkgconf lintian
 	debootstrap systemd-container
 	qemu-system-x86 qemu-system-arm u-boot-qemu ipxe-qemu ovmf
-	dnsmasq-base ethtool"
+	dnsmasq-base ethtool tmux"
 
 # tftp-hpa's in.tftpd for tests/integration/hparemap.py (remap rules
 # compared with ours), unpacked into HPA_DIR rather than installed: the

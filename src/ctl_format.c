@@ -53,10 +53,8 @@ struct row {
 #define MAX_ROWS	(TFTP_SHM_C_MAX + TFTP_SHM_NERRORS + TFTP_OPT_MAX + \
 			    NGAUGES + 2)
 
-static const char *state_name(uint32_t state);
 static const char *exit_text(const struct tftp_shm_worker_info *wi,
 		    char *buf, size_t len);
-static const char *duration(int64_t secs, char *buf, size_t len);
 static size_t	 rows_build(const struct snap *s, struct row *rows);
 static void	 row_label(const struct row *r, char *buf, size_t len);
 static void	 stats_text(const char *name, const struct snap *s,
@@ -82,8 +80,6 @@ static void	 quantile_str(const struct tftp_shm_hist *h,
 static void	 hists_text(const struct snap *s);
 static void	 hists_json(const struct snap *s);
 static void	 hists_prom(const char *name, const struct snap *s);
-static void	 client_str(const struct tftp_shm_session *e, char *addr,
-		    size_t alen, char *buf, size_t len);
 static void	 session_print(enum fmt f, uint32_t k,
 		    const struct tftp_shm_session *e, int64_t now_ms,
 		    bool first);
@@ -143,7 +139,7 @@ static const char *const state_names[] = {
 /* Scratch space too big for the stack. */
 static struct row	 rowbuf[MAX_ROWS];
 
-static const char *
+const char *
 state_name(uint32_t state)
 {
 	if (state >= sizeof(state_names) / sizeof(state_names[0]))
@@ -169,7 +165,7 @@ exit_text(const struct tftp_shm_worker_info *wi, char *buf, size_t len)
 	return buf;
 }
 
-static const char *
+const char *
 duration(int64_t secs, char *buf, size_t len)
 {
 	if (secs < 60)
@@ -758,7 +754,7 @@ stats_prom(const char *name, const struct snap *s, const struct row *rows,
 /* sessions */
 
 /* The address alone in addr, "addr:port" or "[addr]:port" in buf. */
-static void
+void
 client_str(const struct tftp_shm_session *e, char *addr, size_t alen,
     char *buf, size_t len)
 {

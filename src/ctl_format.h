@@ -52,4 +52,13 @@ void	 sessions_entry(uint32_t k, const struct tftp_shm_session *e,
 	    void *arg);
 void	 sessions_end(const struct sessions_out *o);
 
+/* Shared with "top" (ctl_top.c). */
+/* A worker state's name ("running"...), "unknown" out of range. */
+const char *state_name(uint32_t state);
+/* "42s", "3m05s", "2h10m", "4d03h". */
+const char *duration(int64_t secs, char *buf, size_t len);
+/* The address alone in addr, "addr:port" or "[addr]:port" in buf. */
+void	 client_str(const struct tftp_shm_session *e, char *addr,
+	    size_t alen, char *buf, size_t len);
+
 #endif /* CTL_FORMAT_H */

@@ -27,6 +27,7 @@
 #include "ctl_format.h"
 #include "ctl_instance.h"
 #include "ctl_topn.h"
+#include "ctl_top.h"
 #include "tftp_ctl.h"
 #include "tftp_shm.h"
 
@@ -51,6 +52,7 @@ static int	 cmd_workers(int, char **);
 static int	 cmd_clients(int, char **);
 static int	 cmd_files(int, char **);
 static int	 topn(int, char **, bool);
+static int	 cmd_top(int, char **);
 static int	 cmd_get(int, char **);
 static int	 cmd_set(int, char **);
 static int	 cmd_reload(int, char **);
@@ -69,6 +71,7 @@ static const struct command commands[] = {
 	{ "workers",	cmd_workers },
 	{ "clients",	cmd_clients },
 	{ "files",	cmd_files },
+	{ "top",	cmd_top },
 	{ "get",	cmd_get },
 	{ "set",	cmd_set },
 	{ "reload",	cmd_reload },
@@ -174,6 +177,7 @@ usage(FILE *fp)
 	    "  workers [--json]               worker processes\n"
 	    "  clients [-n N] [--json]        busiest clients (approximate)\n"
 	    "  files [-n N] [--json]          busiest files (approximate)\n"
+	    "  top [-d secs] [-n count]       live view, q quits\n"
 	    "  get [KEY]                      published settings (INI)\n"
 	    "  set KEY=VALUE                  change a live setting\n"
 	    "  reload                         re-read the configuration file\n"
@@ -330,6 +334,13 @@ topn(int argc, char **argv, bool files)
 	topn_print(f, files, topn_rows, max);
 	flush_stdout();
 	return 0;
+}
+
+/* The live view; its own file, as it owns the terminal while it runs. */
+static int
+cmd_top(int argc, char **argv)
+{
+	return top_main(rundir, instance_opt, argc, argv);
 }
 
 /*

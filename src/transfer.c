@@ -26,8 +26,6 @@
 #include "worker_int.h"
 #include "xfer.h"
 
-#define PROGRESS_BYTES	(64u << 10)	/* sessions update interval */
-
 static int	 run_action(struct worker *w, struct transfer *t,
 		    const struct xfer_action *a, uint16_t *code,
 		    const char **msg);
@@ -164,9 +162,14 @@ run_action(struct worker *w, struct transfer *t, const struct xfer_action *a,
 		transfer_finish(w, t, 0, 0, NULL);
 		return 0;
 	}
-	/* tftpctl sessions: every 64 KiB or so, not every packet. */
-	if (t->sess >= 0 && (xfer_bytes(&t->x) - t->sess_bytes >=
-	    PROGRESS_BYTES || (a->flags & XA_COMMIT))) {
+	/*
+	 * tftpctl sessions and top: every ACK that moves a download on
+	 * (one per window), every block of an upload.  The entry is in this
+	 * worker's own cache lines and the store is two seqlock increments
+	 * around a relaxed one, no system call: cheap next to the packet
+	 * it follows, and a slow client's progress shows as it happens.
+	 */
+	if (t->sess >= 0 && xfer_bytes(&t->x) != t->sess_bytes) {
 		t->sess_bytes = xfer_bytes(&t->x);
 		shm_session_progress(&w->shm, t->sess, t->sess_bytes);
 	}

@@ -214,7 +214,7 @@ t_sessions() {
 		sed 's/^/#   | /' "$T/sess.txt"
 		return 1
 	fi
-	# The byte count is published every 64 KiB or so: wait for it.
+	# The byte count is published with the first ACK: wait for it.
 	session_json() {
 		json_file sess sessions --json >/dev/null 2>&1 &&
 		    json_check "$T/sess.json" "any(s['port'] == $cport and \
@@ -280,6 +280,40 @@ rm -f "$HOLD"
 [ -n "${ESC_PID:-}" ] && wait "$ESC_PID"
 ctl -i "$INSTANCE" set map_file= >/dev/null 2>&1 ||
     hard_error "tftpctl set map_file= failed"
+# A slow client's progress shows per ACK, not in 64 KiB steps: an ACK
+# every 0.3 s takes 38 s to reach 64 KiB, and bytes must be above 0 long
+# before that.
+rm -f "$DL/slow" "$DL/slow.port"
+: >"$HOLD"
+slow_get "$PORT" m1 "$DL/slow" 0.3 "$HOLD" >"$T/slow.log" 2>&1 &
+SLOW=$!
+t_progress() {
+	local cport
+	wait_for 30 "the slow download's first DATA" \
+	    test -s "$DL/slow.port" || {
+		echo "#   slow_get: $(cat "$T/slow.log")"
+		return 1
+	}
+	cport=$(cat "$DL/slow.port")
+	some_bytes() {
+		json_file prog sessions --json >/dev/null 2>&1 &&
+		    json_check "$T/prog.json" "any(s['port'] == $cport and \
+		    s['bytes'] > 0 for s in d)" >/dev/null
+	}
+	if ! wait_for 20 "bytes > 0 for 127.0.0.1:$cport" some_bytes; then
+		sed 's/^/#   | /' "$T/prog.json"
+		return 1
+	fi
+	json_check "$T/prog.json" "[s['bytes'] for s in d if \
+	    s['port'] == $cport][0] < 65536" "bytes below 64 KiB" || {
+		sed 's/^/#   | /' "$T/prog.json"
+		return 1
+	}
+}
+check "sessions: a slow client's bytes move per ACK (0 < bytes < 64 KiB)" \
+    t_progress
+rm -f "$HOLD"
+check "the slow download completes" t_slow_done
 
 t_workers() {
 	local p

@@ -151,9 +151,8 @@ check_listen_local(const struct tftpd_config *cfg)
 }
 
 /*
- * The user a master started as root would serve as (tftp falls back to
- * nobody, as at startup): an unknown name is found now, not when the
- * service starts.
+ * The user a master started as root would serve as, and the admin
+ * group: an unknown name is found now, not when the service starts.
  */
 static int
 check_user(const char *user)
@@ -164,8 +163,12 @@ check_user(const char *user)
 
 	if ((r = privs_lookup(user, &uid, &gid)) == 0)
 		return 0;
+	/* Not root: the master keeps its own identity; no user is used. */
+	if (r == -ENOENT && geteuid() != 0 && strcmp(user, "tftp") == 0)
+		return 0;
 	if (r == -ENOENT)
-		log_early(LOG_ERR, PROGNAME, "user %s: no such user", user);
+		log_early(LOG_ERR, PROGNAME, "user %s: no such user%s", user,
+		    privs_missing_hint(user));
 	else
 		log_early(LOG_ERR, PROGNAME, "user %s: %s", user,
 		    strerror(-r));

@@ -33,6 +33,7 @@
 
 static int	 check_root(const struct tftpd_config *cfg);
 static int	 check_user(const char *user);
+static int	 check_group(const char *group);
 static int	 check_map(const char *path);
 static bool	 addr_is_local(const struct sockaddr *sa,
 		    const struct ifaddrs *ifs);
@@ -175,6 +176,19 @@ check_user(const char *user)
 	return -1;
 }
 
+static int
+check_group(const char *group)
+{
+	gid_t	 gid;
+	int	 r;
+
+	if (group[0] == '\0' || (r = privs_group(group, &gid)) == 0)
+		return 0;
+	log_early(LOG_ERR, PROGNAME, "admin_group %s: %s", group,
+	    r == -ENOENT ? "no such group" : strerror(-r));
+	return -1;
+}
+
 /* The remap rules file, as the master will read it. */
 static int
 check_map(const char *path)
@@ -239,6 +253,7 @@ main(int argc, char *argv[])
 		/* Every check, so that one run reports every problem. */
 		r = check_root(&cfg);
 		r |= check_user(cfg.user);
+		r |= check_group(cfg.admin_group);
 		r |= check_map(cfg.map_file);
 		r |= check_listen_local(&cfg);
 		if (r < 0)

@@ -205,7 +205,7 @@ struct tftp_shm_settings {
 	/* Each directory NUL-terminated, one after the other. */
 	char		root[TFTP_SHM_PATH_MAX];
 	char		user[TFTP_SHM_USER_MAX];
-	char		admin_group[TFTP_SHM_USER_MAX];	/* "": none */
+	char		admin_group[TFTP_SHM_USER_MAX]; /* "": none */
 	char		pid_file[TFTP_SHM_PATH_MAX];
 	char		runtime_dir[TFTP_SHM_PATH_MAX];
 	char		instance[TFTP_SHM_NAME_MAX];

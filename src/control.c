@@ -80,8 +80,9 @@ trimmed(char *dst, size_t dstlen, const char *s, size_t n)
  * user; mode 0600, or 0660 with admin_group as its group, so the owner
  * connects without CAP_DAC_OVERRIDE (a unit's CapabilityBoundingSet=
  * leaves it out, and its ExecReload= runs as root within that set).
- * The peer's credentials are checked again on every connection.  Where AF_UNIX is
- * refused there is none (a warning), and the master serves without it.
+ * The peer's credentials are checked again on every connection.  Where
+ * AF_UNIX is refused there is none (a warning), and the master serves
+ * without it.
  * A socket file nobody listens on is a leftover of a master that was
  * killed and is replaced; one that answers is another live master of the
  * same instance.

@@ -81,7 +81,7 @@ static int	(*const startup[])(struct master *) = {
 	listen_detect_mode,	/* standalone, inetd or socket activation */
 	open_devnull,
 	open_log,		/* and sd_notify's socket */
-	raise_nofile,		/* soft to hard; checked for max_transfers */
+	raise_nofile,		/* soft to hard; checked: max_transfers */
 	listen_take_sockets,	/* bind them, or adopt the inherited ones */
 	runtime_paths,		/* the instance's name and runtime files */
 	open_root,
@@ -89,7 +89,7 @@ static int	(*const startup[])(struct master *) = {
 	runtime_daemonize,	/* unless in the foreground */
 	runtime_pidfile,
 	ctl_open,		/* as root; none where AF_UNIX is refused */
-	runtime_shm_create,	/* as root: the service user cannot write it */
+	runtime_shm_create,	/* as root: not the service user's */
 	runtime_remover,	/* as root: removes them when we are gone */
 	drop_privileges,	/* from here on the service user, no caps */
 	setup_loop,

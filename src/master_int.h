@@ -77,7 +77,7 @@ struct slot {
 struct client {
 	int			 fd;		/* -1: free */
 	uid_t			 uid;
-	bool			 may_control;	/* control.c: peer_may_control */
+	bool			 may_control;	/* peer_may_control() */
 	struct mtimer		 timer;
 };
 
@@ -114,7 +114,7 @@ struct master {
 	uid_t			 owner_uid;	/* 0: started as root */
 	gid_t			 admin_gid;
 	bool			 admin_group;	/* admin_gid is set */
-	int			 remover_go;	/* runtime_remover: -1 none */
+	int			 remover_go;	/* runtime_remover, or -1 */
 	int			 remover_done;
 	bool			 pid_written;
 	bool			 shm_created;

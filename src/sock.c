@@ -199,11 +199,11 @@ sock_listen_sets(const struct tftpd_config *cfg, uint32_t nworkers,
 			    &list[i].ss) != 0 &&
 			    sock_probe(&list[i]) == -EADDRINUSE) {
 				snprintf(err, errlen, "cannot bind %s: address "
-				    "in use: another process serves it (another "
-				    "instance, whatever its name, or another "
-				    "server)", sockaddr_str((const struct
-				    sockaddr *)&list[i].ss, addr,
-				    sizeof(addr)));
+				    "in use: another process serves it "
+				    "(another instance, whatever its name, "
+				    "or another server)",
+				    sockaddr_str((const struct sockaddr *)
+				    &list[i].ss, addr, sizeof(addr)));
 				r = -EADDRINUSE;
 				goto out_close;
 			}

@@ -43,7 +43,7 @@ as_nobody() {
 	setpriv --reuid="$NUID" --regid="$NGID" --clear-groups "$@"
 }
 
-# --- the segment and the control socket belong to root (root only) ----------
+# --- the segment and the control socket belong to root (root only) -----------
 
 WORKERS=2 master_start "$R" --workers 2 "${USER_ARGS[@]}"
 SHMF="$RUNDIR/$INSTANCE.shm"
@@ -113,16 +113,17 @@ else
 	skip "admin_group: needs root and the group adm"
 fi
 
-# --- one port, one instance ----------------------------------------------------
+# --- one port, one instance --------------------------------------------------
 
 WORKERS=2 master_start "$R" --workers 2 "${USER_ARGS[@]}"
+IN_USE="address in use: another process serves it"
 t_second() {
 	local name=$1
 	run_exit 1 "$T/second.out" timeout 20 "$TFTPD" -L \
 	    -a "127.0.0.1:$PORT" --config "$T/conf" \
 	    --runtime-dir "$T/run2" --instance "$name" "${USER_ARGS[@]}" \
 	    "$R" &&
-	    assert_grep "cannot bind 127\.0\.0\.1:$PORT: address in use: another process serves it" \
+	    assert_grep "cannot bind 127\.0\.0\.1:$PORT: $IN_USE" \
 	    "$T/second.out" "the error"
 }
 check "a second server on the port (--instance other) fails, naming it" \
@@ -131,7 +132,7 @@ check "... and so does one with the same instance name" t_second "$INSTANCE"
 check "... and the first still serves" \
     assert_eq "DATA 1" "$(first_answer "$PORT" s513 | cut -c1-6)" answer
 
-# --- SIGKILL of the master ------------------------------------------------------
+# --- SIGKILL of the master ---------------------------------------------------
 
 # A download in flight, held, when the master dies.
 touch "$HOLD"
@@ -220,7 +221,7 @@ check "new requests reach the new generation" \
     assert_eq "DATA 1" "$(first_answer "$PORT" s513 | cut -c1-6)" answer
 daemon_stop "$MASTER" >/dev/null 2>&1
 
-# --- file descriptors -------------------------------------------------------------
+# --- file descriptors --------------------------------------------------------
 
 HARD=$(ulimit -Hn)
 [ "$HARD" = unlimited ] && HARD=1048576
@@ -236,7 +237,7 @@ else
 		local lim
 		lim=$(awk '/^Max open files/ { print $4 " " $5 }' \
 		    "/proc/$(worker_pid "$MASTER" 0)/limits")
-		assert_eq "$HARD $HARD" "$lim" "the worker's soft and hard limit"
+		assert_eq "$HARD $HARD" "$lim" "the worker's soft, hard limit"
 	}
 	check "soft file limit 64: the worker's is raised to the hard $HARD" \
 	    t_nofile
@@ -284,7 +285,8 @@ else
 		                break
 		            while True:
 		                p, _ = s.recvfrom(65536)
-		                if p[:4] == b"\0\3" + (block + 1).to_bytes(2, "big"):
+		                nxt = (block + 1).to_bytes(2, "big")
+		                if p[:4] == b"\0\3" + nxt:
 		                    break
 		            data += p[4:]
 		            block += 1
@@ -293,17 +295,19 @@ else
 		        continue
 		    if data == want:
 		        ok += 1
-		print(f"# {len(first)} first answers, {ok}/{n} downloads complete")
+		print(f"# {len(first)} first answers,",
+		      f"{ok}/{n} downloads complete")
 		sys.exit(0 if ok == n else 1)
 		PYEOF
 	}
 	check "200 concurrent downloads all complete" t_concurrent
 	daemon_stop "$MASTER" >/dev/null 2>&1
+	NOFILE_WARN="open file limit 64 \(hard 64\) is below the 2112 a "
+	NOFILE_WARN+="worker needs for max_transfers = 1024"
 	DAEMON_WRAP="prlimit --nofile=64:64 --" WORKERS=1 \
 	    master_start "$R" --workers 1 "${USER_ARGS[@]}"
 	check "a hard limit of 64 is warned about, with the numbers" \
-	    assert_grep "open file limit 64 \(hard 64\) is below the 2112 a worker needs for max_transfers = 1024" \
-	    "$DLOG" warning
+	    assert_grep "$NOFILE_WARN" "$DLOG" warning
 	daemon_stop "$MASTER" >/dev/null 2>&1
 fi
 

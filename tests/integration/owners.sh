@@ -4,7 +4,9 @@
 # The master's abuse resistance.  Started as root with -u nobody: the
 # segment is root's and the service user cannot open it for writing; the
 # control socket refuses a change from the service user, and takes one
-# from a member of admin_group (root only).  Any user: a second server on
+# from a member of admin_group; a runtime directory an older version gave
+# to nobody is taken back, and servers of two service users share it
+# (root only).  Any user: a second server on
 # the same address and port fails, naming it, whatever its --instance;
 # after SIGKILL of the master the same command starts again within 2 s
 # while the orphaned worker finishes its download without taking new
@@ -111,6 +113,42 @@ if is_root && AGID=$(getent group adm | cut -d: -f3) && [ -n "$AGID" ]; then
 	daemon_stop "$MASTER" >/dev/null 2>&1
 else
 	skip "admin_group: needs root and the group adm"
+fi
+
+# --- one runtime directory, any service user (root only) --------------------
+
+# An older version gave the directory to its service user: a directory of
+# nobody's holding a stale runtime file is taken back, and two servers
+# with different service users share it.
+if is_root && id snowowl-ci >/dev/null 2>&1; then
+	chown nobody: "$RUNDIR"
+	echo 999999 >"$RUNDIR/old-1.pid"
+	chown nobody: "$RUNDIR/old-1.pid"
+	WORKERS=1 master_start "$R" --workers 1 "${USER_ARGS[@]}"
+	A=$MASTER
+	AI=$INSTANCE
+	check "a directory nobody was given is taken back: owner root, 0755" \
+	    assert_eq "755 root" "$(stat -c '%a %U' "$RUNDIR")" "$RUNDIR"
+	WORKERS=1 master_start "$R" --workers 1 -u snowowl-ci
+	t_two_users() {
+		assert_eq snowowl-ci "$(ps -o user= -p "$MASTER")" \
+		    "second master's user" &&
+		    assert_eq nobody "$(ps -o user= -p "$A")" \
+		    "first master's user" &&
+		    assert_eq "DATA 1" "$(first_answer "$PORT" s513 |
+		    cut -c1-6)" "the second answers"
+	}
+	check "... and servers of two service users share it" t_two_users
+	daemon_stop "$MASTER" >/dev/null 2>&1
+	daemon_stop "$A" >/dev/null 2>&1
+	t_both_gone() {
+		runtime_files_gone "$RUNDIR" "$AI" &&
+		    runtime_files_gone "$RUNDIR" "$INSTANCE"
+	}
+	check "... each removes its own files" t_both_gone
+	rm -f "$RUNDIR/old-1.pid"
+else
+	skip "a shared runtime directory: needs root and the snowowl-ci user"
 fi
 
 # --- one port, one instance --------------------------------------------------

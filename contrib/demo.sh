@@ -16,8 +16,13 @@ make -s -j"$(nproc)"
 mkdir -p demo-root
 [ -f demo-root/hello.txt ] || echo "Hello from snowowl-tftpd" >demo-root/hello.txt
 [ -f demo-root/1MiB.bin ] || head -c 1048576 /dev/urandom >demo-root/1MiB.bin
-# As root the server drops to the tftp user (or nobody): let that user
-# read every file and write new ones into the root.
+# As root the server drops to the tftp user: let that user read every
+# file and write new ones into the root.  Without one this loopback demo
+# names nobody (the server never falls back to it unasked, and warns).
+user=()
+if [ "$(id -u)" = 0 ] && ! id tftp >/dev/null 2>&1; then
+	user=(-u nobody)
+fi
 chmod 0777 demo-root
 chmod 0644 demo-root/hello.txt demo-root/1MiB.bin
 
@@ -33,4 +38,4 @@ From another terminal:
 Ctrl-C stops the server.
 
 EOF
-exec src/snowowl-tftpd -L -a 127.0.0.1:6969 -s -c ./demo-root
+exec src/snowowl-tftpd -L -a 127.0.0.1:6969 "${user[@]}" -s -c ./demo-root

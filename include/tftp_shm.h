@@ -285,6 +285,7 @@ struct tftp_shm_settings {
 	/* Each directory NUL-terminated, one after the other. */
 	char		root[TFTP_SHM_PATH_MAX];
 	char		user[TFTP_SHM_USER_MAX];
+	char		admin_group[TFTP_SHM_USER_MAX]; /* "": none */
 	char		pid_file[TFTP_SHM_PATH_MAX];
 	char		runtime_dir[TFTP_SHM_PATH_MAX];
 	char		instance[TFTP_SHM_NAME_MAX];
@@ -333,7 +334,7 @@ struct tftp_shm_settings {
 /* The layout is the same for every compiler and architecture. */
 _Static_assert(offsetof(struct tftp_shm_settings, max_file_size) % 8 == 0,
     "tftp_shm_settings: max_file_size is not 8-byte aligned");
-_Static_assert(sizeof(struct tftp_shm_settings) == 27056,
+_Static_assert(sizeof(struct tftp_shm_settings) == 27120,
     "tftp_shm_settings: implied padding, or a new layout (which needs a "
     "new TFTP_SHM_VERSION and this size)");
 

@@ -262,6 +262,7 @@ static const struct key_def keys[] = {
 	FUNCKEY(SERVER, "root", true, root, RESTART, SPAN(root), SPAN(nroot)),
 	BOOLKEY(SERVER, "secure", secure, false, RESTART),
 	STRKEY(SERVER, "user", user, 1, RESTART),
+	STRKEY(SERVER, "admin_group", admin_group, 0, RESTART),
 	U32KEY(SERVER, "workers", workers, 0, TFTP_SHM_MAX_WORKERS, 0,
 	    RESTART),
 	STRKEY(SERVER, "pid_file", pid_file, 0, RESTART),

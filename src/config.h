@@ -73,6 +73,8 @@ struct tftpd_config {
 	uint32_t		nroot;		/* 1..CONFIG_MAX_ROOTS */
 	bool			secure;		/* -s: one root, as chroot */
 	char			user[CONFIG_NAME_MAX];
+	/* "": none; else its members may change settings (tftpctl) */
+	char			admin_group[CONFIG_NAME_MAX];
 	uint32_t		workers;	/* 0: one per CPU */
 	char			pid_file[PATH_MAX];
 	char			runtime_dir[PATH_MAX];

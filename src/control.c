@@ -3,12 +3,16 @@
 /*
  * The control socket (include/tftp_ctl.h): RUNTIME_DIR/INSTANCE.ctl, on
  * which tftpctl asks for a reload or a new value of one key.  Each
- * connection may send one well-formed request from root or the service
- * user and gets one reply; anything else is refused.
+ * connection may send one well-formed request from the server's owners
+ * (root; the uid that started a master that is not root; members of
+ * [server] admin_group) and gets one reply; anything else is refused.
+ * Never the service user as such: it is what a compromised worker, or
+ * any other process of a shared uid (nobody), runs as.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,6 +24,7 @@
 #include "log.h"
 #include "loop.h"
 #include "master_int.h"
+#include "privs.h"
 #include "shm.h"
 #include "tftp_ctl.h"
 #include "util.h"
@@ -34,10 +39,14 @@ static int	 ctl_set(struct master *m, const char *arg, uid_t uid,
 static int	 ctl_reset_stats(struct master *m, const char *arg, uid_t uid,
 		    char *msg, size_t msglen);
 static void	 client_close(struct master *m, struct client *c);
+static bool	 peer_in_group(int fd, gid_t primary, gid_t gid);
+static bool	 peer_may_control(const struct master *m, int fd,
+		    const struct ucred *cred);
 
 /*
- * What a control client may ask; anything else is refused.  All need
- * root or the service user (the socket's mode and SO_PEERCRED).
+ * What a control client may ask; anything else is refused.  Every
+ * command changes something, so each needs an owner (the socket's mode,
+ * and SO_PEERCRED / SO_PEERGROUPS: peer_may_control).
  */
 struct ctl_cmd {
 	uint32_t	 cmd;
@@ -71,12 +80,14 @@ trimmed(char *dst, size_t dstlen, const char *s, size_t n)
 }
 
 /*
- * The control socket, made before the privilege drop: mode 0600, or
- * started as root 0660 with the service user as owner and root's group,
- * so only the service user and root can connect, and root even without
- * CAP_DAC_OVERRIDE (a unit's CapabilityBoundingSet= leaves it out, and
- * its ExecReload= runs as root within that set).  Where AF_UNIX is
- * refused there is none (a warning), and the master serves without it.
+ * The control socket, made before the privilege drop: owned by whoever
+ * started the master (root, or the user), never given to the service
+ * user; mode 0600, or 0660 with admin_group as its group, so the owner
+ * connects without CAP_DAC_OVERRIDE (a unit's CapabilityBoundingSet=
+ * leaves it out, and its ExecReload= runs as root within that set).
+ * The peer's credentials are checked again on every connection.  Where
+ * AF_UNIX is refused there is none (a warning), and the master serves
+ * without it.
  * A socket file nobody listens on is a leftover of a master that was
  * killed and is replaced; one that answers is another live master of the
  * same instance.
@@ -87,7 +98,6 @@ ctl_open(struct master *m)
 	struct sockaddr_un	 sun;
 	struct stat		 st;
 	mode_t			 old, mode;
-	bool			 root = geteuid() == 0;
 	int			 fd, probe, r, tries;
 
 	memset(&sun, 0, sizeof(sun));
@@ -108,7 +118,16 @@ ctl_open(struct master *m)
 		r = -errno;
 		goto fail;
 	}
-	mode = root ? 0660 : 0600;
+	if (m->cfg.admin_group[0] != '\0') {
+		if ((r = privs_group(m->cfg.admin_group, &m->admin_gid)) < 0) {
+			close(fd);
+			startup_err(m, "admin_group %s: %s", m->cfg.admin_group,
+			    r == -ENOENT ? "no such group" : strerror(-r));
+			return r;
+		}
+		m->admin_group = true;
+	}
+	mode = m->admin_group ? 0660 : 0600;
 	for (tries = 0; tries < 2; tries++) {
 		old = umask(0777 & ~mode);
 		r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
@@ -140,7 +159,8 @@ ctl_open(struct master *m)
 			goto fail_close;
 		}
 	}
-	if ((root && lchown(m->ctlpath, m->uid, 0) < 0) ||
+	if ((m->admin_group && lchown(m->ctlpath, (uid_t)-1,
+	    m->admin_gid) < 0) ||
 	    chmod(m->ctlpath, mode) < 0 || listen(fd, MAX_CLIENTS) < 0) {
 		r = -errno;
 		(void)unlink(m->ctlpath);
@@ -169,7 +189,9 @@ ctl_close(struct master *m)
 			(void)loop_del(&m->loop, m->ctlfd);
 		close(m->ctlfd);
 		m->ctlfd = -1;
-		if (unlink(m->ctlpath) < 0 && errno != ENOENT)
+		/* Root's, in root's directory: the remover's to remove. */
+		if (unlink(m->ctlpath) < 0 && errno != ENOENT &&
+		    (errno != EACCES || m->remover_go < 0))
 			log_warn("unlink %s", m->ctlpath);
 	}
 }
@@ -222,6 +244,49 @@ ctl_reset_stats(struct master *m, const char *arg, uid_t uid, char *msg,
 	return 0;
 }
 
+/*
+ * Whether the peer is a member of gid: its primary group, or one of its
+ * supplementary groups (SO_PEERGROUPS, Linux 4.13; bounded).
+ */
+static bool
+peer_in_group(int fd, gid_t primary, gid_t gid)
+{
+	gid_t		 small[64], *g = small;
+	socklen_t	 len = sizeof(small);
+	bool		 in = false;
+	size_t		 i;
+
+	if (primary == gid)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0) {
+		if (errno != ERANGE || len > 65536 * sizeof(gid_t) ||
+		    (g = malloc(len)) == NULL)
+			return false;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0)
+			len = 0;
+	}
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		if (g[i] == gid)
+			in = true;
+	if (g != small)
+		free(g);
+	return in;
+}
+
+/*
+ * The owners: root; the uid that started the master when that was not
+ * root (an unprivileged instance, or a unit's User=); a member of
+ * admin_group.  Not the service user a root master dropped to.
+ */
+static bool
+peer_may_control(const struct master *m, int fd, const struct ucred *cred)
+{
+	if (cred->uid == 0 || (m->owner_uid != 0 &&
+	    cred->uid == m->owner_uid))
+		return true;
+	return m->admin_group && peer_in_group(fd, cred->gid, m->admin_gid);
+}
+
 /* New connections, each with a second to send its request. */
 void
 ctl_accept(struct master *m)
@@ -258,6 +323,7 @@ ctl_accept(struct master *m)
 		}
 		c->fd = fd;
 		c->uid = cred.uid;
+		c->may_control = peer_may_control(m, fd, &cred);
 		(void)loop_timer_set(&m->loop, &c->timer.lt, time_now_ms() +
 		    CLIENT_TIMEOUT_MS);
 	}
@@ -273,8 +339,8 @@ client_close(struct master *m, struct client *c)
 }
 
 /*
- * Exactly one request of exactly the right size, from root or the
- * service user; one reply; the connection is closed either way.
+ * Exactly one request of exactly the right size, from an owner
+ * (peer_may_control); one reply; the connection is closed either way.
  */
 void
 ctl_client_read(struct master *m, uint32_t idx)
@@ -301,7 +367,7 @@ ctl_client_read(struct master *m, uint32_t idx)
 	memset(&rep, 0, sizeof(rep));
 	rep.magic = TFTP_CTL_MAGIC;
 	rep.version = TFTP_CTL_VERSION;
-	if (c->uid != 0 && c->uid != getuid()) {
+	if (!c->may_control) {
 		rep.status = -EPERM;
 		snprintf(rep.msg, sizeof(rep.msg), "uid %lu may not control "
 		    "this server", (unsigned long)c->uid);

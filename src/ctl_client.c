@@ -70,8 +70,9 @@ ctl_request(const char *rundir, const char *name, uint32_t cmd,
 		err(1, "socket");
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		if (errno == EACCES || errno == EPERM)
-			errx(1, "%s: %s (changing settings needs root or the "
-			    "service user)", sun.sun_path, strerror(errno));
+			errx(1, "%s: %s (changing settings needs root, the "
+			    "user that started the server or its "
+			    "admin_group)", sun.sun_path, strerror(errno));
 		if (errno == ECONNREFUSED)
 			errx(1, "%s: %s (is the master running?)",
 			    sun.sun_path, strerror(errno));

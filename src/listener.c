@@ -174,7 +174,14 @@ listener_reply(struct worker *w, const struct request *rq, size_t len)
 	    rq->locallen > 0 ? (const struct sockaddr *)&rq->local : NULL);
 }
 
-/* Retiring: the replacement worker reads these sockets now. */
+/*
+ * Retiring: the replacement worker reads these sockets now.  Where the
+ * transfers do not send from them (not single_port), this worker's
+ * copies are closed too: a replacement has the master's, and a worker
+ * whose master died (it retires on PR_SET_PDEATHSIG) must not keep the
+ * port, which the next master's start would find taken, nor queue a
+ * share of the next generation's requests in sockets no one reads.
+ */
 void
 listener_stop(struct worker *w)
 {
@@ -182,7 +189,12 @@ listener_stop(struct worker *w)
 
 	if (!w->listening)
 		return;
-	for (i = 0; i < w->nlis; i++)
+	for (i = 0; i < w->nlis; i++) {
 		(void)loop_del(&w->loop, w->lis[i].fd);
+		if (!w->tp->retire_ends_all && w->lis[i].fd >= 0) {
+			(void)close(w->lis[i].fd);
+			w->lis[i].fd = -1;
+		}
+	}
 	w->listening = false;
 }

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -48,6 +49,9 @@
 #define TICK_MS			1000
 #define DRAIN_GRACE_MS		5000	/* beyond drain_timeout */
 #define MAX_EVENTS		32
+/* A worker's descriptors besides its transfers': stdio, the log pipe,
+ * the segment, roots, listen sockets, epoll, directory walks. */
+#define WORKER_BASE_FDS		64
 
 static struct master	 M;
 static volatile sig_atomic_t got_chld;
@@ -58,6 +62,7 @@ static void	 init(struct master *m, int argc, char *argv[],
 static int	 open_devnull(struct master *m);
 static int	 open_log(struct master *m);
 static int	 open_root(struct master *m);
+static int	 raise_nofile(struct master *m);
 static int	 drop_privileges(struct master *m);
 static int	 setup_loop(struct master *m);
 static void	 serve(struct master *m);
@@ -76,6 +81,7 @@ static int	(*const startup[])(struct master *) = {
 	listen_detect_mode,	/* standalone, inetd or socket activation */
 	open_devnull,
 	open_log,		/* and sd_notify's socket */
+	raise_nofile,		/* soft to hard; checked: max_transfers */
 	listen_take_sockets,	/* bind them, or adopt the inherited ones */
 	runtime_paths,		/* the instance's name and runtime files */
 	open_root,
@@ -83,9 +89,9 @@ static int	(*const startup[])(struct master *) = {
 	runtime_daemonize,	/* unless in the foreground */
 	runtime_pidfile,
 	ctl_open,		/* as root; none where AF_UNIX is refused */
-	runtime_dir_give,	/* to the service user */
+	runtime_shm_create,	/* as root: not the service user's */
+	runtime_remover,	/* as root: removes them when we are gone */
 	drop_privileges,	/* from here on the service user, no caps */
-	runtime_shm_create,
 	setup_loop,
 	proc_start_all,
 };
@@ -109,6 +115,7 @@ init(struct master *m, int argc, char *argv[], const struct tftpd_config *cfg,
 	m->run = run;
 	m->cfg = *cfg;
 	m->devnull = m->ctlfd = m->ready_fd = m->notify_fd = -1;
+	m->remover_go = m->remover_done = -1;
 	for (i = 0; i < CONFIG_MAX_ROOTS; i++)
 		m->rootfds[i] = -1;
 	for (i = 0; i < MAX_PROCS; i++)
@@ -116,6 +123,7 @@ init(struct master *m, int argc, char *argv[], const struct tftpd_config *cfg,
 	for (i = 0; i < MAX_CLIENTS; i++)
 		m->clients[i].fd = -1;
 	m->status = 1;
+	m->owner_uid = geteuid();
 	/* Until open_log(): stderr, marked for the journal if it is one. */
 	(void)log_init(PROGNAME, LOG_TO_STDERR, cfg->log_level);
 }
@@ -145,6 +153,44 @@ open_log(struct master *m)
 		log_warnx("syslog unavailable (/dev/log: %s): logging to "
 		    "stderr", strerror(-r));
 	m->notify_fd = notify_open();
+	return 0;
+}
+
+/*
+ * The soft RLIMIT_NOFILE up to the hard one, for the master and the
+ * workers it starts: a worker holds a socket and a file per transfer, and
+ * a soft limit of 1024 (or an inetd's or a shell's 64) would refuse
+ * transfers long before max_transfers.  What the hard limit still does
+ * not allow is said once, with the numbers.
+ */
+static int
+raise_nofile(struct master *m)
+{
+	struct rlimit	 rl;
+	uint64_t	 need, per;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_debug("RLIMIT_NOFILE to %llu: %s",
+			    (unsigned long long)rl.rlim_max, strerror(errno));
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* Single-port transfers share the listen socket: a file each. */
+	per = m->cfg.single_port ? 1 : 2;
+	need = WORKER_BASE_FDS + per * (uint64_t)m->cfg.max_transfers;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warnx("open file limit %llu (hard %llu) is below the %llu "
+		    "a worker needs for max_transfers = %u (buffer_pool_size "
+		    "= %u): a worker runs at most about %llu transfers; raise "
+		    "the hard limit (LimitNOFILE=, ulimit -Hn) or lower "
+		    "max_transfers", (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)rl.rlim_max, (unsigned long long)need,
+		    m->cfg.max_transfers, m->cfg.buffer_pool_size,
+		    rl.rlim_cur > WORKER_BASE_FDS ? (unsigned long long)
+		    ((rl.rlim_cur - WORKER_BASE_FDS) / per) : 0ULL);
 	return 0;
 }
 

@@ -77,6 +77,7 @@ struct slot {
 struct client {
 	int			 fd;		/* -1: free */
 	uid_t			 uid;
+	bool			 may_control;	/* peer_may_control() */
 	struct mtimer		 timer;
 };
 
@@ -108,7 +109,13 @@ struct master {
 	char			 ctlpath[PATH_MAX];
 	uid_t			 uid;		/* the service user (as root) */
 	gid_t			 gid;
-	bool			 give_rundir;
+	/* Who may change settings besides root: the uid that started a
+	 * master that is not root, and admin_group's members. */
+	uid_t			 owner_uid;	/* 0: started as root */
+	gid_t			 admin_gid;
+	bool			 admin_group;	/* admin_gid is set */
+	int			 remover_go;	/* runtime_remover, or -1 */
+	int			 remover_done;
 	bool			 pid_written;
 	bool			 shm_created;
 	struct shm_master	 shm;
@@ -164,8 +171,9 @@ int		 runtime_dir_make(struct master *m);
 /* Unless foreground: fork, the parent waiting for runtime_ready(). */
 int		 runtime_daemonize(struct master *m);
 int		 runtime_pidfile(struct master *m);
-/* Give the runtime directory to the service user, if it is to be. */
-int		 runtime_dir_give(struct master *m);
+/* As root: the process that removes the root-owned runtime files once
+ * the master is gone, however it ends. */
+int		 runtime_remover(struct master *m);
 int		 runtime_shm_create(struct master *m);
 void		 runtime_ready(struct master *m);
 void		 runtime_remove(struct master *m);

@@ -32,7 +32,7 @@
 #include "privs.h"
 
 #define DEFAULT_USER	"tftp"
-#define FALLBACK_USER	"nobody"
+#define SHARED_USER	"nobody"
 #define CAP_MAX_PROBE	64	/* the kernel's sets are 64 bits wide */
 
 /* The five sets of /proc/PID/status, as masks. */
@@ -74,12 +74,49 @@ lookup(const char *user, uid_t *uid, gid_t *gid)
 int
 privs_lookup(const char *user, uid_t *uid, gid_t *gid)
 {
-	int	 r;
+	return lookup(user, uid, gid);
+}
 
-	r = lookup(user, uid, gid);
-	if (r == -ENOENT && strcmp(user, DEFAULT_USER) == 0)
-		r = lookup(FALLBACK_USER, uid, gid);
-	return r;
+/*
+ * No silent fall back to nobody: every service that uses that uid could
+ * signal the server and write what it owns, so it is the operator's
+ * explicit choice, not what a missing tftp user quietly gives.
+ */
+const char *
+privs_missing_hint(const char *user)
+{
+	if (strcmp(user, DEFAULT_USER) != 0)
+		return "";
+	return ": create it (the sysusers.d entry snowowl-tftpd installs "
+	    "does: systemd-sysusers), or choose -u " SHARED_USER " ([server] "
+	    "user = " SHARED_USER "), a uid that other services share";
+}
+
+int
+privs_clear_caps(void)
+{
+	struct capsets	 cs;
+
+	capng_clear(CAPNG_SELECT_ALL);
+	if (capng_apply(CAPNG_SELECT_ALL) != 0 &&
+	    capng_apply(CAPNG_SELECT_BOTH) != 0)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    caps_read(&cs) < 0 || (cs.inh | cs.prm | cs.eff | cs.amb) != 0)
+		return -1;
+	return 0;
+}
+
+int
+privs_group(const char *name, gid_t *gid)
+{
+	struct group *gr;
+
+	errno = 0;
+	if ((gr = getgrnam(name)) == NULL)
+		return errno != 0 ? -errno : -ENOENT;
+	*gid = gr->gr_gid;
+	return 0;
 }
 
 /*
@@ -218,14 +255,9 @@ privs_drop(const char *user, char *why, size_t whylen)
 	if (geteuid() != 0)
 		return drop_unprivileged(why, whylen);
 	r = lookup(user, &uid, &gid);
-	if (r == -ENOENT && strcmp(user, DEFAULT_USER) == 0) {
-		log_info("user %s does not exist, using %s", DEFAULT_USER,
-		    FALLBACK_USER);
-		user = FALLBACK_USER;
-		r = lookup(user, &uid, &gid);
-	}
 	if (r == -ENOENT)
-		return fail(why, whylen, "unknown user %s", user);
+		return fail(why, whylen, "unknown user %s%s", user,
+		    privs_missing_hint(user));
 	if (r < 0)
 		return fail(why, whylen, "cannot look up user %s: %s", user,
 		    strerror(-r));
@@ -262,5 +294,10 @@ privs_drop(const char *user, char *why, size_t whylen)
 		    "to %s", user);
 	log_info("running as user %s (uid %lu, gid %lu)", user,
 	    (unsigned long)uid, (unsigned long)gid);
+	if (strcmp(user, SHARED_USER) == 0)
+		log_warnx("user %s is shared with other services: any process "
+		    "running as %s can signal and trace this server and "
+		    "replace the files it owns; create a user of its own "
+		    "(tftp)", SHARED_USER, SHARED_USER);
 	return 0;
 }

@@ -117,8 +117,13 @@ child_exec(const int *src, size_t nsrc, char *const args[], pid_t parent)
 	size_t		 i;
 	int		 fd;
 
-	/* A worker whose master is gone drains and exits. */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+	/*
+	 * A worker whose master is gone retires: it stops taking requests
+	 * (its listen sockets closed, the port free for the next master),
+	 * finishes its transfers and exits, so two generations never take
+	 * requests at once.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGQUIT) < 0 || getppid() != parent)
 		_exit(WORKER_EXIT_SETUP);
 	/* Terminal signals are for the master, which drains in order. */
 	(void)setpgid(0, 0);
@@ -202,7 +207,7 @@ spawn(struct master *m, uint32_t k)
 	src[nsrc++] = m->devnull;
 	src[nsrc++] = pfd[1];
 	src[nsrc++] = m->shm.ro_fd;
-	src[nsrc++] = m->shm.fd;
+	src[nsrc++] = m->shm.wfd;
 	src[nsrc++] = m->rootfds[0];
 	for (i = 0; i < m->naddr; i++)
 		src[nsrc++] = socks[i];

@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -28,10 +30,18 @@
 #include "sock.h"
 #include "util.h"
 
+/* How long the master's exit waits for the remover. */
+#define REMOVER_WAIT_MS		2000
+
 static int	 abs_path(const char *path, char *out, size_t len);
 static int	 mkdir_p(const char *path, mode_t mode);
-static bool	 dir_empty(int dirfd);
+static bool	 dir_only_runtime(int dirfd);
 static int	 check_own_rundir(struct master *m);
+static bool	 pid_is_server(pid_t pid, bool ours);
+static void	 remover_finish(struct master *m);
+static void	 remover_main(int go, int done, const char *const paths[],
+		    const struct stat sts[], size_t n)
+		    __attribute__((noreturn));
 
 /*
  * A startup failure, said once where the operator will look: on the
@@ -154,12 +164,20 @@ mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/*
+ * Whether a directory holds nothing but runtime files of this server
+ * (INSTANCE.pid, .shm, .ctl): one an older version gave to its service
+ * user, which root may take back.  Anything else there (a home, /etc)
+ * is not ours to take.
+ */
 static bool
-dir_empty(int dirfd)
+dir_only_runtime(int dirfd)
 {
+	static const char *const ext[] = { ".pid", ".shm", ".ctl" };
 	struct dirent	*de;
 	DIR		*d;
-	bool		 empty = true;
+	bool		 ours = true, hit;
+	size_t		 len, i;
 	int		 fd;
 
 	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
@@ -168,14 +186,20 @@ dir_empty(int dirfd)
 		close(fd);
 		return false;
 	}
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0) {
-			empty = false;
-			break;
-		}
+	while (ours && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		len = strlen(de->d_name);
+		hit = false;
+		for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
+			if (len > 4 && strcmp(de->d_name + len - 4, ext[i]) ==
+			    0)
+				hit = true;
+		ours = hit;
+	}
 	closedir(d);
-	return empty;
+	return ours;
 }
 
 /*
@@ -205,23 +229,23 @@ check_own_rundir(struct master *m)
 }
 
 /*
- * The runtime directory, created as root (0755) and handed to the service
- * user, who creates the segment and the control socket in it after the
- * drop.  An existing directory is handed over only when it is empty (as
- * systemd's RuntimeDirectory= makes it) or already the user's: a
- * misconfigured runtime_dir = /etc must not be given away.  The hand-over
- * itself waits until root has written the pid file there (runtime_dir_give),
- * so root needs no CAP_DAC_OVERRIDE to write into the user's directory.
+ * The runtime directory.  Started as root, it stays root's (0755) and
+ * every file in it is created by root before the drop: the service user,
+ * and whoever shares its uid, can neither write the segment nor remove
+ * or replace a file, and instances with different service users share
+ * the directory.  The files are removed by the remover
+ * (runtime_remover).  An existing directory of another owner is taken
+ * back only when it holds nothing but runtime files (an older version
+ * gave it to its service user); a misconfigured runtime_dir = /home/x is
+ * refused.  A sticky, world-writable directory (/tmp) is used as it is.
  */
 int
 runtime_dir_make(struct master *m)
 {
 	struct stat	 st;
-	bool		 created;
 	int		 fd, r;
 
 	r = mkdir_p(m->rundir, 0755);
-	created = r == 0;
 	if (r < 0 && r != -EEXIST) {
 		startup_err(m, "cannot create the runtime directory %s: %s%s",
 		    m->rundir, strerror(-r), geteuid() != 0 ? " (as a user, "
@@ -231,7 +255,8 @@ runtime_dir_make(struct master *m)
 	if (geteuid() != 0)
 		return check_own_rundir(m);
 	if ((r = privs_lookup(m->cfg.user, &m->uid, &m->gid)) < 0) {
-		startup_err(m, "unknown user %s", m->cfg.user);
+		startup_err(m, "unknown user %s%s", m->cfg.user,
+		    privs_missing_hint(m->cfg.user));
 		return r;
 	}
 	fd = open(m->rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -242,43 +267,66 @@ runtime_dir_make(struct master *m)
 		goto out_close;
 	}
 	r = 0;
-	if (st.st_uid == m->uid)
-		goto out_close;
-	if (created || dir_empty(fd)) {
-		m->give_rundir = true;
-		goto out_close;
-	}
-	/* A sticky, world-writable directory (/tmp) is usable as it is. */
 	if ((st.st_mode & (S_ISVTX | S_IWOTH)) == (S_ISVTX | S_IWOTH))
 		goto out_close;
+	if (st.st_uid == 0 && (st.st_mode & 0022) == 0)
+		goto out_close;
+	if (st.st_uid == 0 || dir_only_runtime(fd)) {
+		/* Mode first: an owner other than root keeps no write. */
+		if (fchmod(fd, 0755) < 0 || fchown(fd, 0, 0) < 0) {
+			r = -errno;
+			startup_err(m, "runtime directory %s: %s", m->rundir,
+			    strerror(-r));
+		} else if (st.st_uid != 0) {
+			log_info("runtime directory %s: taken back from uid "
+			    "%lu", m->rundir, (unsigned long)st.st_uid);
+		}
+		goto out_close;
+	}
 	r = -EPERM;
-	startup_err(m, "runtime directory %s is not empty and belongs to "
-	    "uid %lu: make it empty or give it to %s", m->rundir,
-	    (unsigned long)st.st_uid, m->cfg.user);
+	startup_err(m, "runtime directory %s belongs to uid %lu and holds "
+	    "other files: give it to root or set --runtime-dir", m->rundir,
+	    (unsigned long)st.st_uid);
 out_close:
 	if (fd >= 0)
 		close(fd);
 	return r;
 }
 
-int
-runtime_dir_give(struct master *m)
+/*
+ * Whether pid is a live master.  In the runtime directory's own pid file
+ * (ours), a live process that is no snowowl-tftpd is a pid reused since
+ * a master was killed, and must not keep us from starting; what cannot
+ * be read (hidepid) counts as a master.  A pid file the administrator
+ * named (-P) may be shared with a script: any live process there counts.
+ */
+static bool
+pid_is_server(pid_t pid, bool ours)
 {
-	int	 fd, r = 0;
+	char	 path[64], comm[32], self[32];
+	ssize_t	 n;
+	int	 fd;
 
-	if (!m->give_rundir)
-		return 0;
-	fd = open(m->rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	/* Mode first: once it is the user's, root needs CAP_FOWNER. */
-	if (fd < 0 || fchmod(fd, 0755) < 0 ||
-	    fchown(fd, m->uid, m->gid) < 0) {
-		r = -errno;
-		startup_err(m, "runtime directory %s: %s", m->rundir,
-		    strerror(-r));
-	}
-	if (fd >= 0)
-		close(fd);
-	return r;
+	if (kill(pid, 0) < 0 && errno != EPERM)
+		return false;
+	if (!ours)
+		return true;
+	(void)snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno != ENOENT;
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	comm[n] = '\0';
+	if ((fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC)) < 0)
+		return true;
+	n = read(fd, self, sizeof(self) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	self[n] = '\0';
+	return strcmp(comm, self) == 0;
 }
 
 /*
@@ -309,7 +357,8 @@ runtime_pidfile(struct master *m)
 			buf[strcspn(buf, "\n")] = '\0';
 			if (parse_u32(buf, 1, INT32_MAX, &pid) == 0 &&
 			    (pid_t)pid != getpid() &&
-			    (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
+			    pid_is_server((pid_t)pid,
+			    m->cfg.pid_file[0] == '\0')) {
 				startup_err(m, "already running as pid %u "
 				    "(pid file %s)", pid, m->pidfile);
 				return -EADDRINUSE;
@@ -475,8 +524,12 @@ runtime_ready(struct master *m)
 }
 
 /*
- * The segment, created after the drop (so the service user owns it) and
- * after daemonizing (so its master_pid is the process that stays).
+ * The segment, created before the drop (so whoever started the master
+ * owns it, never the service user: a process of that uid, nobody's
+ * above all, must not write what the workers obey) and after
+ * daemonizing (so its master_pid is the process that stays).  The
+ * master writes it through the descriptor it keeps, the workers through
+ * the ones they are given (proc.c).
  */
 int
 runtime_shm_create(struct master *m)
@@ -501,7 +554,10 @@ runtime_shm_create(struct master *m)
 	return 0;
 }
 
-/* At exit: the segment and the pid file go; the directory stays. */
+/*
+ * At exit: the segment and the pid file go; the directory stays.  Where
+ * they are root's, the remover takes them (runtime_remover).
+ */
 void
 runtime_remove(struct master *m)
 {
@@ -514,4 +570,122 @@ runtime_remove(struct master *m)
 		log_debug("cannot remove the pid file %s: %s", m->pidfile,
 		    strerror(errno));
 	m->pid_written = false;
+	remover_finish(m);
+}
+
+/*
+ * The remover's whole life: wait for the master's end (EOF on go: its
+ * exit, or a SIGKILL), then unlink each runtime file that is still the
+ * one the master made (same inode: a successor may have replaced it),
+ * and exit, which closes done.  Root's uid without any capability: the
+ * runtime directory is root's, so its owner may remove entries there,
+ * and nothing else.
+ */
+static void
+remover_main(int go, int done, const char *const paths[],
+    const struct stat sts[], size_t n)
+{
+	struct stat	 st;
+	char		 c;
+	ssize_t		 r;
+	size_t		 i;
+
+	(void)done;
+	while ((r = read(go, &c, 1)) != 0)
+		if (r < 0 && errno != EINTR)
+			break;
+	for (i = 0; i < n; i++)
+		if (paths[i][0] != '\0' && lstat(paths[i], &st) == 0 &&
+		    st.st_dev == sts[i].st_dev && st.st_ino == sts[i].st_ino)
+			(void)unlink(paths[i]);
+	_exit(0);
+}
+
+/*
+ * Started as root, the runtime files are root's in a directory of root
+ * (runtime_dir_make), which the master, once it is the service user,
+ * cannot remove.  A process forked now, before the drop, does it for
+ * it: detached (a grandchild, in a session of its own, so it is no
+ * worker in the master's tree and no terminal signal reaches it), with
+ * no descriptor but its two pipes and no capability, it waits for the
+ * master to end.  It holds no input it could be steered with: EOF is
+ * all it reads.  runtime_remove() waits (bounded) until it is done.
+ */
+int
+runtime_remover(struct master *m)
+{
+	const char	*paths[3] = { m->pidfile, m->shmpath, m->ctlpath };
+	struct stat	 sts[3];
+	int		 go[2], done[2], r, st;
+	size_t		 i;
+	pid_t		 pid;
+
+	if (geteuid() != 0)
+		return 0;
+	for (i = 0; i < 3; i++)
+		if (lstat(paths[i], &sts[i]) < 0)
+			paths[i] = "";
+	if (pipe2(go, O_CLOEXEC) < 0)
+		goto fail;
+	if (pipe2(done, O_CLOEXEC) < 0) {
+		r = -errno;
+		close(go[0]);
+		close(go[1]);
+		errno = -r;
+		goto fail;
+	}
+	if ((pid = fork()) < 0) {
+		r = -errno;
+		close(go[0]);
+		close(go[1]);
+		close(done[0]);
+		close(done[1]);
+		errno = -r;
+		goto fail;
+	}
+	if (pid == 0) {
+		if (fork() != 0)
+			_exit(0);
+		(void)setsid();
+		if (dup2(m->devnull, STDIN_FILENO) < 0 ||
+		    dup2(m->devnull, STDOUT_FILENO) < 0 ||
+		    dup2(m->devnull, STDERR_FILENO) < 0 ||
+		    dup2(go[0], 3) < 0 || dup2(done[1], 4) < 0 ||
+		    close_range(5, ~0U, 0) < 0 ||
+		    privs_clear_caps() < 0)
+			_exit(1);
+		remover_main(3, 4, paths, sts, 3);
+	}
+	close(go[0]);
+	close(done[1]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	m->remover_go = go[1];
+	m->remover_done = done[0];
+	return 0;
+
+fail:
+	r = -errno;
+	startup_err(m, "cannot start the runtime files' remover: %s",
+	    strerror(-r));
+	return r;
+}
+
+/* The master's end: the remover told, and waited for (bounded). */
+static void
+remover_finish(struct master *m)
+{
+	struct pollfd	 pfd;
+	char		 c;
+
+	if (m->remover_go < 0)
+		return;
+	close(m->remover_go);
+	m->remover_go = -1;
+	pfd.fd = m->remover_done;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, REMOVER_WAIT_MS) > 0)
+		(void)!read(m->remover_done, &c, 1);
+	close(m->remover_done);
+	m->remover_done = -1;
 }

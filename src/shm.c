@@ -111,6 +111,7 @@ static const struct conv settings_conv[] = {
 	COPY(nroot),
 	BOOL(secure),
 	COPY(user),
+	COPY(admin_group),
 	COPY(workers),
 	COPY(pid_file),
 	COPY(runtime_dir),
@@ -480,6 +481,7 @@ shm_create(struct shm_master *m, const char *path, const char *instance,
 	memset(m, 0, sizeof(*m));
 	m->fd = -1;
 	m->ro_fd = -1;
+	m->wfd = -1;
 	if (cfg == NULL || nworkers < 1 || nworkers > TFTP_SHM_MAX_WORKERS ||
 	    sessions_per_worker < 1 || sessions_per_worker > SHM_MAX_SESSIONS)
 		return -EINVAL;
@@ -505,11 +507,17 @@ shm_create(struct shm_master *m, const char *path, const char *instance,
 		r = -errno;
 		goto out_unmap;
 	}
+	m->wfd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (m->wfd == -1) {
+		r = -errno;
+		goto out_close_ro;
+	}
 	if (fstat(fd, &st) == -1 || fstat(m->ro_fd, &rst) == -1) {
 		r = -errno;
 		goto out_close_ro;
 	}
-	if (!same_file(&st, &rst)) {
+	if (!same_file(&st, &rst) || fstat(m->wfd, &rst) == -1 ||
+	    !same_file(&st, &rst)) {
 		r = -EADDRINUSE;
 		goto out_close_ro;
 	}
@@ -546,8 +554,10 @@ shm_create(struct shm_master *m, const char *path, const char *instance,
 	return 0;
 
 out_close_ro:
+	if (m->wfd != -1)
+		close(m->wfd);
 	close(m->ro_fd);
-	m->ro_fd = -1;
+	m->ro_fd = m->wfd = -1;
 out_unmap:
 	munmap(base, l.size);
 out_unlink:
@@ -863,11 +873,14 @@ shm_destroy(struct shm_master *m)
 		(void)unlink(m->path);
 	if (m->ro_fd != -1)
 		close(m->ro_fd);
+	if (m->wfd != -1)
+		close(m->wfd);
 	if (m->fd != -1)
 		close(m->fd);
 	memset(m, 0, sizeof(*m));
 	m->fd = -1;
 	m->ro_fd = -1;
+	m->wfd = -1;
 }
 
 int

@@ -22,6 +22,9 @@
 struct shm_master {
 	int			 fd;		/* O_RDWR, CLOEXEC */
 	int			 ro_fd;		/* O_RDONLY on the same file */
+	/* O_RDWR on the same file for the workers: an open file of its own,
+	 * so they never hold fd's lock, which must die with the master. */
+	int			 wfd;
 	void			*base;
 	size_t			 size;
 	struct tftp_shm_header	*hdr;

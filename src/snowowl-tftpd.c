@@ -33,6 +33,7 @@
 
 static int	 check_root(const struct tftpd_config *cfg);
 static int	 check_user(const char *user);
+static int	 check_group(const char *group);
 static int	 check_map(const char *path);
 static bool	 addr_is_local(const struct sockaddr *sa,
 		    const struct ifaddrs *ifs);
@@ -151,9 +152,8 @@ check_listen_local(const struct tftpd_config *cfg)
 }
 
 /*
- * The user a master started as root would serve as (tftp falls back to
- * nobody, as at startup): an unknown name is found now, not when the
- * service starts.
+ * The user a master started as root would serve as, and the admin
+ * group: an unknown name is found now, not when the service starts.
  */
 static int
 check_user(const char *user)
@@ -164,11 +164,28 @@ check_user(const char *user)
 
 	if ((r = privs_lookup(user, &uid, &gid)) == 0)
 		return 0;
+	/* Not root: the master keeps its own identity; no user is used. */
+	if (r == -ENOENT && geteuid() != 0 && strcmp(user, "tftp") == 0)
+		return 0;
 	if (r == -ENOENT)
-		log_early(LOG_ERR, PROGNAME, "user %s: no such user", user);
+		log_early(LOG_ERR, PROGNAME, "user %s: no such user%s", user,
+		    privs_missing_hint(user));
 	else
 		log_early(LOG_ERR, PROGNAME, "user %s: %s", user,
 		    strerror(-r));
+	return -1;
+}
+
+static int
+check_group(const char *group)
+{
+	gid_t	 gid;
+	int	 r;
+
+	if (group[0] == '\0' || (r = privs_group(group, &gid)) == 0)
+		return 0;
+	log_early(LOG_ERR, PROGNAME, "admin_group %s: %s", group,
+	    r == -ENOENT ? "no such group" : strerror(-r));
 	return -1;
 }
 
@@ -236,6 +253,7 @@ main(int argc, char *argv[])
 		/* Every check, so that one run reports every problem. */
 		r = check_root(&cfg);
 		r |= check_user(cfg.user);
+		r |= check_group(cfg.admin_group);
 		r |= check_map(cfg.map_file);
 		r |= check_listen_local(&cfg);
 		if (r < 0)

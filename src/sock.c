@@ -106,6 +106,30 @@ out_close:
 	return r;
 }
 
+/*
+ * Whether anyone else already has la's address and port: a socket bound
+ * there without SO_REUSEPORT (nor SO_REUSEADDR) fails with EADDRINUSE
+ * while any socket covers it, whoever owns it.  Asked before the set is
+ * bound, since SO_REUSEPORT would let a second server of the same uid
+ * join the group silently and take a share of the requests.  0, or
+ * -errno (-EADDRINUSE: taken).
+ */
+static int
+sock_probe(const struct listen_addr *la)
+{
+	int af = la->ss.ss_family, fd, r = 0;
+
+	fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (af == AF_INET6)
+		r = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	if (r == 0 && bind(fd, (const struct sockaddr *)&la->ss, la->len) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 static int
 family_wanted(const struct tftpd_config *cfg, int af)
 {
@@ -171,6 +195,18 @@ sock_listen_sets(const struct tftpd_config *cfg, uint32_t nworkers,
 
 	for (i = 0; i < n; i++) {
 		for (set = 0; set < sets; set++) {
+			if (set == 0 && sockaddr_port((const struct sockaddr *)
+			    &list[i].ss) != 0 &&
+			    sock_probe(&list[i]) == -EADDRINUSE) {
+				snprintf(err, errlen, "cannot bind %s: address "
+				    "in use: another process serves it "
+				    "(another instance, whatever its name, "
+				    "or another server)",
+				    sockaddr_str((const struct sockaddr *)
+				    &list[i].ss, addr, sizeof(addr)));
+				r = -EADDRINUSE;
+				goto out_close;
+			}
 			fd = sock_listen(&list[i], cfg);
 			/* The default pair on a host without IPv6. */
 			if (fd == -EAFNOSUPPORT && set == 0 &&

@@ -168,6 +168,11 @@ reuse_address = yes
 reuse_port = no
 EOF
 
+# (As root without a tftp user, the user is named: see write_conf.)
+if need_user_nobody; then
+	sed -i 's/^\[server\]$/[server]\nuser = nobody/' "$T/good.conf"
+fi
+
 t_good() {
 	run_exit 0 "$T/out" "$TFTPD" --config "$T/good.conf" --check-config \
 	    "$R" && assert_grep 'configuration OK' "$T/out" "--check-config"

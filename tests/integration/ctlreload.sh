@@ -82,8 +82,8 @@ t_kill_refused() {
 }
 check "within the unit's capabilities kill -HUP of the master is refused" \
     t_kill_refused
-check "the control socket: 0660, the service user's, group root" \
-    assert_eq "660 nobody root" \
+check "the control socket: 0600, root's (never the service user's)" \
+    assert_eq "600 root root" \
     "$(stat -c '%a %U %G' "$RUNDIR/$INSTANCE.ctl")" "$INSTANCE.ctl"
 reload_checks standalone
 check "standalone: SIGTERM, exit 0" daemon_stop "$MASTER"

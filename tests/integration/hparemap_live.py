@@ -61,7 +61,8 @@ def start_ours(rules, root, rundir, conf, log):
         port = t.free_port(t.socket.AF_INET)
         p = subprocess.Popen([TFTPD, "-L", "-a", "127.0.0.1:%d" % port,
                               "-a", "[::1]:%d" % port, "--config", conf,
-                              "--runtime-dir", rundir, "--workers", "1",
+                              "--runtime-dir", rundir, "--workers", "1"] +
+                             t.user_args() + [
                               "-c", "-p", "-U", "000", "-m", rules, root],
                              stdout=log, stderr=log,
                              stdin=subprocess.DEVNULL)

@@ -227,12 +227,23 @@ have_ipv6() {
 
 # --- the daemon ------------------------------------------------------------
 
+# need_user_nobody: root, and no tftp user (see write_conf).
+need_user_nobody() {
+	[ "$(id -u)" = 0 ] && ! id tftp >/dev/null 2>&1
+}
+
 # write_conf FILE [extra ini lines...]: timeout 1 s, 3 retries, so every
 # give-up is bounded to a few seconds.
+# As root without a tftp user the file names nobody: a master started as
+# root never falls back to it unasked.
 write_conf() {
 	local f=$1
 	shift
 	{
+		if need_user_nobody; then
+			echo "[server]"
+			echo "user = nobody"
+		fi
 		echo "[transfer]"
 		echo "timeout = 1"
 		echo "retries = 3"

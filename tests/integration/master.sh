@@ -155,11 +155,11 @@ if is_root; then
 	done
 	check "the master runs as nobody with no groups and CapEff=CapPrm=0" \
 	    t_master_privs
-	check "shm segment: mode 0644, owned by nobody" \
-	    assert_eq "644 nobody" "$(mode_owner "$RUNDIR/$INSTANCE.shm")" \
+	check "shm segment: mode 0644, owned by root, not the service user" \
+	    assert_eq "644 root" "$(mode_owner "$RUNDIR/$INSTANCE.shm")" \
 	    "$INSTANCE.shm"
-	check "control socket: mode 0660, owned by nobody, group root" \
-	    assert_eq "660 nobody root" \
+	check "control socket: mode 0600, owned by root, not the service user" \
+	    assert_eq "600 root root" \
 	    "$(stat -c '%a %U %G' "$RUNDIR/$INSTANCE.ctl")" \
 	    "$INSTANCE.ctl"
 else

@@ -48,7 +48,7 @@ class Daemon:
             cmd = [tftpd, "-L", "-a", "127.0.0.1:%d" % self.port,
                    "--config", self.conf,
                    "--runtime-dir", os.path.join(tmp, name + ".run")] + \
-                args + [root]
+                t.user_args() + args + [root]
             with open(self.logpath, "wb") as log:
                 self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                              stdout=log, stderr=log)

@@ -305,6 +305,19 @@ def sysctl_ints(name, default):
         return default
 
 
+def user_args():
+    """As root without a tftp user, the daemon's -u nobody: a master
+    started as root never falls back to it unasked."""
+    import pwd
+    if os.geteuid() != 0:
+        return []
+    try:
+        pwd.getpwnam("tftp")
+        return []
+    except KeyError:
+        return ["-u", "nobody"]
+
+
 def free_port(family=socket.AF_INET):
     """A UDP port nobody is bound to right now on loopback, outside the
     kernel's ephemeral range.  A client that lets the kernel bind its

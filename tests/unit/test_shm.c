@@ -168,7 +168,8 @@ static const struct key_at number_keys[] = {
 	KEY(batch_timeout_us), KEY(recv_buffer_kb), KEY(send_buffer_kb),
 };
 static const struct key_at text_keys[] = {
-	KEY(root), KEY(user), KEY(pid_file), KEY(runtime_dir), KEY(instance),
+	KEY(root), KEY(user), KEY(admin_group), KEY(pid_file),
+	KEY(runtime_dir), KEY(instance),
 	KEY(write_allow), KEY(map_file),
 };
 static const struct key_at bool_keys[] = {

@@ -42,10 +42,11 @@ find_servers() {
 have_server() {
 	case "$1" in
 	snowowl|snowowl-sp) [ -n "$SNOWOWL" ] && [ -x "$SNOWOWL" ] ;;
+	snowowl-b) [ -n "$SNOWOWL_B" ] && [ -x "$SNOWOWL_B" ] ;;
 	tftp-hpa) [ -x "$HPA" ] && "$HPA" -V 2>&1 | grep -q tftp-hpa ;;
 	atftpd) [ -n "$ATFTPD" ] && [ -x "$ATFTPD" ] ;;
 	dnsmasq) [ -x "$DNSMASQ" ] ;;
-	*) die "unknown server $1 (snowowl snowowl-sp tftp-hpa atftpd dnsmasq)" ;;
+	*) die "unknown server $1 (snowowl snowowl-sp snowowl-b tftp-hpa atftpd dnsmasq)" ;;
 	esac
 }
 
@@ -57,6 +58,7 @@ addr_of() {
 	atftpd) echo "127.0.0.1:$((PORT_BASE + 3))" ;;
 	dnsmasq) echo "127.0.0.2:69" ;;
 	snowowl-sp) echo "127.0.0.1:$((PORT_BASE + 4))" ;;
+	snowowl-b) echo "127.0.0.1:$((PORT_BASE + 5))" ;;
 	esac
 }
 
@@ -141,21 +143,24 @@ cpu_ns() {	# SERVER: CPU time it has used so far, ns
 }
 
 start_server() {	# NAME
-	local s=$1 addr log cg=""
+	local s=$1 addr log cg="" bin
 	local -a cmd pre=()
 
 	addr=$(addr_of "$s")
 	log=$LOGS/$s.log
 	case "$s" in
-	snowowl|snowowl-sp)
-		# The two differ only in their file: snowowl-sp answers
-		# every transfer from the listen port, batching across
-		# clients.
+	snowowl|snowowl-sp|snowowl-b)
+		# snowowl and snowowl-sp differ only in their file:
+		# snowowl-sp answers every transfer from the listen port,
+		# batching across clients.  snowowl-b is another build
+		# with snowowl's empty file: what a change costs.
 		if [ "$s" = snowowl-sp ]; then
 			printf '[transfer]\nsingle_port = yes\n'
 		fi > "$WORKDIR/$s.conf"
+		bin=$SNOWOWL
+		[ "$s" != snowowl-b ] || bin=$SNOWOWL_B
 		# shellcheck disable=SC2206
-		cmd=("$SNOWOWL" -L --config "$WORKDIR/$s.conf"
+		cmd=("$bin" -L --config "$WORKDIR/$s.conf"
 		    --runtime-dir "$WORKDIR/run-$s" $SNOWOWL_ARGS
 		    -a "$addr" "$ROOT") ;;
 	tftp-hpa)

@@ -30,6 +30,7 @@ WORKDIR=""
 KEEP=0
 RESULTS=""
 SNOWOWL=${SNOWOWL_TFTPD:-}
+SNOWOWL_B=""
 ATFTPD=${ATFTPD:-}
 
 usage() {
@@ -38,16 +39,19 @@ usage: $0 [options]
   --quick             smoke run: 10 MiB files, fewer requests, 1 round
   --rounds N          rounds of every scenario (default 5)
   --scenarios "LIST"  from: S3w16 S3w64 S4 S5 S6 S7 S2same (default all)
-  --servers "LIST"    from: snowowl snowowl-sp tftp-hpa atftpd dnsmasq
+  --servers "LIST"    from: snowowl snowowl-sp snowowl-b tftp-hpa atftpd dnsmasq
                       (default all; peers that are not installed are
                       skipped); snowowl-sp is the daemon with
                       single_port = yes in its [transfer] section
   --snowowl PATH      the daemon (default \$SNOWOWL_TFTPD, $TOP/src/snowowl-tftpd,
                       then PATH); extra flags in \$SNOWOWL_ARGS (--workers 1)
+  --snowowl-b PATH    a second build of the daemon, run as server snowowl-b
+                      with snowowl's empty file and flags, side by side: what
+                      a change costs (adds snowowl-b to the servers)
   --atftpd PATH       atftpd (default \$ATFTPD, PATH, or unpacked by peers.sh
                       under \$BENCH_PEERS, /var/tmp/tftpbench-peers)
   --server-cpu N      CPU for the servers (0); --client-cpu N for tftpbench (1)
-  --port-base P       servers listen on 127.0.0.1:P+1..P+4 (16900); dnsmasq on
+  --port-base P       servers listen on 127.0.0.1:P+1..P+5 (16900); dnsmasq on
                       127.0.0.2:69 (its port is fixed)
   --max-time S        give up on one run after S seconds (900)
   --no-limit          skip the loopback UDP probe
@@ -65,6 +69,7 @@ while [ $# -gt 0 ]; do
 	--scenarios) SCENARIOS=$2; shift ;;
 	--servers) SERVERS=$2; shift ;;
 	--snowowl) SNOWOWL=$2; shift ;;
+	--snowowl-b) SNOWOWL_B=$2; shift ;;
 	--atftpd) ATFTPD=$2; shift ;;
 	--server-cpu) SERVER_CPU=$2; shift ;;
 	--client-cpu) CLIENT_CPU=$2; shift ;;
@@ -81,6 +86,12 @@ while [ $# -gt 0 ]; do
 done
 case "$ROUNDS" in ''|*[!0-9]*|0) echo "run-bench.sh: bad --rounds" >&2; exit 2 ;; esac
 [ "$QUICK" = 0 ] || [ "$ROUNDS_SET" = 1 ] || ROUNDS=1
+if [ -n "$SNOWOWL_B" ]; then
+	case " $SERVERS " in
+	*" snowowl-b "*) ;;
+	*) SERVERS="$SERVERS snowowl-b" ;;
+	esac
+fi
 
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$HERE/lib.sh"

@@ -154,9 +154,16 @@ start_server() {	# NAME
 		# snowowl-sp answers every transfer from the listen port,
 		# batching across clients.  snowowl-b is another build
 		# with snowowl's empty file: what a change costs.
-		if [ "$s" = snowowl-sp ]; then
-			printf '[transfer]\nsingle_port = yes\n'
-		fi > "$WORKDIR/$s.conf"
+		{
+			if [ "$s" = snowowl-sp ]; then
+				printf '[transfer]\nsingle_port = yes\n'
+			fi
+			# As root it changes to tftp, which must exist;
+			# where none does, nobody, as the peers run.
+			if ! id tftp >/dev/null 2>&1; then
+				printf '[server]\nuser = nobody\n'
+			fi
+		} > "$WORKDIR/$s.conf"
 		bin=$SNOWOWL
 		[ "$s" != snowowl-b ] || bin=$SNOWOWL_B
 		# shellcheck disable=SC2206

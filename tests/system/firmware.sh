@@ -165,6 +165,11 @@ cat >"$T/conf" <<EOF
 timeout = 1
 retries = 6
 EOF
+# Started as root, the server changes to the tftp user; a machine
+# without one (no package made it) runs it as nobody, named outright.
+if ! id tftp >/dev/null 2>&1; then
+	printf '[server]\nuser = nobody\n' >>"$T/conf"
+fi
 chmod 0644 "$T/conf"
 DLOG=$T/daemon.log
 ip netns exec "$NS" "$TFTPD" -L -a "$SRV:69" --workers 1 --config "$T/conf" \

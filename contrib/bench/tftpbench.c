@@ -130,6 +130,8 @@ static struct {
 	unsigned		 port_lo;
 	unsigned		 port_hi;
 	unsigned		 port_next;
+	uint32_t		 src_lo;	/* host order; 0: any */
+	uint32_t		 src_hi;
 	int			 verbose;
 	/* state */
 	struct file		*files;
@@ -501,8 +503,29 @@ send_request(struct session *s)
 	send_pkt(s, p, off);
 }
 
+/*
+ * Session slot's source address: with --sources the slots spread over
+ * the range, so one run is many machines to the server (loopback
+ * answers the whole of 127.0.0.0/8).
+ */
+static void
+source_of(unsigned slot, struct sockaddr_storage *a, socklen_t *alen)
+{
+	memset(a, 0, sizeof(*a));
+	a->ss_family = g.srv.ss_family;
+	if (a->ss_family == AF_INET) {
+		struct sockaddr_in *a4 = (void *)a;
+
+		if (g.src_lo)
+			a4->sin_addr.s_addr = htonl(g.src_lo +
+			    slot % (g.src_hi - g.src_lo + 1));
+		*alen = sizeof(*a4);
+	} else
+		*alen = sizeof(struct sockaddr_in6);
+}
+
 static int
-open_socket(void)
+open_socket(unsigned slot)
 {
 	int fd;
 	/* Room for two windows of the largest datagram we may be sent. */
@@ -517,6 +540,18 @@ open_socket(void)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	if (g.src_lo && !g.port_lo) {
+		struct sockaddr_storage a;
+		socklen_t alen;
+
+		source_of(slot, &a, &alen);
+		if (bind(fd, (struct sockaddr *)&a, alen) < 0) {
+			int e = errno;
+
+			close(fd);
+			return -e;
+		}
+	}
 	if (g.port_lo) {
 		unsigned span = g.port_hi - g.port_lo + 1, i;
 
@@ -526,19 +561,13 @@ open_socket(void)
 			unsigned port = g.port_lo + g.port_next;
 
 			g.port_next = (g.port_next + 1) % span;
-			memset(&a, 0, sizeof(a));
-			a.ss_family = g.srv.ss_family;
-			if (a.ss_family == AF_INET) {
-				struct sockaddr_in *a4 = (void *)&a;
-
-				a4->sin_port = htons(port);
-				alen = sizeof(*a4);
-			} else {
-				struct sockaddr_in6 *a6 = (void *)&a;
-
-				a6->sin6_port = htons(port);
-				alen = sizeof(*a6);
-			}
+			source_of(slot, &a, &alen);
+			if (a.ss_family == AF_INET)
+				((struct sockaddr_in *)&a)->sin_port =
+				    htons(port);
+			else
+				((struct sockaddr_in6 *)&a)->sin6_port =
+				    htons(port);
 			if (bind(fd, (struct sockaddr *)&a, alen) == 0)
 				break;
 			if (errno != EADDRINUSE) {
@@ -582,7 +611,7 @@ start_request(struct session *s)
 	s->bytes = 0;
 	s->crc = 0;
 	s->acked = s->sent = 0;
-	fd = open_socket();
+	fd = open_socket((unsigned)(s - g.ss));
 	if (fd < 0) {
 		session_fail(s, F_LOCAL, "socket: %s", strerror(-fd));
 		goto fail;
@@ -1276,6 +1305,8 @@ usage(FILE *fp)
 "      --put-name FMT    remote name, %u = session slot (bench-%u.up)\n"
 "      --verify-dir DIR  after an upload, check DIR/<remote name>\n"
 "      --port-range L:H  bind our sockets to ports L..H in turn\n"
+"      --sources A-B     IPv4: session slots spread over source addresses\n"
+"                        A..B (127.1.0.1-127.1.3.232: many machines)\n"
 "      --max-time S      stop after S seconds; unfinished = failed\n"
 "  -s, --server NAME     label for the result line\n"
 "  -S, --scenario NAME   label for the result line\n"
@@ -1301,6 +1332,7 @@ parse_args(int argc, char **argv)
 		{ "verify-dir", required_argument, NULL, 5 },
 		{ "port-range", required_argument, NULL, 6 },
 		{ "max-time", required_argument, NULL, 7 },
+		{ "sources", required_argument, NULL, 8 },
 		{ "server", required_argument, NULL, 's' },
 		{ "scenario", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -1385,6 +1417,24 @@ parse_args(int argc, char **argv)
 			g.max_time = (double)parse_num(optarg, 1, 864000,
 			    "max-time");
 			break;
+		case 8: {
+			char *dash = strchr(optarg, '-');
+			struct in_addr lo4, hi4;
+
+			if (!dash)
+				die("--sources wants A-B (IPv4 addresses)");
+			*dash = 0;
+			if (inet_pton(AF_INET, optarg, &lo4) != 1 ||
+			    inet_pton(AF_INET, dash + 1, &hi4) != 1 ||
+			    ntohl(lo4.s_addr) == 0 ||
+			    ntohl(hi4.s_addr) < ntohl(lo4.s_addr) ||
+			    ntohl(hi4.s_addr) - ntohl(lo4.s_addr) >= 65536)
+				die("--sources: A-B, two IPv4 addresses, A <= B,"
+				    " at most 65536 of them");
+			g.src_lo = ntohl(lo4.s_addr);
+			g.src_hi = ntohl(hi4.s_addr);
+			break;
+		}
 		case 's':
 			g.label = optarg;
 			break;
@@ -1417,6 +1467,8 @@ parse_args(int argc, char **argv)
 		g.count = g.sessions;
 	if (g.port_lo && g.port_hi - g.port_lo + 1 < g.sessions)
 		die("--port-range is smaller than --sessions");
+	if (g.src_lo && g.srv.ss_family != AF_INET)
+		die("--sources is for an IPv4 server");
 	if (!g.port_lo)
 		default_ports();
 	if (!rto_ms)

@@ -419,26 +419,22 @@ stats_text(const char *name, const struct snap *s, const struct row *rows,
 }
 
 /*
- * A JSON string from at most max bytes of s.  Bytes outside printable
- * ASCII become \u00XX, one per byte: always valid JSON, and the original
- * bytes are the code points.
+ * A JSON string from at most max bytes of s (a field of the segment need
+ * not end in NUL), escaped as the daemon's JSON log lines are.  Every
+ * caller's field is at most JSON_STR_MAX bytes; a longer one is cut.
  */
+#define JSON_STR_MAX	256
 static void
 json_str(FILE *fp, const char *s, size_t max)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i;
+	char	 raw[JSON_STR_MAX + 1], out[6 * JSON_STR_MAX + 1];
+	size_t	 n;
 
-	putc('"', fp);
-	for (i = 0; i < max && p[i] != '\0'; i++) {
-		if (p[i] == '"' || p[i] == '\\')
-			fprintf(fp, "\\%c", p[i]);
-		else if (p[i] >= 0x20 && p[i] < 0x7f)
-			putc(p[i], fp);
-		else
-			fprintf(fp, "\\u%04x", p[i]);
-	}
-	putc('"', fp);
+	n = strnlen(s, max < JSON_STR_MAX ? max : JSON_STR_MAX);
+	memcpy(raw, s, n);
+	raw[n] = '\0';
+	(void)str_json(out, sizeof(out), raw);
+	fprintf(fp, "\"%s\"", out);
 }
 
 /* One "key": n of column col, opening and closing the nested objects. */

@@ -7,8 +7,9 @@
 # scenarios run interleaved (round r: every server does scenario s, then
 # the next) so that a noisy neighbour hurts every server alike; server CPU
 # time is read from a cgroup per server; the result is a markdown table of
-# medians with each server's ratio to the best peer (ours, snowowl and
-# snowowl-sp, against the best of the others only, never each other).
+# medians with each server's ratio to the best peer (ours, snowowl,
+# snowowl-sp and snowowl-b, against the best of the others only, never
+# each other).
 # Root only (cgroups, privilege-dropping servers, dnsmasq's fixed port 69).
 # See README.md in this directory.
 set -euo pipefail
@@ -277,7 +278,7 @@ cat <<EOF
 ## TFTP benchmark: medians of $ROUNDS round(s), $(date -u +%Y-%m-%d) ($(uname -r), $(nproc) CPUs)
 
 Servers pinned to CPU $SERVER_CPU, tftpbench to CPU $CLIENT_CPU; loopback; every transfer checked
-(length + CRC-32C). Cell: median (ratio to the best peer: for snowowl and snowowl-sp the best of
+(length + CRC-32C). Cell: median (ratio to the best peer: for ours (snowowl, snowowl-sp, snowowl-b) the best of
 tftp-hpa/atftpd/dnsmasq, never each other; for a peer the best other server; throughput: higher
 is better, CPU: lower is better). Server CPU from $CGMODE accounting. Took $(( t_end - t_start )) s.
 

@@ -272,30 +272,67 @@ check "the single_port master stops cleanly" daemon_stop "$MASTER"
 
 # --- inetd mode: fd 0 is the socket -----------------------------------------
 
-# inetd's "wait" service, without an inetd: a bound UDP socket as fd 0.
-t_inetd() {
-	local ip
-	write_conf "$T/inetd.conf" "[access]" "read_allow = 127.0.0.1"
-	PORT=$(free_port) || return 1
-	"$PYTHON" - "$PORT" "$TFTPD" -i -t 30 --config "$T/inetd.conf" \
-	    --runtime-dir "$T/run-inetd" -s "$R" >"$T/inetd.log" 2>&1 \
+# inetd_start FAMILY CONF: inetd's "wait" service without an inetd, a bound
+# UDP socket as fd 0: FAMILY 4 binds 127.0.0.1; 6 binds [::] dual-stack
+# (IPV6_V6ONLY off, as systemd's sockets are by default), so IPv4 clients
+# arrive as ::ffff:a.b.c.d.  Sets PORT and IPID; waits until it answers.
+inetd_start() {
+	PORT=$(free_port "$1") || return 1
+	"$PYTHON" - "$1" "$PORT" "$TFTPD" -i -t 30 --config "$2" \
+	    --runtime-dir "$T/run-inetd$1" -s "$R" >"$T/inetd$1.log" 2>&1 \
 	    </dev/null <<-'PYEOF' &
 	import os, socket, sys
-	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-	s.bind(("127.0.0.1", int(sys.argv[1])))
+	if sys.argv[1] == "6":
+	    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+	    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+	    s.bind(("::", int(sys.argv[2])))
+	else:
+	    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	    s.bind(("127.0.0.1", int(sys.argv[2])))
 	os.dup2(s.fileno(), 0)
-	os.execv(sys.argv[2], sys.argv[2:])
+	os.execv(sys.argv[3], sys.argv[3:])
 	PYEOF
-	ip=$!
-	DAEMON_PIDS+=("$ip")
+	IPID=$!
+	DAEMON_PIDS+=("$IPID")
 	wait_for 10 "the inetd-mode server" "$PYTHON" "$TFTPRAW" ping \
-	    127.0.0.1 "$PORT" 1 || { show_log "$T/inetd.log"; return 1; }
+	    127.0.0.1 "$PORT" 1 || { show_log "$T/inetd$1.log"; return 1; }
+}
+
+inetd_stop() {
+	kill -TERM "$IPID" 2>/dev/null
+	wait_pid_gone "$IPID" 10
+}
+
+t_inetd() {
+	write_conf "$T/inetd4.conf" "[access]" "read_allow = 127.0.0.1"
+	inetd_start 4 "$T/inetd4.conf" || return 1
 	refused_error 127.0.0.2 rrq s512 && get 127.0.0.1 s511 &&
-	    get 127.0.0.1 s512 || { show_log "$T/inetd.log"; return 1; }
-	kill -TERM "$ip" 2>/dev/null
-	wait_pid_gone "$ip" 10
+	    get 127.0.0.1 s512 || { show_log "$T/inetd4.log"; return 1; }
+	inetd_stop
 }
 check "inetd mode: read_allow = 127.0.0.1 refuses 127.0.0.2, serves 127.0.0.1" \
     t_inetd
+
+# The clients of a dual-stack socket are ::ffff:127.0.0.x: IPv4 prefixes
+# match them, for reads and (uploads enabled) for writes.
+t_mapped() {
+	write_conf "$T/inetd6.conf" "[write]" "enable = yes" "create = yes" \
+	    "[access]" "read_deny = 127.0.0.2" \
+	    "write_deny = 127.0.0.0/8"
+	inetd_start 6 "$T/inetd6.conf" || return 1
+	refused_error 127.0.0.2 rrq s512 && get 127.0.0.1 s512 &&
+	    refused_error 127.0.0.1 wrq mapped.bin &&
+	    { [ ! -e "$R/mapped.bin" ] || { echo "#   mapped.bin created"; false; }; } &&
+	    assert_grep "transfer client=\[?(::ffff:)?127\.0\.0\.2\]?:[0-9]+ op=rrq .*code=2" \
+	    "$T/inetd6.log" "the log" ||
+	    { show_log "$T/inetd6.log"; return 1; }
+	inetd_stop
+}
+if have_ipv6; then
+	check "a dual-stack socket: ::ffff:127.0.0.2 matches read_deny = 127.0.0.2" \
+	    t_mapped
+else
+	skip "no IPv6 here: the dual-stack socket of a mapped client"
+fi
 
 lib_finish

@@ -4,14 +4,16 @@
 # [access]: client address lists, with clients on 127.0.0.1 and 127.0.0.2
 # (loopback answers all of 127/8).  A bad prefix fails --check-config with
 # FILE:LINE, as does a 65th prefix.  With read_deny = 127.0.0.2 and
-# write_allow = 127.0.0.1, 127.0.0.2's RRQ and WRQ get ERROR 2 (and its
-# upload creates no file) while 127.0.0.1 downloads and uploads; each
-# refusal is logged and counted in refused_acl (JSON, table,
-# Prometheus).  "tftpctl set refuse=drop" makes a refusal silent (no
-# answer within 1.5 s, counted still); "set read_deny=" lets 127.0.0.2
-# in; a reload of a file that denies 127.0.0.1 shuts that one out.  The
-# same lists hold with single_port = yes, and in inetd mode (fd 0 is the
-# socket, given here by a small wrapper instead of an inetd).
+# write_allow = 127.0.0.1, 127.0.0.2's RRQ and WRQ get ERROR 2 (its RRQ of
+# a missing file too: the check comes before the lookup; its upload
+# creates no file) while 127.0.0.1 downloads and uploads; each refusal is
+# logged and counted in refused_acl (JSON, table, Prometheus).  "tftpctl
+# set refuse=drop" makes a refusal silent (no answer within 1.5 s, counted
+# still); "set read_deny=" lets 127.0.0.2 in; a reload of a file that
+# denies 127.0.0.1 shuts that one out.  The same lists hold with
+# single_port = yes, and in inetd mode (fd 0 is the socket, given here by
+# a small wrapper instead of an inetd), on an IPv4 socket and on a
+# dual-stack one, whose IPv4 clients arrive as ::ffff:127.0.0.x.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
@@ -174,6 +176,9 @@ WORKERS=2 master_start "$R" --workers 2
 check "127.0.0.1 downloads (read_deny names only 127.0.0.2)" \
     get 127.0.0.1 s512
 check "127.0.0.2's RRQ: ERROR 2" refused_error 127.0.0.2 rrq s512
+# Before the name is looked at: a missing file is no ERROR 1 to it.
+check "127.0.0.2's RRQ of a missing file: ERROR 2, not File not found" \
+    refused_error 127.0.0.2 rrq no-such-file
 check "127.0.0.2's WRQ (write_allow = 127.0.0.1): ERROR 2" \
     refused_error 127.0.0.2 wrq from2.bin
 check "127.0.0.1 uploads" put 127.0.0.1 from1.bin
@@ -185,19 +190,19 @@ check "the refused upload created no file, the allowed one did" t_no_file
 
 t_counted() {
 	local n
-	n=$(acl_count) && assert_eq 2 "$n" "refused_acl" &&
-	    json_check "$T/acl.json" "d['totals']['errors']['2'] == 2" \
+	n=$(acl_count) && assert_eq 3 "$n" "refused_acl" &&
+	    json_check "$T/acl.json" "d['totals']['errors']['2'] == 3" \
 	    "errors.2 (a refusal with an ERROR is a refused request)" &&
 	    ctl -i "$INSTANCE" stats >"$T/table.out" 2>&1 &&
-	    assert_grep "refused_acl +2( |$)" "$T/table.out" "stats table" &&
+	    assert_grep "refused_acl +3( |$)" "$T/table.out" "stats table" &&
 	    ctl -i "$INSTANCE" stats --prometheus >"$T/prom.out" 2>&1 &&
 	    assert_grep "^# TYPE snowowl_tftpd_refused_acl_total counter$" \
 	    "$T/prom.out" "stats --prometheus" &&
-	    assert_eq 2 "$(awk '/^snowowl_tftpd_refused_acl_total\{/ {
+	    assert_eq 3 "$(awk '/^snowowl_tftpd_refused_acl_total\{/ {
 		n += $NF } END { print n + 0 }' "$T/prom.out")" \
 	    "snowowl_tftpd_refused_acl_total summed over the workers"
 }
-check "refused_acl is 2 in JSON, the table and Prometheus" t_counted
+check "refused_acl is 3 in JSON, the table and Prometheus" t_counted
 
 t_logged() {
 	assert_grep "transfer client=127\.0\.0\.2:[0-9]+ op=rrq file=\"s512\" .*result=error code=2 msg=\"Access violation\"" \
@@ -221,8 +226,8 @@ check "tftpctl set refuse=drop" t_set refuse=drop
 # request after the set already sees it.
 check "refuse = drop: 127.0.0.2's RRQ gets no answer within 1.5 s" \
     refused_silently 127.0.0.2 rrq s512
-check "a dropped request is counted (refused_acl 3)" \
-    wait_for 10 "refused_acl 3" acl_count_is 3
+check "a dropped request is counted (refused_acl 4)" \
+    wait_for 10 "refused_acl 4" acl_count_is 4
 check "a dropped request is logged as dropped" assert_grep \
     "transfer client=127\.0\.0\.2:[0-9]+ op=rrq .*result=dropped" "$DLOG" \
     "the log"
@@ -254,8 +259,8 @@ check "tftpctl reload" t_reload
 check "after the reload: 127.0.0.1's RRQ gets ERROR 2" \
     refused_error 127.0.0.1 rrq s512
 check "after the reload: 127.0.0.2 downloads" get 127.0.0.2 s513
-check "refused_acl counts every refusal: 5" \
-    wait_for 10 "refused_acl 5" acl_count_is 5
+check "refused_acl counts every refusal: 6" \
+    wait_for 10 "refused_acl 6" acl_count_is 6
 check "the master stops cleanly" daemon_stop "$MASTER"
 
 # --- single_port = yes ------------------------------------------------------

@@ -151,10 +151,9 @@ admit(struct worker *w, struct request *rq)
  * running transfer's request comes first (same_client()): that transfer
  * was admitted under the lists of its time and keeps them, as it keeps
  * its other settings.  Every mode comes here (single_port sends each RRQ
- * and WRQ to admit()).  Counted in
- * refused_acl; with an ERROR also as every refusal is (refuse()), and
- * logged as every request is, "dropped" when nothing was sent.  true
- * when refused.
+ * and WRQ to admit()).  Counted in refused_acl; with an ERROR also as
+ * every refusal is (refuse()); logged as every request is, "dropped"
+ * when nothing was sent.  true when refused.
  */
 static bool
 access_refused(struct worker *w, const struct request *rq, uint16_t op)

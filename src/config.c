@@ -147,8 +147,6 @@ static int	 set_write_allow(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
 static int	 set_client_root(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
-static int	 set_acl(struct acl_list *, const char *, bool, char *,
-		    size_t);
 static int	 set_acl_read_allow(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
 static int	 set_acl_read_deny(struct tftpd_config *, const char *, bool,
@@ -1049,40 +1047,33 @@ set_write_allow(struct tftpd_config *c, const char *value, bool append,
 	return 0;
 }
 
-/* A list of client prefixes (acl.h); an empty value empties it. */
-static int
-set_acl(struct acl_list *l, const char *value, bool append, char *why,
-    size_t whylen)
-{
-	return acl_parse(l, value, append, why, whylen);
-}
-
+/* Lists of client prefixes (acl.h); an empty value empties one. */
 static int
 set_acl_read_allow(struct tftpd_config *c, const char *value, bool append,
     char *why, size_t whylen)
 {
-	return set_acl(&c->acl_read_allow, value, append, why, whylen);
+	return acl_parse(&c->acl_read_allow, value, append, why, whylen);
 }
 
 static int
 set_acl_read_deny(struct tftpd_config *c, const char *value, bool append,
     char *why, size_t whylen)
 {
-	return set_acl(&c->acl_read_deny, value, append, why, whylen);
+	return acl_parse(&c->acl_read_deny, value, append, why, whylen);
 }
 
 static int
 set_acl_write_allow(struct tftpd_config *c, const char *value, bool append,
     char *why, size_t whylen)
 {
-	return set_acl(&c->acl_write_allow, value, append, why, whylen);
+	return acl_parse(&c->acl_write_allow, value, append, why, whylen);
 }
 
 static int
 set_acl_write_deny(struct tftpd_config *c, const char *value, bool append,
     char *why, size_t whylen)
 {
-	return set_acl(&c->acl_write_deny, value, append, why, whylen);
+	return acl_parse(&c->acl_write_deny, value, append, why, whylen);
 }
 
 static int

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define TFTP_SHM_MAGIC		0x314c574f574f4e53ULL	/* "SNOWOWL1" */
-#define TFTP_SHM_VERSION	7
+#define TFTP_SHM_VERSION	8
 #define TFTP_SHM_MAX_WORKERS	256
 #define TFTP_SHM_CACHELINE	64
 #define TFTP_SHM_FILE_MAX	128	/* file names in the transfer table */
@@ -65,7 +65,8 @@
 	X(MSGS_SENT,		"messages_sent")				\
 	X(REQUESTS_REPEATED,	"requests_repeated")			\
 	X(TRANSFERS_REPLACED,	"transfers_replaced")			\
-	X(TRANSFERS_ABORTED,	"transfers_aborted")
+	X(TRANSFERS_ABORTED,	"transfers_aborted")			\
+	X(REFUSED_ACL,		"refused_acl")
 
 enum tftp_shm_counter {
 #define TFTP_SHM_ENUM(id, name)	TFTP_SHM_C_##id,
@@ -201,7 +202,7 @@ struct tftp_shm_stats {
 _Static_assert(sizeof(struct tftp_shm_top) == 168,
     "tftp_shm_top: a new layout needs a new TFTP_SHM_VERSION and this "
     "size");
-_Static_assert(offsetof(struct tftp_shm_stats, reserved) == 11976,
+_Static_assert(offsetof(struct tftp_shm_stats, reserved) == 11984,
     "tftp_shm_stats: a new layout needs a new TFTP_SHM_VERSION and this "
     "offset");
 
@@ -237,6 +238,7 @@ struct tftp_shm_session {
 #define TFTP_SHM_USER_MAX	64
 #define TFTP_SHM_PATTERNS	32	/* write.allow */
 #define TFTP_SHM_PATTERN_MAX	256
+#define TFTP_SHM_ACL_MAX	64	/* prefixes in an [access] list */
 
 /* Values of tftp_shm_settings.family and .log. */
 #define TFTP_SHM_FAMILY_ANY	0
@@ -250,12 +252,32 @@ struct tftp_shm_session {
 /* Values of tftp_shm_settings.client_root. */
 #define TFTP_SHM_CLIENT_ROOT_NO	0
 #define TFTP_SHM_CLIENT_ROOT_IP	1
+/* Values of tftp_shm_settings.refuse. */
+#define TFTP_SHM_REFUSE_ERROR	0
+#define TFTP_SHM_REFUSE_DROP	1
 
 /* One listen address: a struct sockaddr_storage's bytes and its length. */
 struct tftp_shm_listen {
 	uint8_t		addr[TFTP_SHM_SOCKADDR_MAX];
 	uint32_t	len;
 	uint32_t	pad;
+};
+
+/*
+ * One prefix of an [access] list: family AF_INET (the address in the
+ * first 4 bytes of addr) or AF_INET6; len 0..32 or 0..128; every bit past
+ * len, pad and an unused entry zero.
+ */
+struct tftp_shm_prefix {
+	uint8_t		family;
+	uint8_t		len;
+	uint8_t		pad[2];
+	uint8_t		addr[16];
+};
+
+struct tftp_shm_acl {
+	uint32_t	n;			/* 0..TFTP_SHM_ACL_MAX */
+	struct tftp_shm_prefix prefix[TFTP_SHM_ACL_MAX];
 };
 
 /*
@@ -318,6 +340,14 @@ struct tftp_shm_settings {
 	uint32_t	nwrite_allow;
 	uint32_t	fsync;
 
+	/* [access] */
+	struct tftp_shm_acl acl_read_allow;
+	struct tftp_shm_acl acl_read_deny;
+	struct tftp_shm_acl acl_write_allow;
+	struct tftp_shm_acl acl_write_deny;
+	uint32_t	refuse;			/* TFTP_SHM_REFUSE_* */
+	uint32_t	pad_access;
+
 	/* [performance], [performance.platform.*] */
 	uint32_t	buffer_pool_size;
 	uint32_t	enable_recvmmsg;
@@ -334,7 +364,7 @@ struct tftp_shm_settings {
 /* The layout is the same for every compiler and architecture. */
 _Static_assert(offsetof(struct tftp_shm_settings, max_file_size) % 8 == 0,
     "tftp_shm_settings: max_file_size is not 8-byte aligned");
-_Static_assert(sizeof(struct tftp_shm_settings) == 27120,
+_Static_assert(sizeof(struct tftp_shm_settings) == 32264,
     "tftp_shm_settings: implied padding, or a new layout (which needs a "
     "new TFTP_SHM_VERSION and this size)");
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "acl.h"
 #include "config.h"
 #include "files.h"
 #include "log.h"
@@ -27,6 +28,8 @@
 #include "worker_int.h"
 #include "xfer.h"
 
+static bool	 access_refused(struct worker *w, const struct request *rq,
+		    uint16_t op);
 static bool	 same_client(struct worker *w, const struct request *rq);
 static void	 resend_first(struct worker *w, struct transfer *t);
 static uint64_t	 request_hash(const struct request *rq);
@@ -89,6 +92,8 @@ admit(struct worker *w, struct request *rq)
 	count(w, op == TFTP_RRQ ? TFTP_SHM_C_RRQ : TFTP_SHM_C_WRQ, 1);
 	if (same_client(w, rq))
 		return;
+	if (access_refused(w, rq, op))
+		return;
 	if (rq->truncated || rq->len > REQ_BUFSZ)
 		r = -EBADMSG;
 	else
@@ -135,6 +140,51 @@ admit(struct worker *w, struct request *rq)
 	}
 	/* Its first packet: the OACK, the first window or ACK 0. */
 	transfer_act(w, t, &first);
+}
+
+/*
+ * The [access] lists of the request's operation, before anything else is
+ * done for it: a refused client never reaches the parser's answers, the
+ * name rules, a lookup or a transfer of its own, so a host that may not
+ * write learns nothing of the tree either, and refuse = drop leaves a
+ * scan of the boot network without any answer.  Only a repeat of a
+ * running transfer's request comes first (same_client()): that transfer
+ * was admitted under the lists of its time and keeps them, as it keeps
+ * its other settings.  Every mode comes here (single_port sends each RRQ
+ * and WRQ to admit()).  Counted in refused_acl; with an ERROR also as
+ * every refusal is (refuse()); logged as every request is, "dropped"
+ * when nothing was sent.  true when refused.
+ */
+static bool
+access_refused(struct worker *w, const struct request *rq, uint16_t op)
+{
+	const struct tftpd_config *cfg = &w->cfg;
+	struct reqinfo ri;
+	const char *file = NULL;
+	bool ok;
+
+	if (op == TFTP_RRQ)
+		ok = acl_permits(&cfg->acl_read_allow, &cfg->acl_read_deny,
+		    rq->peer);
+	else
+		ok = acl_permits(&cfg->acl_write_allow, &cfg->acl_write_deny,
+		    rq->peer);
+	if (ok)
+		return false;
+	count(w, TFTP_SHM_C_REFUSED_ACL, 1);
+	/* For the log: the name, if the packet holds a whole one. */
+	if (!rq->truncated && rq->len > 2 && rq->len <= REQ_BUFSZ &&
+	    memchr(rq->buf + 2, '\0', rq->len - 2) != NULL)
+		file = (const char *)rq->buf + 2;
+	reqinfo_init(&ri, rq, op, file, "-");
+	if (cfg->refuse == REFUSE_DROP) {
+		transfer_top(w, &ri, 0, true);
+		log_request(w, &ri, 0, "dropped", TFTP_EACCESS,
+		    "refused by [access], not answered");
+		return true;
+	}
+	refuse(w, rq, &ri, TFTP_EACCESS, "Access violation");
+	return true;
 }
 
 /*

@@ -36,6 +36,7 @@
 #define LEVEL_CHOICES	"err, warning, notice, info, debug"
 #define CLIENT_ROOT_CHOICES	"no, ip"
 #define LOG_FORMAT_CHOICES	"text, json"
+#define REFUSE_CHOICES	"error, drop"
 
 enum key_type {
 	KT_BOOL,
@@ -146,6 +147,16 @@ static int	 set_write_allow(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
 static int	 set_client_root(struct tftpd_config *, const char *, bool,
 		    char *, size_t);
+static int	 set_acl_read_allow(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
+static int	 set_acl_read_deny(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
+static int	 set_acl_write_allow(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
+static int	 set_acl_write_deny(struct tftpd_config *, const char *, bool,
+		    char *, size_t);
+static int	 set_refuse(struct tftpd_config *, const char *, bool, char *,
+		    size_t);
 static void	 print_listen(const struct tftpd_config *,
 		    const struct key_def *, const struct key_out *);
 static void	 print_family(const struct tftpd_config *,
@@ -175,6 +186,10 @@ static void	 print_max_file_size(const struct tftpd_config *,
 static void	 print_client_root(const struct tftpd_config *,
 		    const struct key_def *, const struct key_out *);
 static void	 print_write_allow(const struct tftpd_config *,
+		    const struct key_def *, const struct key_out *);
+static void	 print_acl(const struct tftpd_config *,
+		    const struct key_def *, const struct key_out *);
+static void	 print_refuse(const struct tftpd_config *,
 		    const struct key_def *, const struct key_out *);
 static const struct key_def *key_find(const char *section, const char *name,
 		    bool *section_known);
@@ -213,6 +228,7 @@ static int	 check_port_range(const struct tftpd_config *, char *, size_t);
 static int	 check_instance(const struct tftpd_config *, char *, size_t);
 static int	 check_write_allow(const struct tftpd_config *, char *, size_t);
 static int	 check_client_root(const struct tftpd_config *, char *, size_t);
+static int	 check_access(const struct tftpd_config *, char *, size_t);
 static int	 check_listen(const struct tftpd_config *, char *, size_t);
 static int	 load_fail(struct load_ctx *ctx, int rc, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -223,6 +239,7 @@ static int	 load_handler(void *user, const char *section,
 #define SERVER		"server"
 #define TRANSFER	"transfer"
 #define WRITE		"write"
+#define ACCESS		"access"
 #define PERF		"performance"
 #define BATCH		"performance.platform.batch"
 #define SOCKET		"performance.platform.socket"
@@ -243,6 +260,11 @@ static int	 load_handler(void *user, const char *section,
 #define FUNCKEY(s, n, list, fn, live, span, span2) \
 	{ s, n, KT_FUNC, span, span2, 0, 0, 0, list, live, set_##fn, \
 	  print_##fn }
+/* The address lists: a setter each, one printer that finds the list by
+ * the key's span. */
+#define ACLKEY(n, f) \
+	{ ACCESS, n, KT_FUNC, SPAN(f), NOSPAN, 0, 0, 0, true, LIVE, set_##f, \
+	  print_acl }
 
 /*
  * A number key gives its range and then its default; a boolean, its
@@ -322,6 +344,13 @@ static const struct key_def keys[] = {
 	    SPAN(nwrite_allow)),
 	BOOLKEY(WRITE, "fsync", fsync, true, LIVE),
 
+	/* Checked per request, before its name is looked at: admit.c. */
+	ACLKEY("read_allow", acl_read_allow),
+	ACLKEY("read_deny", acl_read_deny),
+	ACLKEY("write_allow", acl_write_allow),
+	ACLKEY("write_deny", acl_write_deny),
+	FUNCKEY(ACCESS, "refuse", false, refuse, LIVE, SPAN(refuse), NOSPAN),
+
 	/* No tighter than max_transfers: see snowowl-tftpd.conf(5). */
 	U32KEY(PERF, "buffer_pool_size", buffer_pool_size, 1,
 	    CONFIG_MAX_TRANSFERS, 1024, RESTART),
@@ -343,7 +372,7 @@ static const struct key_def keys[] = {
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
 static const char *const sections[] = {
-	SERVER, TRANSFER, WRITE, PERF, BATCH, SOCKET,
+	SERVER, TRANSFER, WRITE, ACCESS, PERF, BATCH, SOCKET,
 };
 
 /* What an instance name may contain: safe in a file name, never a path. */
@@ -359,6 +388,11 @@ static const char *const family_names[] = {
 static const char *const log_format_names[] = {
 	[LOG_FORMAT_TEXT]	= "text",
 	[LOG_FORMAT_JSON]	= "json",
+};
+
+static const char *const refuse_names[] = {
+	[REFUSE_ERROR]	= "error",
+	[REFUSE_DROP]	= "drop",
 };
 
 static const char *const client_root_names[] = {
@@ -426,6 +460,7 @@ config_defaults(struct tftpd_config *c)
 	c->allowed_opts = TFTP_OPT_ALL;
 	c->umask = 022;
 	c->client_root = CLIENT_ROOT_NO;
+	c->refuse = REFUSE_ERROR;
 }
 
 /*
@@ -1012,6 +1047,53 @@ set_write_allow(struct tftpd_config *c, const char *value, bool append,
 	return 0;
 }
 
+/* Lists of client prefixes (acl.h); an empty value empties one. */
+static int
+set_acl_read_allow(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	return acl_parse(&c->acl_read_allow, value, append, why, whylen);
+}
+
+static int
+set_acl_read_deny(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	return acl_parse(&c->acl_read_deny, value, append, why, whylen);
+}
+
+static int
+set_acl_write_allow(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	return acl_parse(&c->acl_write_allow, value, append, why, whylen);
+}
+
+static int
+set_acl_write_deny(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	return acl_parse(&c->acl_write_deny, value, append, why, whylen);
+}
+
+static int
+set_refuse(struct tftpd_config *c, const char *value, bool append,
+    char *why, size_t whylen)
+{
+	char	 v[VALUE_SHOW_MAX];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(refuse_names) / sizeof(refuse_names[0]); i++) {
+		if (strcasecmp(value, refuse_names[i]) == 0) {
+			c->refuse = (enum config_refuse)i;
+			return 0;
+		}
+	}
+	snprintf(why, whylen, "\"%s\" is not one of " REFUSE_CHOICES,
+	    show(value, v, sizeof(v)));
+	return -EINVAL;
+}
+
 /*
  * One line of a key: "key = value", or "key =" when the value is empty,
  * or with o->bare the value alone.  prec bounds v as printf's "%.*s"
@@ -1186,6 +1268,31 @@ print_write_allow(const struct tftpd_config *c, const struct key_def *k,
 		put_value(o, k, "", -1);
 	for (i = 0; i < c->nwrite_allow && i < CONFIG_MAX_PATTERNS; i++)
 		put_value(o, k, c->write_allow[i], CONFIG_PATTERN_MAX - 1);
+}
+
+/* One prefix per line, as write.allow's patterns: lines stay short. */
+static void
+print_acl(const struct tftpd_config *c, const struct key_def *k,
+    const struct key_out *o)
+{
+	const struct acl_list	*l;
+	char			 buf[ACL_PREFIX_STRLEN];
+	uint32_t		 i;
+
+	l = (const struct acl_list *)(const void *)((const char *)c + k->off);
+	if (l->n == 0)
+		put_value(o, k, "", -1);
+	for (i = 0; i < l->n && i < ACL_MAX; i++)
+		put_value(o, k, acl_prefix_str(&l->p[i], buf, sizeof(buf)),
+		    -1);
+}
+
+static void
+print_refuse(const struct tftpd_config *c, const struct key_def *k,
+    const struct key_out *o)
+{
+	put_value(o, k, (unsigned)c->refuse <= REFUSE_DROP ?
+	    refuse_names[c->refuse] : "?", -1);
 }
 
 static bool
@@ -1774,6 +1881,40 @@ check_listen(const struct tftpd_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* The lists as acl_parse() makes them: they may come from the segment. */
+static int
+check_access(const struct tftpd_config *c, char *err, size_t errlen)
+{
+	static const struct {
+		const char	*name;
+		size_t		 off;
+	} lists[] = {
+		{ "read_allow", OFF(acl_read_allow) },
+		{ "read_deny", OFF(acl_read_deny) },
+		{ "write_allow", OFF(acl_write_allow) },
+		{ "write_deny", OFF(acl_write_deny) },
+	};
+	const struct acl_list	*l;
+	char			 why[CONFIG_ERR_MAX / 2];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		l = (const struct acl_list *)(const void *)
+		    ((const char *)c + lists[i].off);
+		if (acl_check(l, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, ACCESS ".%s: %s", lists[i].name,
+			    why);
+			return -EINVAL;
+		}
+	}
+	if ((unsigned)c->refuse > REFUSE_DROP) {
+		snprintf(err, errlen, ACCESS ".refuse: %u is not one of "
+		    REFUSE_CHOICES, (unsigned)c->refuse);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* In this order: the first failure is the one reported. */
 static const config_check checks[] = {
 	check_ranges,
@@ -1790,6 +1931,7 @@ static const config_check checks[] = {
 	check_instance,
 	check_write_allow,
 	check_client_root,
+	check_access,
 	/* After check_family: it names the family. */
 	check_listen,
 };

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "acl.h"
 #include "log.h"
 
 #define CONFIG_MAX_LISTEN	16
@@ -52,6 +53,12 @@ enum config_log_format {
 enum config_client_root {
 	CLIENT_ROOT_NO,		/* the root, for everyone */
 	CLIENT_ROOT_IP,		/* ROOT/ADDRESS/ when it exists */
+};
+
+/* What a request the [access] lists refuse gets. */
+enum config_refuse {
+	REFUSE_ERROR,		/* ERROR 2, Access violation */
+	REFUSE_DROP,		/* nothing */
 };
 
 struct listen_addr {
@@ -115,6 +122,13 @@ struct tftpd_config {
 	char			write_allow[CONFIG_MAX_PATTERNS][CONFIG_PATTERN_MAX];
 	uint32_t		nwrite_allow;
 	bool			fsync;
+
+	/* [access]: client address lists by operation (acl.h) */
+	struct acl_list		acl_read_allow;
+	struct acl_list		acl_read_deny;
+	struct acl_list		acl_write_allow;
+	struct acl_list		acl_write_deny;
+	enum config_refuse	refuse;
 
 	/* [performance] */
 	uint32_t		buffer_pool_size;

@@ -109,6 +109,8 @@ static const char *const counter_help[TFTP_SHM_C_MAX] = {
 					  "from their client's port.",
 	[TFTP_SHM_C_TRANSFERS_ABORTED]	= "Transfers the client ended with "
 					  "an ERROR.",
+	[TFTP_SHM_C_REFUSED_ACL]	= "Requests refused by the [access] "
+					  "address lists.",
 };
 
 static const char *const gauge_names[NGAUGES] = {

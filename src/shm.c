@@ -149,6 +149,12 @@ static const struct conv settings_conv[] = {
 	COPY(write_allow),
 	COPY(nwrite_allow),
 	BOOL(fsync),
+	/* [access]: struct acl_list is struct tftp_shm_acl (below) */
+	COPY(acl_read_allow),
+	COPY(acl_read_deny),
+	COPY(acl_write_allow),
+	COPY(acl_write_deny),
+	COPY(refuse),
 	/* [performance] */
 	COPY(buffer_pool_size),
 	BOOL(enable_recvmmsg),
@@ -186,6 +192,21 @@ _Static_assert(CONFIG_MAX_LISTEN == TFTP_SHM_LISTEN_MAX &&
     sizeof(struct sockaddr_storage) == TFTP_SHM_SOCKADDR_MAX,
     "listen addresses");
 _Static_assert(sizeof(bool) == 1, "a bool is read as one byte");
+_Static_assert(REFUSE_ERROR == TFTP_SHM_REFUSE_ERROR &&
+    REFUSE_DROP == TFTP_SHM_REFUSE_DROP, "enum config_refuse");
+/* An [access] list is copied byte for byte: the same layout. */
+_Static_assert(ACL_MAX == TFTP_SHM_ACL_MAX &&
+    sizeof(struct acl_prefix) == sizeof(struct tftp_shm_prefix) &&
+    offsetof(struct acl_prefix, family) ==
+    offsetof(struct tftp_shm_prefix, family) &&
+    offsetof(struct acl_prefix, len) ==
+    offsetof(struct tftp_shm_prefix, len) &&
+    offsetof(struct acl_prefix, addr) ==
+    offsetof(struct tftp_shm_prefix, addr) &&
+    sizeof(struct acl_list) == sizeof(struct tftp_shm_acl) &&
+    offsetof(struct acl_list, n) == offsetof(struct tftp_shm_acl, n) &&
+    offsetof(struct acl_list, p) == offsetof(struct tftp_shm_acl, prefix),
+    "struct acl_list and struct tftp_shm_acl");
 
 static int	 why_set(char *why, size_t whylen, int err, const char *fmt,
 		    ...) __attribute__((format(printf, 4, 5)));

@@ -38,8 +38,9 @@ libc_pure() {
 	# Heap memory for the compiled rules (remap_parse/remap_free): the
 	# regex functions allocate anyway, and no state outlives the object.
 	calloc | free) return 0 ;;
-	# An address into text in a caller's buffer (\i in remap rules).
-	inet_ntop) return 0 ;;
+	# An address into text in a caller's buffer (\i in remap rules), and
+	# text into an address ([access] prefixes).
+	inet_ntop | inet_pton) return 0 ;;
 	esac
 	return 1
 }

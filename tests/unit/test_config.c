@@ -240,6 +240,12 @@ static const char every_key[] =
 	"max_file_size = 16M\n"
 	"allow = uploads/*, /cfg/*.conf\n"
 	"fsync = no\n"
+	"[access]\n"
+	"read_allow = 10.0.0.0/8 2001:db8::/32\n"
+	"read_deny = 10.0.0.7\n"
+	"write_allow = 192.0.2.0/24\n"
+	"write_deny = ::ffff:192.0.2.128/121\n"
+	"refuse = drop\n"
 	"[performance]\n"
 	"buffer_pool_size = 512\n"
 	"[performance.platform.batch]\n"
@@ -307,6 +313,20 @@ check_every_key(const struct tftpd_config *c)
 	assert_string_equal(c->write_allow[0], "uploads/*");
 	assert_string_equal(c->write_allow[1], "cfg/*.conf");
 	assert_false(c->fsync);
+
+	assert_int_equal(c->acl_read_allow.n, 2);
+	assert_int_equal(c->acl_read_allow.p[0].family, AF_INET);
+	assert_int_equal(c->acl_read_allow.p[0].len, 8);
+	assert_int_equal(c->acl_read_allow.p[1].family, AF_INET6);
+	assert_int_equal(c->acl_read_allow.p[1].len, 32);
+	assert_int_equal(c->acl_read_deny.n, 1);
+	assert_int_equal(c->acl_read_deny.p[0].len, 32);
+	assert_int_equal(c->acl_write_allow.n, 1);
+	assert_int_equal(c->acl_write_deny.n, 1);
+	assert_int_equal(c->acl_write_deny.p[0].family, AF_INET);
+	assert_int_equal(c->acl_write_deny.p[0].len, 25);
+	assert_int_equal(c->acl_write_deny.p[0].addr[3], 128);
+	assert_int_equal(c->refuse, REFUSE_DROP);
 
 	assert_int_equal(c->buffer_pool_size, 512);
 	assert_false(c->enable_recvmmsg);
@@ -1094,6 +1114,94 @@ cli_ini(const char *content)
  * several times on the command line, each whole (spaces kept), at most
  * CONFIG_MAX_ROOTS, printed a line each, checked like input.
  */
+/*
+ * [access]: lists repeat and add, errors name the file and line, the
+ * bounds hold, and the settings a worker reads are checked as input.
+ */
+static void
+test_access(void **state)
+{
+	struct tftpd_config c;
+	char err[ERRLEN], text[64 * 16 + 64];
+	size_t off = 0;
+	int i;
+
+	config_defaults(&c);
+	assert_int_equal(c.acl_read_allow.n, 0);
+	assert_int_equal(c.acl_write_deny.n, 0);
+	assert_int_equal(c.refuse, REFUSE_ERROR);
+
+	assert_int_equal(load_ini(&c,
+	    "[access]\n"
+	    "read_deny = 127.0.0.2\n"
+	    "read_deny = 192.0.2.0/24, 2001:db8::/48\n"
+	    "refuse = DROP\n", err), 0);
+	assert_int_equal(c.acl_read_deny.n, 3);
+	assert_int_equal(c.refuse, REFUSE_DROP);
+	assert_int_equal(config_set(&c, "access", "read_deny", "", err,
+	    sizeof(err)), 0);
+	assert_int_equal(c.acl_read_deny.n, 0);
+
+	expect_load_error("[access]\nread_allow = 10.0.0.0/8\n"
+	    "write_deny = 10.0.0.1/8\n", -EINVAL, 3,
+	    "[access] write_deny: \"10.0.0.1/8\": bits set beyond the prefix "
+	    "length (the network is 10.0.0.0/8)");
+	expect_load_error("[access]\nread_allow = 10.0.0.0/33\n", -EINVAL, 2,
+	    "[access] read_allow: \"10.0.0.0/33\": prefix length 33 is out "
+	    "of range 0..32");
+	expect_load_error("[access]\n\nwrite_allow = pxe.example\n", -EINVAL,
+	    3, "[access] write_allow: \"pxe.example\" is not an address or "
+	    "prefix (ADDR or ADDR/LEN, IPv4 or IPv6)");
+	expect_load_error("[access]\nrefuse = reject\n", -EINVAL, 2,
+	    "[access] refuse: \"reject\" is not one of error, drop");
+
+	/* 64 per list, across repeated lines too. */
+	for (i = 0; i < 64; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+		    "10.%d.0.0/16 ", i);
+	assert_int_equal(config_set(&c, "access", "write_deny", text, err,
+	    sizeof(err)), 0);
+	assert_int_equal(c.acl_write_deny.n, 64);
+	assert_int_equal(config_add(&c, "access", "write_deny", "192.0.2.1",
+	    err, sizeof(err)), -E2BIG);
+	assert_string_equal(err, "access.write_deny: more than 64 prefixes");
+	assert_int_equal(c.acl_write_deny.n, 64);
+	expect_load_error("[access]\n"
+	    "read_allow = 10.0.0.0/16 10.1.0.0/16 10.2.0.0/16 10.3.0.0/16 "
+	    "10.4.0.0/16 10.5.0.0/16 10.6.0.0/16 10.7.0.0/16\n"
+	    "read_allow = 10.0.0.0/16 10.1.0.0/16 10.2.0.0/16 10.3.0.0/16 "
+	    "10.4.0.0/16 10.5.0.0/16 10.6.0.0/16 10.7.0.0/16\n"
+	    "read_allow = 10.0.0.0/16 10.1.0.0/16 10.2.0.0/16 10.3.0.0/16 "
+	    "10.4.0.0/16 10.5.0.0/16 10.6.0.0/16 10.7.0.0/16\n"
+	    "read_allow = 10.0.0.0/16 10.1.0.0/16 10.2.0.0/16 10.3.0.0/16 "
+	    "10.4.0.0/16 10.5.0.0/16 10.6.0.0/16 10.7.0.0/16\n"
+	    "read_allow = 10.0.0.0/16 10.1.0.0/16 10.2.0.0/16 10.3.0.0/16 "
+	    "10.4.0.0/16 10.5.0.0/16 10.6.0.0/16 10.7.0.0/16\n"
+	    "read_allow = 10.0.0.0/16 10.1.0.0/16 10.2.0.0/16 10.3.0.0/16 "
+	    "10.4.0.0/16 10.5.0.0/16 10.6.0.0/16 10.7.0.0/16\n"
+	    "read_allow = 10.0.0.0/16 10.1.0.0/16 10.2.0.0/16 10.3.0.0/16 "
+	    "10.4.0.0/16 10.5.0.0/16 10.6.0.0/16 10.7.0.0/16\n"
+	    "read_allow = 10.0.0.0/16 10.1.0.0/16 10.2.0.0/16 10.3.0.0/16 "
+	    "10.4.0.0/16 10.5.0.0/16 10.6.0.0/16 10.7.0.0/16\n"
+	    "read_allow = ::1\n", -E2BIG, 10,
+	    "[access] read_allow: more than 64 prefixes");
+
+	/* What the segment could hold: checked by config_validate(). */
+	config_defaults(&c);
+	c.acl_read_allow.n = 65;
+	expect_invalid(&c, "access.read_allow: 65 prefixes, more than 64");
+	config_defaults(&c);
+	c.acl_write_allow.n = 1;
+	c.acl_write_allow.p[0].family = AF_INET;
+	c.acl_write_allow.p[0].len = 8;
+	c.acl_write_allow.p[0].addr[2] = 1;
+	expect_invalid(&c, "access.write_allow: prefix 1: bad length, host "
+	    "bits or padding");
+	config_defaults(&c);
+	c.refuse = (enum config_refuse)2;
+	expect_invalid(&c, "access.refuse: 2 is not one of error, drop");
+}
+
 static void
 test_roots(void **state)
 {
@@ -1922,6 +2030,8 @@ static const char *const live_keys[] = {
 	"write.create", "write.overwrite", "write.umask",
 	"write.max_file_size", "write.allow", "write.fsync",
 	"server.log_level", "server.log_format", "transfer.map_file",
+	"access.read_allow", "access.read_deny", "access.write_allow",
+	"access.write_deny", "access.refuse",
 };
 
 static bool
@@ -2342,6 +2452,7 @@ main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_syntax_forms),
 		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_access),
 		cmocka_unit_test(test_roots),
 		cmocka_unit_test(test_options_lists),
 		cmocka_unit_test(test_config_set_errors),

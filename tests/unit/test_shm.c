@@ -180,7 +180,15 @@ static const struct key_at bool_keys[] = {
 	KEY(enable_recvmmsg), KEY(enable_sendmmsg), KEY(enable_gso),
 	KEY(reuse_address), KEY(reuse_port),
 };
-/* And listen, family, log and client_root, set by hand in config_fill(). */
+/* Copied byte for byte, as the segment carries them. */
+static const struct key_at acl_keys[] = {
+	KEY(acl_read_allow), KEY(acl_read_deny), KEY(acl_write_allow),
+	KEY(acl_write_deny),
+};
+/*
+ * And listen, family, log, client_root and refuse, set by hand in
+ * config_fill().
+ */
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -219,6 +227,10 @@ config_fill(struct tftpd_config *c, unsigned seed)
 	c->family = on ? FAMILY_IPV4 : FAMILY_IPV6;
 	c->log = on ? LOG_TO_STDERR : LOG_TO_SYSLOG;
 	c->client_root = on ? CLIENT_ROOT_IP : CLIENT_ROOT_NO;
+	for (i = 0; i < NELEM(acl_keys); i++)
+		memset((char *)c + acl_keys[i].off, (int)(seed * 0x10 + i),
+		    acl_keys[i].size);
+	c->refuse = on ? REFUSE_DROP : REFUSE_ERROR;
 }
 
 /* Create, layout, view ----------------------------------------------- */
@@ -657,6 +669,22 @@ static void set_allow(struct tftp_shm_settings *s)
 }
 static void set_nlisten(struct tftp_shm_settings *s)
 { s->nlisten = TFTP_SHM_LISTEN_MAX + 1; }
+static void set_nacl(struct tftp_shm_settings *s)
+{ s->acl_read_deny.n = TFTP_SHM_ACL_MAX + 1; }
+static void set_acl_bits(struct tftp_shm_settings *s)
+{
+	s->acl_write_allow.n = 1;
+	s->acl_write_allow.prefix[0].family = AF_INET;
+	s->acl_write_allow.prefix[0].len = 8;
+	s->acl_write_allow.prefix[0].addr[3] = 1;
+}
+static void set_acl_family(struct tftp_shm_settings *s)
+{
+	s->acl_write_deny.n = 1;
+	s->acl_write_deny.prefix[0].family = 3;
+}
+static void set_refuse(struct tftp_shm_settings *s)
+{ s->refuse = TFTP_SHM_REFUSE_DROP + 1; }
 
 /*
  * The settings are input: whatever a broken or hostile writer leaves in
@@ -686,6 +714,10 @@ test_settings_corrupt(void **state)
 		{ set_nallow,	"too many write patterns" },
 		{ set_allow,	"write pattern not terminated" },
 		{ set_nlisten,	"too many listen addresses" },
+		{ set_nacl,	"too many access prefixes" },
+		{ set_acl_bits,	"access prefix with host bits" },
+		{ set_acl_family, "access prefix of no family" },
+		{ set_refuse,	"unknown refuse" },
 	};
 	struct fixture *f = *state;
 	static struct tftpd_config c;
@@ -1567,6 +1599,7 @@ test_counter_names(void **state)
 		[TFTP_SHM_C_REQUESTS_REPEATED] = "requests_repeated",
 		[TFTP_SHM_C_TRANSFERS_REPLACED] = "transfers_replaced",
 		[TFTP_SHM_C_TRANSFERS_ABORTED] = "transfers_aborted",
+		[TFTP_SHM_C_REFUSED_ACL] = "refused_acl",
 	};
 
 	for (int c = 0; c < TFTP_SHM_C_MAX; c++) {

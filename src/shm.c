@@ -801,6 +801,20 @@ shm_set_worker(struct shm_master *m, uint32_t k, int64_t pid,
 	__atomic_store_n(&wi->started_at, started_at, __ATOMIC_RELAXED);
 }
 
+void
+shm_set_worker_stalls(struct shm_master *m, uint32_t k, uint64_t stalls,
+    uint32_t last_stalled_ms)
+{
+	struct tftp_shm_worker_info *wi;
+
+	if (k >= m->hdr->nworkers)
+		return;
+	wi = &m->ctl->workers[k];
+	__atomic_store_n(&wi->stalls, stalls, __ATOMIC_RELAXED);
+	__atomic_store_n(&wi->last_stalled_ms, last_stalled_ms,
+	    __ATOMIC_RELAXED);
+}
+
 /*
  * Zero an entry under its seqlock (tftpctl may be reading it).  A worker
  * killed mid-write leaves seq odd; forcing the writing state to odd
@@ -849,6 +863,7 @@ shm_reset_worker_region(struct shm_master *m, uint32_t k)
 	shm_gauge(&st->pool_in_use, 0);
 	shm_gauge(&st->pool_high_water, 0);
 	shm_gauge(&st->generation, 0);
+	shm_gauge(&st->heartbeat_ms, 0);
 }
 
 const struct tftp_shm_stats *
@@ -1031,6 +1046,10 @@ shm_view_worker_info(const struct shm_view *v, uint32_t k,
 	    __ATOMIC_RELAXED);
 	out->restarts = __atomic_load_n(&wi->restarts, __ATOMIC_RELAXED);
 	out->started_at = __atomic_load_n(&wi->started_at, __ATOMIC_RELAXED);
+	out->stalls = __atomic_load_n(&wi->stalls, __ATOMIC_RELAXED);
+	out->last_stalled_ms = __atomic_load_n(&wi->last_stalled_ms,
+	    __ATOMIC_RELAXED);
+	out->pad = 0;
 	return true;
 }
 

@@ -85,6 +85,10 @@ uint64_t shm_publish(struct shm_master *m, const struct tftpd_config *cfg,
 void	 shm_set_worker(struct shm_master *m, uint32_t k, int64_t pid,
 	    uint32_t state, int32_t last_status, uint64_t restarts,
 	    int64_t started_at);
+/* Its stall count, and how long the last one (if its last exit was a
+ * stall's kill; else 0) had been silent. */
+void	 shm_set_worker_stalls(struct shm_master *m, uint32_t k,
+	    uint64_t stalls, uint32_t last_stalled_ms);
 /* A respawned worker k starts from a clean region (counters are kept:
  * only the transfer table and the gauges are cleared). */
 void	 shm_reset_worker_region(struct shm_master *m, uint32_t k);

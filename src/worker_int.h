@@ -51,6 +51,12 @@
 #define TX_CHUNK	64		/* transfers allocated together */
 #define TX_MAX		65536		/* max_transfers' ceiling */
 #define TX_CHUNKS	(TX_MAX / TX_CHUNK)
+#define WORKER_TIMERS	2		/* drain_timer, hb_timer */
+/*
+ * The heartbeat's period: the master (proc.c) kills a worker silent for
+ * PROC_STALL_MS, several periods, so a busy turn does not look stalled.
+ */
+#define HEARTBEAT_MS	1000
 
 /* What the transfer log line says about a request. */
 struct reqinfo {
@@ -211,6 +217,11 @@ struct worker {
 	bool			 listening;	/* lis[] in epoll */
 	enum worker_mode	 mode;
 	struct loop_timer	 drain_timer;
+	/*
+	 * Every HEARTBEAT_MS, even when idle (the loop sleeps no longer
+	 * than its nearest timer): now into the slot's heartbeat_ms.
+	 */
+	struct loop_timer	 hb_timer;
 	/*
 	 * single_port, a worker that replaced another: until then (ms),
 	 * the packets of its predecessor's transfers, which the kernel

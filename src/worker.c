@@ -166,6 +166,8 @@ worker_main(uint32_t index, uint32_t nfds)
 
 	log_hold(true);
 	status = serve(w) == 0 ? 0 : 1;
+	/* What the limiter held back is told before the process goes. */
+	wlog_flush(w, time_now_ms(), true);
 	/* (A retired worker's slot counts its replacement's work too.) */
 	if (w->mode != W_RETIRE)
 		log_stats(w);
@@ -393,6 +395,7 @@ on_timers(struct worker *w)
 
 	while ((lt = loop_timer_expired(&w->loop, time_now_ms()))) {
 		if (lt == &w->hb_timer) {
+			wlog_flush(w, time_now_ms(), false);
 			heartbeat(w, time_now_ms());
 			continue;
 		}
@@ -535,7 +538,8 @@ restart_grace(struct worker *w)
 
 /*
  * The proof of life the master's stall check reads, and the timer that
- * wakes an idle loop for the next one.  A retiring process shares its slot with its
+ * wakes an idle loop for the next one (which also writes the log
+ * limiter's summaries).  A retiring process shares its slot with its
  * successor, whose heartbeat it must not stand in for: it stops storing
  * (the master no longer watches it).
  */

@@ -996,6 +996,7 @@ shm_view_open(struct shm_view *v, const char *path, char *why, size_t whylen)
 	v->nsessions = h.sessions_per_worker;
 	v->workers_off = h.workers_off;
 	v->stride = h.worker_stride;
+	v->owner = st.st_uid;
 out_close:
 	close(fd);
 	return r;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "tftp_shm.h"
@@ -58,6 +59,7 @@ struct shm_view {
 	uint32_t			 nsessions;	/* per worker */
 	uint64_t			 workers_off;
 	uint64_t			 stride;
+	uid_t				 owner;		/* the file's */
 };
 
 /*

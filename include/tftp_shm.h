@@ -179,8 +179,8 @@ struct tftp_shm_worker_info {
 	int32_t		last_status;		/* wait status of the last exit */
 	uint64_t	restarts;
 	int64_t		started_at;		/* CLOCK_REALTIME, seconds */
-	uint64_t	stalls;			/* killed for a silent heartbeat */
-	uint32_t	last_stalled_ms;	/* 0: last exit was no stall */
+	uint64_t	stalls;			/* killed: heartbeat silent */
+	uint32_t	last_stalled_ms;	/* 0: the last exit no stall */
 	uint32_t	pad;
 };
 

@@ -56,7 +56,7 @@ struct proc {
 	pid_t			 pid;		/* 0: entry free */
 	uint32_t		 slot;
 	bool			 retiring;	/* SIGQUIT sent: no respawn */
-	uint32_t		 stalled_ms;	/* SIGKILLed after this silence */
+	uint32_t		 stalled_ms;	/* SIGKILLed after this long */
 	int			 logfd;		/* pipe read end, or -1 */
 	bool			 logskip;	/* rest of an overlong line */
 	size_t			 loglen;

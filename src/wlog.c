@@ -41,6 +41,9 @@ static const struct {
 	[WLOG_STRAY]	= { "no request on the listen socket", LOG_DEBUG,
 			    false },
 	[WLOG_SOCKET]	= { "no transfer socket", LOG_WARNING, false },
+	[WLOG_REMAP]	= { "refused by the remap rules", LOG_DEBUG, false },
+	[WLOG_RECV]	= { "receive error on the listen socket", LOG_DEBUG,
+			    false },
 };
 
 _Static_assert(WLOG_NKINDS <= RATELOG_KINDS, "ratelog has too few kinds");

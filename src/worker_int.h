@@ -405,6 +405,8 @@ enum wlog_kind {
 	WLOG_REPLACED,
 	WLOG_STRAY,			/* no request, on a listen socket */
 	WLOG_SOCKET,			/* a transfer socket refused */
+	WLOG_REMAP,			/* a name the rules refused */
+	WLOG_RECV,			/* a listen socket's error */
 	WLOG_NKINDS
 };
 bool		 wlog_allow(struct worker *w, unsigned kind,

@@ -297,6 +297,8 @@ struct tftp_shm_settings {
 	uint32_t	log_format;		/* TFTP_SHM_LOG_FORMAT_* */
 	uint32_t	drain_timeout;
 	uint32_t	idle_timeout;
+	uint32_t	worker_stall_timeout;
+	uint32_t	pad0;
 	uint32_t	nroot;			/* directories in root */
 	uint32_t	secure;
 	/* Each directory NUL-terminated, one after the other. */
@@ -351,7 +353,7 @@ struct tftp_shm_settings {
 /* The layout is the same for every compiler and architecture. */
 _Static_assert(offsetof(struct tftp_shm_settings, max_file_size) % 8 == 0,
     "tftp_shm_settings: max_file_size is not 8-byte aligned");
-_Static_assert(sizeof(struct tftp_shm_settings) == 27120,
+_Static_assert(sizeof(struct tftp_shm_settings) == 27128,
     "tftp_shm_settings: implied padding, or a new layout (which needs a "
     "new TFTP_SHM_VERSION and this size)");
 

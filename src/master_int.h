@@ -195,8 +195,8 @@ void		 proc_respawn(struct master *m, uint32_t k);
 void		 proc_check_started(struct master *m, uint32_t k,
 		    uint64_t now);
 /*
- * Worker k's heartbeat silent for PROC_STALL_MS (a stopped or stuck
- * process): SIGKILL, said at error priority; the reap restarts it.
+ * Worker k's heartbeat silent for worker_stall_timeout (a stopped or
+ * stuck process): SIGKILL, said at error priority; the reap restarts it.
  */
 void		 proc_check_stalled(struct master *m, uint32_t k,
 		    uint64_t now);

@@ -40,13 +40,6 @@
 /* Deaths within STABLE_MS of the start, in a row, that end a slot. */
 #define CRASH_LOOP_DEATHS	5
 #define WORKER_FIXED_FDS	WORKER_FD_LISTEN /* before the sockets */
-/*
- * A worker stores its heartbeat every second (worker.c); one silent this
- * long is stopped (SIGSTOP, a debugger) or stuck, and the clients the
- * kernel hashes to its sockets get nothing.  Five periods: a turn that
- * takes a few seconds on a loaded machine is not a stall.
- */
-#define PROC_STALL_MS		5000
 
 static struct proc *proc_alloc(struct master *m);
 static struct proc *proc_by_pid(struct master *m, pid_t pid);
@@ -477,9 +470,13 @@ proc_check_started(struct master *m, uint32_t k, uint64_t now)
 }
 
 /*
- * Once a tick, for the current process of each slot that is starting or
- * running: its last heartbeat, or its start if it has not stored one
- * yet (the slot may still hold a predecessor's).  A stalled one is
+ * A worker stores its heartbeat every second (worker.c); one silent for
+ * worker_stall_timeout seconds (5 by default: a turn that takes a few
+ * seconds on a loaded machine is not a stall) is stopped (SIGSTOP, a
+ * debugger) or stuck, and the clients the kernel hashes to its sockets
+ * get nothing.  Once a tick, for the current process of each slot that
+ * is starting or running: its last heartbeat, or its start if it has
+ * not stored one yet (the slot may still hold a predecessor's).  A stalled one is
  * SIGKILLed, not asked: a stopped process cannot act on SIGTERM, and
  * SIGCONT would only let it loose on requests its clients have given up
  * on.  What waits in its sockets stays for the replacement, which
@@ -491,15 +488,17 @@ proc_check_stalled(struct master *m, uint32_t k, uint64_t now)
 	const struct tftp_shm_stats	*st = shm_master_stats(&m->shm, k);
 	struct slot			*s = &m->slots[k];
 	uint64_t			 last, silent;
+	uint64_t			 limit = (uint64_t)
+					    m->cfg.worker_stall_timeout * 1000;
 
-	if (m->stopping || s->cur == NULL || s->cur->stalled_ms != 0 ||
+	if (limit == 0 || m->stopping || s->cur == NULL || s->cur->stalled_ms != 0 ||
 	    st == NULL || (s->state != TFTP_SHM_W_STARTING &&
 	    s->state != TFTP_SHM_W_RUNNING))
 		return;
 	last = __atomic_load_n(&st->heartbeat_ms, __ATOMIC_RELAXED);
 	if (last < s->started_ms || last > now)
 		last = s->started_ms;
-	if (now < last || (silent = now - last) < PROC_STALL_MS)
+	if (now < last || (silent = now - last) < limit)
 		return;
 	if (kill(s->cur->pid, SIGKILL) < 0) {
 		log_warnx("worker %u (pid %ld): stalled for %" PRIu64 " ms, "

@@ -123,6 +123,7 @@ static const struct conv settings_conv[] = {
 	COPY(instance),
 	COPY(drain_timeout),
 	COPY(idle_timeout),
+	COPY(worker_stall_timeout),
 	/* [transfer] */
 	COPY(timeout_ms),
 	COPY(retries),

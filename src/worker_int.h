@@ -56,7 +56,8 @@
 #define WORKER_TIMERS	2		/* drain_timer, hb_timer */
 /*
  * The heartbeat's period: the master (proc.c) kills a worker silent for
- * PROC_STALL_MS, several periods, so a busy turn does not look stalled.
+ * worker_stall_timeout, several periods, so a busy turn does not look
+ * stalled.
  */
 #define HEARTBEAT_MS	1000
 

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Copyright (c) 2024-2026 The snowowl-tftpd authors
 # A stopped worker is noticed: with one of two workers SIGSTOPped, its
-# heartbeat falls silent and the master SIGKILLs it (an error line with
-# its pid and how long it was silent) and starts a replacement; 20
+# heartbeat falls silent and, worker_stall_timeout (3 s here) later, the
+# master SIGKILLs it (an error line with its pid and how long it was
+# silent) and starts a replacement; 20
 # downloads started during the stall, each repeating its RRQ every second
 # as a client does, all complete intact (those the kernel hashed to the
 # stopped worker's socket are served by the replacement, once each), and
@@ -25,6 +26,8 @@ R="$T/root"
 make_root "$R"
 DL="$T/dl"
 mkdir -p "$DL"
+STALL=3
+write_conf "$T/conf" "[server]" "worker_stall_timeout = $STALL"
 
 if is_root; then
 	USER_ARGS=(-u nobody)
@@ -112,11 +115,16 @@ t_logged() {
 		return 1
 	}
 	grep -E "stalled: no heartbeat" "$DLOG" | sed 's/^/#   /'
-	# The stall is noticed after 5 s of silence, not before.
+	# The stall is noticed after $STALL s of silence, not before, and
+	# (a tick later at most, with some slack) not at the default 5 s.
 	local ms
 	ms=$(grep -Eo "worker $V \(pid $VPID\) stalled: no heartbeat for [0-9]+" \
 	    "$DLOG" | grep -Eo '[0-9]+$' | head -n 1)
-	[ "$ms" -ge 5000 ] || { echo "#   silent only $ms ms"; return 1; }
+	[ "$ms" -ge $((STALL * 1000)) ] ||
+	    { echo "#   silent only $ms ms"; return 1; }
+	[ "$ms" -lt 4900 ] ||
+	    { echo "#   silent $ms ms: worker_stall_timeout not applied"; \
+	    return 1; }
 }
 check "the master logged the stall with the pid and its length" t_logged
 

@@ -160,7 +160,7 @@ struct key_at {
 /* Every key of struct tftpd_config, by kind; a new key belongs here too. */
 static const struct key_at number_keys[] = {
 	KEY(nlisten), KEY(workers), KEY(log_level), KEY(log_format),
-	KEY(drain_timeout),
+	KEY(drain_timeout), KEY(worker_stall_timeout),
 	KEY(idle_timeout), KEY(timeout_ms), KEY(retries), KEY(max_blksize),
 	KEY(max_windowsize), KEY(allowed_opts), KEY(port_min), KEY(port_max),
 	KEY(max_transfers), KEY(umask), KEY(max_file_size),

@@ -476,11 +476,11 @@ proc_check_started(struct master *m, uint32_t k, uint64_t now)
  * debugger) or stuck, and the clients the kernel hashes to its sockets
  * get nothing.  Once a tick, for the current process of each slot that
  * is starting or running: its last heartbeat, or its start if it has
- * not stored one yet (the slot may still hold a predecessor's).  A stalled one is
- * SIGKILLed, not asked: a stopped process cannot act on SIGTERM, and
- * SIGCONT would only let it loose on requests its clients have given up
- * on.  What waits in its sockets stays for the replacement, which
- * proc_exited() starts on the usual restart path.
+ * not stored one yet (the slot may still hold a predecessor's).  A
+ * stalled one is SIGKILLed, not asked: a stopped process cannot act on
+ * SIGTERM, and SIGCONT would only let it loose on requests its clients
+ * have given up on.  What waits in its sockets stays for the
+ * replacement, which proc_exited() starts on the usual restart path.
  */
 void
 proc_check_stalled(struct master *m, uint32_t k, uint64_t now)
@@ -491,8 +491,9 @@ proc_check_stalled(struct master *m, uint32_t k, uint64_t now)
 	uint64_t			 limit = (uint64_t)
 					    m->cfg.worker_stall_timeout * 1000;
 
-	if (limit == 0 || m->stopping || s->cur == NULL || s->cur->stalled_ms != 0 ||
-	    st == NULL || (s->state != TFTP_SHM_W_STARTING &&
+	if (limit == 0 || m->stopping || s->cur == NULL ||
+	    s->cur->stalled_ms != 0 || st == NULL ||
+	    (s->state != TFTP_SHM_W_STARTING &&
 	    s->state != TFTP_SHM_W_RUNNING))
 		return;
 	last = __atomic_load_n(&st->heartbeat_ms, __ATOMIC_RELAXED);

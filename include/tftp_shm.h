@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define TFTP_SHM_MAGIC		0x314c574f574f4e53ULL	/* "SNOWOWL1" */
-#define TFTP_SHM_VERSION	8
+#define TFTP_SHM_VERSION	9
 #define TFTP_SHM_MAX_WORKERS	256
 #define TFTP_SHM_CACHELINE	64
 #define TFTP_SHM_FILE_MAX	128	/* file names in the transfer table */
@@ -168,13 +168,21 @@ struct tftp_shm_header {
 	uint8_t		reserved[64];
 };
 
-/* Written by the master: what it knows of each worker process. */
+/*
+ * Written by the master: what it knows of each worker process.  A worker
+ * whose heartbeat (tftp_shm_stats.heartbeat_ms) stopped is killed and
+ * counted in stalls; last_stalled_ms says that its last exit was such a
+ * kill, and how long the heartbeat had been silent by then.
+ */
 struct tftp_shm_worker_info {
 	int64_t		pid;
 	uint32_t	state;			/* enum tftp_shm_worker_state */
 	int32_t		last_status;		/* wait status of the last exit */
 	uint64_t	restarts;
 	int64_t		started_at;		/* CLOCK_REALTIME, seconds */
+	uint64_t	stalls;			/* killed: heartbeat silent */
+	uint32_t	last_stalled_ms;	/* 0: the last exit no stall */
+	uint32_t	pad;
 };
 
 /* Statistics slot of one worker, at the start of its region. */
@@ -192,6 +200,12 @@ struct tftp_shm_stats {
 	uint64_t	pool_exhausted;
 	uint64_t	generation;		/* control generation applied */
 	int64_t		last_request;		/* CLOCK_REALTIME, seconds */
+	/*
+	 * CLOCK_MONOTONIC ms, stored by the worker's loop at least every
+	 * second while it runs (not while it retires); the master kills a
+	 * worker that falls silent (stopped, or stuck in a loop).
+	 */
+	uint64_t	heartbeat_ms;
 	struct tftp_shm_hist hist[TFTP_SHM_H_MAX];
 	struct tftp_shm_top clients[TFTP_SHM_TOPN];
 	struct tftp_shm_top files[TFTP_SHM_TOPN];
@@ -202,7 +216,10 @@ struct tftp_shm_stats {
 _Static_assert(sizeof(struct tftp_shm_top) == 168,
     "tftp_shm_top: a new layout needs a new TFTP_SHM_VERSION and this "
     "size");
-_Static_assert(offsetof(struct tftp_shm_stats, reserved) == 11984,
+_Static_assert(sizeof(struct tftp_shm_worker_info) == 48,
+    "tftp_shm_worker_info: a new layout needs a new TFTP_SHM_VERSION and "
+    "this size");
+_Static_assert(offsetof(struct tftp_shm_stats, reserved) == 11992,
     "tftp_shm_stats: a new layout needs a new TFTP_SHM_VERSION and this "
     "offset");
 
@@ -302,6 +319,8 @@ struct tftp_shm_settings {
 	uint32_t	log_format;		/* TFTP_SHM_LOG_FORMAT_* */
 	uint32_t	drain_timeout;
 	uint32_t	idle_timeout;
+	uint32_t	worker_stall_timeout;
+	uint32_t	pad0;
 	uint32_t	nroot;			/* directories in root */
 	uint32_t	secure;
 	/* Each directory NUL-terminated, one after the other. */
@@ -364,7 +383,7 @@ struct tftp_shm_settings {
 /* The layout is the same for every compiler and architecture. */
 _Static_assert(offsetof(struct tftp_shm_settings, max_file_size) % 8 == 0,
     "tftp_shm_settings: max_file_size is not 8-byte aligned");
-_Static_assert(sizeof(struct tftp_shm_settings) == 32264,
+_Static_assert(sizeof(struct tftp_shm_settings) == 32272,
     "tftp_shm_settings: implied padding, or a new layout (which needs a "
     "new TFTP_SHM_VERSION and this size)");
 

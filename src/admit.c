@@ -268,8 +268,9 @@ not_request(struct worker *w, const struct request *rq, uint16_t op)
 {
 	char addr[SOCKADDR_STRLEN];
 
-	log_debug("opcode %u on the listen socket from %s", op,
-	    sockaddr_str(rq->peer, addr, sizeof(addr)));
+	if (wlog_allow(w, WLOG_STRAY, rq->peer))
+		log_debug("opcode %u on the listen socket from %s", op,
+		    sockaddr_str(rq->peer, addr, sizeof(addr)));
 	if ((op == TFTP_DATA || op == TFTP_ACK) &&
 	    time_now_ms() < w->restarting_until)
 		refuse(w, rq, NULL, TFTP_EUNDEF, "Server restarting");

@@ -303,6 +303,9 @@ static const struct key_def keys[] = {
 	    RESTART),
 	U32KEY(SERVER, "idle_timeout", idle_timeout, 0, CONFIG_IDLE_MAX, 900,
 	    RESTART),
+	/* Read by the master on each tick. */
+	U32KEY(SERVER, "worker_stall_timeout", worker_stall_timeout, 0,
+	    CONFIG_STALL_MAX, 5, LIVE),
 
 	FUNCKEY(TRANSFER, "timeout", false, timeout, LIVE, SPAN(timeout_ms),
 	    NOSPAN),

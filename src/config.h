@@ -27,6 +27,7 @@
 #define CONFIG_INSTANCE_MAX	64	/* == TFTP_SHM_NAME_MAX */
 #define CONFIG_DRAIN_MAX	3600
 #define CONFIG_IDLE_MAX		86400
+#define CONFIG_STALL_MAX	3600
 /* max_transfers' ceiling, and buffer_pool_size's: a pool may match it. */
 #define CONFIG_MAX_TRANSFERS	65536
 
@@ -94,6 +95,8 @@ struct tftpd_config {
 	char			instance[CONFIG_INSTANCE_MAX];
 	uint32_t		drain_timeout;	/* s: SIGTERM to forced stop */
 	uint32_t		idle_timeout;	/* s: inetd idle exit; 0: no */
+	/* s: a worker whose heartbeat is silent this long is killed */
+	uint32_t		worker_stall_timeout;
 
 	/* [transfer] */
 	uint32_t		timeout_ms;	/* retransmit interval */

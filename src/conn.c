@@ -164,8 +164,11 @@ conn_begin(struct worker *w, struct transfer *t, const struct request *rq)
 	r = sock_transfer((const struct sockaddr *)&rq->local, rq->locallen,
 	    rq->peer, rq->peerlen, &w->cfg);
 	if (r < 0) {
-		log_warnx("cannot open a transfer socket for %s: %s",
-		    sockaddr_str(rq->peer, addr, sizeof(addr)), strerror(-r));
+		/* EMFILE under a flood: as many as its requests. */
+		if (wlog_allow(w, WLOG_SOCKET, rq->peer))
+			log_warnx("cannot open a transfer socket for %s: %s",
+			    sockaddr_str(rq->peer, addr, sizeof(addr)),
+			    strerror(-r));
 		return r;
 	}
 	t->sock = r;

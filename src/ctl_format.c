@@ -158,6 +158,9 @@ exit_text(const struct tftp_shm_worker_info *wi, char *buf, size_t len)
 	if (wi->restarts == 0 && wi->state != TFTP_SHM_W_EXITED &&
 	    wi->state != TFTP_SHM_W_FAILED)
 		snprintf(buf, len, "-");
+	else if (wi->last_stalled_ms != 0)
+		snprintf(buf, len, "stalled %u.%us, killed",
+		    wi->last_stalled_ms / 1000, wi->last_stalled_ms / 100 % 10);
 	else if (WIFEXITED(st))
 		snprintf(buf, len, "exit %d", WEXITSTATUS(st));
 	else if (WIFSIGNALED(st))
@@ -476,10 +479,11 @@ json_worker(FILE *fp, const struct snap *s, uint32_t k,
 	size_t		 i;
 
 	fprintf(fp, "{\"index\": %u, \"pid\": %" PRId64 ", \"state\": "
-	    "\"%s\", \"restarts\": %" PRIu64 ", \"uptime_seconds\": %"
-	    PRId64 ", \"generation\": %" PRIu64 ", \"last_exit\": ", k,
-	    s->info[k].pid, state_name(s->info[k].state),
-	    s->info[k].restarts, snap_worker_uptime(s, k),
+	    "\"%s\", \"restarts\": %" PRIu64 ", \"stalls\": %" PRIu64
+	    ", \"uptime_seconds\": %" PRId64 ", \"generation\": %" PRIu64
+	    ", \"last_exit\": ", k, s->info[k].pid,
+	    state_name(s->info[k].state), s->info[k].restarts,
+	    s->info[k].stalls, snap_worker_uptime(s, k),
 	    s->stats[k].generation);
 	exit_text(&s->info[k], ex, sizeof(ex));
 	if (strcmp(ex, "-") == 0)

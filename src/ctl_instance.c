@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +30,70 @@
 static int64_t	 alive_pid(const struct shm_view *v);
 static int	 inst_cmp(const void *a, const void *b);
 static int64_t	 lds64(const int64_t *p);
+static const char *owner_name(uid_t uid, char *buf, size_t len);
+static bool	 owner_refused(const struct shm_view *v, char *why,
+		    size_t len);
+
+/* Set by inst_require_owned(): segments of other users are refused. */
+static bool	 own_only;
+
+/* "name (uid N)", or "uid N" for a uid without a name. */
+static const char *
+owner_name(uid_t uid, char *buf, size_t len)
+{
+	const struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL && pw->pw_name != NULL)
+		snprintf(buf, len, "%s (uid %lu)", pw->pw_name,
+		    (unsigned long)uid);
+	else
+		snprintf(buf, len, "uid %lu", (unsigned long)uid);
+	return buf;
+}
+
+/*
+ * Under own_only, a segment of someone else than this user or root: a
+ * planted instance, whose numbers (and control socket) are not the
+ * server's.  true with the reason in why.
+ */
+static bool
+owner_refused(const struct shm_view *v, char *why, size_t len)
+{
+	char	 who[96];
+
+	if (!own_only || v->owner == 0 || v->owner == geteuid())
+		return false;
+	snprintf(why, len, "owned by %s, not by you or root: not trusted",
+	    owner_name(v->owner, who, sizeof(who)));
+	return true;
+}
+
+void
+inst_require_owned(const char *rundir)
+{
+	struct stat	 st;
+	char		 who[96];
+
+	own_only = true;
+	if (lstat(rundir, &st) < 0) {
+		if (errno == ENOENT)
+			return;
+		err(1, "%s", rundir);
+	}
+	if (!S_ISDIR(st.st_mode))
+		errx(1, "runtime directory %s is not a directory: refusing it "
+		    "(remove it, or name a directory with -d)", rundir);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		errx(1, "runtime directory %s is owned by %s, not by you or "
+		    "root: refusing it (another user may have made it to "
+		    "show you an instance of theirs; remove it, or name a "
+		    "directory with -d)", rundir,
+		    owner_name(st.st_uid, who, sizeof(who)));
+	if ((st.st_mode & 0022) != 0 && (st.st_mode & S_ISVTX) == 0)
+		errx(1, "runtime directory %s is writable by others (mode "
+		    "%04o): refusing it (remove it, or name a directory with "
+		    "-d)", rundir, (unsigned)(st.st_mode & 07777));
+}
 
 /* The master's pid if that process exists, else 0. */
 static int64_t
@@ -89,7 +154,9 @@ inst_discover(const char *rundir, struct inst **list)
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", rundir,
 		    de->d_name) >= sizeof(path))
 			continue;
-		if (shm_view_open(&l[n].v, path, why, sizeof(why)) < 0) {
+		if (shm_view_open(&l[n].v, path, why, sizeof(why)) < 0 ||
+		    owner_refused(&l[n].v, why, sizeof(why))) {
+			shm_view_close(&l[n].v);
 			if (first[0] == '\0')
 				snprintf(first, sizeof(first), "%s: %s", path,
 				    why);
@@ -173,6 +240,8 @@ inst_open(const char *rundir, const char *name, struct inst *in)
 			errx(1, "%s: %s", path, why[0] != '\0' ? why :
 			    strerror(-r));
 		}
+		if (owner_refused(&in->v, why, sizeof(why)))
+			errx(1, "%s: %s", path, why);
 		if ((in->pid = alive_pid(&in->v)) == 0)
 			errx(1, "instance %s is not running (master pid "
 			    "%" PRId64 " is gone)", in->name,

@@ -66,6 +66,15 @@ bool	 inst_present(const char *rundir, const char *name);
  * made it or gave it away (to the service user).
  */
 bool	 inst_system_dir(const char *dir);
+/*
+ * A user's tftpctl in its own default runtime directory (under /tmp,
+ * where anyone may have made it first, or XDG_RUNTIME_DIR): the
+ * directory must be a directory (not a link) of this user or root that
+ * no one else can write to (unless sticky), and from then on a segment
+ * file of anyone else is refused too.  Exits with a message naming the
+ * owner otherwise; a missing directory is fine.
+ */
+void	 inst_require_owned(const char *rundir);
 /* The instance's name alone (for the control socket), as inst_open(). */
 void	 inst_pick(const char *rundir, const char *name, char *buf,
 	    size_t len);

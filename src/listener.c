@@ -100,7 +100,7 @@ listener_readable(struct worker *w, struct listener *l)
 	struct request rq;
 	struct msghdr *mh;
 	uint32_t i;
-	int n, round;
+	int n, round, r;
 	ssize_t len;
 
 	for (round = 0; round < LISTEN_DRAIN; round++) {
@@ -129,9 +129,12 @@ listener_readable(struct worker *w, struct listener *l)
 			n = len < 0 ? -1 : 1;
 		}
 		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			/* (An ICMP error a client caused, say.) */
+			r = errno;
+			if (r != EAGAIN && r != EINTR &&
+			    wlog_allow(w, WLOG_RECV, NULL))
 				log_debug("recvmsg on a listen socket: %s",
-				    strerror(errno));
+				    strerror(r));
 			return;
 		}
 		count(w, TFTP_SHM_C_MSGS_RECEIVED, (uint64_t)n);

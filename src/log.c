@@ -142,6 +142,12 @@ log_setlevel(int level)
 	log_level = level;
 }
 
+bool
+log_enabled(int prio)
+{
+	return prio <= log_level;
+}
+
 /* Only the levels an operator can usefully pick are accepted. */
 int
 log_level_parse(const char *name)

@@ -45,6 +45,8 @@ bool	 log_is_journal(void);
 void	 log_hold(bool on);
 void	 log_flush(void);
 void	 log_setlevel(int level);
+/* Whether a line at prio would be written (the level lets it through). */
+bool	 log_enabled(int prio);
 /* Name of a level ("err", "warning", "notice", "info", "debug"), or -1. */
 int	 log_level_parse(const char *name);
 const char *log_level_name(int level);

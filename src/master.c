@@ -22,7 +22,7 @@
  *	SIGTERM/INT	drain, then exit
  *	TFTP_CTL_SET	change one live key
  *	log pipe	relay a worker's line
- *	tick		worker states, inetd idle exit
+ *	tick		worker states and heartbeats, inetd idle exit
  * Anything a client sends that is not one well-formed request is refused.
  */
 #include <errno.h>
@@ -291,7 +291,7 @@ serve(struct master *m)
 	struct loop_timer	*lt;
 	int			 i, n;
 
-	m->idle_since_ms = time_now_ms();
+	m->idle_since_ms = m->last_tick_ms = time_now_ms();
 	while (!m->stopping || proc_live(m) > 0) {
 		n = loop_wait(&m->loop, ev, MAX_EVENTS, time_now_ms());
 		if (n < 0) {
@@ -354,7 +354,10 @@ on_event(struct master *m, uint64_t data)
 	}
 }
 
-/* Once a second: worker states, and in inetd mode the idle exit. */
+/*
+ * Once a second: worker states, their heartbeats, and in inetd mode the
+ * idle exit.
+ */
 static void
 on_tick(struct master *m)
 {
@@ -373,7 +376,15 @@ on_tick(struct master *m)
 			    __ATOMIC_RELAXED);
 		}
 		proc_check_started(m, k, now);
+		/*
+		 * A tick this late means the master itself did not run
+		 * (stopped, the machine suspended): the workers' silence
+		 * says nothing then, and they get a tick to speak.
+		 */
+		if (now - m->last_tick_ms < 2 * TICK_MS)
+			proc_check_stalled(m, k, now);
 	}
+	m->last_tick_ms = now;
 	if (m->mode == MODE_INETD && m->cfg.idle_timeout != 0 &&
 	    !m->stopping) {
 		if (active != 0 || requests != m->last_requests) {

@@ -56,6 +56,7 @@ struct proc {
 	pid_t			 pid;		/* 0: entry free */
 	uint32_t		 slot;
 	bool			 retiring;	/* SIGQUIT sent: no respawn */
+	uint32_t		 stalled_ms;	/* SIGKILLed after this long */
 	int			 logfd;		/* pipe read end, or -1 */
 	bool			 logskip;	/* rest of an overlong line */
 	size_t			 loglen;
@@ -71,6 +72,8 @@ struct slot {
 	int64_t			 started_at;	/* CLOCK_REALTIME s */
 	uint64_t		 started_ms;	/* time_now_ms() */
 	uint32_t		 quick_deaths;	/* in a row, each young */
+	uint64_t		 stalls;	/* killed for their silence */
+	uint32_t		 last_stalled_ms;	/* the last exit's; 0 */
 	struct mtimer		 respawn;
 };
 
@@ -137,6 +140,7 @@ struct master {
 	int			 status;	/* exit status */
 
 	uint64_t		 idle_since_ms;	/* inetd idle exit */
+	uint64_t		 last_tick_ms;
 	uint64_t		 last_requests;
 };
 
@@ -189,6 +193,12 @@ void		 proc_logged(struct master *m, struct proc *p);
 void		 proc_respawn(struct master *m, uint32_t k);
 /* A starting worker k counts as running once it read its settings. */
 void		 proc_check_started(struct master *m, uint32_t k,
+		    uint64_t now);
+/*
+ * Worker k's heartbeat silent for worker_stall_timeout (a stopped or
+ * stuck process): SIGKILL, said at error priority; the reap restarts it.
+ */
+void		 proc_check_stalled(struct master *m, uint32_t k,
 		    uint64_t now);
 /* write.enable changed: a new process for every slot. */
 void		 proc_roll(struct master *m);

@@ -95,6 +95,7 @@ publish_slot(struct master *m, uint32_t k)
 
 	shm_set_worker(&m->shm, k, s->cur != NULL ? s->cur->pid : 0,
 	    s->state, s->last_status, s->restarts, s->started_at);
+	shm_set_worker_stalls(&m->shm, k, s->stalls, s->last_stalled_ms);
 }
 
 /*
@@ -412,6 +413,10 @@ proc_exited(struct master *m, struct proc *p, int status)
 	}
 	s->cur = NULL;
 	s->last_status = status;
+	s->last_stalled_ms = p->stalled_ms;
+	if (p->stalled_ms != 0)
+		snprintf(how + strlen(how), sizeof(how) - strlen(how),
+		    " after a stall");
 	if (m->stopping) {
 		s->state = TFTP_SHM_W_EXITED;
 		publish_slot(m, k);
@@ -462,6 +467,53 @@ proc_check_started(struct master *m, uint32_t k, uint64_t now)
 		s->state = TFTP_SHM_W_RUNNING;
 		publish_slot(m, k);
 	}
+}
+
+/*
+ * A worker stores its heartbeat every second (worker.c); one silent for
+ * worker_stall_timeout seconds (5 by default: a turn that takes a few
+ * seconds on a loaded machine is not a stall) is stopped (SIGSTOP, a
+ * debugger) or stuck, and the clients the kernel hashes to its sockets
+ * get nothing.  Once a tick, for the current process of each slot that
+ * is starting or running: its last heartbeat, or its start if it has
+ * not stored one yet (the slot may still hold a predecessor's).  A
+ * stalled one is SIGKILLed, not asked: a stopped process cannot act on
+ * SIGTERM, and SIGCONT would only let it loose on requests its clients
+ * have given up on.  What waits in its sockets stays for the
+ * replacement, which proc_exited() starts on the usual restart path.
+ */
+void
+proc_check_stalled(struct master *m, uint32_t k, uint64_t now)
+{
+	const struct tftp_shm_stats	*st = shm_master_stats(&m->shm, k);
+	struct slot			*s = &m->slots[k];
+	uint64_t			 last, silent;
+	uint64_t			 limit = (uint64_t)
+					    m->cfg.worker_stall_timeout * 1000;
+
+	if (limit == 0 || m->stopping || s->cur == NULL ||
+	    s->cur->stalled_ms != 0 || st == NULL ||
+	    (s->state != TFTP_SHM_W_STARTING &&
+	    s->state != TFTP_SHM_W_RUNNING))
+		return;
+	last = __atomic_load_n(&st->heartbeat_ms, __ATOMIC_RELAXED);
+	if (last < s->started_ms || last > now)
+		last = s->started_ms;
+	if (now < last || (silent = now - last) < limit)
+		return;
+	if (kill(s->cur->pid, SIGKILL) < 0) {
+		log_warnx("worker %u (pid %ld): stalled for %" PRIu64 " ms, "
+		    "cannot kill it: %s", k, (long)s->cur->pid, silent,
+		    strerror(errno));
+		return;
+	}
+	s->cur->stalled_ms = silent > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)silent;
+	s->stalls++;
+	publish_slot(m, k);
+	log_msg(LOG_ERR, "worker %u (pid %ld) stalled: no heartbeat for %"
+	    PRIu64 " ms (stall %" PRIu64 "): killed with SIGKILL, to be "
+	    "replaced", k, (long)s->cur->pid, silent, s->stalls);
 }
 
 /* p wrote to its log: the current process of its slot may now be running. */

@@ -123,6 +123,7 @@ static const struct conv settings_conv[] = {
 	COPY(instance),
 	COPY(drain_timeout),
 	COPY(idle_timeout),
+	COPY(worker_stall_timeout),
 	/* [transfer] */
 	COPY(timeout_ms),
 	COPY(retries),
@@ -822,6 +823,20 @@ shm_set_worker(struct shm_master *m, uint32_t k, int64_t pid,
 	__atomic_store_n(&wi->started_at, started_at, __ATOMIC_RELAXED);
 }
 
+void
+shm_set_worker_stalls(struct shm_master *m, uint32_t k, uint64_t stalls,
+    uint32_t last_stalled_ms)
+{
+	struct tftp_shm_worker_info *wi;
+
+	if (k >= m->hdr->nworkers)
+		return;
+	wi = &m->ctl->workers[k];
+	__atomic_store_n(&wi->stalls, stalls, __ATOMIC_RELAXED);
+	__atomic_store_n(&wi->last_stalled_ms, last_stalled_ms,
+	    __ATOMIC_RELAXED);
+}
+
 /*
  * Zero an entry under its seqlock (tftpctl may be reading it).  A worker
  * killed mid-write leaves seq odd; forcing the writing state to odd
@@ -870,6 +885,7 @@ shm_reset_worker_region(struct shm_master *m, uint32_t k)
 	shm_gauge(&st->pool_in_use, 0);
 	shm_gauge(&st->pool_high_water, 0);
 	shm_gauge(&st->generation, 0);
+	shm_gauge(&st->heartbeat_ms, 0);
 }
 
 const struct tftp_shm_stats *
@@ -1002,6 +1018,7 @@ shm_view_open(struct shm_view *v, const char *path, char *why, size_t whylen)
 	v->nsessions = h.sessions_per_worker;
 	v->workers_off = h.workers_off;
 	v->stride = h.worker_stride;
+	v->owner = st.st_uid;
 out_close:
 	close(fd);
 	return r;
@@ -1052,6 +1069,10 @@ shm_view_worker_info(const struct shm_view *v, uint32_t k,
 	    __ATOMIC_RELAXED);
 	out->restarts = __atomic_load_n(&wi->restarts, __ATOMIC_RELAXED);
 	out->started_at = __atomic_load_n(&wi->started_at, __ATOMIC_RELAXED);
+	out->stalls = __atomic_load_n(&wi->stalls, __ATOMIC_RELAXED);
+	out->last_stalled_ms = __atomic_load_n(&wi->last_stalled_ms,
+	    __ATOMIC_RELAXED);
+	out->pad = 0;
 	return true;
 }
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "tftp_shm.h"
@@ -58,6 +59,7 @@ struct shm_view {
 	uint32_t			 nsessions;	/* per worker */
 	uint64_t			 workers_off;
 	uint64_t			 stride;
+	uid_t				 owner;		/* the file's */
 };
 
 /*
@@ -85,6 +87,10 @@ uint64_t shm_publish(struct shm_master *m, const struct tftpd_config *cfg,
 void	 shm_set_worker(struct shm_master *m, uint32_t k, int64_t pid,
 	    uint32_t state, int32_t last_status, uint64_t restarts,
 	    int64_t started_at);
+/* Its stall count, and how long the last one (if its last exit was a
+ * stall's kill; else 0) had been silent. */
+void	 shm_set_worker_stalls(struct shm_master *m, uint32_t k,
+	    uint64_t stalls, uint32_t last_stalled_ms);
 /* A respawned worker k starts from a clean region (counters are kept:
  * only the transfer table and the gauges are cleared). */
 void	 shm_reset_worker_region(struct shm_master *m, uint32_t k);

@@ -142,9 +142,12 @@ main(int argc, char *argv[])
 		errx(1, "invalid instance name \"%s\" (" CONFIG_INSTANCE_RULE
 		    ")", instance_opt, CONFIG_INSTANCE_MAX - 1);
 	/*
-	 * A user's own directory is looked at first; with nothing of theirs
-	 * running there, the system's server is the one they mean.
+	 * A user's own directory is looked at first, once it is shown to be
+	 * theirs; with nothing of theirs running there, the system's server
+	 * is the one they mean.
 	 */
+	if (!chosen && geteuid() != 0)
+		inst_require_owned(rundir);
 	if (!chosen && geteuid() != 0 && !inst_present(rundir, instance_opt) &&
 	    inst_system_dir(CONFIG_DEFAULT_RUNDIR) &&
 	    inst_present(CONFIG_DEFAULT_RUNDIR, instance_opt))

@@ -31,6 +31,9 @@ static int	 run_action(struct worker *w, struct transfer *t,
 		    const char **msg);
 static void	 send_packet(struct worker *w, struct transfer *t, size_t len);
 static void	 send_errmap(int r, uint16_t *code, const char **msg);
+static bool	 request_line_allowed(struct worker *w,
+		    const struct reqinfo *ri, const char *result,
+		    uint16_t code);
 static void	 log_json(const struct worker *w, const struct reqinfo *ri,
 		    int prio, const char *addr, const char *op, uint64_t bytes,
 		    uint64_t ms, const char *result, uint16_t code,
@@ -307,6 +310,37 @@ transfer_finish(struct worker *w, struct transfer *t, int result,
 }
 
 /*
+ * Every line but a success's goes through the limiter (wlog.c), by its
+ * result and ERROR code: a client's flood of bad requests, or of
+ * transfers it abandons, must not become a flood of lines.
+ */
+static bool
+request_line_allowed(struct worker *w, const struct reqinfo *ri,
+    const char *result, uint16_t code)
+{
+	static const struct {
+		const char	*result;
+		unsigned	 kind;
+	} kinds[] = {
+		{ "timeout",	WLOG_TIMEOUT },
+		{ "aborted",	WLOG_ABORTED },
+		{ "replaced",	WLOG_REPLACED },
+	};
+	size_t i;
+
+	if (strcmp(result, "ok") == 0)
+		return true;
+	if (strcmp(result, "error") == 0)
+		return wlog_allow(w, WLOG_ERROR + (code <= 8 ? code : 0),
+		    (const struct sockaddr *)&ri->peer);
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(result, kinds[i].result) == 0)
+			return wlog_allow(w, kinds[i].kind,
+			    (const struct sockaddr *)&ri->peer);
+	return true;
+}
+
+/*
  * The transfer's log line: one per request, refused or ended.  A failure
  * of ours (an ERROR sent, a timeout) at notice; the rest (done, ended by
  * the client or by its next request) at info, so that log_level = notice
@@ -316,7 +350,7 @@ transfer_finish(struct worker *w, struct transfer *t, int result,
  * fields as one JSON object (log_json).
  */
 void
-log_request(const struct worker *w, const struct reqinfo *ri, uint64_t bytes,
+log_request(struct worker *w, const struct reqinfo *ri, uint64_t bytes,
     const char *result, uint16_t code, const char *msg)
 {
 	char addr[SOCKADDR_STRLEN], vfile[LOG_FILE_MAX], vmsg[128];
@@ -330,6 +364,8 @@ log_request(const struct worker *w, const struct reqinfo *ri, uint64_t bytes,
 	    (strcmp(result, "error") == 0 && code != TFTP_ENOTFOUND))
 		prio = LOG_NOTICE;
 
+	if (!request_line_allowed(w, ri, result, code))
+		return;
 	sockaddr_str((const struct sockaddr *)&ri->peer, addr, sizeof(addr));
 	op = ri->opcode == TFTP_RRQ ? "rrq" : ri->opcode == TFTP_WRQ ?
 	    "wrq" : "-";

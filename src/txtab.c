@@ -46,7 +46,8 @@ tx_reserve(struct worker *w, uint32_t n)
 	want = (n + TX_CHUNK - 1) / TX_CHUNK * TX_CHUNK;
 	if (want <= w->ntx)
 		return 0;
-	if ((r = loop_grow(&w->loop, (size_t)want + 1)) < 0)
+	/* A timer per transfer, the drain's and the heartbeat's. */
+	if ((r = loop_grow(&w->loop, (size_t)want + WORKER_TIMERS)) < 0)
 		return r;
 	if ((r = peertab_reserve(&w->pt, want)) < 0)
 		return r;

@@ -54,6 +54,7 @@ static void	 end_dallies(struct worker *w);
 static void	 end_all(struct worker *w, const char *msg, int result);
 static void	 restart_grace(struct worker *w);
 static void	 log_stats(struct worker *w);
+static void	 heartbeat(struct worker *w, uint64_t now);
 
 /*
  * Every line this process logs goes to the master over fd 2, which
@@ -83,7 +84,7 @@ worker_main(uint32_t index, uint32_t nfds)
 	 * Signals first: one the master sent since the fork (it keeps them
 	 * blocked across the exec) waits for the loop, which acts on it.
 	 */
-	if ((r = loop_init(&w->loop, 1)) < 0) {
+	if ((r = loop_init(&w->loop, WORKER_TIMERS)) < 0) {
 		log_warnx("event loop: %s", strerror(-r));
 		return WORKER_EXIT_SETUP;
 	}
@@ -93,6 +94,7 @@ worker_main(uint32_t index, uint32_t nfds)
 		goto out;
 	}
 	w->drain_timer.arg = &w->drain_timer;
+	w->hb_timer.arg = &w->hb_timer;
 
 	if ((r = check_fds(nfds, why, sizeof(why))) < 0) {
 		log_warnx("%s", why);
@@ -108,6 +110,8 @@ worker_main(uint32_t index, uint32_t nfds)
 		goto out;
 	}
 	w->st = w->shm.stats;
+	/* From here on the master hears that this process is alive. */
+	heartbeat(w, time_now_ms());
 	/*
 	 * -EAGAIN only means the master was descheduled in the middle of a
 	 * publish; exiting would mark the slot failed for good, so wait a
@@ -162,6 +166,8 @@ worker_main(uint32_t index, uint32_t nfds)
 
 	log_hold(true);
 	status = serve(w) == 0 ? 0 : 1;
+	/* What the limiter held back is told before the process goes. */
+	wlog_flush(w, time_now_ms(), true);
 	/* (A retired worker's slot counts its replacement's work too.) */
 	if (w->mode != W_RETIRE)
 		log_stats(w);
@@ -388,6 +394,11 @@ on_timers(struct worker *w)
 	struct loop_timer *lt;
 
 	while ((lt = loop_timer_expired(&w->loop, time_now_ms()))) {
+		if (lt == &w->hb_timer) {
+			wlog_flush(w, time_now_ms(), false);
+			heartbeat(w, time_now_ms());
+			continue;
+		}
 		if (lt != &w->drain_timer) {
 			transfer_timeout(w, lt->arg);
 			continue;
@@ -523,6 +534,21 @@ restart_grace(struct worker *w)
 	if (ms > RESTART_GRACE_MAX_MS)
 		ms = RESTART_GRACE_MAX_MS;
 	w->restarting_until = time_now_ms() + ms;
+}
+
+/*
+ * The proof of life the master's stall check reads, and the timer that
+ * wakes an idle loop for the next one (which also writes the log
+ * limiter's summaries).  A retiring process shares its slot with its
+ * successor, whose heartbeat it must not stand in for: it stops storing
+ * (the master no longer watches it).
+ */
+static void
+heartbeat(struct worker *w, uint64_t now)
+{
+	if (w->mode != W_RETIRE)
+		shm_gauge(&w->st->heartbeat_ms, now);
+	(void)loop_timer_set(&w->loop, &w->hb_timer, now + HEARTBEAT_MS);
 }
 
 static void

@@ -17,6 +17,7 @@
  *   conn.c	 the transport with a connected socket per transfer
  *   single.c	 the single-port transport
  *   wremap.c	 the remap rules: compiled from the segment, applied
+ *   wlog.c	 the lines a client can cause, rate-limited
  *
  * Every counter of the worker's shared-memory slot is bumped where the
  * thing counted happens, with the inline helpers at the end.
@@ -34,6 +35,7 @@
 #include "files.h"
 #include "loop.h"
 #include "peertab.h"
+#include "ratelog.h"
 #include "sendq.h"
 #include "shm.h"
 #include "sock.h"
@@ -51,6 +53,13 @@
 #define TX_CHUNK	64		/* transfers allocated together */
 #define TX_MAX		65536		/* max_transfers' ceiling */
 #define TX_CHUNKS	(TX_MAX / TX_CHUNK)
+#define WORKER_TIMERS	2		/* drain_timer, hb_timer */
+/*
+ * The heartbeat's period: the master (proc.c) kills a worker silent for
+ * worker_stall_timeout, several periods, so a busy turn does not look
+ * stalled.
+ */
+#define HEARTBEAT_MS	1000
 
 /* What the transfer log line says about a request. */
 struct reqinfo {
@@ -212,12 +221,20 @@ struct worker {
 	enum worker_mode	 mode;
 	struct loop_timer	 drain_timer;
 	/*
+	 * Every HEARTBEAT_MS, even when idle (the loop sleeps no longer
+	 * than its nearest timer): now into the slot's heartbeat_ms, and
+	 * the log limiter's summaries out.
+	 */
+	struct loop_timer	 hb_timer;
+	/*
 	 * single_port, a worker that replaced another: until then (ms),
 	 * the packets of its predecessor's transfers, which the kernel
 	 * now brings here, are answered "Server restarting" as those
 	 * transfers were, not "Unknown transfer ID".
 	 */
 	uint64_t		 restarting_until;
+	/* wlog.c's bookkeeping of the lines a client can cause. */
+	struct ratelog		 rl;
 
 	/* The transfer table, in chunks so that it can grow in place. */
 	struct transfer		*chunk[TX_CHUNKS];
@@ -348,7 +365,7 @@ void		 transfer_fail(struct worker *w, struct transfer *t,
 void		 transfer_resume(struct worker *w, struct transfer *t);
 void		 transfer_finish(struct worker *w, struct transfer *t,
 		    int result, uint16_t code, const char *msg);
-void		 log_request(const struct worker *w,
+void		 log_request(struct worker *w,
 		    const struct reqinfo *ri, uint64_t bytes,
 		    const char *result, uint16_t code, const char *msg);
 
@@ -373,6 +390,30 @@ void		 wremap_free(struct worker *w);
 int		 wremap_name(struct worker *w, const struct transfer *t,
 		    int opcode, const char *name, char *out, size_t outlen,
 		    uint16_t *code, const char **msg);
+
+/*
+ * wlog.c: the lines a remote client can cause, by kind (WLOG_ERROR + the
+ * ERROR code for a refused request or failed transfer).  allow: whether
+ * the line may be written now (false: counted, for a summary, or below
+ * the log level); flush: the summaries of the intervals over (all: every
+ * one, at exit), due once a second.  A successful transfer's line is
+ * never asked about.
+ */
+enum wlog_kind {
+	WLOG_ERROR	= 0,		/* + code 0..8 */
+	WLOG_TIMEOUT	= WLOG_ERROR + 9,
+	WLOG_ABORTED,
+	WLOG_REPLACED,
+	WLOG_STRAY,			/* no request, on a listen socket */
+	WLOG_SOCKET,			/* a transfer socket refused */
+	WLOG_REMAP,			/* a name the rules refused */
+	WLOG_RECV,			/* a listen socket's error */
+	WLOG_NKINDS
+};
+bool		 wlog_allow(struct worker *w, unsigned kind,
+		    const struct sockaddr *peer);
+void		 wlog_flush(struct worker *w, uint64_t now, bool all);
+int		 wlog_prio(unsigned kind);
 
 /* conn.c, single.c: the transports */
 extern const struct transport conn_transport;

@@ -92,6 +92,8 @@ wremap_name(struct worker *w, const struct transfer *t, int opcode,
 		str_vis(vout, sizeof(vout), out);
 		log_debug("remap client=%s op=%s file=\"%s\" remapped to "
 		    "\"%s\"", addr, op, vin, vout);
+	} else if (r < 0 && !wlog_allow(w, WLOG_REMAP, peer)) {
+		goto done;
 	} else if (r == -EACCES) {
 		log_debug("remap client=%s op=%s file=\"%s\" refused by the "
 		    "rule of line %u", addr, op, vin, line);

@@ -157,6 +157,7 @@ test_defaults(void **state)
 	assert_string_equal(c.instance, "");
 	assert_int_equal(c.drain_timeout, 30);
 	assert_int_equal(c.idle_timeout, 900);
+	assert_int_equal(c.worker_stall_timeout, 5);
 
 	assert_int_equal(c.timeout_ms, 1000);
 	assert_int_equal(c.retries, 5);
@@ -216,6 +217,7 @@ static const char every_key[] =
 	"instance = lab-1_a.b\n"
 	"drain_timeout = 0\n"
 	"idle_timeout = 60\n"
+	"worker_stall_timeout = 0\n"
 	"[transfer]\n"
 	"timeout = 3\n"
 	"retries = 7\n"
@@ -286,6 +288,7 @@ check_every_key(const struct tftpd_config *c)
 	assert_string_equal(c->instance, "lab-1_a.b");
 	assert_int_equal(c->drain_timeout, 0);
 	assert_int_equal(c->idle_timeout, 60);
+	assert_int_equal(c->worker_stall_timeout, 0);
 
 	assert_int_equal(c->timeout_ms, 3000);
 	assert_int_equal(c->retries, 7);
@@ -364,6 +367,8 @@ static const struct {
 	{ "server", "workers", 0, 256, F(workers), 1 },
 	{ "server", "drain_timeout", 0, 3600, F(drain_timeout), 1 },
 	{ "server", "idle_timeout", 0, 86400, F(idle_timeout), 1 },
+	{ "server", "worker_stall_timeout", 0, 3600,
+	    F(worker_stall_timeout), 1 },
 	{ "transfer", "timeout", 1, 255, F(timeout_ms), 1000 },
 	{ "transfer", "retries", 1, 100, F(retries), 1 },
 	{ "transfer", "max_blksize", 8, 65464, F(max_blksize), 1 },
@@ -2032,6 +2037,7 @@ static const char *const live_keys[] = {
 	"server.log_level", "server.log_format", "transfer.map_file",
 	"access.read_allow", "access.read_deny", "access.write_allow",
 	"access.write_deny", "access.refuse",
+	"server.worker_stall_timeout",
 };
 
 static bool

@@ -160,7 +160,7 @@ struct key_at {
 /* Every key of struct tftpd_config, by kind; a new key belongs here too. */
 static const struct key_at number_keys[] = {
 	KEY(nlisten), KEY(workers), KEY(log_level), KEY(log_format),
-	KEY(drain_timeout),
+	KEY(drain_timeout), KEY(worker_stall_timeout),
 	KEY(idle_timeout), KEY(timeout_ms), KEY(retries), KEY(max_blksize),
 	KEY(max_windowsize), KEY(allowed_opts), KEY(port_min), KEY(port_max),
 	KEY(max_transfers), KEY(umask), KEY(max_file_size),
@@ -1439,6 +1439,16 @@ test_set_worker_and_reset(void **state)
 	assert_int_equal(wi.state, TFTP_SHM_W_EXITED);
 	assert_int_equal(wi.last_status, 9);
 	assert_int_equal(wi.restarts, 4);
+	assert_int_equal(wi.stalls, 0);
+	assert_int_equal(wi.last_stalled_ms, 0);
+	/* Killed for a silent heartbeat: counted, and how long. */
+	shm_set_worker_stalls(&m, 1, 2, 5123);
+	assert_true(shm_view_worker_info(&v, 1, &wi));
+	assert_int_equal(wi.stalls, 2);
+	assert_int_equal(wi.last_stalled_ms, 5123);
+	assert_int_equal(wi.pid, 4243);
+	shm_set_worker_stalls(&m, NWORKERS, 1, 1);	/* ignored */
+	assert_int_equal(m.ctl->workers[NWORKERS].stalls, 0);
 	/* Others untouched; out of range ignored. */
 	assert_true(shm_view_worker_info(&v, 0, &wi));
 	assert_int_equal(wi.pid, 0);
@@ -1460,6 +1470,7 @@ test_set_worker_and_reset(void **state)
 	shm_gauge(&w.stats->pool_in_use, 12);
 	shm_gauge(&w.stats->pool_high_water, 40);
 	shm_gauge(&w.stats->generation, 1);
+	shm_gauge(&w.stats->heartbeat_ms, 123456);
 	i = shm_session_begin(&w, TFTP_SHM_S_READ, AF_INET, &addr, 1, "a",
 	    "", 0, 0);
 	assert_true(i == 0);
@@ -1482,6 +1493,8 @@ test_set_worker_and_reset(void **state)
 		assert_int_equal(st->pool_in_use, 0);
 		assert_int_equal(st->pool_high_water, 0);
 		assert_int_equal(st->generation, 0);
+		/* The new process's silence counts from its own start. */
+		assert_int_equal(st->heartbeat_ms, 0);
 	}
 	tab = shm_view_sessions(&v, 1, &n);
 	for (uint32_t k = 0; k < n; k++) {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "acl.h"
+#include "strlist.h"
 
 /* An item longer than any prefix: quoted back cut short. */
 #define TOK_MAX		64
@@ -22,7 +23,6 @@ static const uint8_t v4mapped[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
 
-static int	 next_item(const char **p, char *tok, size_t toklen);
 static const char *shown(const char *tok, char *buf, size_t len);
 static int	 parse_prefix(const char *tok, struct acl_prefix *out,
 		    char *why, size_t whylen);
@@ -33,34 +33,6 @@ static void	 mask_to(uint8_t *addr, unsigned len, unsigned bytes);
 static bool	 prefix_has(const struct acl_prefix *p, int family,
 		    const uint8_t *addr);
 static int	 client(const struct sockaddr *sa, const uint8_t **addr);
-
-/*
- * The next item separated by spaces, tabs or commas (as every list key
- * of the configuration).  1 with the item in tok, 0 at the end,
- * -ENAMETOOLONG with a cut copy in tok when it does not fit.
- */
-static int
-next_item(const char **p, char *tok, size_t toklen)
-{
-	const char *s = *p;
-	size_t n;
-
-	s += strspn(s, " \t,");
-	if (*s == '\0') {
-		*p = s;
-		return 0;
-	}
-	n = strcspn(s, " \t,");
-	*p = s + n;
-	if (n >= toklen) {
-		memcpy(tok, s, toklen - 1);
-		tok[toklen - 1] = '\0';
-		return -ENAMETOOLONG;
-	}
-	memcpy(tok, s, n);
-	tok[n] = '\0';
-	return 1;
-}
 
 /*
  * Operator text quoted back in a message: byte for byte, each one that is
@@ -209,7 +181,7 @@ acl_parse(struct acl_list *l, const char *text, bool append, char *why,
 	memset(&nl, 0, sizeof(nl));
 	if (append)
 		nl = *l;
-	while ((r = next_item(&text, tok, sizeof(tok))) != 0) {
+	while ((r = strlist_next(&text, tok, sizeof(tok))) != 0) {
 		if (r < 0) {
 			snprintf(why, whylen, "\"%s...\" is not an address "
 			    "or prefix (too long)", shown(tok, v, sizeof(v)));

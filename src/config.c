@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "proto.h"
+#include "strlist.h"
 #include "tftp_shm.h"
 #include "util.h"
 #include "xfer.h"
@@ -112,7 +113,6 @@ struct load_ctx {
 static const char *show(const char *value, char *buf, size_t len);
 static int	 bad_number(int r, const char *value, uint32_t min,
 		    uint32_t max, char *why, size_t whylen);
-static int	 next_token(const char **p, char *tok, size_t toklen);
 static int	 parse_opts(const char *value, uint32_t *mask, char *why,
 		    size_t whylen);
 static int	 resolve_listen(const char *tok, struct listen_addr *la,
@@ -503,34 +503,6 @@ bad_number(int r, const char *value, uint32_t min, uint32_t max, char *why,
 	return r;
 }
 
-/*
- * Next item of a list separated by spaces, tabs and/or commas.  Returns 1
- * with the item in tok, 0 at the end, -ENAMETOOLONG if it does not fit.
- */
-static int
-next_token(const char **p, char *tok, size_t toklen)
-{
-	const char	*s = *p;
-	size_t		 n;
-
-	s += strspn(s, " \t,");
-	if (*s == '\0') {
-		*p = s;
-		return 0;
-	}
-	n = strcspn(s, " \t,");
-	*p = s + n;
-	if (n >= toklen) {
-		/* Hand back a truncated copy for the message. */
-		memcpy(tok, s, toklen - 1);
-		tok[toklen - 1] = '\0';
-		return -ENAMETOOLONG;
-	}
-	memcpy(tok, s, n);
-	tok[n] = '\0';
-	return 1;
-}
-
 static int
 parse_opts(const char *value, uint32_t *mask, char *why, size_t whylen)
 {
@@ -538,7 +510,7 @@ parse_opts(const char *value, uint32_t *mask, char *why, size_t whylen)
 	int	 r, o;
 
 	*mask = 0;
-	while ((r = next_token(&value, tok, sizeof(tok))) != 0) {
+	while ((r = strlist_next(&value, tok, sizeof(tok))) != 0) {
 		if (r < 0 || (o = proto_opt_lookup(tok)) < 0) {
 			snprintf(why, whylen, "unknown option \"%s\"",
 			    show(tok, v, sizeof(v)));
@@ -657,7 +629,7 @@ set_listen(struct tftpd_config *c, const char *value, bool append,
 		n = c->nlisten;
 		memcpy(la, c->listen, sizeof(la));
 	}
-	while ((r = next_token(&value, tok, sizeof(tok))) != 0) {
+	while ((r = strlist_next(&value, tok, sizeof(tok))) != 0) {
 		if (tok[0] == ':' && strchr(tok + 1, ':') == NULL) {
 			fams[0] = AF_INET;
 			fams[1] = AF_INET6;
@@ -1022,7 +994,7 @@ set_write_allow(struct tftpd_config *c, const char *value, bool append,
 		n = c->nwrite_allow;
 		memcpy(pat, c->write_allow, sizeof(pat));
 	}
-	while ((r = next_token(&value, tok, sizeof(tok))) != 0) {
+	while ((r = strlist_next(&value, tok, sizeof(tok))) != 0) {
 		p = tok + strspn(tok, "/");
 		if (r < 0 || strlen(p) >= CONFIG_PATTERN_MAX) {
 			snprintf(why, whylen, "pattern \"%s\" is longer than "

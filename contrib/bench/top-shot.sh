@@ -69,7 +69,7 @@ cleanup() {
 	for p in "${LOADS[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
-	tmux -S "$TSOCK" kill-server >/dev/null 2>&1 || true
+	SHELL=/bin/sh tmux -f /dev/null -S "$TSOCK" kill-server >/dev/null 2>&1 || true
 	[ -z "$DPID" ] || { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; } || true
 	rm -rf "$W"
 }
@@ -125,10 +125,10 @@ load menu pxelinux.cfg/default -n 20 -c 2000000 \
 # with transfers in it and then AT seconds of rates.
 cols=${SIZE%x*}
 rows=${SIZE#*x}
-tmux -S "$TSOCK" new-session -d -x "$cols" -y "$rows" -s top \
+SHELL=/bin/sh tmux -f /dev/null -S "$TSOCK" new-session -d -x "$cols" -y "$rows" -s top \
     "'$TFTPCTL' -d '$W/run' -i '$INSTANCE' top; exec sleep 600"
 for _ in $(seq 1 200); do
-	tmux -S "$TSOCK" capture-pane -p -t top >"$W/cap" 2>/dev/null || true
+	SHELL=/bin/sh tmux -f /dev/null -S "$TSOCK" capture-pane -p -t top >"$W/cap" 2>/dev/null || true
 	grep -q '"boot/initrd.img"' "$W/cap" && break
 	sleep 0.1
 done
@@ -138,7 +138,7 @@ grep -q '"boot/initrd.img"' "$W/cap" || {
 	exit 1
 }
 sleep "$AT"
-tmux -S "$TSOCK" capture-pane -p -t top >"$OUT/top.txt"
+SHELL=/bin/sh tmux -f /dev/null -S "$TSOCK" capture-pane -p -t top >"$OUT/top.txt"
 echo "top-shot.sh: $OUT/top.txt (${cols}x${rows}, $AT s into the load)"
 
 PY=${PYTHON:-python3}

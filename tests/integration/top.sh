@@ -38,8 +38,12 @@ mkdir -p "$DL"
 write_conf "$T/conf"
 
 TSOCK="$T/tmux.sock"
+# tmux runs a session's command with the shell of $SHELL, else the
+# account's login shell: a build user's is often nologin (buildd, the CI's
+# unprivileged pass), which would end every session at once.  No user
+# configuration either.
 tm() {
-	timeout 10 tmux -S "$TSOCK" "$@"
+	SHELL=/bin/sh timeout 10 tmux -f /dev/null -S "$TSOCK" "$@"
 }
 trap 'tm kill-server >/dev/null 2>&1; lib_cleanup' EXIT
 

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define TFTP_SHM_MAGIC		0x314c574f574f4e53ULL	/* "SNOWOWL1" */
-#define TFTP_SHM_VERSION	9
+#define TFTP_SHM_VERSION	10
 #define TFTP_SHM_MAX_WORKERS	256
 #define TFTP_SHM_CACHELINE	64
 #define TFTP_SHM_FILE_MAX	128	/* file names in the transfer table */
@@ -66,7 +66,9 @@
 	X(REQUESTS_REPEATED,	"requests_repeated")			\
 	X(TRANSFERS_REPLACED,	"transfers_replaced")			\
 	X(TRANSFERS_ABORTED,	"transfers_aborted")			\
-	X(REFUSED_ACL,		"refused_acl")
+	X(REFUSED_ACL,		"refused_acl")			\
+	X(UNVERIFIED_EXPIRED,	"unverified_expired")		\
+	X(UNVERIFIED_ICMP,	"unverified_icmp")
 
 enum tftp_shm_counter {
 #define TFTP_SHM_ENUM(id, name)	TFTP_SHM_C_##id,
@@ -219,7 +221,7 @@ _Static_assert(sizeof(struct tftp_shm_top) == 168,
 _Static_assert(sizeof(struct tftp_shm_worker_info) == 48,
     "tftp_shm_worker_info: a new layout needs a new TFTP_SHM_VERSION and "
     "this size");
-_Static_assert(offsetof(struct tftp_shm_stats, reserved) == 11992,
+_Static_assert(offsetof(struct tftp_shm_stats, reserved) == 12008,
     "tftp_shm_stats: a new layout needs a new TFTP_SHM_VERSION and this "
     "offset");
 
@@ -334,6 +336,8 @@ struct tftp_shm_settings {
 	/* [transfer] */
 	uint32_t	timeout_ms;
 	uint32_t	retries;
+	uint32_t	unverified_retransmits;
+	uint32_t	unverified_timeout;
 	uint32_t	max_blksize;
 	uint32_t	max_windowsize;
 	uint32_t	allowed_opts;
@@ -383,7 +387,7 @@ struct tftp_shm_settings {
 /* The layout is the same for every compiler and architecture. */
 _Static_assert(offsetof(struct tftp_shm_settings, max_file_size) % 8 == 0,
     "tftp_shm_settings: max_file_size is not 8-byte aligned");
-_Static_assert(sizeof(struct tftp_shm_settings) == 32272,
+_Static_assert(sizeof(struct tftp_shm_settings) == 32280,
     "tftp_shm_settings: implied padding, or a new layout (which needs a "
     "new TFTP_SHM_VERSION and this size)");
 

@@ -31,7 +31,6 @@
 static bool	 access_refused(struct worker *w, const struct request *rq,
 		    uint16_t op);
 static bool	 same_client(struct worker *w, const struct request *rq);
-static void	 resend_first(struct worker *w, struct transfer *t);
 static uint64_t	 request_hash(const struct request *rq);
 static void	 not_request(struct worker *w, const struct request *rq,
 		    uint16_t op);
@@ -192,10 +191,12 @@ access_refused(struct worker *w, const struct request *rq, uint16_t op)
  * listen socket).  The same request again is a repeat: its answer was
  * lost or slow, or the client retries fast (PXELINUX sends its RRQ twice
  * from one port), or its retry crossed our own retransmission and it has
- * answered that already (so "heard" cannot tell a restart from a late
- * retry).  It starts nothing; while the transfer has heard nothing from
- * the client, its first packet goes out again from the transfer's own
- * TID, so the client locks onto that one.  Any other request from there
+ * answered that already (so a packet heard cannot tell a restart from a
+ * late retry).  It starts nothing; until the client has answered (the
+ * unverified phase, xfer.c), its first packet goes out again from the
+ * transfer's own TID, so the client locks onto that one: one answer per
+ * request, the only way that packet goes again unless
+ * unverified_retransmits allows a few timed ones.  Any other request from there
  * means the client has moved on (the Raspberry Pi ROM fetches every file
  * from one port, sometimes before the last transfer was closed): the old
  * transfer ends at once, without an ERROR, which the client would take
@@ -206,6 +207,7 @@ access_refused(struct worker *w, const struct request *rq, uint16_t op)
 static bool
 same_client(struct worker *w, const struct request *rq)
 {
+	struct xfer_action again;
 	struct transfer *t;
 
 	if ((t = tx_by_peer(w, rq)) == NULL)
@@ -216,35 +218,12 @@ same_client(struct worker *w, const struct request *rq)
 	}
 	if (rq->len == t->req_len && request_hash(rq) == t->req_hash) {
 		count(w, TFTP_SHM_C_REQUESTS_REPEATED, 1);
-		if (!t->heard)
-			resend_first(w, t);
+		xfer_on_repeat(&t->x, time_now_ms(), &again);
+		transfer_act(w, t, &again);
 		return true;
 	}
 	transfer_finish(w, t, -ECONNRESET, 0, NULL);
 	return false;
-}
-
-/*
- * The answer to the request again: the OACK, DATA 1 (a download without
- * options) or ACK 0 (an upload without options).  Only called before the
- * client answered, so that is still the transfer's one packet out.
- */
-static void
-resend_first(struct worker *w, struct transfer *t)
-{
-	const struct xfer_params *p = xfer_params(&t->x);
-	size_t len;
-
-	if (p->opt.acked != 0) {
-		len = proto_build_oack(w->sbuf, w->sbufsz, &p->opt);
-		if (len > 0)
-			w->tp->send(w, t, len);
-	} else if (p->dir == XFER_READ) {
-		if (w->tp->send_window(w, t, 1, 1) < 0)
-			transfer_fail(w, t, TFTP_EUNDEF, "Read error", -EIO);
-	} else {
-		w->tp->send_ack(w, t, 0);
-	}
 }
 
 /* FNV-1a: tells a repeated request from another one, nothing more. */
@@ -341,6 +320,8 @@ create(struct worker *w, struct transfer *t, const struct request *rq,
 	    (opt.acked & TFTP_OPT_BIT(TFTP_OPT_TSIZE)) ? opt.tsize : 0);
 	xfer_params_init(&xp, req->opcode == TFTP_RRQ ? XFER_READ : XFER_WRITE,
 	    &opt, size, cfg->timeout_ms, cfg->retries);
+	xfer_params_unverified(&xp, cfg->unverified_retransmits,
+	    cfg->unverified_timeout * 1000);
 	xfer_start(&t->x, &xp, time_now_ms(), first);
 	return 0;
 }

@@ -310,6 +310,11 @@ static const struct key_def keys[] = {
 	FUNCKEY(TRANSFER, "timeout", false, timeout, LIVE, SPAN(timeout_ms),
 	    NOSPAN),
 	U32KEY(TRANSFER, "retries", retries, 1, 100, 5, LIVE),
+	/* A client that has not answered may be a forged address. */
+	U32KEY(TRANSFER, "unverified_retransmits", unverified_retransmits, 0,
+	    3, 0, LIVE),
+	U32KEY(TRANSFER, "unverified_timeout", unverified_timeout, 1, 60, 5,
+	    LIVE),
 	U32KEY(TRANSFER, "max_blksize", max_blksize, TFTP_BLKSIZE_MIN,
 	    TFTP_BLKSIZE_MAX, TFTP_BLKSIZE_MAX, LIVE),
 	U32KEY(TRANSFER, "max_windowsize", max_windowsize, TFTP_WINDOW_MIN,

@@ -101,6 +101,9 @@ struct tftpd_config {
 	/* [transfer] */
 	uint32_t		timeout_ms;	/* retransmit interval */
 	uint32_t		retries;
+	/* before the client answered: timed resends, and s to expiry */
+	uint32_t		unverified_retransmits;
+	uint32_t		unverified_timeout;
 	uint32_t		max_blksize;
 	uint32_t		max_windowsize;
 	uint32_t		allowed_opts;	/* TFTP_OPT_BIT()s */

@@ -110,11 +110,18 @@ conn_readable(struct worker *w, struct transfer *t)
 			if (errno == EINTR)
 				continue;
 			/*
-			 * ECONNREFUSED is an ICMP error about an earlier
-			 * send; the retransmission timer decides what it means.
+			 * An ICMP error about an earlier send (a connected
+			 * socket reports port and host unreachable).  Before
+			 * the client answered it ends the transfer; after,
+			 * the retransmission timer decides what it means.
 			 */
-			if (errno == ECONNREFUSED)
+			if (errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+			    errno == ENETUNREACH) {
+				transfer_unreachable(w, t, -errno);
+				if (!t->used || t->gen != gen)
+					return;
 				continue;
+			}
 			return;
 		}
 		len = (size_t)n < RECV_BUFSZ ? (size_t)n : RECV_BUFSZ;

@@ -111,6 +111,11 @@ static const char *const counter_help[TFTP_SHM_C_MAX] = {
 					  "an ERROR.",
 	[TFTP_SHM_C_REFUSED_ACL]	= "Requests refused by the [access] "
 					  "address lists.",
+	[TFTP_SHM_C_UNVERIFIED_EXPIRED]	= "Transfers whose client never "
+					  "answered, ended at the unverified "
+					  "expiry.",
+	[TFTP_SHM_C_UNVERIFIED_ICMP]	= "Transfers whose client never "
+					  "answered, ended by an ICMP error.",
 };
 
 static const char *const gauge_names[NGAUGES] = {

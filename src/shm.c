@@ -127,6 +127,8 @@ static const struct conv settings_conv[] = {
 	/* [transfer] */
 	COPY(timeout_ms),
 	COPY(retries),
+	COPY(unverified_retransmits),
+	COPY(unverified_timeout),
 	COPY(max_blksize),
 	COPY(max_windowsize),
 	COPY(allowed_opts),

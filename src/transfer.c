@@ -53,8 +53,6 @@ transfer_packet(struct worker *w, struct transfer *t, const uint8_t *buf,
 	uint64_t now_us;
 
 	count(w, TFTP_SHM_C_PACKETS_RECEIVED, 1);
-	/* The client answered: a request from it now is a new one. */
-	t->heard = true;
 	if (len >= TFTP_HDR_LEN && buf[0] == 0 && buf[1] == TFTP_DATA)
 		count(w, TFTP_SHM_C_BYTES_RECEIVED, len - TFTP_HDR_LEN);
 	xfer_on_packet(&t->x, buf, len, time_now_ms(), &a);
@@ -77,6 +75,20 @@ transfer_timeout(struct worker *w, struct transfer *t)
 	struct xfer_action a;
 
 	xfer_on_timeout(&t->x, time_now_ms(), &a);
+	transfer_act(w, t, &a);
+}
+
+/*
+ * An ICMP error (err) about the client's address reached the transfer's
+ * socket.  Before the client answered, that ends it (xfer.c): a forged
+ * source's owner says nobody asked.
+ */
+void
+transfer_unreachable(struct worker *w, struct transfer *t, int err)
+{
+	struct xfer_action a;
+
+	xfer_on_unreachable(&t->x, err, &a);
 	transfer_act(w, t, &a);
 }
 
@@ -287,6 +299,19 @@ transfer_finish(struct worker *w, struct transfer *t, int result,
 		/* A new request from the client's port took its place. */
 		count(w, TFTP_SHM_C_TRANSFERS_REPLACED, 1);
 		log_request(w, &t->ri, bytes, "replaced", 0, NULL);
+	} else if (result == -ENOTCONN) {
+		/*
+		 * Never answered (xfer.c's unverified expiry): no ERROR
+		 * was sent, and the source may have been forged, so not a
+		 * failure of ours either.
+		 */
+		count(w, TFTP_SHM_C_UNVERIFIED_EXPIRED, 1);
+		log_request(w, &t->ri, bytes, "unanswered", 0, NULL);
+	} else if (!xfer_verified(&t->x) && (result == -ECONNREFUSED ||
+	    result == -EHOSTUNREACH || result == -ENETUNREACH)) {
+		/* The same, ended early by an ICMP error. */
+		count(w, TFTP_SHM_C_UNVERIFIED_ICMP, 1);
+		log_request(w, &t->ri, bytes, "unreachable", 0, NULL);
 	} else if (result == -ECONNABORTED) {
 		/*
 		 * The client's ERROR (not answered): its choice, not a
@@ -325,6 +350,9 @@ request_line_allowed(struct worker *w, const struct reqinfo *ri,
 		{ "timeout",	WLOG_TIMEOUT },
 		{ "aborted",	WLOG_ABORTED },
 		{ "replaced",	WLOG_REPLACED },
+		/* A forged source's requests: a flood's worth. */
+		{ "unanswered",	WLOG_TIMEOUT },
+		{ "unreachable", WLOG_TIMEOUT },
 	};
 	size_t i;
 

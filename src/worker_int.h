@@ -96,7 +96,6 @@ struct transfer {
 	 * sent to; peertab finds it by the client's address.
 	 */
 	uint8_t			 lis;
-	bool			 heard;	/* a packet came since the request */
 	uint64_t		 req_hash;	/* of the request's bytes */
 	size_t			 req_len;
 	bool			 queued;	/* buf is in the send queue */
@@ -358,6 +357,8 @@ uint8_t		*pool_get(struct worker *w);
 uint32_t	 transfer_packet(struct worker *w, struct transfer *t,
 		    const uint8_t *buf, size_t len);
 void		 transfer_timeout(struct worker *w, struct transfer *t);
+void		 transfer_unreachable(struct worker *w, struct transfer *t,
+		    int err);
 void		 transfer_act(struct worker *w, struct transfer *t,
 		    const struct xfer_action *a);
 void		 transfer_fail(struct worker *w, struct transfer *t,

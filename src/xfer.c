@@ -44,6 +44,10 @@ static void	 write_data(struct xfer *, const struct tftp_packet *,
 		    uint64_t, struct xfer_action *);
 static void	 dally_packet(struct xfer *, const struct tftp_packet *,
 		    struct xfer_action *);
+static void	 resend(struct xfer *, uint64_t, struct xfer_action *);
+static void	 unverified_next(struct xfer *, uint64_t);
+static void	 unverified_timeout(struct xfer *, uint64_t,
+		    struct xfer_action *);
 
 uint16_t
 xfer_wire_block(const struct xfer *x, uint64_t idx)
@@ -122,10 +126,15 @@ retransmitted(struct xfer *x, uint32_t n, struct xfer_action *a)
 	a->retransmits += n;
 }
 
-/* Progress: the next silence is measured from now, at the base interval. */
+/*
+ * Progress: the next silence is measured from now, at the base interval
+ * (the client's timeout option, if it chose one).  The client has
+ * answered: its address is its own.
+ */
 static void
 arm(struct xfer *x, uint64_t now)
 {
+	x->verified = true;
 	x->tries = 0;
 	x->cur_timeout_ms = x->p.timeout_ms;
 	x->deadline = now + x->cur_timeout_ms;
@@ -293,6 +302,29 @@ xfer_params_init(struct xfer_params *p, enum xfer_dir dir,
 	}
 	p->dally_ms = p->timeout_ms > UINT32_MAX / 2 ? UINT32_MAX :
 	    p->timeout_ms * 2;
+	p->server_timeout_ms = timeout_ms;
+}
+
+void
+xfer_params_unverified(struct xfer_params *p, uint32_t retries,
+    uint32_t expire_ms)
+{
+	p->unverified_retries = retries;
+	p->unverified_ms = expire_ms;
+}
+
+/*
+ * Unverified: the next timer is a retransmission at the server's own
+ * interval while the budget lasts and it comes before the expiry, else
+ * the expiry.
+ */
+static void
+unverified_next(struct xfer *x, uint64_t now)
+{
+	x->deadline = x->expires;
+	if (x->tries < x->p.unverified_retries &&
+	    now + x->p.server_timeout_ms < x->expires)
+		x->deadline = now + x->p.server_timeout_ms;
 }
 
 void
@@ -305,6 +337,12 @@ xfer_start(struct xfer *x, const struct xfer_params *p, uint64_t now,
 	if (p->dir == XFER_READ)
 		x->nblocks = p->size / p->opt.blksize + 1;
 	arm(x, now);
+	if (p->unverified_ms != 0) {
+		x->verified = false;
+		x->cur_timeout_ms = p->server_timeout_ms;
+		x->expires = now + p->unverified_ms;
+		unverified_next(x, now);
+	}
 	if (p->opt.acked != 0) {
 		x->state = XS_OACK;
 		a->flags = XA_SEND_OACK;
@@ -488,6 +526,10 @@ xfer_on_timeout(struct xfer *x, uint64_t now, struct xfer_action *a)
 		finish(x, 0, a);
 		return;
 	}
+	if (!x->verified) {
+		unverified_timeout(x, now, a);
+		return;
+	}
 	if (x->held_at != 0 && now < x->deadline) {
 		/* Not the retransmission timer: a held ACK's guard. */
 		held_ack(x, now, a);
@@ -508,8 +550,15 @@ xfer_on_timeout(struct xfer *x, uint64_t now, struct xfer_action *a)
 	x->cur_timeout_ms = next < x->p.max_timeout_ms ? (uint32_t)next :
 	    x->p.max_timeout_ms;
 	x->deadline = now + x->cur_timeout_ms;
+	resend(x, now, a);
+}
+
+/* What is unanswered goes again. */
+static void
+resend(struct xfer *x, uint64_t now, struct xfer_action *a)
+{
 	if (x->state == XS_OACK) {
-		a->flags = XA_SEND_OACK | XA_RETRANSMIT;
+		a->flags |= XA_SEND_OACK | XA_RETRANSMIT;
 		retransmitted(x, 1, a);
 	} else if (x->p.dir == XFER_READ) {
 		/* What is in flight, all of it. */
@@ -520,11 +569,52 @@ xfer_on_timeout(struct xfer *x, uint64_t now, struct xfer_action *a)
 		 * when the tail of a window was lost (RFC 7440).
 		 */
 		if (x->ack_sent != x->received) {
-			a->flags = XA_RETRANSMIT;
+			a->flags |= XA_RETRANSMIT;
 			retransmitted(x, 1, a);
 		}
 		send_ack(x, a);
 	}
+}
+
+/*
+ * Unverified, the timer: the expiry ends the transfer without an ERROR
+ * (one more packet to an address that may not be the client's); before
+ * it, the first packet goes again while the budget lasts.
+ */
+static void
+unverified_timeout(struct xfer *x, uint64_t now, struct xfer_action *a)
+{
+	x->timeouts++;
+	a->timeouts = 1;
+	if (now >= x->expires) {
+		finish(x, -ENOTCONN, a);
+		return;
+	}
+	if (x->tries < x->p.unverified_retries) {
+		x->tries++;
+		resend(x, now, a);
+	}
+	unverified_next(x, now);
+}
+
+void
+xfer_on_repeat(struct xfer *x, uint64_t now, struct xfer_action *a)
+{
+	*a = (struct xfer_action){ 0 };
+	if (x->state == XS_DONE || x->verified)
+		return;
+	resend(x, now, a);
+	x->expires = now + x->p.unverified_ms;
+	unverified_next(x, now);
+}
+
+void
+xfer_on_unreachable(struct xfer *x, int err, struct xfer_action *a)
+{
+	*a = (struct xfer_action){ 0 };
+	if (x->state == XS_DONE || x->verified)
+		return;
+	finish(x, err, a);
 }
 
 void
@@ -556,6 +646,7 @@ xfer_status(const struct xfer *x)
 		.retransmits = x->retransmits,
 		.timeouts = x->timeouts,
 		.srtt = x->srtt_ms,
+		.verified = x->verified,
 	};
 }
 
@@ -581,4 +672,10 @@ uint64_t
 xfer_acked(const struct xfer *x)
 {
 	return x->acked;
+}
+
+bool
+xfer_verified(const struct xfer *x)
+{
+	return x->verified;
 }

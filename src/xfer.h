@@ -64,6 +64,17 @@ struct xfer_params {
 	uint32_t	max_timeout_ms;	/* backoff ceiling; == timeout_ms: fixed */
 	uint32_t	retries;	/* retransmissions before giving up */
 	uint32_t	dally_ms;	/* write: answer a repeated last block, >= 1 */
+	/*
+	 * Until the client answers (ACK of the OACK or of DATA 1; DATA 1
+	 * after ACK 0 or the OACK) its address may be a forged one: the
+	 * first packet goes again only unverified_retries times, at the
+	 * server's own interval (never the client's timeout option), and
+	 * the transfer ends unverified_ms after its request, or the last
+	 * repeat of it.  unverified_ms 0: no such phase (as if answered).
+	 */
+	uint32_t	server_timeout_ms;
+	uint32_t	unverified_retries;
+	uint32_t	unverified_ms;
 };
 
 /*
@@ -95,6 +106,8 @@ struct xfer {
 	uint32_t	tries;		/* consecutive timeouts without progress */
 	uint32_t	retransmits;	/* packets sent again, for statistics */
 	uint32_t	timeouts;	/* timer expiries, for statistics */
+	bool		verified;	/* the client answered */
+	uint64_t	expires;	/* unverified: when it is given up */
 };
 
 /*
@@ -124,7 +137,9 @@ struct xfer_action {
 	/*
 	 * With XA_DONE: 0 = complete, -ETIMEDOUT = gave up after retries,
 	 * -ECONNABORTED = the client sent ERROR, -EPROTO = the client broke
-	 * the protocol (we sent ERROR 4), or what xfer_fail() was given.
+	 * the protocol (we sent ERROR 4), -ENOTCONN = the client never
+	 * answered within unverified_ms (no ERROR sent), the error given to
+	 * xfer_on_unreachable(), or what xfer_fail() was given.
 	 */
 	int		 result;
 	/*
@@ -147,6 +162,14 @@ struct xfer_action {
 void		 xfer_params_init(struct xfer_params *p, enum xfer_dir dir,
 		    const struct tftp_params *opt, uint64_t size,
 		    uint32_t timeout_ms, uint32_t retries);
+
+/*
+ * The unverified phase (see struct xfer_params): retries timed
+ * retransmissions of the first packet at most, and the end expire_ms
+ * after the request; expire_ms 0 turns the phase off.
+ */
+void		 xfer_params_unverified(struct xfer_params *p, uint32_t retries,
+		    uint32_t expire_ms);
 
 /*
  * Start a transfer at time now (ms).  The first action is the OACK, the
@@ -177,6 +200,23 @@ void		 xfer_on_packet(struct xfer *x, const uint8_t *buf, size_t len,
  * a dally, or give up.
  */
 void		 xfer_on_timeout(struct xfer *x, uint64_t now,
+		    struct xfer_action *a);
+
+/*
+ * The client repeated its request.  Unverified, its first packet goes
+ * again (one answer per request) and the expiry restarts from now; once
+ * the client has answered, an empty action.
+ */
+void		 xfer_on_repeat(struct xfer *x, uint64_t now,
+		    struct xfer_action *a);
+
+/*
+ * An ICMP error (err, a negative errno) about the client's address.
+ * Unverified: the transfer ends with result err and no ERROR (nobody
+ * listens there; a forged source's owner said so).  Once the client
+ * has answered, an empty action: the retransmission timer decides.
+ */
+void		 xfer_on_unreachable(struct xfer *x, int err,
 		    struct xfer_action *a);
 
 /*
@@ -216,6 +256,7 @@ struct xfer_status {
 	uint32_t	timeouts;	/* since the start: timer expiries */
 	uint32_t	srtt;		/* read: smoothed round trip, ms; 0 =
 					 * not measured yet */
+	bool		verified;	/* as xfer_verified() */
 };
 struct xfer_status xfer_status(const struct xfer *x);
 
@@ -227,5 +268,7 @@ bool		 xfer_dallying(const struct xfer *x);
 uint64_t	 xfer_bytes(const struct xfer *x);
 /* Read: the highest block acknowledged. */
 uint64_t	 xfer_acked(const struct xfer *x);
+/* The client has answered (see struct xfer_params). */
+bool		 xfer_verified(const struct xfer *x);
 
 #endif /* XFER_H */

@@ -276,6 +276,9 @@ def _():
             # the timeout option: a fixed interval, no backoff
             c.send_request(t.rrq("s513", options=(("timeout", "1"),)))
             expect(c.recv() is not None, "s513: no OACK")
+            # ACK 0, then silence: a client that never answered would
+            # end unverified (result=unanswered), not time out
+            c.send(t.ack(0))
             port = c.port
             line = wait_log(d, r"transfer client=127\.0\.0\.1:%d .*"
                             r"result=timeout" % port,

@@ -574,7 +574,10 @@ with t.Client("127.0.0.1", port) as c:
 with t.Client("127.0.0.1", port) as c:
     c.send_request(t.rrq("s513", options=[("timeout", "1")]))
     print("timeout", c.recv())
-    # never ACK: the server gives up after its retries
+    # ACK the OACK (a client that never answered would end unverified,
+    # result=unanswered), then never DATA 1: the server gives up after
+    # its retries
+    c.send(t.ack(0))
     print("timeout", c.recv_all(8))
 EOF
 RAWPID=$!
@@ -602,15 +605,21 @@ check "the daemon stops cleanly on SIGTERM (exit status 0)" t_stop
 P2=$(free_port 4) || hard_error "no free port"
 daemon_start "$R" -T 200000 -a "localhost:$P2"
 
-# retransmit_gaps FILE: RRQ without options, never ACK; print the seconds
-# from the first DATA 1 to its next two copies.
+# retransmit_gaps FILE: RRQ with tsize, ACK 0 for the OACK (the timer
+# resends only for a client that has answered), never ACK 1; print the
+# seconds from the first DATA 1 to its next two copies.
 retransmit_gaps() {
 	"$PYTHON" - "$LIB_DIR" "$PORT" "$1" <<-'EOF'
 	import sys, time
 	sys.path.insert(0, sys.argv[1])
 	import tftpraw as t
 	with t.Client("127.0.0.1", int(sys.argv[2])) as c:
-	    c.send_request(t.rrq(sys.argv[3]))
+	    c.send_request(t.rrq(sys.argv[3], options=[("tsize", "0")]))
+	    p = c.recv(3)
+	    if p is None or p.op != t.OACK:
+	        print("no OACK: %r" % (p,))
+	        sys.exit(1)
+	    c.send(t.ack(0))
 	    times = []
 	    deadline = time.monotonic() + 5
 	    while len(times) < 3 and time.monotonic() < deadline:

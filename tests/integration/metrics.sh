@@ -309,9 +309,10 @@ check "stats --reset again: counts 0 in the table, resets 2" t_reset_again
 
 # Karn: a block sent again gives no round trip.  After the reset, one
 # download of busy.bin (6 blocks of 512, no options) whose client lets
-# DATA 1 go unanswered until it comes again (the 1 s timeout): 5 round
-# trips (blocks 2 to 6, each well below a second), not 6, and one
-# transfer with one retransmit.
+# DATA 1 go unanswered and repeats its request, as a client that lost it
+# does (the server's timer does not resend to a client that never
+# answered): DATA 1 comes again, 5 round trips (blocks 2 to 6, each well
+# below a second), not 6, and one transfer with one retransmit.
 lossy_get() {
 	"$PYTHON" - "$LIB_DIR" "$PORT" <<-'PYEOF'
 	import sys
@@ -322,6 +323,10 @@ lossy_get() {
 	    p = c.recv()
 	    if p is None or p.op != t.DATA or p.block != 1:
 	        sys.exit("first answer %r" % p)
+	    p = c.recv(1.5)
+	    if p is not None:
+	        sys.exit("sent again unasked: %r" % p)
+	    c.send_request(t.rrq("busy.bin"))
 	    p = c.recv(4.0)
 	    if p is None or p.op != t.DATA or p.block != 1:
 	        sys.exit("DATA 1 not sent again: %r" % p)

@@ -161,6 +161,8 @@ test_defaults(void **state)
 
 	assert_int_equal(c.timeout_ms, 1000);
 	assert_int_equal(c.retries, 5);
+	assert_int_equal(c.unverified_retransmits, 0);
+	assert_int_equal(c.unverified_timeout, 5);
 	assert_int_equal(c.max_blksize, 65464);
 	assert_int_equal(c.max_windowsize, 64);
 	assert_int_equal(c.allowed_opts, TFTP_OPT_BIT(TFTP_OPT_BLKSIZE) |
@@ -371,6 +373,9 @@ static const struct {
 	    F(worker_stall_timeout), 1 },
 	{ "transfer", "timeout", 1, 255, F(timeout_ms), 1000 },
 	{ "transfer", "retries", 1, 100, F(retries), 1 },
+	{ "transfer", "unverified_retransmits", 0, 3,
+	    F(unverified_retransmits), 1 },
+	{ "transfer", "unverified_timeout", 1, 60, F(unverified_timeout), 1 },
 	{ "transfer", "max_blksize", 8, 65464, F(max_blksize), 1 },
 	{ "transfer", "max_windowsize", 1, 32768, F(max_windowsize), 1 },
 	{ "transfer", "max_transfers", 1, 65536, F(max_transfers), 1 },
@@ -2037,7 +2042,8 @@ static const char *const live_keys[] = {
 	"server.log_level", "server.log_format", "transfer.map_file",
 	"access.read_allow", "access.read_deny", "access.write_allow",
 	"access.write_deny", "access.refuse",
-	"server.worker_stall_timeout",
+	"server.worker_stall_timeout", "transfer.unverified_retransmits",
+	"transfer.unverified_timeout",
 };
 
 static bool

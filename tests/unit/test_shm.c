@@ -1613,6 +1613,8 @@ test_counter_names(void **state)
 		[TFTP_SHM_C_TRANSFERS_REPLACED] = "transfers_replaced",
 		[TFTP_SHM_C_TRANSFERS_ABORTED] = "transfers_aborted",
 		[TFTP_SHM_C_REFUSED_ACL] = "refused_acl",
+		[TFTP_SHM_C_UNVERIFIED_EXPIRED] = "unverified_expired",
+		[TFTP_SHM_C_UNVERIFIED_ICMP] = "unverified_icmp",
 	};
 
 	for (int c = 0; c < TFTP_SHM_C_MAX; c++) {

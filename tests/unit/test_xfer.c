@@ -2121,6 +2121,9 @@ test_params_init(void **state)
 	assert_int_equal(p.timeout_ms, 250);
 	assert_int_equal(p.max_timeout_ms, 250);
 	assert_int_equal(p.dally_ms, 500);
+	/* The server's own interval is kept for the unverified phase. */
+	assert_int_equal(p.server_timeout_ms, 1500);
+	assert_int_equal(p.unverified_ms, 0);
 
 	/* Huge intervals saturate instead of wrapping. */
 	opt.timeout_ms = 0;
@@ -2289,6 +2292,225 @@ test_action_counts(void **state)
 	assert_int_equal(xfer_status(&x).timeouts, 2);
 }
 
+/*
+ * The unverified phase: a transfer whose client has not answered yet (its
+ * source address may be forged).  UMS is its expiry.
+ */
+#define UMS		5000
+
+static struct xfer_params
+uparams(enum xfer_dir dir, bool oack, uint32_t budget)
+{
+	struct xfer_params p = params(dir, dir == XFER_READ ? 3 * 512 : 0,
+	    512, 1);
+
+	with_oack(&p, oack);
+	p.server_timeout_ms = TMO;
+	xfer_params_unverified(&p, budget, UMS);
+	return p;
+}
+
+/* The first packet of the four kinds of start, not yet answered. */
+static void
+assert_first(const struct xfer *x, const struct xfer_action *a,
+    unsigned extra)
+{
+	if (x->p.opt.acked != 0)
+		assert_int_equal(a->flags, XA_SEND_OACK | extra);
+	else if (x->p.dir == XFER_READ)
+		assert_data(a, XA_SEND_DATA | extra, 1, 1);
+	else
+		assert_ack(a, XA_SEND_ACK | extra, 0);
+}
+
+/*
+ * Budget 0 (the default): the first packet goes once, no timer sends it
+ * again, and the expiry ends the transfer without an ERROR (which would
+ * be one more packet to the forged address).
+ */
+static void
+test_unverified_no_timer_retransmit(void **state)
+{
+	struct xfer_params p;
+	struct xfer x;
+	struct xfer_action a;
+	int k;
+
+	(void)state;
+	for (k = 0; k < 4; k++) {
+		p = uparams(k & 1 ? XFER_WRITE : XFER_READ, k & 2, 0);
+		xfer_start(&x, &p, T0, &a);
+		assert_first(&x, &a, 0);
+		assert_false(xfer_verified(&x));
+		assert_false(xfer_status(&x).verified);
+		assert_int_equal(xfer_deadline(&x), T0 + UMS);
+		xfer_on_timeout(&x, T0 + UMS, &a);
+		assert_int_equal(a.flags, XA_DONE);
+		assert_int_equal(a.result, -ENOTCONN);
+		assert_counts(&a, 0, 1);
+		assert_int_equal(xfer_status(&x).retransmits, 0);
+		assert_dead(&x);
+	}
+}
+
+/*
+ * A budget: that many retransmissions at the server's interval, even
+ * when the client asked for a long timeout, then nothing until the
+ * expiry.
+ */
+static void
+test_unverified_budget(void **state)
+{
+	struct xfer_params p;
+	struct xfer x;
+	struct xfer_action a;
+	int k;
+
+	(void)state;
+	for (k = 0; k < 4; k++) {
+		p = uparams(k & 1 ? XFER_WRITE : XFER_READ, k & 2, 2);
+		p.timeout_ms = p.max_timeout_ms = 255000;
+		xfer_start(&x, &p, T0, &a);
+		assert_first(&x, &a, 0);
+		assert_int_equal(xfer_deadline(&x), T0 + TMO);
+		xfer_on_timeout(&x, T0 + TMO, &a);
+		assert_first(&x, &a, XA_RETRANSMIT);
+		assert_counts(&a, 1, 1);
+		assert_int_equal(xfer_deadline(&x), T0 + 2 * TMO);
+		xfer_on_timeout(&x, T0 + 2 * TMO, &a);
+		assert_first(&x, &a, XA_RETRANSMIT);
+		/* Spent: the next timer is the expiry. */
+		assert_int_equal(xfer_deadline(&x), T0 + UMS);
+		xfer_on_timeout(&x, T0 + UMS, &a);
+		assert_int_equal(a.flags, XA_DONE);
+		assert_int_equal(a.result, -ENOTCONN);
+		assert_int_equal(xfer_status(&x).retransmits, 2);
+		assert_int_equal(xfer_status(&x).timeouts, 3);
+	}
+
+	/* A budget the expiry cuts short: the expiry wins. */
+	p = uparams(XFER_READ, false, 3);
+	xfer_params_unverified(&p, 3, TMO + TMO / 2);
+	xfer_start(&x, &p, T0, &a);
+	xfer_on_timeout(&x, T0 + TMO, &a);
+	assert_first(&x, &a, XA_RETRANSMIT);
+	assert_int_equal(xfer_deadline(&x), T0 + TMO + TMO / 2);
+	xfer_on_timeout(&x, T0 + TMO + TMO / 2, &a);
+	assert_int_equal(a.flags, XA_DONE);
+	assert_int_equal(a.result, -ENOTCONN);
+}
+
+/*
+ * The client's timeout option governs only once it has answered: before,
+ * the server's interval; after, the client's, with the normal retries.
+ */
+static void
+test_unverified_client_timeout_after(void **state)
+{
+	struct xfer_params p;
+	struct xfer x;
+	struct xfer_action a;
+	uint32_t i;
+
+	(void)state;
+	p = uparams(XFER_READ, true, 1);
+	p.opt.timeout_ms = 3000;
+	p.timeout_ms = p.max_timeout_ms = 3000;
+	xfer_start(&x, &p, T0, &a);
+	assert_int_equal(xfer_deadline(&x), T0 + TMO);
+	send_ack(&x, 0, T0 + 10, &a);
+	assert_data(&a, XA_SEND_DATA, 1, 1);
+	assert_true(xfer_verified(&x));
+	assert_int_equal(xfer_deadline(&x), T0 + 10 + 3000);
+	/* Verified: the full retries, each at the client's interval. */
+	for (i = 0; i < RETRIES; i++) {
+		xfer_on_timeout(&x, xfer_deadline(&x), &a);
+		assert_data(&a, XA_SEND_DATA | XA_RETRANSMIT, 1, 1);
+		assert_int_equal(xfer_status(&x).interval, 3000);
+	}
+	xfer_on_timeout(&x, xfer_deadline(&x), &a);
+	assert_int_equal(a.flags, XA_SEND_ERROR | XA_DONE);
+	assert_int_equal(a.result, -ETIMEDOUT);
+
+	/* An upload is verified by DATA 1, not by anything else. */
+	p = uparams(XFER_WRITE, false, 0);
+	p.timeout_ms = p.max_timeout_ms = 3000;
+	xfer_start(&x, &p, T0, &a);
+	send_ack(&x, 0, T0 + 1, &a);	/* nonsense for an upload */
+	assert_int_equal(a.flags, XA_SEND_ERROR | XA_DONE);
+	xfer_start(&x, &p, T0, &a);
+	send_data(&x, 2, 512, T0 + 1, &a);	/* a gap: not an answer */
+	assert_false(xfer_verified(&x));
+	send_data(&x, 1, 512, T0 + 2, &a);
+	assert_true(xfer_verified(&x));
+	assert_int_equal(xfer_deadline(&x), T0 + 2 + 3000);
+}
+
+/*
+ * A repeated request: unverified, the first packet again and the expiry
+ * from now; once answered, nothing.
+ */
+static void
+test_unverified_repeat(void **state)
+{
+	struct xfer_params p;
+	struct xfer x;
+	struct xfer_action a;
+	int k;
+
+	(void)state;
+	for (k = 0; k < 4; k++) {
+		p = uparams(k & 1 ? XFER_WRITE : XFER_READ, k & 2, 0);
+		xfer_start(&x, &p, T0, &a);
+		xfer_on_repeat(&x, T0 + 3000, &a);
+		assert_first(&x, &a, XA_RETRANSMIT);
+		assert_counts(&a, 1, 0);
+		assert_int_equal(xfer_deadline(&x), T0 + 3000 + UMS);
+		xfer_on_timeout(&x, T0 + 3000 + UMS, &a);
+		assert_int_equal(a.result, -ENOTCONN);
+	}
+	p = uparams(XFER_READ, false, 0);
+	xfer_start(&x, &p, T0, &a);
+	send_ack(&x, 1, T0 + 1, &a);
+	assert_data(&a, XA_SEND_DATA, 2, 1);
+	xfer_on_repeat(&x, T0 + 2, &a);
+	assert_empty(&a);
+	assert_int_equal(xfer_deadline(&x), T0 + 1 + TMO);
+}
+
+/* An ICMP error ends an unverified transfer only, without an ERROR. */
+static void
+test_unverified_unreachable(void **state)
+{
+	struct xfer_params p;
+	struct xfer x;
+	struct xfer_action a;
+
+	(void)state;
+	p = uparams(XFER_READ, true, 0);
+	xfer_start(&x, &p, T0, &a);
+	xfer_on_unreachable(&x, -ECONNREFUSED, &a);
+	assert_int_equal(a.flags, XA_DONE);
+	assert_int_equal(a.result, -ECONNREFUSED);
+	assert_dead(&x);
+
+	xfer_start(&x, &p, T0, &a);
+	send_ack(&x, 0, T0 + 1, &a);
+	xfer_on_unreachable(&x, -ECONNREFUSED, &a);
+	assert_empty(&a);
+	assert_int_equal(x.state, XS_RUN);
+
+	/* Without the phase (unverified_ms 0) the client counts as heard. */
+	p = params(XFER_READ, 100, 512, 1);
+	xfer_start(&x, &p, T0, &a);
+	assert_true(xfer_verified(&x));
+	xfer_on_unreachable(&x, -ECONNREFUSED, &a);
+	assert_empty(&a);
+	xfer_on_repeat(&x, T0 + 1, &a);
+	assert_empty(&a);
+	assert_int_equal(xfer_deadline(&x), T0 + TMO);
+}
+
 int
 main(void)
 {
@@ -2331,6 +2553,11 @@ main(void)
 		cmocka_unit_test(test_params_init),
 		cmocka_unit_test(test_accessors),
 		cmocka_unit_test(test_action_counts),
+		cmocka_unit_test(test_unverified_no_timer_retransmit),
+		cmocka_unit_test(test_unverified_budget),
+		cmocka_unit_test(test_unverified_client_timeout_after),
+		cmocka_unit_test(test_unverified_repeat),
+		cmocka_unit_test(test_unverified_unreachable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1613,6 +1613,9 @@ test_counter_names(void **state)
 		[TFTP_SHM_C_TRANSFERS_REPLACED] = "transfers_replaced",
 		[TFTP_SHM_C_TRANSFERS_ABORTED] = "transfers_aborted",
 		[TFTP_SHM_C_REFUSED_ACL] = "refused_acl",
+		[TFTP_SHM_C_REFUSED_CLIENT_CAP] = "refused_client_cap",
+		[TFTP_SHM_C_REFUSED_CLIENT_RATE] = "refused_client_rate",
+		[TFTP_SHM_C_REFUSED_MAX_TRANSFERS] = "refused_max_transfers",
 	};
 
 	for (int c = 0; c < TFTP_SHM_C_MAX; c++) {

@@ -2041,6 +2041,8 @@ static const char *const live_keys[] = {
 	"server.log_level", "server.log_format", "transfer.map_file",
 	"access.read_allow", "access.read_deny", "access.write_allow",
 	"access.write_deny", "access.refuse",
+	"limits.per_client_transfers", "limits.per_client_rate",
+	"limits.per_client_burst",
 	"server.worker_stall_timeout",
 };
 

@@ -10,8 +10,8 @@
 # download at once is refused (refused_client_cap) while 127.0.0.1 runs
 # two.  per_client_rate = 5, per_client_burst = 10: 30 requests at once
 # from 127.0.0.3 are served up to the burst (and what the rate refilled
-# meanwhile), the rest "Server busy" (refused_client_rate), while
-# 127.0.0.4 is served.
+# meanwhile), the rest "Server busy" (refused_client_rate), all 30 reach
+# one worker (a client is steered to one), while 127.0.0.4 is served.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
@@ -212,9 +212,16 @@ burst() {
 }
 t_rate() {
 	local ok busy secs
+	stats before >/dev/null || return 1
 	read -r ok busy secs < <(burst 127.0.0.3 30)
 	echo "#   served $ok, busy $busy in under $secs s"
-	assert_eq 30 $((ok + busy)) "answers" &&
+	stats after >/dev/null || return 1
+	# Steered: one worker saw all 30 (spread, both would, but for 2^-29).
+	assert_eq 1 "$(json_eval "$T/after.json" "sum(1 for a, b in
+	    zip(d['workers'], __import__('json').load(open('$T/before.json'))
+	    ['workers']) if a['rrq'] != b['rrq'])")" \
+	    "workers that saw 127.0.0.3's requests" &&
+	    assert_eq 30 $((ok + busy)) "answers" &&
 	    [ "$ok" -ge 10 ] && [ "$ok" -le $((10 + 5 * secs)) ] &&
 	    [ "$busy" -ge 1 ] &&
 	    assert_eq "$busy" "$(counter refused_client_rate)" \

@@ -31,6 +31,8 @@
 static bool	 access_refused(struct worker *w, const struct request *rq,
 		    uint16_t op);
 static bool	 same_client(struct worker *w, const struct request *rq);
+static bool	 limits_refused(struct worker *w, const struct request *rq,
+		    struct reqinfo *ri, struct climit_entry **client);
 static uint64_t	 request_hash(const struct request *rq);
 static void	 not_request(struct worker *w, const struct request *rq,
 		    uint16_t op);
@@ -67,6 +69,7 @@ admit(struct worker *w, struct request *rq)
 	struct xfer_action first;
 	struct reqinfo ri;
 	struct transfer *t;
+	struct climit_entry *client;
 	const char *errmsg = NULL;
 	uint16_t op, code;
 	int r;
@@ -118,13 +121,17 @@ admit(struct worker *w, struct request *rq)
 		refuse(w, rq, &ri, TFTP_EUNDEF, "Server shutting down");
 		return;
 	}
+	reqinfo_init(&ri, rq, op, req.filename, proto_mode_name(req.mode));
+	if (limits_refused(w, rq, &ri, &client))
+		return;
 	if ((t = tx_alloc(w)) == NULL) {
-		reqinfo_init(&ri, rq, op, req.filename,
-		    proto_mode_name(req.mode));
 		refuse(w, rq, &ri, TFTP_EUNDEF, "Server busy");
 		return;
 	}
 	reqinfo_init(&t->ri, rq, op, req.filename, proto_mode_name(req.mode));
+	/* Counted from here: tx_release() ends it. */
+	if ((t->client = client) != NULL)
+		climit_begin(client);
 	/* A download sends from a pool buffer; none free: busy. */
 	if (op == TFTP_RRQ && (t->buf = pool_get(w)) == NULL) {
 		bump(&w->st->pool_exhausted);
@@ -183,6 +190,61 @@ access_refused(struct worker *w, const struct request *rq, uint16_t op)
 		return true;
 	}
 	refuse(w, rq, &ri, TFTP_EACCESS, "Access violation");
+	return true;
+}
+
+/*
+ * The limits, after [access] and the parser, for a request that would
+ * start a transfer: its client's token bucket (per_client_rate and
+ * per_client_burst; a request refused for another reason has spent its
+ * token too, so a flood cannot retry for free), its client's running
+ * transfers (per_client_transfers), then this worker's share of
+ * max_transfers.  A client is counted in one worker only: the master
+ * steers each client's requests to one worker (sock.c).  Each refusal
+ * is answered "Server busy", as an exhausted pool is, and counted in its
+ * own counter; a client that finds no room in the table (every entry of
+ * its set runs transfers) is refused as over its cap.  *client: the
+ * entry to count the transfer in (NULL with both client limits off).
+ * true when refused.
+ */
+static bool
+limits_refused(struct worker *w, const struct request *rq,
+    struct reqinfo *ri, struct climit_entry **client)
+{
+	const struct tftpd_config *cfg = &w->cfg;
+	struct climit_key key;
+	struct climit_entry *e;
+	uint64_t now = time_now_ms();
+	enum tftp_shm_counter c;
+
+	*client = NULL;
+	if (cfg->per_client_transfers != 0 || cfg->per_client_rate != 0) {
+		climit_key_of(rq->peer, &key);
+		e = climit_get(&w->cl, &key, cfg->per_client_burst, now);
+		if (e == NULL) {
+			c = TFTP_SHM_C_REFUSED_CLIENT_CAP;
+			goto refused;
+		}
+		if (!climit_take(e, cfg->per_client_rate,
+		    cfg->per_client_burst, now)) {
+			c = TFTP_SHM_C_REFUSED_CLIENT_RATE;
+			goto refused;
+		}
+		if (!climit_room(e, cfg->per_client_transfers)) {
+			c = TFTP_SHM_C_REFUSED_CLIENT_CAP;
+			goto refused;
+		}
+		*client = e;
+	}
+	if (w->active >= w->limit) {
+		c = TFTP_SHM_C_REFUSED_MAX_TRANSFERS;
+		goto refused;
+	}
+	return false;
+
+refused:
+	count(w, c, 1);
+	refuse(w, rq, ri, TFTP_EUNDEF, "Server busy");
 	return true;
 }
 

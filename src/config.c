@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "climit.h"
 #include "config.h"
 #include "proto.h"
 #include "strlist.h"
@@ -240,6 +241,7 @@ static int	 load_handler(void *user, const char *section,
 #define TRANSFER	"transfer"
 #define WRITE		"write"
 #define ACCESS		"access"
+#define LIMITS		"limits"
 #define PERF		"performance"
 #define BATCH		"performance.platform.batch"
 #define SOCKET		"performance.platform.socket"
@@ -359,6 +361,14 @@ static const struct key_def keys[] = {
 	ACLKEY("write_deny", acl_write_deny),
 	FUNCKEY(ACCESS, "refuse", false, refuse, LIVE, SPAN(refuse), NOSPAN),
 
+	/* Per client, checked per request after [access]: admit.c. */
+	U32KEY(LIMITS, "per_client_transfers", per_client_transfers, 0,
+	    CONFIG_MAX_TRANSFERS, 64, LIVE),
+	U32KEY(LIMITS, "per_client_rate", per_client_rate, 0,
+	    CLIMIT_RATE_MAX, 20, LIVE),
+	U32KEY(LIMITS, "per_client_burst", per_client_burst, 1,
+	    CLIMIT_BURST_MAX, 40, LIVE),
+
 	/* No tighter than max_transfers: see snowowl-tftpd.conf(5). */
 	U32KEY(PERF, "buffer_pool_size", buffer_pool_size, 1,
 	    CONFIG_MAX_TRANSFERS, 1024, RESTART),
@@ -380,7 +390,7 @@ static const struct key_def keys[] = {
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
 static const char *const sections[] = {
-	SERVER, TRANSFER, WRITE, ACCESS, PERF, BATCH, SOCKET,
+	SERVER, TRANSFER, WRITE, ACCESS, LIMITS, PERF, BATCH, SOCKET,
 };
 
 /* What an instance name may contain: safe in a file name, never a path. */

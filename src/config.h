@@ -136,6 +136,11 @@ struct tftpd_config {
 	struct acl_list		acl_write_deny;
 	enum config_refuse	refuse;
 
+	/* [limits]: per client (climit.h); 0: off */
+	uint32_t		per_client_transfers;
+	uint32_t		per_client_rate;	/* requests/s */
+	uint32_t		per_client_burst;
+
 	/* [performance] */
 	uint32_t		buffer_pool_size;
 

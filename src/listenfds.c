@@ -214,5 +214,32 @@ listen_take_sockets(struct master *m)
 		    "socket%s", m->naddr > 1 ? "s" : "");
 		m->nworkers = 1;
 	}
+	listen_steer(m, &m->cfg);
 	return 0;
+}
+
+/*
+ * The per-client limits count a client in one worker: while one is on,
+ * each address's requests go to one worker (sock_steer()); while both are
+ * off, the kernel spreads a client's requests over all of them, as it
+ * did before the limits.  Inherited sockets, one set, are not steered
+ * (README, Design: the limits).  A failure is logged; the limits then
+ * count per worker.
+ */
+void
+listen_steer(struct master *m, const struct tftpd_config *c)
+{
+	bool on = c->per_client_transfers != 0 || c->per_client_rate != 0;
+	size_t i;
+	int r;
+
+	if (m->nsets <= 1 || m->fds == NULL || on == m->steered)
+		return;
+	for (i = 0; i < m->naddr; i++)
+		if ((r = sock_steer(m->fds[i], m->nsets, on)) < 0)
+			log_warnx("listen socket %zu: steering each client "
+			    "to one worker %s failed, the per-client limits "
+			    "count per worker: %s", i, on ? "on" : "off",
+			    strerror(-r));
+	m->steered = on;
 }

@@ -102,6 +102,7 @@ struct master {
 	int			*fds;		/* fds[set * naddr + i] */
 	size_t			 naddr;
 	uint32_t		 nsets;		/* nworkers, or 1: shared */
+	bool			 steered;	/* sock_steer() on */
 	int			 rootfds[CONFIG_MAX_ROOTS];	/* cfg's */
 	int			 devnull;
 
@@ -163,6 +164,8 @@ void		 listen_mode_adjust(const struct master *m,
 /* Adopt the inherited sockets or bind them; sets nworkers, fds, naddr,
  * nsets.  Reports its own failure. */
 int		 listen_take_sockets(struct master *m);
+/* Steer clients to workers iff a per-client limit is on: listenfds.c. */
+void		 listen_steer(struct master *m, const struct tftpd_config *c);
 
 /* runtime.c: each reports its own failure */
 /* A startup failure: to the operator's terminal, and to the log. */

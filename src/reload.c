@@ -51,6 +51,7 @@ publish(struct master *m, const struct tftpd_config *c, char *map,
 		m->map = map;
 	}
 	m->maplen = maplen;
+	listen_steer(m, c);
 	m->cfg = *c;
 	(void)shm_publish(&m->shm, &m->cfg, m->map, m->maplen);
 	log_setlevel(m->cfg.log_level);

@@ -158,6 +158,10 @@ static const struct conv settings_conv[] = {
 	COPY(acl_write_allow),
 	COPY(acl_write_deny),
 	COPY(refuse),
+	/* [limits] */
+	COPY(per_client_transfers),
+	COPY(per_client_rate),
+	COPY(per_client_burst),
 	/* [performance] */
 	COPY(buffer_pool_size),
 	BOOL(enable_recvmmsg),

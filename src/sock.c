@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdint.h>
@@ -174,6 +175,74 @@ listen_list(const struct tftpd_config *cfg, struct listen_addr *out)
 		if (family_wanted(cfg, cfg->listen[i].ss.ss_family))
 			out[n++] = cfg->listen[i];
 	return n;
+}
+
+/*
+ * Steer each client's requests to one worker: a classic BPF program on
+ * the reuseport group of an address (the sockets of set k are worker
+ * k's, added to the group in set order) picks socket hash(source) % n.
+ * The source is the IPv4 address or the IPv6 /64, the client of
+ * admit.c's per-client limits (climit.h), which then count every
+ * request of a client in one place without shared counters.  The
+ * program reads the network header below the UDP payload it is given
+ * (SKF_NET_OFF); an index the kernel cannot use falls back to its own
+ * hash.  A v6only socket sees no IPv4 clients.  on false: detached, the
+ * kernel's hash of address and port again.
+ */
+int
+sock_steer(int fd, uint32_t n, bool on)
+{
+	struct sock_filter v4[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 12),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 8),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_filter v6[] = {
+		/* The /64: the source's first two words, folded. */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 8),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 12),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 8),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog;
+	socklen_t len = sizeof(int);
+	int family = 0, off = 0;
+
+	if (!on) {
+		/* None attached (ENOENT) is what was wanted. */
+		if (setsockopt(fd, SOL_SOCKET, SO_DETACH_REUSEPORT_BPF, &off,
+		    sizeof(off)) < 0 && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	if (n == 0)
+		return -EINVAL;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len) < 0)
+		return -errno;
+	prog = (struct sock_fprog){
+		.len = (unsigned short)(family == AF_INET6 ?
+		    sizeof(v6) / sizeof(v6[0]) : sizeof(v4) / sizeof(v4[0])),
+		.filter = family == AF_INET6 ? v6 : v4,
+	};
+
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
+	    sizeof(prog)) < 0)
+		return -errno;
+	return 0;
 }
 
 int

@@ -39,6 +39,12 @@
 int		 sock_listen_sets(const struct tftpd_config *cfg,
 		    uint32_t nworkers, int *fds, size_t *naddr,
 		    uint32_t *nsets, char *err, size_t errlen);
+/*
+ * On the first socket of an address's reuseport group of n (set k is
+ * worker k's): each client's requests to one worker, by a hash of its
+ * address (on), or the kernel's own spreading again (off).
+ */
+int		 sock_steer(int fd, uint32_t n, bool on);
 
 /*
  * An inherited socket (inetd's fd 0, systemd's LISTEN_FDS): checked to be

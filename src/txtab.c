@@ -136,6 +136,8 @@ tx_release(struct worker *w, struct transfer *t)
 	files_upload_close(&t->up);
 	if (t->sess >= 0)
 		shm_session_end(&w->shm, t->sess);
+	climit_end(t->client);
+	t->client = NULL;
 	t->sess = -1;
 	t->used = false;
 	w->freelist[w->nfree++] = t->slot;

@@ -48,6 +48,7 @@ static void	 on_listeners(struct worker *w, const struct epoll_event *ev,
 		    int nev);
 static int	 on_timers(struct worker *w);
 static void	 config_check(struct worker *w);
+static uint32_t	 share(uint32_t max, uint32_t n, uint32_t k);
 static void	 config_apply(struct worker *w, struct tftpd_config *c,
 		    uint64_t gen);
 static void	 end_dallies(struct worker *w);
@@ -446,6 +447,19 @@ config_check(struct worker *w)
 }
 
 /*
+ * max_transfers is the server's total: worker k of n runs at most its
+ * share, the shares adding up to max exactly (README, Design: the
+ * limits).  A share of 0 (max_transfers below workers) refuses all.
+ */
+static uint32_t
+share(uint32_t max, uint32_t n, uint32_t k)
+{
+	if (n == 0 || k >= n)
+		return max;
+	return max / n + (k < max % n ? 1 : 0);
+}
+
+/*
  * Make c (validated) the settings of new transfers.  Running transfers
  * copied what they need at their start and keep it.  The sandbox fixed
  * at start whether this process may write: if uploads were turned on
@@ -466,7 +480,9 @@ config_apply(struct worker *w, struct tftpd_config *c, uint64_t gen)
 		log_warnx("configuration %" PRIu64 ": room for only %" PRIu32
 		    " of max_transfers %" PRIu32 ": %s", gen, w->ntx, want,
 		    strerror(-r));
-	w->limit = want < w->ntx ? want : w->ntx;
+	w->limit = share(want, w->shm.hdr->nworkers, w->index);
+	if (w->limit > w->ntx)
+		w->limit = w->ntx;
 	log_setlevel(c->log_level);
 	if (c != &w->cfg)
 		memcpy(&w->cfg, c, sizeof(w->cfg));

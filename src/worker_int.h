@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "climit.h"
 #include "config.h"
 #include "files.h"
 #include "loop.h"
@@ -103,6 +104,8 @@ struct transfer {
 	struct sockaddr_storage	 local;
 	socklen_t		 locallen;
 	uint8_t			 ackbuf[TFTP_HDR_LEN];	/* a queued ACK */
+	/* Its client's entry in w->cl (kept while it runs); NULL: none. */
+	struct climit_entry	*client;
 	/* Shared memory: the transfer-table entry and what it was told. */
 	int			 sess;	/* -1: not listed */
 	uint64_t		 sess_bytes;
@@ -234,11 +237,13 @@ struct worker {
 	uint64_t		 restarting_until;
 	/* wlog.c's bookkeeping of the lines a client can cause. */
 	struct ratelog		 rl;
+	/* admit.c's per-client limits: running transfers, request rate. */
+	struct climit		 cl;
 
 	/* The transfer table, in chunks so that it can grow in place. */
 	struct transfer		*chunk[TX_CHUNKS];
 	uint32_t		 ntx;		/* slots allocated */
-	uint32_t		 limit;		/* max_transfers */
+	uint32_t		 limit;		/* our share of max_transfers */
 	uint32_t		 active;
 	uint32_t		 high;
 	uint32_t		*freelist;

@@ -27,7 +27,11 @@ make_root "$R"
 DL="$T/dl"
 mkdir -p "$DL"
 HOLD="$DL/hold"		# while it exists, slow_get's downloads crawl
-write_conf "$T/conf" "[server]" "drain_timeout = 20"
+# Many requests at once from 127.0.0.1, spread over the workers: the
+# per-client limits (on by default, which steers a client to one worker)
+# are off here.
+write_conf "$T/conf" "[server]" "drain_timeout = 20" \
+    "[limits]" "per_client_transfers = 0" "per_client_rate = 0"
 
 if is_root; then
 	USER_ARGS=(-u nobody)

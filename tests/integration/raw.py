@@ -1072,8 +1072,10 @@ def main():
     daemons = []
     try:
         ROOT = make_tree(tmp)
+        # Many requests from 127.0.0.1 at once: per-client limits off.
         conf = ("[transfer]\ntimeout = %d\nretries = %d\n"
-                % (TIMEOUT, RETRIES))
+                "[limits]\nper_client_transfers = 0\n"
+                "per_client_rate = 0\n" % (TIMEOUT, RETRIES))
         RO = Daemon(tftpd, tmp, "ro", conf, [], ROOT)
         daemons.append(RO)
         RW = Daemon(tftpd, tmp, "rw", conf + "[write]\nmax_file_size = %d\n"

@@ -27,7 +27,10 @@ head -c $((40 * 1048576)) /dev/urandom >"$R/big40"
 chmod 0644 "$R/big40"
 DL="$T/dl"
 mkdir -p "$DL"
-write_conf "$T/conf"
+# Many requests at once from 127.0.0.1, spread over the workers: the
+# per-client limits (on by default, which steers a client to one worker)
+# are off here.
+write_conf "$T/conf" "[limits]" "per_client_transfers = 0" "per_client_rate = 0"
 
 need_tftp_hpa
 
@@ -413,7 +416,7 @@ rm -f "$DL/big40"
 timeout 120 tftp -m binary 127.0.0.1 "$PORT" -c get big40 "$DL/big40" \
     >"$T/big40.log" 2>&1 &
 BIG=$!
-write_conf "$T/conf" "max_blksize = 2048"
+write_conf "$T/conf" "max_blksize = 2048" "[limits]" "per_client_transfers = 0" "per_client_rate = 0"
 t_reload() {
 	big_listed() {
 		ctl -i "$INSTANCE" sessions 2>/dev/null | grep -q '"big40"$'
@@ -453,7 +456,7 @@ check "reload of a bad file: exit 1 with FILE:LINE" \
 check "... and the old settings stay (max_blksize 2048)" \
     assert_eq 2048 "$(ctl -i "$INSTANCE" get max_blksize 2>&1)" \
     "get max_blksize"
-write_conf "$T/conf"
+write_conf "$T/conf" "[limits]" "per_client_transfers = 0" "per_client_rate = 0"
 
 # A set value lasts until the next reload, as set's reply says.
 t_set_then_reload() {

@@ -379,6 +379,10 @@ static const struct {
 	{ "transfer", "max_blksize", 8, 65464, F(max_blksize), 1 },
 	{ "transfer", "max_windowsize", 1, 32768, F(max_windowsize), 1 },
 	{ "transfer", "max_transfers", 1, 65536, F(max_transfers), 1 },
+	{ "limits", "per_client_transfers", 0, 65536,
+	    F(per_client_transfers), 1 },
+	{ "limits", "per_client_rate", 0, 1000000, F(per_client_rate), 1 },
+	{ "limits", "per_client_burst", 1, 1000000, F(per_client_burst), 1 },
 	{ "performance", "buffer_pool_size", 1, 65536, F(buffer_pool_size),
 	    1 },
 	{ "performance.platform.batch", "max_batch_size", 1, 1024,
@@ -2044,6 +2048,8 @@ static const char *const live_keys[] = {
 	"access.write_deny", "access.refuse",
 	"server.worker_stall_timeout", "transfer.unverified_retransmits",
 	"transfer.unverified_timeout",
+	"limits.per_client_transfers", "limits.per_client_rate",
+	"limits.per_client_burst",
 };
 
 static bool

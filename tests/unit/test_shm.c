@@ -1615,6 +1615,9 @@ test_counter_names(void **state)
 		[TFTP_SHM_C_REFUSED_ACL] = "refused_acl",
 		[TFTP_SHM_C_UNVERIFIED_EXPIRED] = "unverified_expired",
 		[TFTP_SHM_C_UNVERIFIED_ICMP] = "unverified_icmp",
+		[TFTP_SHM_C_REFUSED_CLIENT_CAP] = "refused_client_cap",
+		[TFTP_SHM_C_REFUSED_CLIENT_RATE] = "refused_client_rate",
+		[TFTP_SHM_C_REFUSED_MAX_TRANSFERS] = "refused_max_transfers",
 	};
 
 	for (int c = 0; c < TFTP_SHM_C_MAX; c++) {

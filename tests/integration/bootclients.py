@@ -448,7 +448,10 @@ def main():
     DAEMONS = []
     try:
         ROOT = root = make_tree(tmp)
-        conf = ("[transfer]\ntimeout = %d\nretries = %d\n"
+        # Every client here is 127.0.0.1, faster than a machine
+        # booting: the per-client limits off (tests/integration/lib.sh).
+        conf = ("[limits]\nper_client_transfers = 0\nper_client_rate = 0\n"
+                "[transfer]\ntimeout = %d\nretries = %d\n"
                 % (TIMEOUT, RETRIES))
         for name, extra in (("conn", ""), ("single", "single_port = yes\n")):
             # as systemd's journal: stderr a file JOURNAL_STREAM names

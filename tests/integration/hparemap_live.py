@@ -143,7 +143,10 @@ def main():
             f.write(h.OURS)
         conf = os.path.join(tmp, "conf")
         with open(conf, "w") as f:
-            f.write("[transfer]\ntimeout = 1\nretries = 3\n")
+            # Requests faster than a client's: per-client limits off.
+            f.write("[limits]\nper_client_transfers = 0\n"
+                    "per_client_rate = 0\n"
+                    "[transfer]\ntimeout = 1\nretries = 3\n")
         # every name a case can lead to, by our rules or a documented
         # difference, holds its own name in both trees
         targets = {k: set() for k in files}

@@ -150,6 +150,10 @@ test_bucket_bytes(void **state)
 	    UINT32_MAX, UINT64_MAX / 2 + 1000));
 	assert_true(climit_bucket_take(&b, UINT32_MAX, UINT32_MAX,
 	    UINT32_MAX, UINT64_MAX - 1));
+	/* A pause whose dt * rate is 2^64 exactly: full, not wrapped to 0. */
+	memset(&b, 0, sizeof(b));
+	assert_true(climit_bucket_take(&b, 1000, UINT32_C(1) << 31, 1000,
+	    UINT64_C(1) << 33));
 }
 
 static void

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define TFTP_SHM_MAGIC		0x314c574f574f4e53ULL	/* "SNOWOWL1" */
-#define TFTP_SHM_VERSION	11
+#define TFTP_SHM_VERSION	12
 #define TFTP_SHM_MAX_WORKERS	256
 #define TFTP_SHM_CACHELINE	64
 #define TFTP_SHM_FILE_MAX	128	/* file names in the transfer table */
@@ -71,7 +71,9 @@
 	X(UNVERIFIED_ICMP,	"unverified_icmp")			\
 	X(REFUSED_CLIENT_CAP,	"refused_client_cap")			\
 	X(REFUSED_CLIENT_RATE,	"refused_client_rate")			\
-	X(REFUSED_MAX_TRANSFERS, "refused_max_transfers")
+	X(REFUSED_MAX_TRANSFERS, "refused_max_transfers")		\
+	X(UNVERIFIED_EVICTED,	"unverified_evicted")			\
+	X(UNVERIFIED_OVER_BUDGET, "unverified_over_budget")
 
 enum tftp_shm_counter {
 #define TFTP_SHM_ENUM(id, name)	TFTP_SHM_C_##id,
@@ -224,7 +226,7 @@ _Static_assert(sizeof(struct tftp_shm_top) == 168,
 _Static_assert(sizeof(struct tftp_shm_worker_info) == 48,
     "tftp_shm_worker_info: a new layout needs a new TFTP_SHM_VERSION and "
     "this size");
-_Static_assert(offsetof(struct tftp_shm_stats, reserved) == 12032,
+_Static_assert(offsetof(struct tftp_shm_stats, reserved) == 12048,
     "tftp_shm_stats: a new layout needs a new TFTP_SHM_VERSION and this "
     "offset");
 
@@ -378,6 +380,8 @@ struct tftp_shm_settings {
 	uint32_t	per_client_transfers;
 	uint32_t	per_client_rate;
 	uint32_t	per_client_burst;
+	uint32_t	unverified_bytes_rate;
+	uint32_t	unverified_bytes_burst;
 	uint32_t	pad_limits;
 
 	/* [performance], [performance.platform.*] */
@@ -396,7 +400,7 @@ struct tftp_shm_settings {
 /* The layout is the same for every compiler and architecture. */
 _Static_assert(offsetof(struct tftp_shm_settings, max_file_size) % 8 == 0,
     "tftp_shm_settings: max_file_size is not 8-byte aligned");
-_Static_assert(sizeof(struct tftp_shm_settings) == 32296,
+_Static_assert(sizeof(struct tftp_shm_settings) == 32304,
     "tftp_shm_settings: implied padding, or a new layout (which needs a "
     "new TFTP_SHM_VERSION and this size)");
 

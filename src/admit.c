@@ -33,6 +33,7 @@ static bool	 access_refused(struct worker *w, const struct request *rq,
 static bool	 same_client(struct worker *w, const struct request *rq);
 static bool	 limits_refused(struct worker *w, const struct request *rq,
 		    struct reqinfo *ri, struct climit_entry **client);
+static bool	 evict(struct worker *w, bool need_buf);
 static uint64_t	 request_hash(const struct request *rq);
 static void	 not_request(struct worker *w, const struct request *rq,
 		    uint16_t op);
@@ -132,8 +133,12 @@ admit(struct worker *w, struct request *rq)
 	/* Counted from here: tx_release() ends it. */
 	if ((t->client = client) != NULL)
 		climit_begin(client);
-	/* A download sends from a pool buffer; none free: busy. */
-	if (op == TFTP_RRQ && (t->buf = pool_get(w)) == NULL) {
+	/*
+	 * A download sends from a pool buffer; none free: one held by an
+	 * unverified transfer, else busy.
+	 */
+	if (op == TFTP_RRQ && (t->buf = pool_get(w)) == NULL &&
+	    (!evict(w, true) || (t->buf = pool_get(w)) == NULL)) {
 		bump(&w->st->pool_exhausted);
 		refuse(w, rq, &t->ri, TFTP_EUNDEF, "Server busy");
 		tx_release(w, t);
@@ -145,7 +150,7 @@ admit(struct worker *w, struct request *rq)
 		return;
 	}
 	/* Its first packet: the OACK, the first window or ACK 0. */
-	transfer_act(w, t, &first);
+	transfer_start(w, t, &first);
 }
 
 /*
@@ -236,7 +241,9 @@ limits_refused(struct worker *w, const struct request *rq,
 		}
 		*client = e;
 	}
-	if (w->active >= w->limit) {
+	/* A full share makes room by evicting, once. */
+	if (w->active >= w->limit &&
+	    (w->active != w->limit || !evict(w, false))) {
 		c = TFTP_SHM_C_REFUSED_MAX_TRANSFERS;
 		goto refused;
 	}
@@ -245,6 +252,26 @@ limits_refused(struct worker *w, const struct request *rq,
 refused:
 	count(w, c, 1);
 	refuse(w, rq, ri, TFTP_EUNDEF, "Server busy");
+	return true;
+}
+
+/*
+ * Under pressure (this worker's share of max_transfers running, or its
+ * buffer pool empty) a new request takes the place of the oldest
+ * transfer whose client has not answered, as a SYN flood's half-open
+ * connections give way: a flood of forged requests then delays real
+ * clients by at most their own retry, and holds no slot a real request
+ * needs.  A transfer whose client has answered is never evicted.
+ * need_buf: only one holding a pool buffer will do.  true when one was.
+ */
+static bool
+evict(struct worker *w, bool need_buf)
+{
+	struct transfer *t;
+
+	if ((t = tx_unverified_oldest(w, need_buf)) == NULL)
+		return false;
+	transfer_evict(w, t);
 	return true;
 }
 

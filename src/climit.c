@@ -97,7 +97,7 @@ climit_get(struct climit *cl, const struct climit_key *k, uint32_t burst,
 			break;
 		}
 		if (e->active == 0 &&
-		    (victim == NULL || e->last_ms < victim->last_ms))
+		    (victim == NULL || e->b.last_ms < victim->b.last_ms))
 			victim = e;
 	}
 	if (victim == NULL)
@@ -105,8 +105,8 @@ climit_get(struct climit *cl, const struct climit_key *k, uint32_t burst,
 	memset(victim, 0, sizeof(*victim));
 	victim->key = *k;
 	victim->used = true;
-	victim->tokens = bucket_cap(burst);
-	victim->last_ms = now;
+	victim->b.tokens = bucket_cap(burst);
+	victim->b.last_ms = now;
 	return victim;
 }
 
@@ -114,22 +114,33 @@ bool
 climit_take(struct climit_entry *e, uint32_t rate, uint32_t burst,
     uint64_t now)
 {
-	uint64_t cap = bucket_cap(burst), dt;
+	return climit_bucket_take(&e->b, 1, rate, burst, now);
+}
+
+bool
+climit_bucket_take(struct climit_bucket *b, uint32_t n, uint32_t rate,
+    uint32_t burst, uint64_t now)
+{
+	uint64_t cap = bucket_cap(burst), need = (uint64_t)n * CLIMIT_MILLI;
+	uint64_t dt;
 
 	/* A clock that went back refills nothing. */
-	if (now > e->last_ms) {
-		/* dt <= cap and rate <= CLIMIT_RATE_MAX: no overflow. */
-		dt = now - e->last_ms < cap ? now - e->last_ms : cap;
-		e->tokens += dt * rate;
-		e->last_ms = now;
+	if (now > b->last_ms) {
+		dt = now - b->last_ms;
+		/* Past cap / rate ms the bucket is full: dt * rate <= cap. */
+		if (rate != 0 && dt <= cap / rate)
+			b->tokens += dt * rate;
+		else if (rate != 0)
+			b->tokens = cap;
+		b->last_ms = now;
 	}
-	if (e->tokens > cap)
-		e->tokens = cap;
+	if (b->tokens > cap)
+		b->tokens = cap;
 	if (rate == 0)
 		return true;
-	if (e->tokens < CLIMIT_MILLI)
+	if (b->tokens < need)
 		return false;
-	e->tokens -= CLIMIT_MILLI;
+	b->tokens -= need;
 	return true;
 }
 

@@ -36,12 +36,23 @@ struct climit_key {
 	uint8_t		bytes[8];	/* IPv4: 4 bytes; IPv6: the /64 */
 };
 
+/*
+ * A token bucket in integer arithmetic: tokens kept in CLIMIT_MILLI, a
+ * rate of r tokens/s adding r of them per ms, up to burst tokens.  A
+ * client's bucket counts its requests; the worker's budget of bytes
+ * sent to clients that have not answered yet is one too (transfer.c).
+ */
+struct climit_bucket {
+	uint64_t	tokens;		/* in CLIMIT_MILLI */
+	uint64_t	last_ms;	/* the refill time */
+};
+
 struct climit_entry {
 	struct climit_key key;
 	bool		used;
 	uint32_t	active;		/* running transfers */
-	uint64_t	tokens;		/* in CLIMIT_MILLI */
-	uint64_t	last_ms;	/* last request; also the refill time */
+	/* Its requests; b.last_ms is also its last request's time. */
+	struct climit_bucket b;
 };
 
 struct climit {
@@ -65,6 +76,14 @@ struct climit_entry *climit_get(struct climit *cl, const struct climit_key *k,
  */
 bool	 climit_take(struct climit_entry *e, uint32_t rate, uint32_t burst,
 	    uint64_t now);
+/*
+ * n tokens of bucket b (rate tokens/s, at most burst; burst 0 counts as
+ * 1) at now: true when it held them, which are then taken.  rate 0:
+ * always true, nothing taken.  No argument values overflow: n and burst
+ * are 32-bit, the tokens at most burst * CLIMIT_MILLI.
+ */
+bool	 climit_bucket_take(struct climit_bucket *b, uint32_t n,
+	    uint32_t rate, uint32_t burst, uint64_t now);
 /* Whether the entry may start another transfer under max (0: no limit). */
 bool	 climit_room(const struct climit_entry *e, uint32_t max);
 void	 climit_begin(struct climit_entry *e);

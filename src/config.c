@@ -368,6 +368,15 @@ static const struct key_def keys[] = {
 	    CLIMIT_RATE_MAX, 20, LIVE),
 	U32KEY(LIMITS, "per_client_burst", per_client_burst, 1,
 	    CLIMIT_BURST_MAX, 40, LIVE),
+	/*
+	 * Server-wide, bytes sent to clients that have not answered yet:
+	 * transfer.c.  Defaults far above a boot storm's first packets.
+	 */
+	U32KEY(LIMITS, "unverified_bytes_rate", unverified_bytes_rate, 0,
+	    CONFIG_MAX_UNVERIFIED_BYTES, 8388608, LIVE),
+	U32KEY(LIMITS, "unverified_bytes_burst", unverified_bytes_burst,
+	    CONFIG_MIN_UNVERIFIED_BURST, CONFIG_MAX_UNVERIFIED_BYTES, 1048576,
+	    LIVE),
 
 	/* No tighter than max_transfers: see snowowl-tftpd.conf(5). */
 	U32KEY(PERF, "buffer_pool_size", buffer_pool_size, 1,

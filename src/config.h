@@ -30,6 +30,13 @@
 #define CONFIG_STALL_MAX	3600
 /* max_transfers' ceiling, and buffer_pool_size's: a pool may match it. */
 #define CONFIG_MAX_TRANSFERS	65536
+/*
+ * [limits] unverified_bytes_*: bytes (per second).  A burst holds at
+ * least one packet of the largest block (65464 + 4 bytes), so that every
+ * first packet can go; 1 GB/s is more than a worker sends.
+ */
+#define CONFIG_MIN_UNVERIFIED_BURST	65536
+#define CONFIG_MAX_UNVERIFIED_BYTES	1000000000
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR		"/etc"
@@ -140,6 +147,9 @@ struct tftpd_config {
 	uint32_t		per_client_transfers;
 	uint32_t		per_client_rate;	/* requests/s */
 	uint32_t		per_client_burst;
+	/* server-wide, split between the workers (transfer.c); 0: off */
+	uint32_t		unverified_bytes_rate;	/* bytes/s */
+	uint32_t		unverified_bytes_burst;	/* bytes */
 
 	/* [performance] */
 	uint32_t		buffer_pool_size;

@@ -116,6 +116,12 @@ static const char *const counter_help[TFTP_SHM_C_MAX] = {
 					  "expiry.",
 	[TFTP_SHM_C_UNVERIFIED_ICMP]	= "Transfers whose client never "
 					  "answered, ended by an ICMP error.",
+	[TFTP_SHM_C_UNVERIFIED_EVICTED]	= "Transfers whose client had not "
+					  "answered, ended to admit a new "
+					  "request.",
+	[TFTP_SHM_C_UNVERIFIED_OVER_BUDGET] = "Packets to clients that had "
+					  "not answered left unsent: the "
+					  "unverified bytes budget was spent.",
 };
 
 static const char *const gauge_names[NGAUGES] = {

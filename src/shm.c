@@ -162,6 +162,8 @@ static const struct conv settings_conv[] = {
 	COPY(per_client_transfers),
 	COPY(per_client_rate),
 	COPY(per_client_burst),
+	COPY(unverified_bytes_rate),
+	COPY(unverified_bytes_burst),
 	/* [performance] */
 	COPY(buffer_pool_size),
 	BOOL(enable_recvmmsg),

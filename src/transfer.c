@@ -30,6 +30,10 @@ static int	 run_action(struct worker *w, struct transfer *t,
 		    const struct xfer_action *a, uint16_t *code,
 		    const char **msg);
 static void	 send_packet(struct worker *w, struct transfer *t, size_t len);
+static bool	 budget_allows(struct worker *w, struct transfer *t,
+		    const struct xfer_action *a);
+static uint64_t	 action_bytes(struct worker *w, struct transfer *t,
+		    const struct xfer_action *a);
 static void	 send_errmap(int r, uint16_t *code, const char **msg);
 static bool	 request_line_allowed(struct worker *w,
 		    const struct reqinfo *ri, const char *result,
@@ -92,16 +96,104 @@ transfer_unreachable(struct worker *w, struct transfer *t, int err)
 	transfer_act(w, t, &a);
 }
 
-/* Carry out a; a step that fails ends the transfer with an ERROR. */
+/*
+ * Carry out a; a step that fails ends the transfer with an ERROR.  A
+ * transfer whose client has just answered leaves the unverified list;
+ * one whose client has not sends only within the budget (budget_allows):
+ * over it, the sends are left out and the rest of the action is done.
+ */
 void
 transfer_act(struct worker *w, struct transfer *t, const struct xfer_action *a)
+{
+	struct xfer_action held;
+	const char *msg;
+	uint16_t code;
+	int r;
+
+	if (t->unv_on && xfer_verified(&t->x))
+		tx_verified(w, t);
+	if (!budget_allows(w, t, a)) {
+		count(w, TFTP_SHM_C_UNVERIFIED_OVER_BUDGET, 1);
+		held = *a;
+		held.flags &= ~(unsigned)(XA_SEND_OACK | XA_SEND_DATA |
+		    XA_SEND_ACK);
+		a = &held;
+	}
+	if ((r = run_action(w, t, a, &code, &msg)) < 0)
+		transfer_fail(w, t, code, msg, r);
+}
+
+/*
+ * A new transfer's first action (admit.c).  Over the budget, the
+ * request is dropped, as if it had never arrived: no answer (its source
+ * may be forged, and an ERROR would be the amplification saved), no
+ * slot held for an answer that cannot come; counted and logged
+ * "throttled" through the limiter.  Otherwise the transfer joins the
+ * unverified list and its first packet goes.
+ */
+void
+transfer_start(struct worker *w, struct transfer *t,
+    const struct xfer_action *first)
 {
 	const char *msg;
 	uint16_t code;
 	int r;
 
-	if ((r = run_action(w, t, a, &code, &msg)) < 0)
+	if (!budget_allows(w, t, first)) {
+		count(w, TFTP_SHM_C_UNVERIFIED_OVER_BUDGET, 1);
+		transfer_top(w, &t->ri, 0, false);
+		log_request(w, &t->ri, 0, "throttled", 0, NULL);
+		tx_release(w, t);
+		return;
+	}
+	tx_unverified_add(w, t);
+	if ((r = run_action(w, t, first, &code, &msg)) < 0)
 		transfer_fail(w, t, code, msg, r);
+}
+
+/*
+ * The amplification budget ([limits] unverified_bytes_rate, _burst):
+ * every packet to a client that has not answered yet, whose address may
+ * be a forged one, is paid for in bytes from the worker's bucket (its
+ * share of the server's), the whole action's sends or none.  true when
+ * they may go (verified, nothing to send, the limit off, or paid).
+ */
+static bool
+budget_allows(struct worker *w, struct transfer *t,
+    const struct xfer_action *a)
+{
+	uint64_t n;
+
+	if (w->unv_rate == 0 || xfer_verified(&t->x) ||
+	    !(a->flags & (XA_SEND_OACK | XA_SEND_DATA | XA_SEND_ACK)))
+		return true;
+	n = action_bytes(w, t, a);
+	if (n > UINT32_MAX)
+		return false;
+	return climit_bucket_take(&w->unv_budget, (uint32_t)n, w->unv_rate,
+	    w->unv_burst, time_now_ms());
+}
+
+/* The bytes (UDP payload) of the packets a sends: OACK, DATA, ACK. */
+static uint64_t
+action_bytes(struct worker *w, struct transfer *t,
+    const struct xfer_action *a)
+{
+	const struct xfer_params *p = xfer_params(&t->x);
+	uint64_t n = 0, bs = p->opt.blksize, last;
+
+	if (a->flags & XA_SEND_OACK)
+		n += proto_build_oack(w->sbuf, w->sbufsz, &p->opt);
+	if ((a->flags & XA_SEND_DATA) && a->count > 0 && bs > 0) {
+		n += (uint64_t)a->count * (TFTP_HDR_LEN + bs);
+		/* The file's last block is short (maybe empty). */
+		last = p->size / bs + 1;
+		if (a->first + a->count - 1 >= last)
+			n -= bs - (p->size - (last - 1) * bs);
+	}
+	if (a->flags & XA_SEND_ACK)
+		n += TFTP_HDR_LEN;
+	return n;
 }
 
 /*
@@ -335,6 +427,24 @@ transfer_finish(struct worker *w, struct transfer *t, int result,
 }
 
 /*
+ * An unverified transfer ended to admit a new request in its place
+ * (admit.c): no ERROR, as at its expiry, for its source may be forged;
+ * not a failure of ours either.  Counted, logged "evicted" through the
+ * limiter; its slot, buffer and client count are freed.
+ */
+void
+transfer_evict(struct worker *w, struct transfer *t)
+{
+	uint64_t bytes = xfer_bytes(&t->x);
+
+	transfer_hists(w, t, bytes);
+	transfer_top(w, &t->ri, bytes, false);
+	count(w, TFTP_SHM_C_UNVERIFIED_EVICTED, 1);
+	log_request(w, &t->ri, bytes, "evicted", 0, NULL);
+	tx_release(w, t);
+}
+
+/*
  * Every line but a success's goes through the limiter (wlog.c), by its
  * result and ERROR code: a client's flood of bad requests, or of
  * transfers it abandons, must not become a flood of lines.
@@ -353,6 +463,8 @@ request_line_allowed(struct worker *w, const struct reqinfo *ri,
 		/* A forged source's requests: a flood's worth. */
 		{ "unanswered",	WLOG_TIMEOUT },
 		{ "unreachable", WLOG_TIMEOUT },
+		{ "evicted",	WLOG_TIMEOUT },
+		{ "throttled",	WLOG_TIMEOUT },
 	};
 	size_t i;
 

@@ -120,6 +120,8 @@ tx_alloc(struct worker *w)
 void
 tx_release(struct worker *w, struct transfer *t)
 {
+	/* Before its buffer goes: that tells which list it is on. */
+	tx_verified(w, t);
 	(void)loop_timer_set(&w->loop, &t->timer, 0);
 	w->tp->end(w, t);
 	peertab_remove(&w->pt, t->slot);
@@ -213,6 +215,60 @@ pool_put(struct worker *w, uint8_t *buf)
 	w->pool_free[w->pool_nfree++] =
 	    (uint32_t)((size_t)(buf - w->pool) / POOL_BUFSZ);
 	tx_gauges(w);
+}
+
+/*
+ * The unverified transfers (README, Design: the limits), in the order
+ * they started: a transfer joins its list's tail when it is created,
+ * leaves when its client answers or it ends, so each head is its list's
+ * oldest and every step is O(1).  Two lists, so that the oldest one that
+ * holds a pool buffer is found as cheaply as the oldest one.
+ */
+void
+tx_unverified_init(struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < TX_UNV_KINDS; i++)
+		TAILQ_INIT(&w->unv[i]);
+}
+
+void
+tx_unverified_add(struct worker *w, struct transfer *t)
+{
+	if (t->unv_on || xfer_verified(&t->x))
+		return;
+	TAILQ_INSERT_TAIL(&w->unv[t->buf != NULL ? TX_UNV_READ :
+	    TX_UNV_WRITE], t, unv_link);
+	t->unv_on = true;
+}
+
+/* t's client answered, or t ends: off its list (if on one). */
+void
+tx_verified(struct worker *w, struct transfer *t)
+{
+	if (!t->unv_on)
+		return;
+	TAILQ_REMOVE(&w->unv[t->buf != NULL ? TX_UNV_READ : TX_UNV_WRITE],
+	    t, unv_link);
+	t->unv_on = false;
+}
+
+/*
+ * The oldest unverified transfer (need_buf: of those holding a pool
+ * buffer), or NULL.
+ */
+struct transfer *
+tx_unverified_oldest(struct worker *w, bool need_buf)
+{
+	struct transfer *r = TAILQ_FIRST(&w->unv[TX_UNV_READ]);
+	struct transfer *u = TAILQ_FIRST(&w->unv[TX_UNV_WRITE]);
+
+	if (need_buf || u == NULL)
+		return r;
+	if (r == NULL || u->ri.start_ms < r->ri.start_ms)
+		return u;
+	return r;
 }
 
 /* The table and the pool, after a failed setup too. */

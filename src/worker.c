@@ -96,6 +96,7 @@ worker_main(uint32_t index, uint32_t nfds)
 	}
 	w->drain_timer.arg = &w->drain_timer;
 	w->hb_timer.arg = &w->hb_timer;
+	tx_unverified_init(w);
 
 	if ((r = check_fds(nfds, why, sizeof(why))) < 0) {
 		log_warnx("%s", why);
@@ -483,6 +484,19 @@ config_apply(struct worker *w, struct tftpd_config *c, uint64_t gen)
 	w->limit = share(want, w->shm.hdr->nworkers, w->index);
 	if (w->limit > w->ntx)
 		w->limit = w->ntx;
+	/*
+	 * The unverified bytes' budget is the server's too, shared out
+	 * the same way; a share never rounds down to 0 (off), and a burst
+	 * always holds the largest packet, or it could never be sent.
+	 */
+	w->unv_rate = share(c->unverified_bytes_rate, w->shm.hdr->nworkers,
+	    w->index);
+	if (c->unverified_bytes_rate != 0 && w->unv_rate == 0)
+		w->unv_rate = 1;
+	w->unv_burst = share(c->unverified_bytes_burst, w->shm.hdr->nworkers,
+	    w->index);
+	if (w->unv_burst < CONFIG_MIN_UNVERIFIED_BURST)
+		w->unv_burst = CONFIG_MIN_UNVERIFIED_BURST;
 	log_setlevel(c->log_level);
 	if (c != &w->cfg)
 		memcpy(&w->cfg, c, sizeof(w->cfg));

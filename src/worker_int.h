@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -61,6 +62,13 @@
  * stalled.
  */
 #define HEARTBEAT_MS	1000
+
+/* The lists of unverified transfers (struct worker's unv[]). */
+enum {
+	TX_UNV_READ,
+	TX_UNV_WRITE,
+	TX_UNV_KINDS
+};
 
 /* What the transfer log line says about a request. */
 struct reqinfo {
@@ -106,6 +114,12 @@ struct transfer {
 	uint8_t			 ackbuf[TFTP_HDR_LEN];	/* a queued ACK */
 	/* Its client's entry in w->cl (kept while it runs); NULL: none. */
 	struct climit_entry	*client;
+	/*
+	 * While its client has not answered: its place in w->unv[], the
+	 * worker's unverified transfers oldest first (txtab.c).
+	 */
+	bool			 unv_on;
+	TAILQ_ENTRY(transfer)	 unv_link;
 	/* Shared memory: the transfer-table entry and what it was told. */
 	int			 sess;	/* -1: not listed */
 	uint64_t		 sess_bytes;
@@ -239,6 +253,20 @@ struct worker {
 	struct ratelog		 rl;
 	/* admit.c's per-client limits: running transfers, request rate. */
 	struct climit		 cl;
+	/*
+	 * The transfers whose client has not answered yet, oldest first:
+	 * [TX_UNV_READ] hold a pool buffer, [TX_UNV_WRITE] do not.  Under
+	 * pressure the oldest is evicted for a new request (admit.c).
+	 */
+	TAILQ_HEAD(txq, transfer) unv[TX_UNV_KINDS];
+	/*
+	 * The bytes this worker may send to clients that have not
+	 * answered: its share of [limits] unverified_bytes_rate and
+	 * _burst (worker.c; rate 0: no limit), spent in transfer.c.
+	 */
+	struct climit_bucket	 unv_budget;
+	uint32_t		 unv_rate;
+	uint32_t		 unv_burst;
 
 	/* The transfer table, in chunks so that it can grow in place. */
 	struct transfer		*chunk[TX_CHUNKS];
@@ -357,6 +385,10 @@ int		 tx_peer_add(struct worker *w, struct transfer *t,
 		    const struct request *rq);
 struct transfer *tx_by_peer(struct worker *w, const struct request *rq);
 uint8_t		*pool_get(struct worker *w);
+void		 tx_unverified_init(struct worker *w);
+void		 tx_unverified_add(struct worker *w, struct transfer *t);
+void		 tx_verified(struct worker *w, struct transfer *t);
+struct transfer *tx_unverified_oldest(struct worker *w, bool need_buf);
 
 /* transfer.c: the state machine fed, its actions carried out */
 uint32_t	 transfer_packet(struct worker *w, struct transfer *t,
@@ -366,6 +398,9 @@ void		 transfer_unreachable(struct worker *w, struct transfer *t,
 		    int err);
 void		 transfer_act(struct worker *w, struct transfer *t,
 		    const struct xfer_action *a);
+void		 transfer_start(struct worker *w, struct transfer *t,
+		    const struct xfer_action *first);
+void		 transfer_evict(struct worker *w, struct transfer *t);
 void		 transfer_fail(struct worker *w, struct transfer *t,
 		    uint16_t code, const char *msg, int err);
 void		 transfer_resume(struct worker *w, struct transfer *t);

@@ -184,8 +184,10 @@ for i in 1 2; do
 	slow_get "$PORT" m1 "$DL/slow$i" 0.05 "$HOLD" >"$DL/slow$i.out" 2>&1 &
 	SLOW+=($!)
 done
+# Answered (a transfer whose client has not answered yet would give way
+# to the third request).
 both_started() {
-	[ -s "$DL/slow1.port" ] && [ -s "$DL/slow2.port" ]
+	[ -s "$DL/slow1.verified" ] && [ -s "$DL/slow2.verified" ]
 }
 if wait_for 30 "both slow downloads started" both_started; then
 	stats pool1 || hard_error "stats"

@@ -623,8 +623,10 @@ master_start() {
 # the download, looks at it for as long as it needs, then removes HOLD.
 # (Bounded all the same: FILE's block count times PAUSE.  Keep PAUSE
 # well below the server's timeout, or the held DATA is retransmitted.)
-# Writes OUT.port (the client's port) when the first DATA is in, OUT when
-# the whole file is.  Exit 0 on success; on an ERROR or silence, prints
+# Writes OUT.port (the client's port) when the first DATA is in,
+# OUT.verified when the second is (so the server has had an ACK: the
+# transfer is no longer unverified, and never evicted), OUT when the
+# whole file is.  Exit 0 on success; on an ERROR or silence, prints
 # it and exits 1.
 slow_get() {
 	"$PYTHON" - "$LIB_DIR" "$@" <<-'PYEOF'
@@ -662,6 +664,10 @@ slow_get() {
 	        if p.block == (expect & 0xffff):
 	            if expect == 1:
 	                with open(out + ".port", "w") as f:
+	                    f.write("%d\n" % c.port)
+	            # DATA 2 follows our ACK 1: the server has heard us.
+	            if expect == 2:
+	                with open(out + ".verified", "w") as f:
 	                    f.write("%d\n" % c.port)
 	            tries = 0
 	            data += p.payload

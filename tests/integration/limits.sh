@@ -33,9 +33,9 @@ head -c 2048000 /dev/zero >"$R/big"
 chmod 0644 "$R/big"
 HOLD="$T/hold"
 
-# hold SOURCE OUT: an RRQ of big from SOURCE; OUT gets "ok" when DATA 1
-# came (then it ACKs slowly while $HOLD exists and ends with an ERROR of
-# its own) or the ERROR's text, or "none".
+# hold SOURCE OUT: an RRQ of big from SOURCE; OUT gets "ok" when DATA 2
+# came after its ACK 1 (then it ACKs slowly while $HOLD exists and ends
+# with an ERROR of its own) or the ERROR's text, or "none".
 hold() {
 	"$PYTHON" - "$LIB_DIR" "$PORT" "$1" "$2" "$HOLD" <<-'PYEOF'
 	import os, sys, time
@@ -56,8 +56,16 @@ hold() {
 	    if p.op == t.ERROR:
 	        put("ERROR %d %s" % (p.code, p.msg))
 	        sys.exit(0)
+	    # ACK 1 at once, and "ok" on DATA 2: the server has heard this
+	    # client, so its transfer is no longer one that a new request
+	    # may evict under pressure.
+	    c.send(t.ack(1))
+	    p = c.recv()
+	    if p is None or p.op != t.DATA or p.block != 2:
+	        put("no DATA 2: %r" % (p,))
+	        sys.exit(0)
 	    put("ok")
-	    block = 1
+	    block = 2
 	    end = time.monotonic() + 600
 	    while os.path.exists(hold) and time.monotonic() < end:
 	        time.sleep(0.2)

@@ -107,6 +107,55 @@ test_bucket(void **state)
 	    UINT64_MAX / 2));
 }
 
+/*
+ * A bucket of bytes (the worker's budget for unanswered clients): a
+ * packet is taken whole or not at all, the refill is rate bytes/s, and
+ * the largest settings do not overflow.
+ */
+static void
+test_bucket_bytes(void **state)
+{
+	struct climit_bucket b;
+	unsigned i, ok;
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	/* The first use after a long time (start: 0) finds it full. */
+	for (i = 0, ok = 0; i < 100; i++)
+		ok += climit_bucket_take(&b, 516, 1000, 10000, 100000);
+	assert_int_equal(ok, 10000 / 516);
+	/* What is left (196 bytes) does not make a packet: none sent. */
+	assert_false(climit_bucket_take(&b, 516, 1000, 10000, 100000));
+	/* 1000 bytes/s: 320 more bytes after 320 ms, not at 319. */
+	assert_false(climit_bucket_take(&b, 516, 1000, 10000, 100319));
+	assert_true(climit_bucket_take(&b, 516, 1000, 10000, 100320));
+	assert_int_equal(b.tokens, 0);
+	/* A smaller packet may go where a bigger one may not. */
+	assert_false(climit_bucket_take(&b, 4, 1000, 10000, 100323));
+	assert_true(climit_bucket_take(&b, 4, 1000, 10000, 100324));
+	/* Never more than burst, however long the pause. */
+	assert_true(climit_bucket_take(&b, 10000, 1000, 10000, 10000000));
+	assert_false(climit_bucket_take(&b, 1, 1000, 10000, 10000000));
+	/* A packet above burst never goes. */
+	assert_false(climit_bucket_take(&b, 10001, 1000, 10000, 20000000));
+	/* rate 0: off, nothing taken. */
+	assert_true(climit_bucket_take(&b, 65535, 0, 1, 20000000));
+	/* The largest rate, burst and packet, a huge pause: no overflow. */
+	memset(&b, 0, sizeof(b));
+	assert_true(climit_bucket_take(&b, UINT32_MAX, UINT32_MAX,
+	    UINT32_MAX, UINT64_MAX / 2));
+	assert_false(climit_bucket_take(&b, 1, UINT32_MAX, UINT32_MAX,
+	    UINT64_MAX / 2));
+	assert_true(climit_bucket_take(&b, UINT32_MAX, UINT32_MAX,
+	    UINT32_MAX, UINT64_MAX / 2 + 1000));
+	assert_true(climit_bucket_take(&b, UINT32_MAX, UINT32_MAX,
+	    UINT32_MAX, UINT64_MAX - 1));
+	/* A pause whose dt * rate is 2^64 exactly: full, not wrapped to 0. */
+	memset(&b, 0, sizeof(b));
+	assert_true(climit_bucket_take(&b, 1000, UINT32_C(1) << 31, 1000,
+	    UINT64_C(1) << 33));
+}
+
 static void
 test_transfers(void **state)
 {
@@ -182,6 +231,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_bucket),
+		cmocka_unit_test(test_bucket_bytes),
 		cmocka_unit_test(test_transfers),
 		cmocka_unit_test(test_table),
 	};

@@ -163,6 +163,8 @@ test_defaults(void **state)
 	assert_int_equal(c.retries, 5);
 	assert_int_equal(c.unverified_retransmits, 0);
 	assert_int_equal(c.unverified_timeout, 5);
+	assert_int_equal(c.unverified_bytes_rate, 8388608);
+	assert_int_equal(c.unverified_bytes_burst, 1048576);
 	assert_int_equal(c.max_blksize, 65464);
 	assert_int_equal(c.max_windowsize, 64);
 	assert_int_equal(c.allowed_opts, TFTP_OPT_BIT(TFTP_OPT_BLKSIZE) |
@@ -383,6 +385,10 @@ static const struct {
 	    F(per_client_transfers), 1 },
 	{ "limits", "per_client_rate", 0, 1000000, F(per_client_rate), 1 },
 	{ "limits", "per_client_burst", 1, 1000000, F(per_client_burst), 1 },
+	{ "limits", "unverified_bytes_rate", 0, 1000000000,
+	    F(unverified_bytes_rate), 1 },
+	{ "limits", "unverified_bytes_burst", 65536, 1000000000,
+	    F(unverified_bytes_burst), 1 },
 	{ "performance", "buffer_pool_size", 1, 65536, F(buffer_pool_size),
 	    1 },
 	{ "performance.platform.batch", "max_batch_size", 1, 1024,
@@ -2049,7 +2055,8 @@ static const char *const live_keys[] = {
 	"server.worker_stall_timeout", "transfer.unverified_retransmits",
 	"transfer.unverified_timeout",
 	"limits.per_client_transfers", "limits.per_client_rate",
-	"limits.per_client_burst",
+	"limits.per_client_burst", "limits.unverified_bytes_rate",
+	"limits.unverified_bytes_burst",
 };
 
 static bool

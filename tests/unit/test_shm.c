@@ -1618,6 +1618,8 @@ test_counter_names(void **state)
 		[TFTP_SHM_C_REFUSED_CLIENT_CAP] = "refused_client_cap",
 		[TFTP_SHM_C_REFUSED_CLIENT_RATE] = "refused_client_rate",
 		[TFTP_SHM_C_REFUSED_MAX_TRANSFERS] = "refused_max_transfers",
+		[TFTP_SHM_C_UNVERIFIED_EVICTED] = "unverified_evicted",
+		[TFTP_SHM_C_UNVERIFIED_OVER_BUDGET] = "unverified_over_budget",
 	};
 
 	for (int c = 0; c < TFTP_SHM_C_MAX; c++) {

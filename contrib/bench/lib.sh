@@ -222,11 +222,11 @@ start_server() {	# NAME
 	if [ -n "$BENCH_PIDS_MAX" ]; then
 		if [ "$CGMODE" = v2 ] && [ -f "$cg/pids.max" ]; then
 			echo "$BENCH_PIDS_MAX" > "$cg/pids.max"
-		elif [ -d /sys/fs/cgroup/pids ] &&
-		    [ "$(stat -fc %T /sys/fs/cgroup/pids)" = cgroup ]; then
+		elif [ -f /sys/fs/cgroup/pids/cgroup.procs ] &&
+		    mkdir -p "/sys/fs/cgroup/pids/tftpbench-$$-$s" &&
+		    echo "$BENCH_PIDS_MAX" > \
+		    "/sys/fs/cgroup/pids/tftpbench-$$-$s/pids.max"; then
 			PCG[$s]=/sys/fs/cgroup/pids/tftpbench-$$-$s
-			mkdir -p "${PCG[$s]}"
-			echo "$BENCH_PIDS_MAX" > "${PCG[$s]}/pids.max"
 			cg="$cg ${PCG[$s]}"
 		else
 			note "no pids cgroup: $s's tasks are not bounded"
@@ -266,7 +266,7 @@ start_servers() {
 }
 
 stop_servers() {
-	local s p
+	local s
 
 	for s in "${!PID[@]}"; do
 		kill "${PID[$s]}" 2>/dev/null || true
@@ -279,10 +279,11 @@ stop_servers() {
 	# What a server left behind in its cgroups (tftp-hpa's children,
 	# still retransmitting to a client that went away), by pid.
 	for s in "${!CG[@]}" "${!PCG[@]}"; do
-		for p in $(cat "${CG[$s]:-/nonexistent}/cgroup.procs" \
-		    "${PCG[$s]:-/nonexistent}/cgroup.procs" 2>/dev/null); do
+		{ cat "${CG[$s]:-/nonexistent}/cgroup.procs" \
+		    "${PCG[$s]:-/nonexistent}/cgroup.procs" 2>/dev/null ||
+		    true; } | while read -r p; do
 			kill -9 "$p" 2>/dev/null || true
-		done
+		    done
 	done
 	sleep 0.2
 	for s in "${!CG[@]}"; do

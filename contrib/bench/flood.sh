@@ -268,6 +268,8 @@ flood_one() {	# SERVER TEST: baseline, then the attack, on a fresh server
 	[ "$alive" = 0 ] || note "$s died during $t: $(tail -1 "$LOGS/$s.log")"
 	# floodgen's keys get a prefix: the victim's line has seconds= too.
 	record "$vline test=$t $(echo "$gline" | sed 's/^server=[^ ]* //; s/\([a-z_]*\)=/flood_\1=/g') blackhole_pkts=$((b1 - b0)) blackhole_bytes=$((bb1 - bb0)) server_tasks=$tk server_crashed=$alive"
+	# The next start truncates it: what the server said is kept.
+	cp "$LOGS/$s.log" "$RESULTS/$s-$t.log" 2>/dev/null || true
 	stop_servers
 }
 

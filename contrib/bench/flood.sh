@@ -42,7 +42,7 @@ SLOW_RATE=30
 SLOW_S=80
 SLOW_TIMEOUT=255
 DOWNLOADS=50
-VICTIM_N=5
+VICTIM_N=1	# one after the other: see README.md
 AMP_S=40
 PIDS_MAX=4096
 WORKDIR=""
@@ -59,7 +59,7 @@ usage: $0 [options]
   --atftpd PATH       atftpd (default \$ATFTPD, PATH, or peers.sh's copy)
   --flood-rate N      requests/s of the flood (2000); --flood-seconds S (20)
   --slow-rate N       requests/s with timeout=$SLOW_TIMEOUT (30); --slow-seconds S (80)
-  --downloads N       the victim's downloads (50), --victim-sessions N at once (5)
+  --downloads N       the victim's downloads (50), --victim-sessions N at once (1)
   --amp-seconds S     how long the amp probes count (40)
   --pids-max N        tasks a server's cgroup may hold (4096: tftp-hpa forks
                       one per request, and the machine has a pid_max)
@@ -200,7 +200,10 @@ tasks_of() {	# SERVER: processes and threads in its cgroup now
 }
 
 # The victim: DOWNLOADS x v1m from 127.0.0.3, blksize 1468 and tsize as a
-# PXE client asks, 1 s resends, 5 timeouts in a row and it gives up.
+# PXE client asks, 1 s resends, 5 timeouts in a row and it gives up.  One
+# download after the other by default: 5 at a time make 50 requests in a
+# quarter of a second, past snowowl's default per-client rate (20/s, burst
+# 40) with no attack at all, and the victim then locks itself out.
 victim() {	# SERVER LABEL MAX_TIME
 	local line rc=0
 

@@ -6,16 +6,27 @@
 # network namespace), stopping them, and reading their CPU time.
 # Sourced, not run.  The caller sets: HERE, TOP, WORKDIR, ROOT, LOGS,
 # SERVER_CPU, PORT_BASE, and may set NETNS (run the servers inside it) and
-# SNOWOWL, SNOWOWL_ARGS, ATFTPD, BENCH_PEERS.
+# SNOWOWL, SNOWOWL_ARGS, ATFTPD, BENCH_PEERS, and:
+#   BENCH_DEFAULT_LIMITS=1  snowowl's per-client limits left at their
+#                           defaults (flood.sh) instead of turned off
+#   SNOWOWL_B_CONF=FILE     lines appended to snowowl-b's file instead of
+#                           the limits-off lines (run-bench.sh --snowowl-b-conf)
+#   DNSMASQ_ADDR=A          dnsmasq's address (127.0.0.2; its port is 69)
+#   BENCH_PIDS_MAX=N        each server's cgroup may hold N tasks at most
+#                           (a pids cgroup; forking servers under a flood)
 
 : "${SNOWOWL:=${SNOWOWL_TFTPD:-}}"
 : "${SNOWOWL_ARGS=--workers 1}"
 : "${ATFTPD:=}"
 : "${BENCH_PEERS:=/var/tmp/tftpbench-peers}"
 : "${NETNS:=}"
+: "${BENCH_DEFAULT_LIMITS:=0}"
+: "${SNOWOWL_B_CONF:=}"
+: "${DNSMASQ_ADDR:=127.0.0.2}"
+: "${BENCH_PIDS_MAX:=}"
 CGMODE=none
 CGBASE=""
-declare -A PID CG
+declare -A PID CG PCG
 
 note() { echo "${0##*/}: $*" >&2; }
 die() { note "$*"; exit 1; }
@@ -51,12 +62,13 @@ have_server() {
 }
 
 # dnsmasq's TFTP port is fixed at 69, so it gets an address of its own.
+# (A pids cgroup too, when BENCH_PIDS_MAX is set: cgroup v1 keeps it apart.)
 addr_of() {
 	case "$1" in
 	snowowl) echo "127.0.0.1:$((PORT_BASE + 1))" ;;
 	tftp-hpa) echo "127.0.0.1:$((PORT_BASE + 2))" ;;
 	atftpd) echo "127.0.0.1:$((PORT_BASE + 3))" ;;
-	dnsmasq) echo "127.0.0.2:69" ;;
+	dnsmasq) echo "$DNSMASQ_ADDR:69" ;;
 	snowowl-sp) echo "127.0.0.1:$((PORT_BASE + 4))" ;;
 	snowowl-b) echo "127.0.0.1:$((PORT_BASE + 5))" ;;
 	esac
@@ -166,15 +178,21 @@ start_server() {	# NAME
 		} > "$WORKDIR/$s.conf"
 		bin=$SNOWOWL
 		[ "$s" != snowowl-b ] || bin=$SNOWOWL_B
-		# The load comes from a few loopback addresses, where a
-		# farm has one per machine: per-client limits off, as the
-		# peers have none.  (A build from before [limits] has
-		# none to turn off.)
-		printf '[limits]\nper_client_transfers = 0\nper_client_rate = 0\n' \
-		    >> "$WORKDIR/$s.conf"
-		"$bin" --check-config --config "$WORKDIR/$s.conf" "$ROOT" \
-		    >/dev/null 2>&1 ||
-		    sed -i '/^\[limits\]/,$d' "$WORKDIR/$s.conf"
+		if [ "$s" = snowowl-b ] && [ -n "$SNOWOWL_B_CONF" ]; then
+			# Its own lines instead (limits on, say, but set
+			# too high to refuse: what the checks cost).
+			cat "$SNOWOWL_B_CONF" >> "$WORKDIR/$s.conf"
+		elif [ "$BENCH_DEFAULT_LIMITS" != 1 ]; then
+			# The load comes from a few loopback addresses,
+			# where a farm has one per machine: per-client
+			# limits off, as the peers have none.  (A build
+			# from before [limits] has none to turn off.)
+			printf '[limits]\nper_client_transfers = 0\nper_client_rate = 0\n' \
+			    >> "$WORKDIR/$s.conf"
+			"$bin" --check-config --config "$WORKDIR/$s.conf" \
+			    "$ROOT" >/dev/null 2>&1 ||
+			    sed -i '/^\[limits\]/,$d' "$WORKDIR/$s.conf"
+		fi
 		# shellcheck disable=SC2206
 		cmd=("$bin" -L --config "$WORKDIR/$s.conf"
 		    --runtime-dir "$WORKDIR/run-$s" $SNOWOWL_ARGS
@@ -201,12 +219,25 @@ start_server() {	# NAME
 		mkdir -p "$cg"
 		CG[$s]=$cg
 	fi
+	if [ -n "$BENCH_PIDS_MAX" ]; then
+		if [ "$CGMODE" = v2 ] && [ -f "$cg/pids.max" ]; then
+			echo "$BENCH_PIDS_MAX" > "$cg/pids.max"
+		elif [ -f /sys/fs/cgroup/pids/cgroup.procs ] &&
+		    mkdir -p "/sys/fs/cgroup/pids/tftpbench-$$-$s" &&
+		    echo "$BENCH_PIDS_MAX" > \
+		    "/sys/fs/cgroup/pids/tftpbench-$$-$s/pids.max"; then
+			PCG[$s]=/sys/fs/cgroup/pids/tftpbench-$$-$s
+			cg="$cg ${PCG[$s]}"
+		else
+			note "no pids cgroup: $s's tasks are not bounded"
+		fi
+	fi
 	[ -z "$NETNS" ] || pre=(ip netns exec "$NETNS")
 	echo "${pre[*]} ${cmd[*]}" > "$log"
-	# The shell joins the cgroup, then becomes the pinned server, so
-	# every child and thread is born inside it.
+	# The shell joins the cgroup(s), then becomes the pinned server, so
+	# every child and thread is born inside them.
 	# shellcheck disable=SC2016
-	"${pre[@]}" bash -c 'if [ -n "$1" ]; then echo $$ > "$1/cgroup.procs"; fi
+	"${pre[@]}" bash -c 'for d in $1; do echo $$ > "$d/cgroup.procs"; done
 		shift; exec taskset -c "$@"' -- "$cg" "$SERVER_CPU" \
 	    "${cmd[@]}" >> "$log" 2>&1 < /dev/null &
 	PID[$s]=$!
@@ -245,8 +276,22 @@ stop_servers() {
 		unset "PID[$s]"
 	done
 	sleep 0.2
+	# What a server left behind in its cgroups (tftp-hpa's children,
+	# still retransmitting to a client that went away), by pid.
+	for s in "${!CG[@]}" "${!PCG[@]}"; do
+		{ cat "${CG[$s]:-/nonexistent}/cgroup.procs" \
+		    "${PCG[$s]:-/nonexistent}/cgroup.procs" 2>/dev/null ||
+		    true; } | while read -r p; do
+			kill -9 "$p" 2>/dev/null || true
+		    done
+	done
+	sleep 0.2
 	for s in "${!CG[@]}"; do
 		rmdir "${CG[$s]}" 2>/dev/null || true
 		unset "CG[$s]"
+	done
+	for s in "${!PCG[@]}"; do
+		rmdir "${PCG[$s]}" 2>/dev/null || true
+		unset "PCG[$s]"
 	done
 }

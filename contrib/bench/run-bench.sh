@@ -32,6 +32,7 @@ KEEP=0
 RESULTS=""
 SNOWOWL=${SNOWOWL_TFTPD:-}
 SNOWOWL_B=""
+SNOWOWL_B_CONF=""
 ATFTPD=${ATFTPD:-}
 
 usage() {
@@ -49,6 +50,11 @@ usage: $0 [options]
   --snowowl-b PATH    a second build of the daemon, run as server snowowl-b
                       with snowowl's empty file and flags, side by side: what
                       a change costs (adds snowowl-b to the servers)
+  --snowowl-b-conf FILE
+                      lines appended to snowowl-b's file instead of the
+                      limits-off lines the others get (the same binary as
+                      --snowowl with limits on but never reached: what the
+                      per-client checks cost)
   --atftpd PATH       atftpd (default \$ATFTPD, PATH, or unpacked by peers.sh
                       under \$BENCH_PEERS, /var/tmp/tftpbench-peers)
   --server-cpu N      CPU for the servers (0); --client-cpu N for tftpbench (1)
@@ -71,6 +77,7 @@ while [ $# -gt 0 ]; do
 	--servers) SERVERS=$2; shift ;;
 	--snowowl) SNOWOWL=$2; shift ;;
 	--snowowl-b) SNOWOWL_B=$2; shift ;;
+	--snowowl-b-conf) SNOWOWL_B_CONF=$2; shift ;;
 	--atftpd) ATFTPD=$2; shift ;;
 	--server-cpu) SERVER_CPU=$2; shift ;;
 	--client-cpu) CLIENT_CPU=$2; shift ;;
@@ -93,6 +100,13 @@ if [ -n "$SNOWOWL_B" ]; then
 	*) SERVERS="$SERVERS snowowl-b" ;;
 	esac
 fi
+
+if [ -n "$SNOWOWL_B_CONF" ]; then
+	[ -n "$SNOWOWL_B" ] || { echo "run-bench.sh: --snowowl-b-conf needs --snowowl-b" >&2; exit 2; }
+	[ -r "$SNOWOWL_B_CONF" ] || { echo "run-bench.sh: cannot read $SNOWOWL_B_CONF" >&2; exit 2; }
+	SNOWOWL_B_CONF=$(cd "$(dirname "$SNOWOWL_B_CONF")" && pwd)/${SNOWOWL_B_CONF##*/}
+fi
+export SNOWOWL_B_CONF
 
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$HERE/lib.sh"
@@ -281,6 +295,8 @@ Servers pinned to CPU $SERVER_CPU, tftpbench to CPU $CLIENT_CPU; loopback; every
 (length + CRC-32C). Cell: median (ratio to the best peer: for ours (snowowl, snowowl-sp, snowowl-b) the best of
 tftp-hpa/atftpd/dnsmasq, never each other; for a peer the best other server; throughput: higher
 is better, CPU: lower is better). Server CPU from $CGMODE accounting. Took $(( t_end - t_start )) s.
+$( [ -z "$SNOWOWL_B" ] || echo "snowowl-b: $SNOWOWL_B$( [ -z "$SNOWOWL_B_CONF" ] || echo ", with $(grep -v '^#' "$SNOWOWL_B_CONF" | grep -v '^\[' | tr '
+' ' ' | sed 's/  */ /g; s/ $//') in its file" )." )
 
 EOF
 awk -v specs="$specs" -v servers="$SERVERS" -v limits="$LIMIT_SIZES" '

@@ -1526,6 +1526,15 @@ main(int argc, char **argv)
 			ms = d <= g.now ? 0 : (int)((d - g.now + 999999) /
 			    1000000);
 		}
+		/* Wake for --max-time too: a request in backoff may not
+		 * be due for 8 x rto. */
+		if (g.max_time > 0 && !g.stopping) {
+			double left = g.max_time - (double)(g.now - t0) / 1e9;
+			int lms = left <= 0 ? 0 : (int)(left * 1000) + 1;
+
+			if (ms < 0 || lms < ms)
+				ms = lms;
+		}
 		n = epoll_wait(g.ep, evs, MAX_EVENTS, ms);
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));

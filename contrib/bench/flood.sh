@@ -17,6 +17,8 @@
 # closes each request's socket at once, and an nftables rule on the input
 # hook drops every datagram addressed to 127.0.0.2 before any socket or
 # ICMP sees it (the servers' sends succeed, nothing comes back).
+# While it runs nothing else on this machine reaches 127.0.0.2 either
+# (the test suite uses it): run it alone.
 # snowowl runs with its default per-client limits (BENCH_DEFAULT_LIMITS=1),
 # the peers as run-bench.sh starts them.  One server at a time for the
 # lockout, all at once (each its own port and source port) for amp.

@@ -381,12 +381,17 @@ dl_cell() {	# LINE [BASELINE_LINE]
 	echo "${ok:-0}/$DOWNLOADS, ${m:-0} MB/s$r$( [ "$(fld "$1" server_crashed)" != 1 ] || echo ' **crashed**')"
 }
 
+if [ "$BENCH_DEFAULT_LIMITS" = 1 ]; then
+	limits="default per-client limits"
+else
+	limits="per-client limits OFF (BENCH_DEFAULT_LIMITS=0)"
+fi
 cat <<EOF
 
 ## TFTP under a spoofed request flood: $(date -u +%Y-%m-%d) ($(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg) at the end)
 
 Loopback; servers on CPU $SERVER_CPU (each alone for the lockout tests, fresh for each attack),
-floodgen and the victim's tftpbench on CPU $CLIENT_CPU. snowowl: default per-client limits;
+floodgen and the victim's tftpbench on CPU $CLIENT_CPU. snowowl: $limits;
 peers as run-bench.sh starts them. Attacker $ATTACKER (black-holed: nftables drops
 everything to it on input, its sockets are closed); victim $VICTIM: $DOWNLOADS downloads of
 1 MiB, $VICTIM_N at a time, blksize 1468 + tsize, 1 s resends, 5 timeouts and it gives up.

@@ -373,9 +373,9 @@ static const struct key_def keys[] = {
 	 * transfer.c.  Defaults far above a boot storm's first packets.
 	 */
 	U32KEY(LIMITS, "unverified_bytes_rate", unverified_bytes_rate, 0,
-	    CONFIG_MAX_UNVERIFIED_BYTES, 8388608, LIVE),
+	    CONFIG_MAX_UNVERIFIED_BYTES, 67108864, LIVE),
 	U32KEY(LIMITS, "unverified_bytes_burst", unverified_bytes_burst,
-	    CONFIG_MIN_UNVERIFIED_BURST, CONFIG_MAX_UNVERIFIED_BYTES, 1048576,
+	    CONFIG_MIN_UNVERIFIED_BURST, CONFIG_MAX_UNVERIFIED_BYTES, 8388608,
 	    LIVE),
 
 	/* No tighter than max_transfers: see snowowl-tftpd.conf(5). */

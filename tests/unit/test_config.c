@@ -163,8 +163,8 @@ test_defaults(void **state)
 	assert_int_equal(c.retries, 5);
 	assert_int_equal(c.unverified_retransmits, 0);
 	assert_int_equal(c.unverified_timeout, 5);
-	assert_int_equal(c.unverified_bytes_rate, 8388608);
-	assert_int_equal(c.unverified_bytes_burst, 1048576);
+	assert_int_equal(c.unverified_bytes_rate, 67108864);
+	assert_int_equal(c.unverified_bytes_burst, 8388608);
 	assert_int_equal(c.max_blksize, 65464);
 	assert_int_equal(c.max_windowsize, 64);
 	assert_int_equal(c.allowed_opts, TFTP_OPT_BIT(TFTP_OPT_BLKSIZE) |

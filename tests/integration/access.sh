@@ -32,31 +32,6 @@ make_root "$R"
 # Uploads land in the root: the service user must be able to write it.
 chmod 0777 "$R"
 
-# answer SOURCE OP FILE [SECONDS]: one request from SOURCE (a new port) to
-# 127.0.0.1:$PORT; prints the first answer ("ERROR 2 ...", "DATA 1 ...",
-# "ACK 0", "OACK ...") or "none" after SECONDS (default 3).  A transfer
-# that started is ended with an ERROR of ours.
-answer() {
-	"$PYTHON" - "$LIB_DIR" "$PORT" "$@" <<-'PYEOF'
-	import sys
-	sys.path.insert(0, sys.argv[1])
-	import tftpraw as t
-	port, src, op, name = int(sys.argv[2]), sys.argv[3], sys.argv[4], \
-	    sys.argv[5]
-	secs = float(sys.argv[6]) if len(sys.argv) > 6 else 3.0
-	with t.Client("127.0.0.1", port, source=src) as c:
-	    c.send_request(t.rrq(name) if op == "rrq" else t.wrq(name))
-	    p = c.recv(secs)
-	    if p is None:
-	        print("none")
-	    elif p.op == t.ERROR:
-	        print("ERROR %d %s" % (p.code, p.msg))
-	    else:
-	        print(repr(p))
-	        c.send(t.error(0, "enough"))
-	PYEOF
-}
-
 # get SOURCE FILE: a whole download from SOURCE, compared with the root's.
 get() {
 	"$PYTHON" - "$LIB_DIR" "$PORT" "$R" "$@" <<-'PYEOF'
@@ -96,7 +71,7 @@ put() {
 # refused_error SOURCE OP FILE: the answer is ERROR 2.
 refused_error() {
 	local a
-	a=$(answer "$@")
+	a=$(answer_from "$@")
 	assert_eq "ERROR 2 Access violation" "$a" "answer to $2 from $1"
 }
 
@@ -104,7 +79,7 @@ refused_error() {
 # for an absence).
 refused_silently() {
 	local a
-	a=$(answer "$1" "$2" "$3" 1.5)
+	a=$(answer_from "$1" "$2" "$3" 1.5)
 	assert_eq none "$a" "answer to $2 from $1"
 }
 

@@ -703,6 +703,34 @@ first_answer() {
 	PYEOF
 }
 
+# answer_from SOURCE OP FILE [SECONDS]: first_answer from a chosen source
+# address, for a WRQ too, printed as the tests compare it: one request (OP
+# rrq or wrq) from
+# SOURCE to 127.0.0.1:$PORT; prints the first answer: "DATA", "ERROR n
+# msg", another packet as tftpraw shows it ("ACK 0", "OACK ..."), or
+# "none" after SECONDS (default 3).  A transfer that started is ended
+# with an ERROR of ours.
+answer_from() {
+	"$PYTHON" - "$LIB_DIR" "$PORT" "$@" <<-'PYEOF'
+	import sys
+	sys.path.insert(0, sys.argv[1])
+	import tftpraw as t
+	port, src, op, name = int(sys.argv[2]), sys.argv[3], sys.argv[4], \
+	    sys.argv[5]
+	secs = float(sys.argv[6]) if len(sys.argv) > 6 else 3.0
+	with t.Client("127.0.0.1", port, source=src) as c:
+	    c.send_request(t.rrq(name) if op == "rrq" else t.wrq(name))
+	    p = c.recv(secs)
+	    if p is None:
+	        print("none")
+	    elif p.op == t.ERROR:
+	        print("ERROR %d %s" % (p.code, p.msg))
+	    else:
+	        print("DATA" if p.op == t.DATA else repr(p))
+	        c.send(t.error(0, "enough"))
+	PYEOF
+}
+
 # --- the daemon's counters (needs INSTANCE) ---------------------------------
 
 # stats NAME: tftpctl stats --json > $T/NAME.json, valid.

@@ -78,25 +78,9 @@ hold() {
 	PYEOF
 }
 
-# answer SOURCE: one RRQ of s512 from SOURCE: "DATA", "ERROR n msg" or
-# "none"; a started transfer is ended with an ERROR of ours.
+# answer SOURCE: the first answer to one RRQ of s512 from SOURCE (lib.sh).
 answer() {
-	"$PYTHON" - "$LIB_DIR" "$PORT" "$1" <<-'PYEOF'
-	import sys
-	sys.path.insert(0, sys.argv[1])
-	import tftpraw as t
-	port, src = int(sys.argv[2]), sys.argv[3]
-	with t.Client("127.0.0.1", port, source=src) as c:
-	    c.send_request(t.rrq("s512"))
-	    p = c.recv(3.0)
-	    if p is None:
-	        print("none")
-	    elif p.op == t.ERROR:
-	        print("ERROR %d %s" % (p.code, p.msg))
-	    else:
-	        print("DATA" if p.op == t.DATA else repr(p))
-	        c.send(t.error(0, "enough"))
-	PYEOF
+	answer_from "$1" rrq s512
 }
 
 # counter NAME: the total over the workers, from tftpctl stats --json.

@@ -452,13 +452,14 @@ open_file(struct worker *w, struct transfer *t, const struct tftp_request *req,
 	rootfd = pick_root(w, name, &rel);
 	/* Beneath that root or the client's directory, maybe ignoring case. */
 	if (req->opcode == TFTP_WRQ) {
-		r = lookup_open(rootfd, peer, rel, cfg, &t->up,
+		r = lookup_open(NULL, rootfd, peer, rel, cfg, &t->up,
 		    req->mode == TFTP_MODE_NETASCII, NULL);
 		if (r < 0)
 			goto out_errmap;
 		return 0;
 	}
-	if ((r = lookup_open(rootfd, peer, rel, cfg, NULL, false,
+	/* Shared with the file's other transfers: txtab.c gives it back. */
+	if ((r = lookup_open(&w->fc, rootfd, peer, rel, cfg, NULL, false,
 	    size)) < 0)
 		goto out_errmap;
 	t->fd = r;

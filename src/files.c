@@ -26,6 +26,7 @@
 #include <linux/openat2.h>
 #endif
 
+#include "fdcache.h"
 #include "files.h"
 #include "path.h"
 #include "proto.h"
@@ -181,36 +182,73 @@ files_resolve(int rootfd, const char *rel, int flags, bool follow)
 	return resolve(rootfd, rel, flags, follow);
 }
 
-int
-files_open_read(int rootfd, const char *rel, const struct tftpd_config *cfg,
-    uint64_t *size)
+/* The safe open of a file to read, and what it is (st). */
+static int
+open_read(int rootfd, const char *rel, const struct tftpd_config *cfg,
+    struct stat *st)
 {
-	struct stat st;
 	int fd, r;
 
 	fd = resolve(rootfd, rel,
 	    O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, cfg->follow_symlinks);
 	if (fd < 0)
 		return fd == -EACCES ? -EPERM : fd;
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, st) < 0) {
 		r = -errno;
 		goto out_close;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		r = -FILES_ENOTREG;
 		goto out_close;
 	}
 	/* tftp-hpa's rule: a file is public only if everyone may read it. */
-	if (!cfg->permissive && !(st.st_mode & S_IROTH)) {
+	if (!cfg->permissive && !(st->st_mode & S_IROTH)) {
 		r = -EPERM;
 		goto out_close;
 	}
-	*size = (uint64_t)st.st_size;
 	return fd;
 
 out_close:
 	close(fd);
 	return r;
+}
+
+int
+files_open_read(int rootfd, const char *rel, const struct tftpd_config *cfg,
+    uint64_t *size)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open_read(rootfd, rel, cfg, &st)) < 0)
+		return fd;
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
+/*
+ * The table hands out only what open_read() opened; its fstatat decides
+ * whether such a descriptor is used again, never what is opened.  The
+ * file's checks (regular, public) were made when it was opened, and a
+ * chmod since changes its change time, which the table compares.
+ */
+int
+files_open_read_shared(struct fdcache *fc, int rootfd, const char *rel,
+    const struct tftpd_config *cfg, uint64_t *size)
+{
+	struct stat st;
+	int fd;
+
+	if (fc == NULL)
+		return files_open_read(rootfd, rel, cfg, size);
+	if ((fd = fdcache_get(fc, rootfd, rel, size)) >= 0)
+		return fd;
+	if ((fd = open_read(rootfd, rel, cfg, &st)) < 0)
+		return fd;
+	*size = (uint64_t)st.st_size;
+	/* Not shared (a long name, a full table): the caller's alone. */
+	(void)fdcache_add(fc, rootfd, rel, fd, &st);
+	return fd;
 }
 
 static void

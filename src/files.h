@@ -63,6 +63,8 @@ extern enum files_link	files_link;
 int		 files_resolve(int rootfd, const char *rel, int flags,
 		    bool follow);
 
+struct fdcache;
+
 /*
  * Open rel (from path_normalize()) beneath rootfd for reading.  Returns
  * the descriptor (O_CLOEXEC, O_NONBLOCK) and its size, or:
@@ -74,6 +76,17 @@ int		 files_resolve(int rootfd, const char *rel, int flags,
  */
 int		 files_open_read(int rootfd, const char *rel,
 		    const struct tftpd_config *cfg, uint64_t *size);
+
+/*
+ * files_open_read() through fc, the worker's table of shared read
+ * descriptors (fdcache.h): a descriptor other transfers of the same
+ * file hold when the name still names that file, else a new one, shared
+ * from now on.  Give it back with fdcache_put() (false: close it).  fc
+ * NULL: files_open_read().
+ */
+int		 files_open_read_shared(struct fdcache *fc, int rootfd,
+		    const char *rel, const struct tftpd_config *cfg,
+		    uint64_t *size);
 
 /* An upload in progress: a temporary file that becomes rel on commit. */
 struct upload {

@@ -294,20 +294,20 @@ lookup_icase(int dirfd, const char *rel, bool follow, bool may_be_new,
 }
 
 int
-lookup_open_read(int dirfd, const char *rel, const struct tftpd_config *cfg,
-    uint64_t *size)
+lookup_open_read(struct fdcache *fc, int dirfd, const char *rel,
+    const struct tftpd_config *cfg, uint64_t *size)
 {
 	char found[PATH_REL_MAX];
 	int r;
 
-	r = files_open_read(dirfd, rel, cfg, size);
+	r = files_open_read_shared(fc, dirfd, rel, cfg, size);
 	if (!cfg->ignore_case || (r != -ENOENT && r != -ENOTDIR))
 		return r;
 	/* Not found, bounds reached: the exact name's answer stands. */
 	if (lookup_icase(dirfd, rel, cfg->follow_symlinks, false, NULL,
 	    found, sizeof(found)) < 0 || strcmp(found, rel) == 0)
 		return r;
-	return files_open_read(dirfd, found, cfg, size);
+	return files_open_read_shared(fc, dirfd, found, cfg, size);
 }
 
 int
@@ -332,9 +332,9 @@ lookup_upload_open(struct upload *u, int dirfd, const char *rel,
 }
 
 int
-lookup_open(int rootfd, const struct sockaddr *peer, const char *rel,
-    const struct tftpd_config *cfg, struct upload *u, bool netascii,
-    uint64_t *size)
+lookup_open(struct fdcache *fc, int rootfd, const struct sockaddr *peer,
+    const char *rel, const struct tftpd_config *cfg, struct upload *u,
+    bool netascii, uint64_t *size)
 {
 	int dirfd, r;
 
@@ -346,7 +346,8 @@ lookup_open(int rootfd, const struct sockaddr *peer, const char *rel,
 	if (u != NULL)
 		r = lookup_upload_open(u, dirfd, rel, cfg, netascii);
 	else
-		r = lookup_open_read(dirfd, rel, cfg, size);
+		r = lookup_open_read(dirfd == rootfd ? fc : NULL, dirfd, rel,
+		    cfg, size);
 	/* An upload holds its own directory (u->dirfd), a read its file. */
 	if (dirfd != rootfd)
 		close(dirfd);

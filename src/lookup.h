@@ -74,11 +74,12 @@ int		 lookup_icase(int dirfd, const char *rel, bool follow,
 		    char *out, size_t outlen);
 
 /*
- * files_open_read() of rel beneath dirfd; when it is missing and
+ * files_open_read_shared() of rel beneath dirfd; when it is missing and
  * ignore_case is on, of the name lookup_icase() finds.
  */
-int		 lookup_open_read(int dirfd, const char *rel,
-		    const struct tftpd_config *cfg, uint64_t *size);
+int		 lookup_open_read(struct fdcache *fc, int dirfd,
+		    const char *rel, const struct tftpd_config *cfg,
+		    uint64_t *size);
 
 /*
  * files_upload_open() of rel beneath dirfd; with ignore_case, of the
@@ -95,9 +96,13 @@ int		 lookup_upload_open(struct upload *u, int dirfd,
  * What admit.c calls: rel beneath the directory lookup_root() chooses
  * for peer, opened for reading (u NULL: the descriptor and its size) or
  * as upload u (0), through lookup_open_read() or lookup_upload_open().
+ * A read beneath rootfd itself goes through fc, the worker's shared
+ * descriptors (NULL: none); one beneath a client's own directory does
+ * not, that directory's descriptor being new each time.
  */
-int		 lookup_open(int rootfd, const struct sockaddr *peer,
-		    const char *rel, const struct tftpd_config *cfg,
-		    struct upload *u, bool netascii, uint64_t *size);
+int		 lookup_open(struct fdcache *fc, int rootfd,
+		    const struct sockaddr *peer, const char *rel,
+		    const struct tftpd_config *cfg, struct upload *u,
+		    bool netascii, uint64_t *size);
 
 #endif /* LOOKUP_H */

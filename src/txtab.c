@@ -125,8 +125,10 @@ tx_release(struct worker *w, struct transfer *t)
 	(void)loop_timer_set(&w->loop, &t->timer, 0);
 	w->tp->end(w, t);
 	peertab_remove(&w->pt, t->slot);
+	/* A descriptor shared through the table goes back to it. */
 	if (t->fd >= 0) {
-		close(t->fd);
+		if (!fdcache_put(&w->fc, t->fd))
+			close(t->fd);
 		t->fd = -1;
 	}
 	if (t->netascii)

@@ -97,6 +97,7 @@ worker_main(uint32_t index, uint32_t nfds)
 	w->drain_timer.arg = &w->drain_timer;
 	w->hb_timer.arg = &w->hb_timer;
 	tx_unverified_init(w);
+	fdcache_init(&w->fc);
 
 	if ((r = check_fds(nfds, why, sizeof(why))) < 0) {
 		log_warnx("%s", why);
@@ -399,6 +400,8 @@ on_timers(struct worker *w)
 		if (lt == &w->hb_timer) {
 			wlog_flush(w, time_now_ms(), false);
 			heartbeat(w, time_now_ms());
+			/* A file nobody read for a heartbeat is closed. */
+			fdcache_expire(&w->fc);
 			continue;
 		}
 		if (lt != &w->drain_timer) {
@@ -477,6 +480,12 @@ config_apply(struct worker *w, struct tftpd_config *c, uint64_t gen)
 		    "this worker until it is replaced", gen);
 		c->write_enable = false;
 	}
+	/*
+	 * The shared descriptors were opened under the old settings
+	 * (follow_symlinks, permissive, the roots): new transfers open
+	 * afresh under the new ones.
+	 */
+	fdcache_flush(&w->fc);
 	if (want > w->ntx && (r = tx_reserve(w, want)) < 0)
 		log_warnx("configuration %" PRIu64 ": room for only %" PRIu32
 		    " of max_transfers %" PRIu32 ": %s", gen, w->ntx, want,

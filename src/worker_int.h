@@ -34,6 +34,7 @@
 
 #include "climit.h"
 #include "config.h"
+#include "fdcache.h"
 #include "files.h"
 #include "loop.h"
 #include "peertab.h"
@@ -229,6 +230,8 @@ struct worker {
 	int			 rootfd;		/* rootfds[0] */
 	int			 rootfds[CONFIG_MAX_ROOTS];
 	uint32_t		 nroot;
+	/* Read descriptors shared by the transfers of a file (admit.c). */
+	struct fdcache		 fc;
 	struct loop		 loop;
 	bool			 loop_ok;
 	struct listener		 lis[WORKER_MAX_LISTEN];

@@ -390,8 +390,8 @@ icase_bounds(void **state)
 	    &lim, out, sizeof(out)), 0);
 	/* The daemon's entry point, with the default bounds. */
 	f->cfg.ignore_case = true;
-	assert_string_equal(content(lookup_open_read(f->rootfd, "d1/d2/FILE",
-	    &f->cfg, &size)), "found");
+	assert_string_equal(content(lookup_open_read(NULL, f->rootfd,
+	    "d1/d2/FILE", &f->cfg, &size)), "found");
 	/* The defaults are as documented. */
 	assert_int_equal(LOOKUP_DIR_ENTRIES, 8192);
 	assert_int_equal(LOOKUP_TOTAL_ENTRIES, 32768);
@@ -420,9 +420,9 @@ icase_bounds_default(void **state)
 	/* Exact names are found however large the directory. */
 	assert_int_equal(icase(f, "big/Target", false, out), 0);
 	f->cfg.ignore_case = true;
-	assert_int_equal(lookup_open_read(f->rootfd, "BIG/TARGET", &f->cfg,
-	    &size), -ENOENT);
-	assert_string_equal(content(lookup_open_read(f->rootfd,
+	assert_int_equal(lookup_open_read(NULL, f->rootfd,
+	    "BIG/TARGET", &f->cfg, &size), -ENOENT);
+	assert_string_equal(content(lookup_open_read(NULL, f->rootfd,
 	    "big/Target", &f->cfg, &size)), "t");
 }
 
@@ -437,18 +437,18 @@ icase_beneath_common(struct fixture *f)
 	/* Found by its case, but it leads out of the root. */
 	assert_int_equal(icase(f, "OUT/secret", false, out), -EXDEV);
 	assert_int_equal(icase(f, "out/SECRET", false, out), -EXDEV);
-	assert_int_equal(lookup_open_read(f->rootfd, "OUT/secret", &f->cfg,
-	    &size), -ENOENT);
+	assert_int_equal(lookup_open_read(NULL, f->rootfd,
+	    "OUT/secret", &f->cfg, &size), -ENOENT);
 	/* Beneath the root it is followed... */
 	assert_int_equal(icase(f, "INNER/FILE", false, out), 0);
 	assert_string_equal(out, "Inner/file");
-	assert_string_equal(content(lookup_open_read(f->rootfd, "INNER/FILE",
-	    &f->cfg, &size)), "inside");
+	assert_string_equal(content(lookup_open_read(NULL, f->rootfd,
+	    "INNER/FILE", &f->cfg, &size)), "inside");
 	/* ...unless follow_symlinks = no. */
 	f->cfg.follow_symlinks = false;
 	assert_int_equal(icase(f, "INNER/FILE", false, out), -ELOOP);
-	assert_int_equal(lookup_open_read(f->rootfd, "INNER/FILE", &f->cfg,
-	    &size), -ENOENT);
+	assert_int_equal(lookup_open_read(NULL, f->rootfd,
+	    "INNER/FILE", &f->cfg, &size), -ENOENT);
 	/* Never above the directory it is given, even if not normalized. */
 	assert_int_equal(icase(f, "../root/sub/file", false, out), -EXDEV);
 	assert_int_equal(icase(f, "sub/../sub/file", false, out), -EXDEV);
@@ -500,11 +500,11 @@ open_read(void **state)
 	uint64_t size = 0;
 
 	put_str(f, "pxelinux.0", "pxe");
-	assert_int_equal(lookup_open_read(f->rootfd, "PXELINUX.0", &f->cfg,
-	    &size), -ENOENT);
+	assert_int_equal(lookup_open_read(NULL, f->rootfd,
+	    "PXELINUX.0", &f->cfg, &size), -ENOENT);
 	f->cfg.ignore_case = true;
-	assert_string_equal(content(lookup_open_read(f->rootfd, "PXELINUX.0",
-	    &f->cfg, &size)), "pxe");
+	assert_string_equal(content(lookup_open_read(NULL, f->rootfd,
+	    "PXELINUX.0", &f->cfg, &size)), "pxe");
 	assert_int_equal(size, 3);
 	/* The file's own checks still apply to the name found. */
 	put_str(f, "private", "p");
@@ -514,11 +514,11 @@ open_read(void **state)
 		snprintf(path, sizeof(path), "%s/private", f->root);
 		assert_int_equal(chmod(path, 0600), 0);
 	}
-	assert_int_equal(lookup_open_read(f->rootfd, "PRIVATE", &f->cfg,
-	    &size), -EPERM);
+	assert_int_equal(lookup_open_read(NULL, f->rootfd,
+	    "PRIVATE", &f->cfg, &size), -EPERM);
 	make_dir(f, "Dir");
-	assert_int_equal(lookup_open_read(f->rootfd, "dir", &f->cfg, &size),
-	    -ENOENT);
+	assert_int_equal(lookup_open_read(NULL, f->rootfd,
+	    "dir", &f->cfg, &size), -ENOENT);
 }
 
 static void
@@ -616,16 +616,16 @@ open_any(void **state)
 	f->cfg.write_enable = true;
 	f->cfg.write_create = true;
 
-	assert_string_equal(content(lookup_open(f->rootfd,
+	assert_string_equal(content(lookup_open(NULL, f->rootfd,
 	    (struct sockaddr *)&own, "BOOT.CFG", &f->cfg, NULL, false,
 	    &size)), "own");
-	assert_string_equal(content(lookup_open(f->rootfd,
+	assert_string_equal(content(lookup_open(NULL, f->rootfd,
 	    (struct sockaddr *)&other, "BOOT.CFG", &f->cfg, NULL, false,
 	    &size)), "common");
-	assert_int_equal(lookup_open(f->rootfd, (struct sockaddr *)&bad,
+	assert_int_equal(lookup_open(NULL, f->rootfd, (struct sockaddr *)&bad,
 	    "Boot.cfg", &f->cfg, NULL, false, &size), -ENOTDIR);
 
-	assert_int_equal(lookup_open(f->rootfd, (struct sockaddr *)&own,
+	assert_int_equal(lookup_open(NULL, f->rootfd, (struct sockaddr *)&own,
 	    "up.bin", &f->cfg, &u, false, NULL), 0);
 	assert_int_equal(files_upload_commit(&u), 0);
 	files_upload_close(&u);
@@ -634,7 +634,7 @@ open_any(void **state)
 	snprintf(path, sizeof(path), "%s/up.bin", f->root);
 	assert_int_equal(lstat(path, &st), -1);
 	/* Refused before any file: the upload is idle, safe to close. */
-	assert_int_equal(lookup_open(f->rootfd, (struct sockaddr *)&bad,
+	assert_int_equal(lookup_open(NULL, f->rootfd, (struct sockaddr *)&bad,
 	    "up.bin", &f->cfg, &u, false, NULL), -ENOTDIR);
 	assert_int_equal(u.dirfd, -1);
 	assert_int_equal(u.fd, -1);

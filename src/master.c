@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fdcache.h"
 #include "log.h"
 #include "loop.h"
 #include "master.h"
@@ -50,8 +51,9 @@
 #define DRAIN_GRACE_MS		5000	/* beyond drain_timeout */
 #define MAX_EVENTS		32
 /* A worker's descriptors besides its transfers': stdio, the log pipe,
- * the segment, roots, listen sockets, epoll, directory walks. */
-#define WORKER_BASE_FDS		64
+ * the segment, roots, listen sockets, epoll, directory walks, and the
+ * files its table of shared descriptors keeps open while idle. */
+#define WORKER_BASE_FDS		(64 + FDCACHE_SLOTS)
 
 static struct master	 M;
 static volatile sig_atomic_t got_chld;

@@ -344,7 +344,7 @@ else
 	}
 	check "200 concurrent downloads all complete" t_concurrent
 	daemon_stop "$MASTER" >/dev/null 2>&1
-	NOFILE_WARN="open file limit 64 \(hard 64\) is below the 2112 a "
+	NOFILE_WARN="open file limit 64 \(hard 64\) is below the 2176 a "
 	NOFILE_WARN+="worker needs for max_transfers = 1024"
 	DAEMON_WRAP="prlimit --nofile=64:64 --" WORKERS=1 \
 	    master_start "$R" --workers 1 "${USER_ARGS[@]}"

@@ -19,6 +19,7 @@
  * end falls inside a page the mapping still shows (zeros past it).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -47,8 +48,8 @@
 
 _Static_assert(MAP_IOV_BYTES + SOCK_GSO_MAX_SEGS * TFTP_HDR_LEN <=
     POOL_BUFSZ, "a mapped window's iovecs and headers fit a pool buffer");
-_Static_assert(2 * SOCK_GSO_MAX_SEGS <= 1024,
-    "a mapped GSO window stays within UIO_MAXIOV");
+_Static_assert(2 * SOCK_GSO_MAX_SEGS <= IOV_MAX,
+    "a mapped GSO window stays within the kernel's UIO_MAXIOV");
 
 static bool	 window_mapped(struct transfer *t, uint64_t first, uint32_t k);
 static int	 window_map(struct transfer *t);

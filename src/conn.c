@@ -42,6 +42,7 @@ static void	 conn_send_ack(struct worker *w, struct transfer *t,
 static void	 conn_send_fd(struct worker *w, int fd, size_t len);
 static int	 conn_send_window(struct worker *w, struct transfer *t,
 		    uint64_t first, uint32_t nblk);
+static void	 count_window(struct worker *w, int n);
 static int	 send_batch(struct worker *w, struct transfer *t, uint32_t k,
 		    size_t seg);
 static void	 conn_flush(struct worker *w);
@@ -258,8 +259,7 @@ conn_send_window(struct worker *w, struct transfer *t, uint64_t first,
     uint32_t nblk)
 {
 	size_t seg = TFTP_HDR_LEN + xfer_params(&t->x)->opt.blksize;
-	uint32_t fit, k, i;
-	uint64_t bytes;
+	uint32_t fit, k;
 	int n, r;
 
 	t->pend_count = 0;
@@ -271,13 +271,22 @@ conn_send_window(struct worker *w, struct transfer *t, uint64_t first,
 		if ((r = window_fill(w, t, first, k, seg)) < 0)
 			return r;
 		n = send_batch(w, t, k, seg);
-		if (n > 0) {
-			count(w, TFTP_SHM_C_MSGS_SENT, (uint64_t)n);
-			count(w, TFTP_SHM_C_PACKETS_SENT, (uint64_t)n);
-			for (i = 0, bytes = 0; i < (uint32_t)n; i++)
-				bytes += w->siov[i].iov_len - TFTP_HDR_LEN;
-			count(w, TFTP_SHM_C_BYTES_SENT, bytes);
+		if (n < (int)k && errno == EFAULT && t->map != NULL) {
+			/*
+			 * The mapped file lost pages under the window (it
+			 * was truncated): read what was not sent, and every
+			 * window after it.
+			 */
+			window_unmap(t);
+			if (n > 0) {
+				count_window(w, n);
+				first += (uint32_t)n;
+				nblk -= (uint32_t)n;
+			}
+			continue;
 		}
+		if (n > 0)
+			count_window(w, n);
 		if (n < (int)k) {
 			if (errno == EAGAIN || errno == ENOBUFS) {
 				if (n < 0)
@@ -303,11 +312,25 @@ conn_send_window(struct worker *w, struct transfer *t, uint64_t first,
 	return 0;
 }
 
+/* The first n packets of the window went out. */
+static void
+count_window(struct worker *w, int n)
+{
+	uint64_t bytes = 0;
+	int i;
+
+	count(w, TFTP_SHM_C_MSGS_SENT, (uint64_t)n);
+	count(w, TFTP_SHM_C_PACKETS_SENT, (uint64_t)n);
+	for (i = 0; i < n; i++)
+		bytes += w->siov[i].iov_len - TFTP_HDR_LEN;
+	count(w, TFTP_SHM_C_BYTES_SENT, bytes);
+}
+
 /*
- * Send the packets of siov[0 .. k-1] (laid out back to back in the
- * transfer's buffer): several with one GSO sendmsg() when they are all
- * seg bytes but the last, else sendmmsg() (or send() each, as
- * configured).  The number sent, or -1 with errno set when none was.
+ * Send the packets window_fill() made: several with one GSO sendmsg()
+ * when they are all seg bytes but the last, else sendmmsg() (or a
+ * sendmsg() each, as configured).  The number sent, or -1 with errno
+ * set when none was.
  */
 static int
 send_batch(struct worker *w, struct transfer *t, uint32_t k, size_t seg)
@@ -318,8 +341,7 @@ send_batch(struct worker *w, struct transfer *t, uint32_t k, size_t seg)
 
 	if ((total = window_gso_total(w, k, seg)) > 0) {
 		count(w, TFTP_SHM_C_SYS_SENDMSG, 1);
-		r = sock_send_gso(t->sock, w->siov[0].iov_base, total,
-		    (uint16_t)seg);
+		r = sock_send_gso(t->sock, w->wiov, w->wniov, (uint16_t)seg);
 		if (r == 0) {
 			w->gso = 1;
 			return (int)k;
@@ -332,8 +354,8 @@ send_batch(struct worker *w, struct transfer *t, uint32_t k, size_t seg)
 	for (done = 0; done < k; done += (uint32_t)n) {
 		if (k - done == 1 || w->nbatch == 1) {
 			count(w, TFTP_SHM_C_SYS_SENDTO, 1);
-			n = send(t->sock, w->siov[done].iov_base,
-			    w->siov[done].iov_len, 0) < 0 ? -1 : 1;
+			n = sendmsg(t->sock, &w->smsg[done].msg_hdr, 0) < 0 ?
+			    -1 : 1;
 		} else {
 			count(w, TFTP_SHM_C_SYS_SENDMMSG, 1);
 			n = sendmmsg(t->sock, w->smsg + done, k - done <

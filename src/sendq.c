@@ -5,6 +5,7 @@
  * caller for messages with a destination of their own.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "sendq.h"
@@ -29,15 +30,26 @@ sendq_add(struct sendq *q, int fd, const struct sockaddr *peer,
     socklen_t plen, const struct sockaddr *local, void *buf, size_t len,
     const struct sendq_tag *tag)
 {
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+	sendq_addv(q, fd, peer, plen, local, &iov, 1, tag);
+}
+
+void
+sendq_addv(struct sendq *q, int fd, const struct sockaddr *peer,
+    socklen_t plen, const struct sockaddr *local, const struct iovec *iov,
+    int niov, const struct sendq_tag *tag)
+{
 	struct msghdr *mh = &q->msg[q->n].msg_hdr;
 
 	q->fd = fd;
-	q->iov[q->n] = (struct iovec){ .iov_base = buf, .iov_len = len };
+	q->iov[q->n] = iov[0];
 	*mh = (struct msghdr){
 		.msg_name = (void *)peer,
 		.msg_namelen = plen,
-		.msg_iov = &q->iov[q->n],
-		.msg_iovlen = 1,
+		.msg_iov = niov == 1 ? &q->iov[q->n] :
+		    (struct iovec *)(uintptr_t)iov,
+		.msg_iovlen = (size_t)niov,
 	};
 	sock_msg_control(mh, q->cm[q->n].buf, local, tag->seg);
 	q->tag[q->n] = *tag;

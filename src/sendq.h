@@ -55,6 +55,14 @@ void		 sendq_add(struct sendq *q, int fd, const struct sockaddr *peer,
 		    socklen_t plen, const struct sockaddr *local, void *buf,
 		    size_t len, const struct sendq_tag *tag);
 /*
+ * The same for the bytes of iov[0 .. niov-1]: one iovec is copied, the
+ * array of several must stay put until the flush like the bytes.
+ */
+void		 sendq_addv(struct sendq *q, int fd, const struct sockaddr *peer,
+		    socklen_t plen, const struct sockaddr *local,
+		    const struct iovec *iov, int niov,
+		    const struct sendq_tag *tag);
+/*
  * Send what is queued, in order, with as few sendmmsg() calls as the
  * kernel allows.  A message refused for a full socket buffer (EAGAIN,
  * ENOBUFS) stops the flush: it and every later one get that error.  Any

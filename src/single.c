@@ -229,16 +229,17 @@ single_send_window(struct worker *w, struct transfer *t, uint64_t first,
 			tag.npkt = tag.nblk = k;
 			tag.bytes = total - (size_t)k * TFTP_HDR_LEN;
 			tag.seg = (uint16_t)seg;
-			sendq_add(&w->sq, t->sock, peer, t->ri.peerlen, local,
-			    w->siov[0].iov_base, total, &tag);
+			sendq_addv(&w->sq, t->sock, peer, t->ri.peerlen,
+			    local, w->wiov, w->wniov, &tag);
 		} else {
 			for (i = 0; i < k; i++) {
 				tag.first = first + i;
 				tag.npkt = tag.nblk = 1;
 				tag.bytes = w->siov[i].iov_len - TFTP_HDR_LEN;
-				sendq_add(&w->sq, t->sock, peer,
-				    t->ri.peerlen, local, w->siov[i].iov_base,
-				    w->siov[i].iov_len, &tag);
+				sendq_addv(&w->sq, t->sock, peer,
+				    t->ri.peerlen, local,
+				    w->smsg[i].msg_hdr.msg_iov,
+				    (int)w->smsg[i].msg_hdr.msg_iovlen, &tag);
 			}
 		}
 		t->queued = true;
@@ -288,7 +289,16 @@ single_flush(struct worker *w)
 		}
 		if (t == NULL || tag->nblk == 0)
 			continue;
-		if (err == -EAGAIN || err == -ENOBUFS) {
+		/*
+		 * EFAULT: the transfer's mapped file lost pages under the
+		 * window (it was truncated).  Its windows are read from now
+		 * on, starting again with this one as soon as the socket
+		 * can take it.
+		 */
+		if (err == -EFAULT && t->map_tried)
+			window_unmap(t);
+		if (err == -EAGAIN || err == -ENOBUFS ||
+		    (err == -EFAULT && t->map_tried)) {
 			if (t->pend_count == 0 && t->win_end > tag->first) {
 				t->pend_first = tag->first;
 				t->pend_count = (uint32_t)(t->win_end -

@@ -548,21 +548,24 @@ sock_msg_control(struct msghdr *msg, void *cbuf, const struct sockaddr *local,
 	msg->msg_controllen = len;
 }
 
-/* One sendmsg() of buf with the control messages of sock_msg_control(). */
+/*
+ * One sendmsg() of iov[0 .. niov-1] with the control messages of
+ * sock_msg_control().
+ */
 static int
-send_msg(int fd, const void *buf, size_t len, const struct sockaddr *peer,
-    socklen_t plen, const struct sockaddr *local, uint16_t seg)
+send_msgv(int fd, const struct iovec *iov, int niov,
+    const struct sockaddr *peer, socklen_t plen,
+    const struct sockaddr *local, uint16_t seg)
 {
 	union {
 		char buf[SOCK_SEND_CMSG_SPACE];
 		struct cmsghdr align;
 	} cm;
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr msg = {
 		.msg_name = (void *)peer,
 		.msg_namelen = plen,
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
+		.msg_iov = (struct iovec *)(uintptr_t)iov,
+		.msg_iovlen = (size_t)niov,
 	};
 
 	sock_msg_control(&msg, cm.buf, local, seg);
@@ -576,11 +579,14 @@ sock_send_from(int fd, const void *buf, size_t len,
     const struct sockaddr *peer, socklen_t plen,
     const struct sockaddr *local)
 {
-	return send_msg(fd, buf, len, peer, plen, local, 0);
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf,
+	    .iov_len = len };
+
+	return send_msgv(fd, &iov, 1, peer, plen, local, 0);
 }
 
 int
-sock_send_gso(int fd, const void *buf, size_t len, uint16_t seg)
+sock_send_gso(int fd, const struct iovec *iov, int niov, uint16_t seg)
 {
-	return send_msg(fd, buf, len, NULL, 0, NULL, seg);
+	return send_msgv(fd, iov, niov, NULL, 0, NULL, seg);
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "config.h"
 
@@ -100,12 +101,14 @@ int		 sock_send_from(int fd, const void *buf, size_t len,
 #define SOCK_GSO_MAX_SEG	32768u	/* larger: no gain, use sendmmsg */
 
 /*
- * Send len bytes of buf on the connected socket fd as datagrams of seg
- * bytes each (the last may be shorter) with one sendmsg() carrying a
- * UDP_SEGMENT control message.  The kernel sends all or none: 0 or
- * -errno; -EINVAL, -EIO or -ENOPROTOOPT mean no GSO here.
+ * Send the bytes of iov[0 .. niov-1] on the connected socket fd as
+ * datagrams of seg bytes each (the last may be shorter) with one
+ * sendmsg() carrying a UDP_SEGMENT control message.  The kernel sends
+ * all or none: 0 or -errno; -EINVAL, -EIO or -ENOPROTOOPT mean no GSO
+ * here, -EFAULT an iovec over memory the kernel could not read (a
+ * mapped file that shrank).
  */
-int		 sock_send_gso(int fd, const void *buf, size_t len,
+int		 sock_send_gso(int fd, const struct iovec *iov, int niov,
 		    uint16_t seg);
 
 #endif /* SOCK_H */

@@ -125,6 +125,7 @@ tx_release(struct worker *w, struct transfer *t)
 	(void)loop_timer_set(&w->loop, &t->timer, 0);
 	w->tp->end(w, t);
 	peertab_remove(&w->pt, t->slot);
+	window_unmap(t);	/* after end: nothing queued uses it */
 	/* A descriptor shared through the table goes back to it. */
 	if (t->fd >= 0) {
 		if (!fdcache_put(&w->fc, t->fd))

@@ -5,9 +5,24 @@
  * transfer's pool buffer, each header followed by its data read into
  * place (one preadv() for an octet window), and whether they can leave
  * as one UDP GSO send.  Both transports send windows built here.
+ *
+ * An octet file of WINDOW_MAP_MIN bytes or more is mapped read-only
+ * instead, at its first window, and its windows are sent from the page
+ * cache: the headers in the pool buffer, an iovec per header and per
+ * block pointing at the mapping, so the kernel's one copy into the
+ * socket buffer is the only one.  Our code never touches the mapping:
+ * a page the file lost to a truncation makes the send fail with EFAULT
+ * (the senders then drop the mapping with window_unmap() and read the
+ * window again, which finds the file short), not a SIGBUS.  The window
+ * holding the file's last byte is always read, never mapped, so a file
+ * that shrank ends its transfer with "File changed" even when its new
+ * end falls inside a page the mapping still shows (zeros past it).
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -18,6 +33,28 @@
 #include "worker_int.h"
 #include "xfer.h"
 
+/*
+ * Smaller files are read: S7's 1 KiB files (and anything a few windows
+ * long) would pay an mmap() and a munmap() for copies worth less.
+ */
+#define WINDOW_MAP_MIN	(256u << 10)
+/*
+ * At most this much of a file is mapped (windows past it are read): the
+ * address space every transfer of a worker may take stays bounded.
+ */
+#define WINDOW_MAP_MAX	((size_t)1 << (sizeof(void *) >= 8 ? 32 : 26))
+/* A mapped window in the pool buffer: the iovecs, then the headers. */
+#define MAP_IOV_BYTES	(2 * SOCK_GSO_MAX_SEGS * sizeof(struct iovec))
+
+_Static_assert(MAP_IOV_BYTES + SOCK_GSO_MAX_SEGS * TFTP_HDR_LEN <=
+    POOL_BUFSZ, "a mapped window's iovecs and headers fit a pool buffer");
+_Static_assert(2 * SOCK_GSO_MAX_SEGS <= IOV_MAX,
+    "a mapped GSO window stays within the kernel's UIO_MAXIOV");
+
+static bool	 window_mapped(struct transfer *t, uint64_t first, uint32_t k);
+static int	 window_map(struct transfer *t);
+static void	 fill_mapped(struct worker *w, struct transfer *t,
+		    uint64_t first, uint32_t k);
 static int	 fill_block(struct worker *w, struct transfer *t, uint64_t idx,
 		    uint8_t *buf, size_t *len);
 
@@ -56,10 +93,12 @@ window_fit(size_t seg)
 
 /*
  * Octet blocks first .. first + k - 1 are one contiguous range of the
- * file: read it with one preadv() into place after each block's header,
- * so a window costs one read.  Anything short of the whole range (EINTR,
- * a file that shrank) goes back to fill_block(), which knows what to make
- * of it.  Sets siov[0 .. k-1] to the packets.
+ * file: sent from the mapping when there is one for them, else read
+ * with one preadv() into place after each block's header, so a window
+ * costs one read.  Anything short of the whole range (EINTR, a file that
+ * shrank) goes back to fill_block(), which knows what to make of it.
+ * Sets siov[0 .. k-1] to the packets (header address, length), smsg[i]
+ * to packet i and wiov[0 .. wniov-1] to the whole window.
  */
 int
 window_fill(struct worker *w, struct transfer *t, uint64_t first,
@@ -71,7 +110,13 @@ window_fill(struct worker *w, struct transfer *t, uint64_t first,
 	ssize_t		 n;
 	int		 r;
 
+	if (window_mapped(t, first, k)) {
+		fill_mapped(w, t, first, k);
+		return 0;
+	}
 	for (i = 0; i < k; i++) {
+		w->smsg[i].msg_hdr.msg_iov = &w->siov[i];
+		w->smsg[i].msg_hdr.msg_iovlen = 1;
 		want = xfer_block_len(&t->x, first + i);
 		proto_build_data_hdr(t->buf + i * seg, TFTP_HDR_LEN,
 		    xfer_wire_block(&t->x, first + i));
@@ -93,7 +138,100 @@ window_fill(struct worker *w, struct transfer *t, uint64_t first,
 			w->siov[i].iov_len = len;
 		}
 	}
+	/* Back to back in the buffer: one iovec for a GSO send. */
+	for (i = 0, total = 0; i < k; i++)
+		total += w->siov[i].iov_len;
+	w->wone = (struct iovec){ .iov_base = t->buf, .iov_len = total };
+	w->wiov = &w->wone;
+	w->wniov = 1;
 	return 0;
+}
+
+/*
+ * Does the mapping (made now if not tried yet) hold blocks first ..
+ * first + k - 1, and not the file's last byte?
+ */
+static bool
+window_mapped(struct transfer *t, uint64_t first, uint32_t k)
+{
+	uint64_t end;
+
+	if (t->netascii || k == 0 || k > SOCK_GSO_MAX_SEGS)
+		return false;
+	if (t->map == NULL && (t->map_tried || window_map(t) < 0))
+		return false;
+	end = xfer_block_offset(&t->x, first + k - 1) +
+	    xfer_block_len(&t->x, first + k - 1);
+	return end < t->maplen;
+}
+
+/*
+ * Map the file's first size bytes (the size the transfer announced), at
+ * most WINDOW_MAP_MAX.  Tried once: a file too small, or a mapping the
+ * kernel refuses, is read as before.
+ */
+static int
+window_map(struct transfer *t)
+{
+	uint64_t size = xfer_params(&t->x)->size;
+	size_t len;
+	void *p;
+
+	t->map_tried = true;
+	if (size < WINDOW_MAP_MIN)
+		return -EFBIG;
+	len = size > WINDOW_MAP_MAX ? WINDOW_MAP_MAX : (size_t)size;
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, t->fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	t->map = p;
+	t->maplen = len;
+	return 0;
+}
+
+/* Release the transfer's mapping, if any; it is not made again. */
+void
+window_unmap(struct transfer *t)
+{
+	if (t->map == NULL)
+		return;
+	(void)munmap((void *)(uintptr_t)t->map, t->maplen);
+	t->map = NULL;
+	t->maplen = 0;
+}
+
+/*
+ * The window's iovecs and headers in the pool buffer, where they stay
+ * put until single_port's queue is flushed: header i and block i (in
+ * the mapping) make packet i, and all of them one GSO send.
+ */
+static void
+fill_mapped(struct worker *w, struct transfer *t, uint64_t first,
+    uint32_t k)
+{
+	struct iovec *iov = (struct iovec *)(void *)t->buf;
+	uint8_t *hdr = t->buf + MAP_IOV_BYTES;
+	uint64_t off = xfer_block_offset(&t->x, first);
+	size_t want;
+	uint32_t i;
+
+	for (i = 0; i < k; i++, hdr += TFTP_HDR_LEN) {
+		want = xfer_block_len(&t->x, first + i);
+		proto_build_data_hdr(hdr, TFTP_HDR_LEN,
+		    xfer_wire_block(&t->x, first + i));
+		iov[2 * i] = (struct iovec){ .iov_base = hdr,
+		    .iov_len = TFTP_HDR_LEN };
+		iov[2 * i + 1] = (struct iovec){
+		    .iov_base = (void *)((uintptr_t)t->map + off),
+		    .iov_len = want };
+		off += want;
+		w->siov[i] = (struct iovec){ .iov_base = hdr,
+		    .iov_len = TFTP_HDR_LEN + want };
+		w->smsg[i].msg_hdr.msg_iov = &iov[2 * i];
+		w->smsg[i].msg_hdr.msg_iovlen = 2;
+	}
+	w->wiov = iov;
+	w->wniov = (int)(2 * k);
 }
 
 /* The DATA packet of block idx: header, then the payload read into place. */

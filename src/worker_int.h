@@ -96,6 +96,16 @@ struct transfer {
 	struct loop_timer	 timer;
 	/* RRQ: its pool buffer, where its windows are laid out. */
 	uint8_t			*buf;
+	/*
+	 * RRQ in octet mode: a read-only shared mapping of the file's first
+	 * maplen bytes (window.c), or NULL.  Only the kernel reads it, as
+	 * sendmsg() data: no code of ours dereferences it, so a page gone
+	 * past a truncated end is an EFAULT, never a SIGBUS.  map_tried: a
+	 * mapping was made (or failed, or was dropped) and is not tried again.
+	 */
+	const void		*map;
+	size_t			 maplen;
+	bool			 map_tried;
 	/* A window cut short by a full socket buffer, resumed on EPOLLOUT. */
 	uint64_t		 pend_first;
 	uint32_t		 pend_count;
@@ -302,6 +312,14 @@ struct worker {
 	int			 gso;	/* 1 works, -1 off, 0 not tried */
 	struct mmsghdr		 smsg[SOCK_GSO_MAX_SEGS];
 	struct iovec		 siov[SOCK_GSO_MAX_SEGS];
+	/*
+	 * The window window_fill() made, as one iovec list for a GSO send
+	 * (wiov[0 .. wniov-1]); smsg[i] describes packet i.  With a mapping
+	 * the lists live in the transfer's buffer (see window.c).
+	 */
+	struct iovec		 wone;
+	struct iovec		*wiov;
+	int			 wniov;
 
 	/* How the transfers' packets travel, by single_port at start. */
 	const struct transport	*tp;
@@ -421,6 +439,7 @@ size_t		 window_gso_total(const struct worker *w, uint32_t k,
 		    size_t seg);
 bool		 window_gso_refused(struct worker *w, int err);
 uint32_t	 window_fit(size_t seg);
+void		 window_unmap(struct transfer *t);
 
 /*
  * wremap.c: the remap rules.  update: compile the published rules if

@@ -23,7 +23,9 @@
 #include <netinet/udp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "sendq.h"
@@ -317,6 +319,70 @@ test_gso(void **state)
 	expect_dgram(ra, after, sizeof(after));
 	expect_none(ra);
 
+	close(tx);
+	close(ra);
+}
+
+/*
+ * A window as the mapped path lays it out: an iovec list alternating
+ * 4-byte headers and blocks kept elsewhere, whose array stays put until
+ * the flush, goes out as one GSO message of header+block datagrams.  A
+ * block over a page that is gone (here: unmapped; in the daemon: past a
+ * truncated end) fails that message alone with EFAULT, no signal.
+ */
+static void
+test_gso_iov(void **state)
+{
+	struct sockaddr_in a;
+	struct sendq_tag tag;
+	struct iovec iov[6], bad[2];
+	char hdr[3][4], data[3][96], want[100];
+	long pagesz = sysconf(_SC_PAGESIZE);
+	void *gone;
+	int tx, ra, i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		memset(hdr[i], 'A' + i, sizeof(hdr[i]));
+		memset(data[i], 'a' + i, sizeof(data[i]));
+		iov[2 * i] = (struct iovec){ hdr[i], sizeof(hdr[i]) };
+		iov[2 * i + 1] = (struct iovec){ data[i],
+		    i < 2 ? sizeof(data[i]) : 40 };
+	}
+	gone = mmap(NULL, (size_t)pagesz, PROT_READ, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0);
+	assert_true(gone != MAP_FAILED);
+	assert_int_equal(munmap(gone, (size_t)pagesz), 0);
+	bad[0] = iov[0];
+	bad[1] = (struct iovec){ gone, 96 };
+	tx = udp4("0.0.0.0", &(struct sockaddr_in){ 0 });
+	ra = udp4("127.0.0.1", &a);
+
+	sendq_init(&q);
+	tag = tag_of(1, gso_works(AF_INET) ? 100 : 0);
+	tag.npkt = 3;
+	if (tag.seg != 0)
+		sendq_addv(&q, tx, (struct sockaddr *)&a, sizeof(a), NULL,
+		    iov, 6, &tag);
+	else
+		for (i = 0; i < 3; i++)
+			sendq_addv(&q, tx, (struct sockaddr *)&a, sizeof(a),
+			    NULL, &iov[2 * i], 2, &tag);
+	tag = tag_of(2, 0);
+	sendq_addv(&q, tx, (struct sockaddr *)&a, sizeof(a), NULL, bad, 2,
+	    &tag);
+	add_str(&q, tx, &a, sizeof(a), NULL, "after", 3);
+	sendq_flush(&q, SENDQ_MAX);
+
+	for (i = 0; i < 3; i++) {
+		memcpy(want, hdr[i], 4);
+		memcpy(want + 4, data[i], 96);
+		expect_dgram(ra, want, i < 2 ? 100 : 44);
+	}
+	/* The bad message follows the window's one (GSO) or three. */
+	assert_int_equal(q.err[gso_works(AF_INET) ? 1 : 3], -EFAULT);
+	expect_str(ra, "after");
+	expect_none(ra);
 	close(tx);
 	close(ra);
 }
@@ -704,6 +770,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_receivers),
 		cmocka_unit_test(test_gso),
+		cmocka_unit_test(test_gso_iov),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_room),

@@ -145,6 +145,7 @@ static struct {
 	uint32_t		 src_hi;
 	int			 verbose;
 	bool			 gro;		/* UDP_GRO on windowed reads */
+	int			 rcvbuf_default;	/* net.core.rmem_default */
 	/* state */
 	struct file		*files;
 	unsigned		 nfiles;
@@ -554,7 +555,12 @@ open_socket(unsigned slot)
 	    0);
 	if (fd < 0)
 		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+	/*
+	 * The kernel doubles what it is given; a new socket already has
+	 * rmem_default.  Lock-step sessions need less: no syscall for them.
+	 */
+	if (rcv > g.rcvbuf_default / 2 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	/*
 	 * A window the server sent as one GSO train then arrives as one
@@ -1154,11 +1160,17 @@ static void
 on_readable(struct session *s)
 {
 	int fd = s->fd;
+	/*
+	 * In lock-step one datagram is due per wake: asking for more costs
+	 * the kernel a second, empty receive every time.  Anything else
+	 * queued wakes epoll again.
+	 */
+	unsigned vlen = s->window > 1 ? RECV_BATCH : 1;
 
 	for (int round = 0; round < RECV_ROUNDS; round++) {
 		int n, i;
 
-		for (i = 0; i < RECV_BATCH; i++) {
+		for (i = 0; i < (int)vlen; i++) {
 			rmsgs[i].msg_hdr.msg_name = &raddrs[i];
 			rmsgs[i].msg_hdr.msg_namelen = sizeof(raddrs[i]);
 			if (g.gro) {
@@ -1167,7 +1179,7 @@ on_readable(struct session *s)
 				    sizeof(rctl[i].buf);
 			}
 		}
-		n = recvmmsg(fd, rmsgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, rmsgs, vlen, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
@@ -1185,7 +1197,7 @@ on_readable(struct session *s)
 			    &rmsgs[i], &raddrs[i]))
 				return;
 		}
-		if (n < RECV_BATCH)
+		if (n < RECV_BATCH)	/* the queue is empty (or lock-step) */
 			return;
 	}
 }
@@ -1588,6 +1600,16 @@ main(int argc, char **argv)
 	crc_select();
 	parse_args(argc, argv);
 	raise_nofile(g.sessions + 64);
+	{
+		FILE *fp = fopen("/proc/sys/net/core/rmem_default", "re");
+
+		/* Unknown: set it on every socket, as if the default were 0. */
+		if (!fp || fscanf(fp, "%d", &g.rcvbuf_default) != 1 ||
+		    g.rcvbuf_default < 0)
+			g.rcvbuf_default = 0;
+		if (fp)
+			fclose(fp);
+	}
 
 	rbufs = malloc((size_t)RECV_BATCH * RECV_BUFSZ);
 	g.ss = calloc(g.sessions, sizeof(*g.ss));

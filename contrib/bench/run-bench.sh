@@ -26,7 +26,7 @@ SERVER_CPU=0
 CLIENT_CPU=1
 PORT_BASE=16900
 MAX_TIME=900
-LIMIT_SIZES="1472 65468"
+LIMIT_SIZES="1472 65468 gro1472"
 WORKDIR=""
 KEEP=0
 RESULTS=""
@@ -46,7 +46,8 @@ usage: $0 [options]
                       skipped); snowowl-sp is the daemon with
                       single_port = yes in its [transfer] section
   --snowowl PATH      the daemon (default \$SNOWOWL_TFTPD, $TOP/src/snowowl-tftpd,
-                      then PATH); extra flags in \$SNOWOWL_ARGS (--workers 1)
+                      then PATH); extra flags in \$SNOWOWL_ARGS (--workers 1),
+                      tftpbench's in \$TFTPBENCH_ARGS (say --no-gro)
   --snowowl-b PATH    a second build of the daemon, run as server snowowl-b
                       with snowowl's empty file and flags, side by side: what
                       a change costs (adds snowowl-b to the servers)
@@ -223,7 +224,7 @@ run_one() {	# SERVER SCENARIO ROUND
 	c0=$(cpu_ns "$s")
 	# shellcheck disable=SC2086
 	line=$(taskset -c "$SC_CPU" "$BENCH" -r "$ROOT" -s "$s" -S "$sc" \
-	    --max-time "$MAX_TIME" "$(addr_of "$s")" $SC_ARGS \
+	    --max-time "$MAX_TIME" ${TFTPBENCH_ARGS:-} "$(addr_of "$s")" $SC_ARGS \
 	    2>> "$LOGS/tftpbench.err") || rc=$?
 	sleep 0.3	# let forked children finish and be accounted
 	c1=$(cpu_ns "$s")
@@ -256,7 +257,9 @@ nsrv=${#srv_list[@]}
 for ((r = 1; r <= ROUNDS; r++)); do
 	note "round $r of $ROUNDS"
 	for sz in $LIMIT_SIZES; do
-		"$PROBE" -s "$sz" -t 2 --rx-cpu "$SERVER_CPU" --tx-cpu "$CLIENT_CPU" |
+		# groN: GSO super-packets to a UDP_GRO receiver.
+		case $sz in gro*) pa=(--gro -s "${sz#gro}") ;; *) pa=(-s "$sz") ;; esac
+		"$PROBE" "${pa[@]}" -t 2 --rx-cpu "$SERVER_CPU" --tx-cpu "$CLIENT_CPU" |
 		    sed "s/\$/ round=$r/" >> "$OUT" || note "udpprobe failed"
 	done
 	# The round trip every window and its ACK pay: across the CPUs, and
@@ -321,7 +324,7 @@ function fmt(v) { return v >= 100 ? sprintf("%.0f", v) : v >= 10 ? sprintf("%.1f
 	if (sv == "limit") {
 		k = "limit" SUBSEP sc; cnt[k]++
 		val[k, cnt[k]] = fld($0, sc ~ /^rtt/ ? "rtt_p50_us" : "mbps") + 0
-		if (sc ~ /^udp/) { k = "limitcpu" SUBSEP sc; cnt[k]++; val[k, cnt[k]] = fld($0, "tx_cpu_s_per_gb") + 0 }
+		if (sc ~ /^(udp|gro)/) { k = "limitcpu" SUBSEP sc; cnt[k]++; val[k, cnt[k]] = fld($0, "tx_cpu_s_per_gb") + 0 }
 		next
 	}
 	m = metric[sc]
@@ -379,9 +382,12 @@ END {
 	for (i = 1; i <= ns; i++) row(order[i], "rate")
 	nl = split(limits, lz, " ")
 	for (i = 1; i <= nl; i++) {
-		k = "limit" SUBSEP "udp" lz[i]
+		# "gro1472": GSO sends to a UDP_GRO receiver; "1472": plain.
+		ln[i] = lz[i] ~ /^gro/ ? lz[i] : "udp" lz[i]
+		ld[i] = lz[i] ~ /^gro/ ? substr(lz[i], 4) "-byte datagrams in GSO sends, UDP_GRO receiver" : lz[i] "-byte datagrams"
+		k = "limit" SUBSEP ln[i]
 		if (cnt[k]) {
-			line = "| limit udp" lz[i] " | MB/s | " fmt(median(k)) " (loopback UDP, " lz[i] "-byte datagrams, 1 socket) |"
+			line = "| limit " ln[i] " | MB/s | " fmt(median(k)) " (loopback UDP, " ld[i] ", 1 socket) |"
 			for (j = 2; j <= nv; j++) line = line " |"
 			print line
 		}
@@ -400,9 +406,9 @@ END {
 	print hdr; print sep
 	for (i = 1; i <= ns; i++) row(order[i], "cpu")
 	for (i = 1; i <= nl; i++) {
-		k = "limitcpu" SUBSEP "udp" lz[i]
+		k = "limitcpu" SUBSEP ln[i]
 		if (cnt[k]) {
-			line = "| limit udp" lz[i] " | CPU-s/GB | " fmt(median(k)) " (the sender of the limit row, from memory) |"
+			line = "| limit " ln[i] " | CPU-s/GB | " fmt(median(k)) " (the sender of the limit row, from memory) |"
 			for (j = 2; j <= nv; j++) line = line " |"
 			print line
 		}

@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -41,7 +42,17 @@
 #define SESSIONS_MAX	5000
 #define RECV_BATCH	64		/* datagrams per recvmmsg */
 #define RECV_ROUNDS	4		/* recvmmsg per session per wake */
-#define RECV_BUFSZ	(TFTP_PKT_MAX + 1)	/* +1: notice oversized DATA */
+/*
+ * Any UDP payload fits, so an oversized DATA is noticed, and so does a
+ * read that UDP_GRO coalesced (at most 64 KiB less the headers).
+ */
+#define RECV_BUFSZ	65536
+#ifndef UDP_GRO
+#define UDP_GRO		104	/* linux/udp.h */
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP		17
+#endif
 #define SEND_BATCH	64		/* DATA per sendmmsg (uploads) */
 #define MAX_EVENTS	256
 #define REQ_BUFSZ	1024
@@ -133,6 +144,8 @@ static struct {
 	uint32_t		 src_lo;	/* host order; 0: any */
 	uint32_t		 src_hi;
 	int			 verbose;
+	bool			 gro;		/* UDP_GRO on windowed reads */
+	int			 rcvbuf_default;	/* net.core.rmem_default */
 	/* state */
 	struct file		*files;
 	unsigned		 nfiles;
@@ -168,6 +181,10 @@ static uint8_t *rbufs;			/* RECV_BATCH x RECV_BUFSZ */
 static struct mmsghdr rmsgs[RECV_BATCH];
 static struct iovec riovs[RECV_BATCH];
 static struct sockaddr_storage raddrs[RECV_BATCH];
+static union {
+	char		buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr	align;
+} rctl[RECV_BATCH];
 
 /* ---- CRC-32C (Castagnoli), with the SSE 4.2 instruction when present. */
 
@@ -538,8 +555,24 @@ open_socket(unsigned slot)
 	    0);
 	if (fd < 0)
 		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+	/*
+	 * The kernel doubles what it is given; a new socket already has
+	 * rmem_default.  Lock-step sessions need less: no syscall for them.
+	 */
+	if (rcv > g.rcvbuf_default / 2 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	/*
+	 * A window the server sent as one GSO train then arrives as one
+	 * read instead of one per block.  A kernel without UDP_GRO (before
+	 * 5.0) refuses it: every datagram then arrives alone, as with
+	 * --no-gro.
+	 */
+	if (g.gro) {
+		int on = 1;
+
+		(void)setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on));
+	}
 	if (g.src_lo && !g.port_lo) {
 		struct sockaddr_storage a;
 		socklen_t alen;
@@ -1068,19 +1101,85 @@ on_packet(struct session *s, const uint8_t *p, size_t len,
 	}
 }
 
+/*
+ * The segment size of a read UDP_GRO coalesced (its cmsg), or 0: the read
+ * is one datagram (no GRO, or a datagram that came alone).
+ */
+static size_t
+gro_segment(struct msghdr *h)
+{
+	struct cmsghdr *c;
+	int v;
+
+	for (c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO ||
+		    c->cmsg_len < CMSG_LEN(sizeof(v)))
+			continue;
+		memcpy(&v, CMSG_DATA(c), sizeof(v));
+		return v > 0 ? (size_t)v : 0;
+	}
+	return 0;
+}
+
+/*
+ * One read: a datagram, or with UDP_GRO several of seg bytes each, all
+ * but the last (which may be short: the last block of the file).  Each is
+ * handled as if it had come alone.  False when the session ended.
+ */
+static bool
+on_read(struct session *s, int fd, const uint8_t *p, struct mmsghdr *m,
+    const struct sockaddr_storage *from)
+{
+	size_t len = m->msg_len, seg = 0, off;
+	socklen_t fromlen = m->msg_hdr.msg_namelen;
+
+	if (g.gro)
+		seg = gro_segment(&m->msg_hdr);
+	if (seg == 0 || seg >= len) {
+		on_packet(s, p, len, from, fromlen);
+		return s->fd == fd;
+	}
+	/*
+	 * Cut short (it cannot be with RECV_BUFSZ, but if it were): the
+	 * partial last segment would pass for a short, final block.  Drop
+	 * it; the gap is then reported and the server sends it again.
+	 */
+	if (m->msg_hdr.msg_flags & MSG_TRUNC)
+		len -= len % seg;
+	for (off = 0; off < len; off += seg) {
+		on_packet(s, p + off, len - off < seg ? len - off : seg, from,
+		    fromlen);
+		/* The session ended (and maybe restarted). */
+		if (s->fd != fd)
+			return false;
+	}
+	return true;
+}
+
 static void
 on_readable(struct session *s)
 {
 	int fd = s->fd;
+	/*
+	 * In lock-step one datagram is due per wake: asking for more costs
+	 * the kernel a second, empty receive every time.  Anything else
+	 * queued wakes epoll again.
+	 */
+	unsigned vlen = s->window > 1 ? RECV_BATCH : 1;
 
 	for (int round = 0; round < RECV_ROUNDS; round++) {
 		int n, i;
 
-		for (i = 0; i < RECV_BATCH; i++) {
+		for (i = 0; i < (int)vlen; i++) {
 			rmsgs[i].msg_hdr.msg_name = &raddrs[i];
 			rmsgs[i].msg_hdr.msg_namelen = sizeof(raddrs[i]);
+			if (g.gro) {
+				rmsgs[i].msg_hdr.msg_control = rctl[i].buf;
+				rmsgs[i].msg_hdr.msg_controllen =
+				    sizeof(rctl[i].buf);
+			}
 		}
-		n = recvmmsg(fd, rmsgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, rmsgs, vlen, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
@@ -1093,14 +1192,12 @@ on_readable(struct session *s)
 			return;
 		}
 		for (i = 0; i < n; i++) {
-			on_packet(s, rbufs + (size_t)i * RECV_BUFSZ,
-			    rmsgs[i].msg_len, &raddrs[i],
-			    rmsgs[i].msg_hdr.msg_namelen);
-			/* The session ended (and maybe restarted). */
-			if (s->fd != fd)
+			/* False: the session ended (and maybe restarted). */
+			if (!on_read(s, fd, rbufs + (size_t)i * RECV_BUFSZ,
+			    &rmsgs[i], &raddrs[i]))
 				return;
 		}
-		if (n < RECV_BATCH)
+		if (n < RECV_BATCH)	/* the queue is empty (or lock-step) */
 			return;
 	}
 }
@@ -1310,6 +1407,9 @@ usage(FILE *fp)
 "      --max-time S      stop after S seconds; unfinished = failed\n"
 "  -s, --server NAME     label for the result line\n"
 "  -S, --scenario NAME   label for the result line\n"
+"      --no-gro          read every datagram alone (default: windowed\n"
+"                        downloads read with UDP_GRO, a server's GSO\n"
+"                        window in one read, split by its segment size)\n"
 "  -v, --verbose         report every failed session on stderr\n", fp);
 }
 
@@ -1333,6 +1433,7 @@ parse_args(int argc, char **argv)
 		{ "port-range", required_argument, NULL, 6 },
 		{ "max-time", required_argument, NULL, 7 },
 		{ "sources", required_argument, NULL, 8 },
+		{ "no-gro", no_argument, NULL, 9 },
 		{ "server", required_argument, NULL, 's' },
 		{ "scenario", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -1340,6 +1441,7 @@ parse_args(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t rto_ms = 0;
+	bool no_gro = false;
 	int c;
 
 	g.sessions = 1;
@@ -1435,6 +1537,9 @@ parse_args(int argc, char **argv)
 			g.src_hi = ntohl(hi4.s_addr);
 			break;
 		}
+		case 9:
+			no_gro = true;
+			break;
 		case 's':
 			g.label = optarg;
 			break;
@@ -1473,6 +1578,12 @@ parse_args(int argc, char **argv)
 		default_ports();
 	if (!rto_ms)
 		rto_ms = g.timeout ? g.timeout * 1000u : 1000;
+	/*
+	 * GRO only where a server may send more than one datagram before
+	 * we answer: windowed downloads.  In lock-step it has nothing to
+	 * coalesce and would cost a setsockopt per session.
+	 */
+	g.gro = !no_gro && !g.put && g.window > 1;
 	g.rto_ns = rto_ms * 1000000u;
 }
 
@@ -1489,6 +1600,16 @@ main(int argc, char **argv)
 	crc_select();
 	parse_args(argc, argv);
 	raise_nofile(g.sessions + 64);
+	{
+		FILE *fp = fopen("/proc/sys/net/core/rmem_default", "re");
+
+		/* Unknown: set it on every socket, as if the default were 0. */
+		if (!fp || fscanf(fp, "%d", &g.rcvbuf_default) != 1 ||
+		    g.rcvbuf_default < 0)
+			g.rcvbuf_default = 0;
+		if (fp)
+			fclose(fp);
+	}
 
 	rbufs = malloc((size_t)RECV_BATCH * RECV_BUFSZ);
 	g.ss = calloc(g.sessions, sizeof(*g.ss));

@@ -11,6 +11,15 @@
  * from memory it already holds, with no file read and no protocol.
  * Prints one key=value line in the format of tftpbench (server=limit).
  *
+ * --gro measures the same with the kernel's batching on both sides: the
+ * sender hands the kernel super-packets of --segs datagrams of SIZE each
+ * (UDP GSO, UDP_SEGMENT, as snowowl-tftpd sends a window) and the
+ * receiver takes them with UDP_GRO on, so one read brings many
+ * datagrams (counted from the segment size in the UDP_GRO cmsg).  That
+ * is the ceiling for a server that sends GSO windows to a client that
+ * reads with GRO; plain send/recv of single datagrams is not (a server
+ * sending GSO windows already passes it).  Printed as scenario=groSIZE.
+ *
  * --rtt instead bounces one datagram of SIZE between the two CPUs, one
  * at a time, and prints the median and 99th percentile round trip: the
  * floor of every stop-and-wait exchange (a TFTP window and its ACK) on
@@ -31,6 +40,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -41,6 +51,20 @@
 #define BATCH_MAX	256
 #define SIZE_MAX_DGRAM	65507
 #define END_MARK	1	/* a 1-byte datagram ends the run */
+#define GSO_MAX_BYTES	65000	/* payload of one GSO send, as the server's */
+#define GSO_MAX_SEGS	64	/* the kernel's UDP_MAX_SEGMENTS (older ones) */
+#define GRO_BATCH	32	/* coalesced reads per recvmmsg */
+#define GRO_BUFSZ	65536	/* one coalesced read: any UDP payload */
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT	103	/* linux/udp.h */
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO		104
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP		17
+#endif
 
 struct rxresult {
 	uint64_t	bytes;
@@ -136,6 +160,81 @@ rtt_probe(int tx, pid_t pid, size_t size, long secs)
 	return 0;
 }
 
+/*
+ * --gro: read coalesced datagrams; each read is msg_len bytes in segments
+ * of the size the UDP_GRO cmsg gives (all of it when there is none: a
+ * datagram that came alone).  The last segment may be short.
+ */
+static void __attribute__((noreturn))
+receiver_gro(int fd, int out)
+{
+	static struct mmsghdr m[GRO_BATCH];
+	static struct iovec iov[GRO_BATCH];
+	static union {
+		char		buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	align;
+	} ctl[GRO_BATCH];
+	struct rxresult r = { 0, 0, 0, 0 };
+	uint8_t *buf = malloc((size_t)GRO_BATCH * GRO_BUFSZ);
+	bool end = false;
+	int on = 1;
+
+	if (!buf)
+		die("malloc");
+	if (setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) < 0)
+		die("setsockopt UDP_GRO");
+	for (int i = 0; i < GRO_BATCH; i++) {
+		iov[i].iov_base = buf + (size_t)i * GRO_BUFSZ;
+		iov[i].iov_len = GRO_BUFSZ;
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (!end) {
+		uint64_t now;
+		int n;
+
+		for (int i = 0; i < GRO_BATCH; i++) {
+			m[i].msg_hdr.msg_control = ctl[i].buf;
+			m[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
+		}
+		n = recvmmsg(fd, m, GRO_BATCH, MSG_WAITFORONE, NULL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("recvmmsg");
+		}
+		now = bench_mono_ns();
+		for (int i = 0; i < n; i++) {
+			struct msghdr *h = &m[i].msg_hdr;
+			size_t len = m[i].msg_len, seg = len;
+
+			if (len == END_MARK) {
+				end = true;
+				continue;
+			}
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c;
+			    c = CMSG_NXTHDR(h, c)) {
+				int v;
+
+				if (c->cmsg_level != SOL_UDP ||
+				    c->cmsg_type != UDP_GRO)
+					continue;
+				memcpy(&v, CMSG_DATA(c), sizeof(v));
+				if (v > 0)
+					seg = (size_t)v;
+			}
+			if (!r.first_ns)
+				r.first_ns = now;
+			r.last_ns = now;
+			r.bytes += len;
+			r.pkts += seg ? (len + seg - 1) / seg : 1;
+		}
+	}
+	if (write(out, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		die("write");
+	_exit(0);
+}
+
 static void __attribute__((noreturn))
 receiver(int fd, int out, size_t size)
 {
@@ -193,18 +292,22 @@ main(int argc, char **argv)
 		{ "tx-cpu", required_argument, NULL, 'x' },
 		{ "rcvbuf", required_argument, NULL, 'k' },
 		{ "rtt", no_argument, NULL, 'R' },
+		{ "gro", no_argument, NULL, 'G' },
+		{ "segs", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t size = 1472;
 	long secs = 2, batch = 64, rxcpu = 0, txcpu = 1, rcvkb = 4096;
+	long segs = 0;		/* --gro: datagrams per GSO send; 0: most */
 	struct sockaddr_in a;
 	socklen_t alen = sizeof(a);
 	struct rxresult r;
 	uint64_t t0, t1, sent = 0;
 	uint8_t *payload, mark = 0;
 	int rx, tx, p[2], c, status;
-	bool rtt = false;
+	bool rtt = false, gro = false;
+	size_t unit;		/* bytes of one sendmmsg entry */
 	pid_t pid;
 	double dur, cpu0, cpu1;
 
@@ -231,14 +334,46 @@ main(int argc, char **argv)
 		case 'R':
 			rtt = true;
 			break;
+		case 'G':
+			gro = true;
+			break;
+		case 'g':
+			segs = num(optarg, 1, GSO_MAX_SEGS, "segs");
+			break;
 		default:
 			fprintf(c == 'h' ? stdout : stderr,
 			    "usage: udpprobe [-s SIZE] [-t SECONDS] [-b BATCH]"
-			    " [--rx-cpu N] [--tx-cpu N] [--rcvbuf KB] [--rtt]\n"
-			    "  -1 as a CPU leaves that side unpinned\n");
+			    " [--rx-cpu N] [--tx-cpu N] [--rcvbuf KB]\n"
+			    "                [--rtt | --gro [--segs N]]\n"
+			    "  -1 as a CPU leaves that side unpinned\n"
+			    "  --gro: send UDP GSO super-packets of N datagrams"
+			    " of SIZE (default: as many\n"
+			    "  as fit in 65000 bytes, as snowowl-tftpd sends a"
+			    " window), receive with UDP_GRO\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
+
+	if (gro && rtt) {
+		fprintf(stderr, "udpprobe: --gro and --rtt do not mix\n");
+		return 2;
+	}
+	if (gro) {
+		long fit = (long)(GSO_MAX_BYTES / size);
+
+		if (fit > GSO_MAX_SEGS)
+			fit = GSO_MAX_SEGS;
+		if (!segs)
+			segs = fit;
+		if (segs < 1 || segs > fit) {
+			fprintf(stderr, "udpprobe: --segs: %ld datagrams of "
+			    "%zu bytes do not fit one GSO send (at most %ld)\n",
+			    segs, size, fit);
+			return 2;
+		}
+	} else
+		segs = 1;
+	unit = (size_t)segs * size;
 
 	rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -272,6 +407,8 @@ main(int argc, char **argv)
 		pin((int)rxcpu);
 		if (rtt)
 			echoer(rx);
+		if (gro)
+			receiver_gro(rx, p[1]);
 		receiver(rx, p[1], size);
 	}
 	close(p[1]);
@@ -280,11 +417,17 @@ main(int argc, char **argv)
 	if (rtt)
 		return rtt_probe(tx, pid, size, secs);
 
-	payload = calloc(1, size);
+	if (gro) {
+		int v = (int)size;
+
+		if (setsockopt(tx, SOL_UDP, UDP_SEGMENT, &v, sizeof(v)) < 0)
+			die("setsockopt UDP_SEGMENT");
+	}
+	payload = calloc(1, unit);
 	if (!payload)
 		die("calloc");
 	iov.iov_base = payload;
-	iov.iov_len = size;
+	iov.iov_len = unit;
 	for (int i = 0; i < batch; i++) {
 		m[i].msg_hdr.msg_iov = &iov;
 		m[i].msg_hdr.msg_iovlen = 1;
@@ -328,14 +471,20 @@ main(int argc, char **argv)
 	}
 	dur = r.last_ns > r.first_ns ? (double)(r.last_ns - r.first_ns) / 1e9 :
 	    0;
-	printf("server=limit scenario=udp%zu sessions_ok=1 sessions_failed=0"
+	/* sent and r.pkts count datagrams of SIZE, GSO segments included. */
+	sent *= (uint64_t)segs;
+	printf("server=limit scenario=%s%zu sessions_ok=1 sessions_failed=0"
 	    " bytes=%" PRIu64 " seconds=%.3f mbps=%.2f pps=%.0f"
-	    " sent_mbps=%.2f loss_pct=%.2f tx_cpu_s_per_gb=%.4f\n", size,
-	    r.bytes, dur,
+	    " sent_mbps=%.2f loss_pct=%.2f tx_cpu_s_per_gb=%.4f",
+	    gro ? "gro" : "udp", size, r.bytes, dur,
 	    dur > 0 ? (double)r.bytes / dur / 1e6 : 0,
 	    dur > 0 ? (double)r.pkts / dur : 0,
 	    (double)sent * (double)size / ((double)(t1 - t0) / 1e9) / 1e6,
-	    sent ? 100.0 * (double)(sent - r.pkts) / (double)sent : 0,
+	    sent && sent >= r.pkts ?
+	    100.0 * (double)(sent - r.pkts) / (double)sent : 0,
 	    r.bytes ? (cpu1 - cpu0) / ((double)r.bytes / 1e9) : 0);
+	if (gro)
+		printf(" gso_segs=%ld", segs);
+	putchar('\n');
 	return 0;
 }

@@ -222,7 +222,7 @@ else
 	BIG=$((100 << 20)); BIGDESC="100 MiB"
 	S5C=500; S6N=500; S6C=2000; S7C=20000
 	: "${STORM_CLIENTS:=1000}" "${STORM_SIZE:=$((32 << 20))}" "${WAN_MAX_TIME:=15}"
-	WAN1=$((1 << 20)); WAN16=$((8 << 20)); WAN64=$((32 << 20)); WANBIG=$((1 << 30))
+	WAN1=$((512 << 10)); WAN16=$((8 << 20)); WAN64=$((32 << 20)); WANBIG=$((1 << 30))
 fi
 hsize() {	# BYTES: as the table says it
 	if [ $(($1 % (1 << 30))) = 0 ]; then echo "$(($1 >> 30)) GiB"

@@ -626,6 +626,9 @@ function fmt(v) { return v >= 100 ? sprintf("%.0f", v) : v >= 10 ? sprintf("%.1f
 			add("p99" SUBSEP sc SUBSEP sv, fld($0, "lat_p99_ms") / 1000)
 		}
 		nfail[sc, sv] += fld($0, "sessions_failed") + 0
+		# What arrived intact, finished or not (a storm stopped by
+		# --storm-max-time still shows how far it got).
+		gbok[sc, sv] += (fld($0, "bytes") + fld($0, "partial_bytes")) / 1e9
 		nall[sc, sv] += fld($0, "sessions_failed") + fld($0, "sessions_ok")
 	}
 	crashes[sc, sv] += fld($0, "server_crashed") + 0
@@ -675,7 +678,8 @@ function row(sc, rk,   i, j, v, best, cell, line, k, hi) {
 		if (best != "" && best > 0) cell = cell sprintf(" (%.2fx)", v / best)
 		if (rk == "rate") cell = cell marks(sc, sv_list[i])
 		if (rk == "last") {
-			if (nfail[sc, sv_list[i]] > 0) cell = cell " **" nfail[sc, sv_list[i]] "/" nall[sc, sv_list[i]] " failed**"
+			if (nfail[sc, sv_list[i]] > 0) cell = cell " **" nfail[sc, sv_list[i]] "/" nall[sc, sv_list[i]] " failed**" \
+			    sprintf(" (%.2f GB intact)", gbok[sc, sv_list[i]])
 			else cell = cell " 0 failed"
 			cell = cell marks(sc, sv_list[i])
 		}

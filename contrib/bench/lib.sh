@@ -12,6 +12,7 @@
 #   SNOWOWL_B_CONF=FILE     lines appended to snowowl-b's file instead of
 #                           the limits-off lines (run-bench.sh --snowowl-b-conf)
 #   DNSMASQ_ADDR=A          dnsmasq's address (127.0.0.2; its port is 69)
+#   BENCH_ADDR=A            the others' address (127.0.0.1)
 #   BENCH_PIDS_MAX=N        each server's cgroup may hold N tasks at most
 #                           (a pids cgroup; forking servers under a flood)
 
@@ -23,6 +24,7 @@
 : "${BENCH_DEFAULT_LIMITS:=0}"
 : "${SNOWOWL_B_CONF:=}"
 : "${DNSMASQ_ADDR:=127.0.0.2}"
+: "${BENCH_ADDR:=127.0.0.1}"
 : "${BENCH_PIDS_MAX:=}"
 CGMODE=none
 CGBASE=""
@@ -65,12 +67,12 @@ have_server() {
 # (A pids cgroup too, when BENCH_PIDS_MAX is set: cgroup v1 keeps it apart.)
 addr_of() {
 	case "$1" in
-	snowowl) echo "127.0.0.1:$((PORT_BASE + 1))" ;;
-	tftp-hpa) echo "127.0.0.1:$((PORT_BASE + 2))" ;;
-	atftpd) echo "127.0.0.1:$((PORT_BASE + 3))" ;;
+	snowowl) echo "$BENCH_ADDR:$((PORT_BASE + 1))" ;;
+	tftp-hpa) echo "$BENCH_ADDR:$((PORT_BASE + 2))" ;;
+	atftpd) echo "$BENCH_ADDR:$((PORT_BASE + 3))" ;;
 	dnsmasq) echo "$DNSMASQ_ADDR:69" ;;
-	snowowl-sp) echo "127.0.0.1:$((PORT_BASE + 4))" ;;
-	snowowl-b) echo "127.0.0.1:$((PORT_BASE + 5))" ;;
+	snowowl-sp) echo "$BENCH_ADDR:$((PORT_BASE + 4))" ;;
+	snowowl-b) echo "$BENCH_ADDR:$((PORT_BASE + 5))" ;;
 	esac
 }
 
@@ -235,10 +237,12 @@ start_server() {	# NAME
 	[ -z "$NETNS" ] || pre=(ip netns exec "$NETNS")
 	echo "${pre[*]} ${cmd[*]}" > "$log"
 	# The shell joins the cgroup(s), then becomes the pinned server, so
-	# every child and thread is born inside them.
+	# every child and thread is born inside them.  It joins before it
+	# enters the namespace: `ip netns exec` mounts a sysfs of its own,
+	# without the cgroup tree.
 	# shellcheck disable=SC2016
-	"${pre[@]}" bash -c 'for d in $1; do echo $$ > "$d/cgroup.procs"; done
-		shift; exec taskset -c "$@"' -- "$cg" "$SERVER_CPU" \
+	bash -c 'for d in $1; do echo $$ > "$d/cgroup.procs"; done
+		shift; exec "$@"' -- "$cg" "${pre[@]}" taskset -c "$SERVER_CPU" \
 	    "${cmd[@]}" >> "$log" 2>&1 < /dev/null &
 	PID[$s]=$!
 }

@@ -164,6 +164,8 @@ static struct {
 	uint64_t		 failed;
 	uint64_t		 fails[F_NKINDS];
 	uint64_t		 bytes;
+	uint64_t		 partial;	/* verified prefixes cut by --max-time */
+	uint64_t		 last_ok;	/* ns: the last success ended */
 	uint64_t		 retrans;	/* our resends on timeout */
 	uint64_t		 dups;		/* duplicate DATA received */
 	uint64_t		 gaps;		/* gap ACKs sent */
@@ -431,6 +433,7 @@ session_end(struct session *s, bool ok)
 	if (ok) {
 		g.lat[g.ok] = g.now - s->t_start;
 		g.ok++;
+		g.last_ok = g.now;
 		g.bytes += s->f->size;
 	}
 	while (!g.stopping && g.started < g.count)
@@ -1371,6 +1374,19 @@ pct_ms(double p)
 	return (double)g.lat[r - 1] / 1e6;
 }
 
+/* A download stopped by --max-time: the bytes it got in order count as
+ * partial if they match the local copy's prefix, so that a run cut by
+ * its bound still yields a rate. */
+static void
+partial_count(const struct session *s)
+{
+	if (g.put || s->st == S_REQ || !s->f || s->bytes == 0 ||
+	    s->bytes > s->f->size)
+		return;
+	if (crc32c(0, s->f->data, (size_t)s->bytes) == s->crc)
+		g.partial += s->bytes;
+}
+
 static void
 fmt_range(char *buf, size_t sz, uint32_t lo, uint32_t hi)
 {
@@ -1674,6 +1690,7 @@ main(int argc, char **argv)
 			for (unsigned i = 0; i < g.sessions; i++) {
 				if (g.ss[i].st == S_IDLE)
 					continue;
+				partial_count(&g.ss[i]);
 				session_fail(&g.ss[i], F_TIMEOUT,
 				    "--max-time reached");
 				session_end(&g.ss[i], false);
@@ -1707,6 +1724,11 @@ main(int argc, char **argv)
 	    g.fb_timeout, g.retrans, g.dups, g.gaps);
 	for (int k = 0; k < F_NKINDS; k++)
 		printf(" fail_%s=%" PRIu64, failname[k], g.fails[k]);
+	/* Per-session times (one request per session: per client), and
+	 * what a run stopped by --max-time still got intact. */
+	printf(" lat_p90_ms=%.3f lat_max_ms=%.3f last_ok_s=%.3f"
+	    " partial_bytes=%" PRIu64, pct_ms(0.90), pct_ms(1.0),
+	    g.ok ? (double)(g.last_ok - t0) / 1e9 : 0, g.partial);
 	putchar('\n');
 	fflush(stdout);
 	for (unsigned i = 0; i < g.nfailmsg; i++)

@@ -148,6 +148,7 @@ struct srv {
 	struct stats	 st;
 	uint64_t	 next_tick;
 	unsigned	 npoolwait;
+	unsigned	 chain_cqes;	/* uring: window CQEs still to come */
 	/* gso */
 	int		 ep;
 	struct mmsghdr	 out[256];
@@ -887,6 +888,7 @@ u_send_window(struct srv *s, struct xfer *x, uint64_t first, uint32_t k)
 		e->user_data = UD(U_WIN, b->idx, 1);
 	}
 	b->pending = 1 + b->nmsg;
+	s->chain_cqes += b->pending;
 	x->busy = true;
 	x->inflight++;
 	s->st.pkts += k;
@@ -964,6 +966,7 @@ u_win_cqe(struct srv *s, struct wbuf *b, const struct io_uring_cqe *c)
 	 * is a packet lost, as on the wire: the timer resends. */
 	if (UD_G(c->user_data) == 0 && (c->res < 0 || (size_t)c->res != b->want))
 		b->failed = true;
+	s->chain_cqes--;
 	if (--b->pending > 0)
 		return;
 	x = &s->x[b->xslot];
@@ -1134,8 +1137,9 @@ u_pool_retry(struct srv *s, uint64_t now)
 static int
 u_run(struct srv *s)
 {
-	struct io_uring_cqe *cqes[256];
-	unsigned n, i;
+	struct io_uring_cqe *cqes[256], *cqe;
+	struct __kernel_timespec soon = { 0, 1000000 };
+	unsigned n, i, want;
 	bool rearm;
 	uint64_t now;
 	int r;
@@ -1147,12 +1151,27 @@ u_run(struct srv *s)
 			dump = 0;
 			print_stats(s);
 		}
-		r = io_uring_submit_and_wait(&s->ring, 1);
+		/*
+		 * A linked SENDMSG is issued as task work when the one
+		 * before it completes, and with DEFER_TASKRUN the kernel
+		 * runs that work only until wait_nr completions are there:
+		 * waiting for one would cost an io_uring_enter per link.
+		 * So wait for every window completion still to come (they
+		 * come at once from the page cache and loopback), bounded
+		 * by 1 ms in case one waits for socket space.
+		 */
+		want = s->chain_cqes > 0 ? s->chain_cqes : 1;
+		n = io_uring_sq_ready(&s->ring);	/* SUBMIT_ALL: all go */
+		if (want > 1)
+			r = io_uring_submit_and_wait_timeout(&s->ring, &cqe,
+			    want, &soon, NULL);
+		else
+			r = io_uring_submit_and_wait(&s->ring, 1);
 		s->st.enters++;
 		if (r < 0 && r != -EINTR && r != -ETIME && r != -EBUSY)
 			return r;
-		if (r > 0)
-			s->st.sqes += (uint64_t)r;
+		if (r >= 0 || r == -ETIME)
+			s->st.sqes += n;
 		rearm = false;
 		now = now_ns();
 		while ((n = io_uring_peek_batch_cqe(&s->ring, cqes, 256)) > 0) {
@@ -1238,7 +1257,7 @@ main(int argc, char **argv)
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	struct sigaction sa = { .sa_handler = on_sig };
 	int one = 1, big = 8 << 20, r, i;
-	char *colon;
+	char *colon = NULL;
 
 	s->timeout_s = 1;
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {

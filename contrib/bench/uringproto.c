@@ -1037,6 +1037,26 @@ u_cqe(struct srv *s, struct io_uring_cqe *c, uint64_t now, bool *rearm)
 	}
 }
 
+/* Show that the restrictions hold: a NOP, not allowed, is refused. */
+static int
+u_check_restricted(struct srv *s)
+{
+	struct io_uring_sqe *e = io_uring_get_sqe(&s->ring);
+	struct io_uring_cqe *c;
+	int r;
+
+	io_uring_prep_nop(e);
+	e->user_data = 0;
+	if ((r = io_uring_submit_and_wait(&s->ring, 1)) < 0 ||
+	    (r = io_uring_peek_cqe(&s->ring, &c)) < 0)
+		return r;
+	r = c->res;
+	io_uring_cqe_seen(&s->ring, c);
+	fprintf(stderr, "uringproto: a NOP on the restricted ring: %s\n",
+	    r == -EACCES ? "refused (EACCES)" : "allowed (!)");
+	return r == -EACCES ? 0 : -EPERM;
+}
+
 static int
 u_init(struct srv *s)
 {
@@ -1113,7 +1133,7 @@ u_init(struct srv *s)
 		return -errno;
 	s->rxmsg.msg_namelen = sizeof(struct sockaddr_in);
 	s->tick = (struct __kernel_timespec){ 0, TICK_MS * 1000000 };
-	return 0;
+	return u_check_restricted(s);
 }
 
 /* Windows that found the pool empty, now that CQEs have returned some. */

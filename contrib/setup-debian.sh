@@ -24,13 +24,15 @@ BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 # ethtool: tests/system/firmware.sh.  tmux: tests/integration/top.sh (a
 # terminal of a known size to run tftpctl top in).
 # python3-prometheus-client: tests/integration/metrics.sh too.
+# liburing-dev: contrib/bench/uringproto, the io_uring prototype (its
+# Makefile skips it when pkg-config does not find liburing).
 TEST_PKGS="libcmocka-dev tftp-hpa atftp curl busybox python3
 	clang libclang-rt-14-dev gcovr iproute2 nftables
 	openbsd-inetd systemd procps python3-prometheus-client
 	devscripts dpkg-dev debhelper pkgconf lintian
 	debootstrap systemd-container
 	qemu-system-x86 qemu-system-arm u-boot-qemu ipxe-qemu ovmf
-	dnsmasq-base ethtool tmux"
+	dnsmasq-base ethtool tmux liburing-dev"
 
 # tftp-hpa's in.tftpd for tests/integration/hparemap.py (remap rules
 # compared with ours), unpacked into HPA_DIR rather than installed: the

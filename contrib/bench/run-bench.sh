@@ -283,6 +283,20 @@ NS_MADE=0
 WAN_PID=""
 NS_ADDR=192.0.2.1
 
+# Drop LT in MOD of the datagrams to the lossy client ports (40000-49999)
+# arriving in namespace NS, counting what passes and what is dropped.
+loss_table() {	# NS MOD LT
+	ip netns exec "$1" nft -f - <<EOF
+table inet tftpbench {
+	chain in {
+		type filter hook input priority 0; policy accept;
+		udp dport 40000-49999 counter
+		udp dport 40000-49999 numgen random mod $2 < $3 counter drop
+	}
+}
+EOF
+}
+
 ns_setup() {
 	local n
 
@@ -305,24 +319,8 @@ ns_setup() {
 	ip -n "$NS_C" link set tbwan1 mtu 65535 txqueuelen 10000 up
 	ip -n "$NS_S" addr add "$NS_ADDR/24" dev tbwan0
 	ip -n "$NS_C" addr add 192.0.2.2/24 dev tbwan1
-	ip netns exec "$NS_S" nft -f - <<EOF
-table inet tftpbench {
-	chain in {
-		type filter hook input priority 0; policy accept;
-		udp dport 40000-49999 counter
-		udp dport 40000-49999 numgen random mod 100 < 1 counter drop
-	}
-}
-EOF
-	ip netns exec "$NS_C" nft -f - <<EOF
-table inet tftpbench {
-	chain in {
-		type filter hook input priority 0; policy accept;
-		udp dport 40000-49999 counter
-		udp dport 40000-49999 numgen random mod 1000 < 5 counter drop
-	}
-}
-EOF
+	loss_table "$NS_S" 100 1	# S8loss: 1%
+	loss_table "$NS_C" 1000 5	# S9L*: 0.5%
 	# The relay shares the client's CPU: it is the network, not a server.
 	taskset -c "$CLIENT_CPU" "$WANDELAY" --ns-a "/var/run/netns/$NS_S" \
 	    --tun-a tbwan0 --ns-b "/var/run/netns/$NS_C" --tun-b tbwan1 \

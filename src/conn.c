@@ -277,7 +277,7 @@ conn_send_window(struct worker *w, struct transfer *t, uint64_t first,
 			 * was truncated): read what was not sent, and every
 			 * window after it.
 			 */
-			window_unmap(t);
+			window_map_fault(w, t);
 			if (n > 0) {
 				count_window(w, n);
 				first += (uint32_t)n;

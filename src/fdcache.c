@@ -8,7 +8,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fdcache.h"
@@ -20,6 +22,7 @@ static bool		 same_file(const struct fdcache_ent *e,
 			    const struct stat *st);
 static void		 drop(struct fdcache_ent *e);
 static void		 retire(struct fdcache *c, struct fdcache_ent *e);
+static struct fdcache_ent *by_fd(struct fdcache *c, int fd);
 
 /* FNV-1a: only to skip most string compares. */
 static uint32_t
@@ -66,13 +69,30 @@ same_file(const struct fdcache_ent *e, const struct stat *st)
 	    st->st_ctim.tv_nsec == e->ctim.tv_nsec;
 }
 
+/* Only ever with no transfer holding it: nothing still sends from map. */
 static void
 drop(struct fdcache_ent *e)
 {
+	if (e->map != NULL)
+		(void)munmap((void *)(uintptr_t)e->map, e->maplen);
+	e->map = NULL;
+	e->maplen = 0;
+	e->map_bad = false;
 	close(e->fd);
 	e->fd = -1;
 	e->refs = 0;
 	e->stale = false;
+}
+
+static struct fdcache_ent *
+by_fd(struct fdcache *c, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < FDCACHE_SLOTS; i++)
+		if (c->ent[i].fd == fd && fd >= 0)
+			return &c->ent[i];
+	return NULL;
 }
 
 /* Never handed out again; closed now or when its last transfer ends. */
@@ -174,24 +194,60 @@ fdcache_add(struct fdcache *c, int dirfd, const char *rel, int fd,
 	return 0;
 }
 
+int
+fdcache_map(struct fdcache *c, int fd, size_t len, const void **map,
+    size_t *maplen)
+{
+	struct fdcache_ent *e;
+	void *p;
+
+	if ((e = by_fd(c, fd)) == NULL)
+		return -ENOENT;
+	if (e->map_bad)
+		return -ESTALE;
+	if (e->map == NULL) {
+		/*
+		 * The size it was opened with is what every holder
+		 * announced: past it, no holder sends.
+		 */
+		if (len == 0 || (uint64_t)len > (uint64_t)e->size)
+			return -EINVAL;
+		p = mmap(NULL, len, PROT_READ, MAP_SHARED, e->fd, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		e->map = p;
+		e->maplen = len;
+	}
+	*map = e->map;
+	*maplen = e->maplen;
+	return 0;
+}
+
+void
+fdcache_map_fault(struct fdcache *c, int fd)
+{
+	struct fdcache_ent *e;
+
+	if ((e = by_fd(c, fd)) == NULL)
+		return;
+	e->map_bad = true;
+	if (!e->stale)
+		retire(c, e);
+}
+
 bool
 fdcache_put(struct fdcache *c, int fd)
 {
 	struct fdcache_ent *e;
-	size_t i;
 
-	for (i = 0; i < FDCACHE_SLOTS; i++) {
-		e = &c->ent[i];
-		if (e->fd != fd)
-			continue;
-		if (e->refs > 0)
-			e->refs--;
-		e->recent = true;
-		if (e->stale && e->refs == 0)
-			drop(e);
-		return true;
-	}
-	return false;
+	if ((e = by_fd(c, fd)) == NULL)
+		return false;
+	if (e->refs > 0)
+		e->refs--;
+	e->recent = true;
+	if (e->stale && e->refs == 0)
+		drop(e);
+	return true;
 }
 
 void

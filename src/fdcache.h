@@ -22,6 +22,14 @@
  * same times, serving the descriptor serves the file that was opened
  * beneath the root, and moving or linking an inode elsewhere changes its
  * change time, so a file renamed out of the tree no longer matches.
+ * An entry may also hold a read-only mapping of its file (fdcache_map),
+ * made by the first transfer of a big file that wants one and shared by
+ * every transfer holding the entry: the page tables are then built and
+ * torn down once per file, not once per download.  It is unmapped when
+ * the descriptor is closed (retired, expired, evicted or flushed, and no
+ * transfer holds it), so the table's bound is also the mappings' bound:
+ * FDCACHE_SLOTS files, each at most what the caller asked for.
+ *
  * Nothing here logs; 0 (or a descriptor) or -errno, as files.c.
  */
 #ifndef FDCACHE_H
@@ -47,6 +55,9 @@ struct fdcache_ent {
 	uint32_t	 refs;		/* transfers reading it */
 	bool		 stale;		/* found no more; closed at refs 0 */
 	bool		 recent;	/* used since the last fdcache_expire */
+	bool		 map_bad;	/* its mapping faulted: not shared on */
+	const void	*map;		/* read-only, shared; NULL: none yet */
+	size_t		 maplen;
 	uint32_t	 hash;
 	uint64_t	 tick;		/* last use, for the LRU choice */
 	dev_t		 dev;
@@ -90,6 +101,25 @@ int	 fdcache_add(struct fdcache *c, int dirfd, const char *rel, int fd,
  * here, if at all), false when it never was (the caller closes it).
  */
 bool	 fdcache_put(struct fdcache *c, int fd);
+
+/*
+ * The mapping of the first len bytes of fd's file shared by all the
+ * transfers holding fd's entry, made now if it has none (*map, *maplen:
+ * the one made first, whatever len its maker asked).  -ENOENT: fd is
+ * not the table's (the caller maps privately, if at all); -ESTALE: the
+ * mapping was found faulting (read the file instead); -EINVAL: len is
+ * more than the size the entry was opened with; mmap's -errno.  The
+ * mapping stays until the entry is closed, after its last fdcache_put.
+ */
+int	 fdcache_map(struct fdcache *c, int fd, size_t len, const void **map,
+	    size_t *maplen);
+
+/*
+ * A send from fd's shared mapping faulted (the file was truncated): no
+ * transfer is given that mapping or descriptor again.  Those holding it
+ * keep both until they end (their next reads find the file short).
+ */
+void	 fdcache_map_fault(struct fdcache *c, int fd);
 
 /*
  * Close the descriptors nobody has used since the call before: run

@@ -296,7 +296,7 @@ single_flush(struct worker *w)
 		 * can take it.
 		 */
 		if (err == -EFAULT && t->map_tried)
-			window_unmap(t);
+			window_map_fault(w, t);
 		if (err == -EAGAIN || err == -ENOBUFS ||
 		    (err == -EFAULT && t->map_tried)) {
 			if (t->pend_count == 0 && t->win_end > tag->first) {

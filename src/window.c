@@ -17,6 +17,13 @@
  * holding the file's last byte is always read, never mapped, so a file
  * that shrank ends its transfer with "File changed" even when its new
  * end falls inside a page the mapping still shows (zeros past it).
+ *
+ * When the transfer's descriptor is a shared one (fdcache.c), so is the
+ * mapping: made by the first transfer that needs it, used by all that
+ * hold the descriptor, unmapped when the table closes the descriptor.
+ * Faulting, it is marked so no later transfer is given it.  A private
+ * descriptor (not in the table) gets a mapping of its own, unmapped
+ * when its transfer ends.
  */
 #include <errno.h>
 #include <limits.h>
@@ -51,8 +58,9 @@ _Static_assert(MAP_IOV_BYTES + SOCK_GSO_MAX_SEGS * TFTP_HDR_LEN <=
 _Static_assert(2 * SOCK_GSO_MAX_SEGS <= IOV_MAX,
     "a mapped GSO window stays within the kernel's UIO_MAXIOV");
 
-static bool	 window_mapped(struct transfer *t, uint64_t first, uint32_t k);
-static int	 window_map(struct transfer *t);
+static bool	 window_mapped(struct worker *w, struct transfer *t,
+		    uint64_t first, uint32_t k);
+static int	 window_map(struct worker *w, struct transfer *t);
 static void	 fill_mapped(struct worker *w, struct transfer *t,
 		    uint64_t first, uint32_t k);
 static int	 fill_block(struct worker *w, struct transfer *t, uint64_t idx,
@@ -110,7 +118,7 @@ window_fill(struct worker *w, struct transfer *t, uint64_t first,
 	ssize_t		 n;
 	int		 r;
 
-	if (window_mapped(t, first, k)) {
+	if (window_mapped(w, t, first, k)) {
 		fill_mapped(w, t, first, k);
 		return 0;
 	}
@@ -152,13 +160,14 @@ window_fill(struct worker *w, struct transfer *t, uint64_t first,
  * first + k - 1, and not the file's last byte?
  */
 static bool
-window_mapped(struct transfer *t, uint64_t first, uint32_t k)
+window_mapped(struct worker *w, struct transfer *t, uint64_t first,
+    uint32_t k)
 {
 	uint64_t end;
 
 	if (t->netascii || k == 0 || k > SOCK_GSO_MAX_SEGS)
 		return false;
-	if (t->map == NULL && (t->map_tried || window_map(t) < 0))
+	if (t->map == NULL && (t->map_tried || window_map(w, t) < 0))
 		return false;
 	end = xfer_block_offset(&t->x, first + k - 1) +
 	    xfer_block_len(&t->x, first + k - 1);
@@ -171,16 +180,25 @@ window_mapped(struct transfer *t, uint64_t first, uint32_t k)
  * kernel refuses, is read as before.
  */
 static int
-window_map(struct transfer *t)
+window_map(struct worker *w, struct transfer *t)
 {
 	uint64_t size = xfer_params(&t->x)->size;
 	size_t len;
 	void *p;
+	int r;
 
 	t->map_tried = true;
 	if (size < WINDOW_MAP_MIN)
 		return -EFBIG;
 	len = size > WINDOW_MAP_MAX ? WINDOW_MAP_MAX : (size_t)size;
+	/* The shared descriptor's mapping; else (-ENOENT) one of our own. */
+	r = fdcache_map(&w->fc, t->fd, len, &t->map, &t->maplen);
+	if (r == 0) {
+		t->map_shared = true;
+		return 0;
+	}
+	if (r != -ENOENT)
+		return r;
 	p = mmap(NULL, len, PROT_READ, MAP_SHARED, t->fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
@@ -189,15 +207,34 @@ window_map(struct transfer *t)
 	return 0;
 }
 
-/* Release the transfer's mapping, if any; it is not made again. */
+/*
+ * Release the transfer's mapping, if any; it is not made again.  A
+ * shared one stays for the others: the table unmaps it after the last
+ * of them (tx_release() gives the descriptor back after this).
+ */
 void
 window_unmap(struct transfer *t)
 {
 	if (t->map == NULL)
 		return;
-	(void)munmap((void *)(uintptr_t)t->map, t->maplen);
+	if (!t->map_shared)
+		(void)munmap((void *)(uintptr_t)t->map, t->maplen);
 	t->map = NULL;
 	t->maplen = 0;
+	t->map_shared = false;
+}
+
+/*
+ * A send from the mapping faulted: the file was truncated.  This
+ * transfer reads from now on (and finds the file short); a shared
+ * mapping is given to no other transfer.
+ */
+void
+window_map_fault(struct worker *w, struct transfer *t)
+{
+	if (t->map_shared)
+		fdcache_map_fault(&w->fc, t->fd);
+	window_unmap(t);
 }
 
 /*

@@ -102,10 +102,14 @@ struct transfer {
 	 * sendmsg() data: no code of ours dereferences it, so a page gone
 	 * past a truncated end is an EFAULT, never a SIGBUS.  map_tried: a
 	 * mapping was made (or failed, or was dropped) and is not tried again.
+	 * map_shared: the mapping is the shared descriptor's (fdcache.c
+	 * unmaps it when the last transfer holding it is gone), else this
+	 * transfer's own.
 	 */
 	const void		*map;
 	size_t			 maplen;
 	bool			 map_tried;
+	bool			 map_shared;
 	/* A window cut short by a full socket buffer, resumed on EPOLLOUT. */
 	uint64_t		 pend_first;
 	uint32_t		 pend_count;
@@ -440,6 +444,7 @@ size_t		 window_gso_total(const struct worker *w, uint32_t k,
 bool		 window_gso_refused(struct worker *w, int err);
 uint32_t	 window_fit(size_t seg);
 void		 window_unmap(struct transfer *t);
+void		 window_map_fault(struct worker *w, struct transfer *t);
 
 /*
  * wremap.c: the remap rules.  update: compile the published rules if

@@ -8,6 +8,9 @@
  * table never holds more than FDCACHE_SLOTS descriptors, hands out the
  * least recently used idle one first, closes idle ones after two
  * expiries and all on a flush, and keeps no descriptor it does not own.
+ * The mapping an entry holds is shared by all its holders, unmapped with
+ * the descriptor, never shared again once it faulted, and a replaced
+ * file's is not the new file's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -286,6 +290,91 @@ test_roots(void **state)
 	assert_int_equal(test_count_fds(), f->fds0);
 }
 
+/* addr is mapped in this process. */
+static bool
+is_mapped(const void *addr)
+{
+	return msync((void *)(uintptr_t)addr, 1, MS_ASYNC) == 0;
+}
+
+static void
+test_mapping(void **state)
+{
+	struct fixture *f = *state;
+	const void *m1, *m2, *m3;
+	size_t l1, l2, l3;
+	uint64_t size;
+	int a, b, c, priv;
+
+	put_file(f, "boot.img", "version A");
+	assert_true((a = shared_open(f, "boot.img", &size)) >= 0);
+	assert_true((b = shared_open(f, "boot.img", &size)) == a);
+	/* Not beyond the size it was opened with. */
+	assert_int_equal(fdcache_map(&f->fc, a, 10, &m1, &l1), -EINVAL);
+	assert_int_equal(fdcache_map(&f->fc, a, 9, &m1, &l1), 0);
+	assert_int_equal(l1, 9);
+	assert_memory_equal(m1, "version A", 9);
+	/* The second holder gets the same mapping, whatever it asks. */
+	assert_int_equal(fdcache_map(&f->fc, b, 4, &m2, &l2), 0);
+	assert_ptr_equal(m1, m2);
+	assert_int_equal(l2, 9);
+	/* A descriptor the table does not hold: -ENOENT, map it yourself. */
+	priv = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(priv >= 0);
+	assert_int_equal(fdcache_map(&f->fc, priv, 1, &m3, &l3), -ENOENT);
+	close(priv);
+	/* Idle: kept with its descriptor, and gone with it. */
+	assert_true(fdcache_put(&f->fc, a));
+	assert_true(fdcache_put(&f->fc, b));
+	fdcache_expire(&f->fc);
+	assert_true(is_mapped(m1));
+	assert_true((a = shared_open(f, "boot.img", &size)) >= 0);
+	assert_int_equal(fdcache_map(&f->fc, a, 9, &m2, &l2), 0);
+	assert_ptr_equal(m1, m2);
+	assert_true(fdcache_put(&f->fc, a));
+	fdcache_expire(&f->fc);
+	fdcache_expire(&f->fc);
+	assert_false(is_open(a));
+	assert_false(is_mapped(m1));
+
+	/* Replaced by rename: the old holder keeps the old file's mapping. */
+	assert_true((a = shared_open(f, "boot.img", &size)) >= 0);
+	assert_int_equal(fdcache_map(&f->fc, a, 9, &m1, &l1), 0);
+	put_file(f, "boot.img", "version B!");
+	assert_true((c = shared_open(f, "boot.img", &size)) >= 0);
+	assert_int_not_equal(c, a);
+	assert_int_equal(fdcache_map(&f->fc, c, 10, &m3, &l3), 0);
+	assert_ptr_not_equal(m3, m1);
+	assert_memory_equal(m3, "version B!", 10);
+	assert_memory_equal(m1, "version A", 9);
+	/* Retired, the old one goes with its last holder. */
+	assert_true(fdcache_put(&f->fc, a));
+	assert_false(is_mapped(m1));
+	assert_true(is_mapped(m3));
+
+	/* A fault: no later transfer gets that mapping or descriptor. */
+	assert_true((b = shared_open(f, "boot.img", &size)) == c);
+	fdcache_map_fault(&f->fc, c);
+	assert_int_equal(fdcache_map(&f->fc, b, 10, &m2, &l2), -ESTALE);
+	assert_true((a = shared_open(f, "boot.img", &size)) >= 0);
+	assert_int_not_equal(a, c);
+	assert_int_equal(fdcache_map(&f->fc, a, 10, &m1, &l1), 0);
+	assert_ptr_not_equal(m1, m3);
+	/* Both holders of the faulted one still have it until they end. */
+	assert_true(is_mapped(m3));
+	assert_true(fdcache_put(&f->fc, c));
+	assert_true(is_mapped(m3));
+	assert_true(fdcache_put(&f->fc, b));
+	assert_false(is_mapped(m3));
+	assert_false(is_open(c));
+	/* A flush: in use, unmapped at its put. */
+	fdcache_flush(&f->fc);
+	assert_true(is_mapped(m1));
+	assert_true(fdcache_put(&f->fc, a));
+	assert_false(is_mapped(m1));
+	assert_int_equal(test_count_fds(), f->fds0);
+}
+
 int
 main(void)
 {
@@ -296,6 +385,7 @@ main(void)
 		T(test_symlink),
 		T(test_bounded),
 		T(test_roots),
+		T(test_mapping),
 	};
 #undef T
 

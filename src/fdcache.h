@@ -21,7 +21,10 @@
  * symlink or ".." somewhere else and finds the very same inode with the
  * same times, serving the descriptor serves the file that was opened
  * beneath the root, and moving or linking an inode elsewhere changes its
- * change time, so a file renamed out of the tree no longer matches.
+ * change time, so a file renamed out of the tree no longer matches.  (A
+ * directory moved out and replaced by a symlink to it leaves the change
+ * times of the files beneath alone: until the entry expires, such a file
+ * is still served from the descriptor opened while it was beneath.)
  * Nothing here logs; 0 (or a descriptor) or -errno, as files.c.
  */
 #ifndef FDCACHE_H

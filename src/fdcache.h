@@ -21,7 +21,11 @@
  * symlink or ".." somewhere else and finds the very same inode with the
  * same times, serving the descriptor serves the file that was opened
  * beneath the root, and moving or linking an inode elsewhere changes its
- * change time, so a file renamed out of the tree no longer matches.
+ * change time, so a file renamed out of the tree no longer matches.  (A
+ * directory moved out and replaced by a symlink to it leaves the change
+ * times of the files beneath alone: until the entry is closed, such a
+ * file is still served from the descriptor opened while it was beneath,
+ * never one that was not.)
  * An entry may also hold a read-only mapping of its file (fdcache_map),
  * made by the first transfer of a big file that wants one and shared by
  * every transfer holding the entry: the page tables are then built and
